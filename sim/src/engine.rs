@@ -1,0 +1,657 @@
+//! The discrete-event engine: it owns the clock, the event queue, the nodes, the network, the
+//! clients and the history, calls protocol handlers and applies the effects they leave.
+
+use std::mem;
+
+use crate::fault::{Fault, RandomFaults, TimedFault};
+use crate::history::{History, Op, Outcome};
+use crate::network::{Cut, NetStats, Network, NetworkConfig};
+use crate::observe::Observer;
+use crate::protocol::{Ctx, Effects, Message, NodeId, Protocol, Reply, RequestId, TimerOp};
+use crate::queue::EventQueue;
+use crate::rng::{SimRng, Stream};
+use crate::time::{SimDuration, SimTime};
+use crate::trace::{TraceHash, TraceKind, TraceRecord};
+use crate::workload::{Clients, WorkloadConfig};
+
+/// Everything the engine needs to run one simulation.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// The master seed every random stream derives from.
+    pub seed: u64,
+    /// Number of nodes.
+    pub nodes: u32,
+    /// How long clients and faults run.
+    pub duration: SimDuration,
+    /// How long the run goes on after `duration`, with faults healed and clients stopped.
+    pub settle: SimDuration,
+    /// Whether crashed nodes restart when the settle phase begins.
+    pub restart_on_settle: bool,
+    /// The network.
+    pub network: NetworkConfig,
+    /// The clients.
+    pub workload: WorkloadConfig,
+    /// Scripted faults, in time order.
+    pub faults: Vec<TimedFault>,
+    /// Random faults drawn from the seed.
+    pub random_faults: RandomFaults,
+    /// How often replica states are sampled for convergence and divergence.
+    pub sample_every: SimDuration,
+    /// Record every event (costly), not only the hash.
+    pub record_trace: bool,
+    /// Stop after handling this many events (a guard against runaway protocols).
+    pub max_events: Option<u64>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            seed: 0,
+            nodes: 3,
+            duration: SimDuration::from_secs(10),
+            settle: SimDuration::from_secs(5),
+            restart_on_settle: true,
+            network: NetworkConfig::default(),
+            workload: WorkloadConfig::default(),
+            faults: vec![],
+            random_faults: RandomFaults::default(),
+            sample_every: SimDuration::from_millis(10),
+            record_trace: false,
+            max_events: None,
+        }
+    }
+}
+
+/// A configuration the engine cannot run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SimError {
+    /// Something in the configuration is impossible; the message says what.
+    #[error("invalid simulation: {0}")]
+    Invalid(String),
+}
+
+/// What a finished run leaves behind.
+#[derive(Debug)]
+pub struct RunOutput<O> {
+    /// The master seed.
+    pub seed: u64,
+    /// Every client operation.
+    pub history: History,
+    /// Message counts.
+    pub net: NetStats,
+    /// Hash of the handled events: equal for equal runs.
+    pub trace_hash: u64,
+    /// Events handled.
+    pub events: u64,
+    /// When the settle phase began.
+    pub settle_start: SimTime,
+    /// When the run ended.
+    pub end: SimTime,
+    /// Each node's final state digest; `None` for a node that ended crashed.
+    pub final_digests: Vec<Option<u64>>,
+    /// Every fault applied, scripted and random, with its time.
+    pub faults: Vec<(SimTime, Fault)>,
+    /// Replies that came after their operation timed out or was answered.
+    pub late_replies: u64,
+    /// Every event, if recording was asked for.
+    pub trace: Vec<TraceRecord>,
+    /// Set when the run stopped early, with the reason.
+    pub aborted: Option<String>,
+    /// The observer, with what it gathered.
+    pub observer: O,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Status {
+    Up,
+    Paused,
+    Crashed,
+}
+
+/// A node's clock: `local = anchor_local + (real − anchor_real) · rate`.
+#[derive(Copy, Clone, Debug)]
+struct Clock {
+    rate: f64,
+    anchor_real: u64,
+    anchor_local: i64,
+}
+
+impl Clock {
+    fn local(&self, real: SimTime) -> SimTime {
+        let elapsed = real.0 - self.anchor_real;
+        let scaled = if self.rate == 1.0 { elapsed as i64 } else { (elapsed as f64 * self.rate) as i64 };
+        SimTime(self.anchor_local.saturating_add(scaled).max(0) as u64)
+    }
+
+    /// Real time until a timer set for `after` on this clock fires.
+    fn real_delay(&self, after: SimDuration) -> SimDuration {
+        if self.rate == 1.0 {
+            after
+        } else {
+            SimDuration(libm::ceil(after.0 as f64 / self.rate) as u64)
+        }
+    }
+}
+
+struct Node<P: Protocol> {
+    state: Option<P>,
+    durable: Option<P::Durable>,
+    status: Status,
+    incarnation: u32,
+    /// Armed timers with the generation of their arming; a fired event with another
+    /// generation is stale.
+    timers: Vec<(P::Timer, u64)>,
+    /// Events that arrived while paused, in arrival order.
+    held: Vec<Event<P>>,
+    rng: SimRng,
+    clock: Clock,
+}
+
+enum Event<P: Protocol> {
+    Deliver { to: NodeId, from: NodeId, incarnation: u32, sent: SimTime, msg: P::Msg },
+    Timer { node: NodeId, timer: P::Timer, generation: u64 },
+    Arrival { client: u32 },
+    Script(usize),
+    Request { id: RequestId },
+    Timeout { id: RequestId },
+    Fault(usize),
+    Settle,
+    Sample,
+}
+
+/// One simulation of protocol `P`, watched by `O`.
+pub struct Sim<P: Protocol, O: Observer = ()> {
+    config: SimConfig,
+    protocol: P::Config,
+    now: SimTime,
+    queue: EventQueue<Event<P>>,
+    nodes: Vec<Node<P>>,
+    network: Network,
+    clients: Clients,
+    clients_stopped: bool,
+    history: History,
+    faults: Vec<TimedFault>,
+    applied_faults: Vec<(SimTime, Fault)>,
+    effects: Effects<P::Msg, P::Timer>,
+    next_generation: u64,
+    trace: TraceHash,
+    records: Vec<TraceRecord>,
+    events: u64,
+    late_replies: u64,
+    digests: Vec<Option<u64>>,
+    observer: O,
+}
+
+impl<P: Protocol, O: Observer> Sim<P, O> {
+    /// Sets up a run: nodes started, clients, faults and samples scheduled.
+    pub fn new(config: SimConfig, protocol: P::Config, observer: O) -> Result<Self, SimError> {
+        validate(&config)?;
+        let seed = config.seed;
+        let network = Network::new(config.nodes, &config.network, Stream::Network.rng(seed))
+            .map_err(SimError::Invalid)?;
+        let until = SimTime::ZERO + config.duration;
+        let mut faults = config.faults.clone();
+        faults.extend(config.random_faults.draw(config.nodes, until, &mut Stream::Faults.rng(seed)));
+        faults.sort_by_key(|f| f.at); // stable: scripted faults first among equals
+        let nodes = (0..config.nodes)
+            .map(|k| Node {
+                state: Some(P::new(NodeId(k), &protocol, None)),
+                durable: None,
+                status: Status::Up,
+                incarnation: 0,
+                timers: Vec::new(),
+                held: Vec::new(),
+                rng: Stream::Node(k).rng(seed),
+                clock: Clock { rate: 1.0, anchor_real: 0, anchor_local: 0 },
+            })
+            .collect();
+        let mut sim = Sim {
+            clients: Clients::new(&config.workload, config.nodes, seed),
+            protocol,
+            now: SimTime::ZERO,
+            queue: EventQueue::default(),
+            nodes,
+            network,
+            clients_stopped: false,
+            history: History::new(),
+            applied_faults: Vec::new(),
+            effects: Effects::default(),
+            next_generation: 0,
+            trace: TraceHash::default(),
+            records: Vec::new(),
+            events: 0,
+            late_replies: 0,
+            digests: vec![None; config.nodes as usize],
+            observer,
+            faults,
+            config,
+        };
+        sim.schedule_start();
+        Ok(sim)
+    }
+
+    fn schedule_start(&mut self) {
+        for (i, f) in self.faults.iter().enumerate() {
+            self.queue.push(f.at, Event::Fault(i));
+        }
+        let settle = SimTime::ZERO + self.config.duration;
+        self.queue.push(settle, Event::Settle);
+        for (i, s) in self.config.workload.script.iter().enumerate() {
+            self.queue.push(s.at, Event::Script(i));
+        }
+        for c in 0..self.config.workload.clients {
+            let first = self.clients.first_arrival(c);
+            self.queue.push(SimTime::ZERO + first, Event::Arrival { client: c });
+        }
+        if self.config.sample_every > SimDuration::ZERO {
+            self.queue.push(SimTime::ZERO + self.config.sample_every, Event::Sample);
+        }
+        for k in 0..self.config.nodes {
+            self.call(NodeId(k), |p, ctx| p.on_start(ctx));
+        }
+    }
+
+    /// The current simulated time.
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// The history so far.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// Node `k`'s protocol state, unless it is crashed.
+    pub fn node(&self, k: NodeId) -> Option<&P> {
+        self.nodes.get(k.index()).and_then(|n| n.state.as_ref())
+    }
+
+    /// When the run ends: the scenario's duration plus its settle phase.
+    pub fn end(&self) -> SimTime {
+        SimTime::ZERO + self.config.duration + self.config.settle
+    }
+
+    /// Handles the next event; false when none is left before the end.
+    pub fn step(&mut self) -> bool {
+        match self.queue.peek_time() {
+            Some(t) if t <= self.end() => {}
+            _ => return false,
+        }
+        let (time, event) = self.queue.pop().expect("peeked");
+        self.now = time;
+        self.events += 1;
+        self.handle(event);
+        true
+    }
+
+    /// Handles every event up to and including `until`.
+    pub fn run_until(&mut self, until: SimTime) {
+        while self.queue.peek_time().is_some_and(|t| t <= until.min(self.end())) {
+            let (time, event) = self.queue.pop().expect("peeked");
+            self.now = time;
+            self.events += 1;
+            self.handle(event);
+        }
+    }
+
+    /// Runs to the end and returns what the run produced.
+    pub fn run(mut self) -> RunOutput<O> {
+        let mut aborted = None;
+        let limit = self.config.max_events.unwrap_or(u64::MAX);
+        while self.step() {
+            if self.events >= limit {
+                aborted = Some(format!("stopped after {} events (the max_events limit)", self.events));
+                break;
+            }
+        }
+        if aborted.is_none() {
+            self.now = self.end();
+        }
+        self.history.close();
+        let final_digests = self
+            .nodes
+            .iter()
+            .map(|n| n.state.as_ref().map(|p| p.state_digest()))
+            .collect();
+        RunOutput {
+            seed: self.config.seed,
+            history: self.history,
+            net: self.network.stats,
+            trace_hash: self.trace.value(),
+            events: self.events,
+            settle_start: SimTime::ZERO + self.config.duration,
+            end: self.now,
+            final_digests,
+            faults: self.applied_faults,
+            late_replies: self.late_replies,
+            trace: self.records,
+            aborted,
+            observer: self.observer,
+        }
+    }
+
+    fn handle(&mut self, event: Event<P>) {
+        match event {
+            Event::Deliver { to, from, incarnation, sent, msg } => {
+                let node = &mut self.nodes[to.index()];
+                if node.status == Status::Crashed || node.incarnation != incarnation {
+                    self.network.stats.dropped_down += 1;
+                    return;
+                }
+                if self.network.partitioned() && self.network.path_cut(from, to) {
+                    self.network.stats.dropped_partition += 1;
+                    return;
+                }
+                if node.status == Status::Paused {
+                    node.held.push(Event::Deliver { to, from, incarnation, sent, msg });
+                    return;
+                }
+                let size = msg.wire_size() as u64;
+                self.network.stats.delivered += 1;
+                self.network.stats.bytes_delivered += size;
+                self.mark(TraceKind::Deliver, Some(to), u64::from(from.0) << 32 | size);
+                if self.config.record_trace {
+                    self.record(TraceKind::Deliver, Some(to), Some(from), Some(sent), format!("{msg:?}"));
+                }
+                self.call(to, |p, ctx| p.on_message(ctx, from, msg));
+            }
+            Event::Timer { node: k, timer, generation } => {
+                let node = &mut self.nodes[k.index()];
+                let Some(pos) = node.timers.iter().position(|&(t, g)| t == timer && g == generation)
+                else {
+                    return; // cancelled, re-armed or lost in a crash
+                };
+                if node.status == Status::Paused {
+                    node.held.push(Event::Timer { node: k, timer, generation });
+                    return;
+                }
+                node.timers.swap_remove(pos);
+                self.mark(TraceKind::Timer, Some(k), generation);
+                if self.config.record_trace {
+                    self.record(TraceKind::Timer, Some(k), None, None, format!("{timer:?}"));
+                }
+                self.call(k, |p, ctx| p.on_timer(ctx, timer));
+            }
+            Event::Arrival { client } => self.arrival(client),
+            Event::Script(i) => self.scripted(i),
+            Event::Request { id } => self.request(id),
+            Event::Timeout { id } => {
+                if self.history.complete(id, self.now, Outcome::Unknown) {
+                    self.next_closed_loop(id);
+                }
+            }
+            Event::Fault(i) => {
+                let fault = self.faults[i].fault.clone();
+                self.apply_fault(fault);
+            }
+            Event::Settle => self.settle(),
+            Event::Sample => {
+                for (d, n) in self.digests.iter_mut().zip(&self.nodes) {
+                    *d = n.state.as_ref().map(|p| p.state_digest());
+                }
+                self.observer.on_sample(self.now, &self.digests);
+                let next = self.now + self.config.sample_every;
+                let end = self.end();
+                if next <= end {
+                    self.queue.push(next, Event::Sample);
+                } else if self.now < end {
+                    self.queue.push(end, Event::Sample);
+                }
+            }
+        }
+    }
+
+    /// A random client's operation arrives: record it, send it, schedule what follows.
+    fn arrival(&mut self, client: u32) {
+        if self.clients_stopped {
+            return;
+        }
+        let id = RequestId(self.history.len() as u64);
+        let (node, op) = self.clients.next_op(client, id);
+        self.history.call(client, node, op, self.now);
+        self.queue.push(self.now + self.config.workload.timeout, Event::Timeout { id });
+        if self.clients.open_loop() {
+            let gap = self.clients.gap(client);
+            self.queue.push(self.now + gap, Event::Arrival { client });
+        }
+        self.request(id);
+    }
+
+    /// Scripted operation `i` is due: each has a client of its own, numbered after the
+    /// random clients.
+    fn scripted(&mut self, i: usize) {
+        let script = &self.config.workload.script[i];
+        let client = self.config.workload.clients + i as u32;
+        let id = self.history.call(client, script.node, script.op.clone(), self.now);
+        self.queue.push(self.now + self.config.workload.timeout, Event::Timeout { id });
+        self.request(id);
+    }
+
+    /// Hands operation `id` to its node.
+    fn request(&mut self, id: RequestId) {
+        let entry = self.history.get(id).expect("recorded");
+        let (k, op): (NodeId, Op) = (entry.node, entry.op.clone());
+        match self.nodes[k.index()].status {
+            Status::Crashed => {
+                // The connection is refused: the operation certainly did not happen.
+                self.history.complete(id, self.now, Outcome::Failed("node down".into()));
+                self.next_closed_loop(id);
+            }
+            Status::Paused => self.nodes[k.index()].held.push(Event::Request { id }),
+            Status::Up => {
+                self.mark(TraceKind::Request, Some(k), id.0);
+                if self.config.record_trace {
+                    self.record(TraceKind::Request, Some(k), None, None, format!("{id:?} {op:?}"));
+                }
+                self.call(k, |p, ctx| p.on_request(ctx, id, op));
+            }
+        }
+    }
+
+    /// In closed loop, the client of `id` issues its next operation after its think time.
+    fn next_closed_loop(&mut self, id: RequestId) {
+        if self.clients.open_loop() {
+            return;
+        }
+        let client = self.history.get(id).expect("recorded").client;
+        if client < self.config.workload.clients {
+            let gap = self.clients.gap(client);
+            self.queue.push(self.now + gap, Event::Arrival { client });
+        }
+    }
+
+    fn reply(&mut self, node: NodeId, id: RequestId, reply: Reply) {
+        let outcome = match reply {
+            Ok(output) => Outcome::Ok(output),
+            Err(reason) => Outcome::Failed(reason),
+        };
+        self.mark(TraceKind::Reply, Some(node), id.0);
+        if self.history.complete(id, self.now, outcome) {
+            self.next_closed_loop(id);
+        } else {
+            self.late_replies += 1;
+        }
+    }
+
+    /// Calls a handler of node `k` (if it is running) and applies its effects.
+    fn call(&mut self, k: NodeId, handler: impl FnOnce(&mut P, &mut Ctx<'_, P>)) {
+        let n = self.config.nodes;
+        let node = &mut self.nodes[k.index()];
+        let Some(state) = node.state.as_mut() else { return };
+        let local = node.clock.local(self.now);
+        let mut ctx = Ctx::new(local, k, n, &mut node.rng, &mut self.effects);
+        handler(state, &mut ctx);
+        self.apply_effects(k);
+    }
+
+    fn apply_effects(&mut self, from: NodeId) {
+        let mut effects = mem::take(&mut self.effects);
+        for (to, msg) in effects.sends.drain(..) {
+            assert!(to.0 < self.config.nodes, "protocol bug: {from} sent to {to}, which does not exist");
+            let size = msg.wire_size() as u64;
+            let arrivals = self.network.send(self.now, from, to, size);
+            let incarnation = self.nodes[to.index()].incarnation;
+            let times = arrivals.as_slice();
+            if let [first, rest @ ..] = times {
+                for &t in rest {
+                    let copy = msg.clone();
+                    self.queue.push(t, Event::Deliver { to, from, incarnation, sent: self.now, msg: copy });
+                }
+                self.queue.push(*first, Event::Deliver { to, from, incarnation, sent: self.now, msg });
+            }
+        }
+        for op in effects.timers.drain(..) {
+            let node = &mut self.nodes[from.index()];
+            match op {
+                TimerOp::Set(timer, after) => {
+                    let generation = self.next_generation;
+                    self.next_generation += 1;
+                    match node.timers.iter_mut().find(|(t, _)| *t == timer) {
+                        Some(slot) => slot.1 = generation,
+                        None => node.timers.push((timer, generation)),
+                    }
+                    let at = self.now + node.clock.real_delay(after);
+                    self.queue.push(at, Event::Timer { node: from, timer, generation });
+                }
+                TimerOp::Cancel(timer) => node.timers.retain(|(t, _)| *t != timer),
+            }
+        }
+        for (id, reply) in effects.replies.drain(..) {
+            self.reply(from, id, reply);
+        }
+        for exposure in effects.exposures.drain(..) {
+            self.observer.on_expose(self.now, from, &exposure);
+        }
+        self.effects = effects;
+    }
+
+    fn apply_fault(&mut self, fault: Fault) {
+        let n = self.config.nodes;
+        self.mark(TraceKind::Fault, None, self.applied_faults.len() as u64);
+        if self.config.record_trace {
+            self.record(TraceKind::Fault, None, None, None, fault.to_string());
+        }
+        match &fault {
+            Fault::Partition(groups) => self.network.cut(Cut::groups(n, groups)),
+            Fault::Cut { from, to } => self.network.cut(Cut::directed(n, from, to)),
+            Fault::Heal => self.network.heal(),
+            Fault::Crash(k) => {
+                let node = &mut self.nodes[k.index()];
+                if node.status != Status::Crashed {
+                    node.durable = node.state.take().map(|p| p.durable());
+                    node.status = Status::Crashed;
+                    node.incarnation += 1;
+                    node.timers.clear();
+                    node.held.clear();
+                }
+            }
+            Fault::Restart(k) => {
+                let node = &mut self.nodes[k.index()];
+                if node.status == Status::Crashed {
+                    node.state = Some(P::new(*k, &self.protocol, node.durable.take()));
+                    node.status = Status::Up;
+                    self.call(*k, |p, ctx| p.on_start(ctx));
+                }
+            }
+            Fault::Pause(k) => {
+                let node = &mut self.nodes[k.index()];
+                if node.status == Status::Up {
+                    node.status = Status::Paused;
+                }
+            }
+            Fault::Resume(k) => {
+                let node = &mut self.nodes[k.index()];
+                if node.status == Status::Paused {
+                    node.status = Status::Up;
+                    for event in mem::take(&mut node.held) {
+                        self.queue.push(self.now, event);
+                    }
+                }
+            }
+            Fault::Clock { node: k, rate, jump } => {
+                let clock = &mut self.nodes[k.index()].clock;
+                let local = clock.local(self.now).0 as i64;
+                *clock = Clock { rate: *rate, anchor_real: self.now.0, anchor_local: local.saturating_add(*jump) };
+            }
+            Fault::Link(change) => self.network.change(change),
+            Fault::RestoreLinks => self.network.restore(),
+        }
+        self.observer.on_fault(self.now, &fault);
+        self.applied_faults.push((self.now, fault));
+    }
+
+    /// The settle phase: clients stop, every fault heals, and the run goes on.
+    fn settle(&mut self) {
+        self.clients_stopped = true;
+        if self.network.partitioned() {
+            self.apply_fault(Fault::Heal);
+        }
+        self.apply_fault(Fault::RestoreLinks);
+        for k in 0..self.config.nodes {
+            match self.nodes[k as usize].status {
+                Status::Paused => self.apply_fault(Fault::Resume(NodeId(k))),
+                Status::Crashed if self.config.restart_on_settle => self.apply_fault(Fault::Restart(NodeId(k))),
+                _ => {}
+            }
+        }
+        self.observer.on_settle(self.now);
+    }
+
+    #[inline]
+    fn mark(&mut self, kind: TraceKind, node: Option<NodeId>, aux: u64) {
+        self.trace.mix(self.now.0);
+        self.trace.mix(kind.code() << 32 | node.map_or(u64::from(u32::MAX), |n| u64::from(n.0)));
+        self.trace.mix(aux);
+    }
+
+    fn record(&mut self, kind: TraceKind, node: Option<NodeId>, from: Option<NodeId>, sent: Option<SimTime>, detail: String) {
+        self.records.push(TraceRecord { time: self.now, kind, node, from, sent, detail });
+    }
+}
+
+/// Rejects configurations the engine cannot run, naming the problem.
+fn validate(config: &SimConfig) -> Result<(), SimError> {
+    let bad = |m: String| Err(SimError::Invalid(m));
+    let n = config.nodes;
+    if n == 0 {
+        return bad("a cluster needs at least one node".into());
+    }
+    let check = |k: NodeId, what: &str| {
+        if k.0 >= n {
+            Err(SimError::Invalid(format!("{what} names node {}, but there are only {n}", k.0)))
+        } else {
+            Ok(())
+        }
+    };
+    for f in &config.faults {
+        match &f.fault {
+            Fault::Partition(groups) => groups.iter().flatten().try_for_each(|k| check(*k, "a partition"))?,
+            Fault::Cut { from, to } => from.iter().chain(to).try_for_each(|k| check(*k, "a cut"))?,
+            Fault::Crash(k) | Fault::Restart(k) | Fault::Pause(k) | Fault::Resume(k) => check(*k, "a fault")?,
+            Fault::Clock { node, rate, .. } => {
+                check(*node, "a clock fault")?;
+                if !(rate.is_finite() && *rate > 0.0) {
+                    return bad(format!("a clock rate must be positive, not {rate}"));
+                }
+            }
+            Fault::Link(c) => {
+                if let Some((a, b)) = c.between {
+                    check(a, "a link change")?;
+                    check(b, "a link change")?;
+                }
+            }
+            Fault::Heal | Fault::RestoreLinks => {}
+        }
+    }
+    let w = &config.workload;
+    if w.clients > 0 && (w.mix.is_empty() || w.mix.iter().all(|(_, weight)| *weight == 0)) {
+        return bad("clients need an operation mix with some positive weight".into());
+    }
+    if w.keys == 0 || w.elements == 0 {
+        return bad("the workload needs at least one key and one set element".into());
+    }
+    for s in &w.script {
+        check(s.node, "a scripted operation")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,28 @@
+//! syncsim's deterministic discrete-event engine.
+//!
+//! Time ([`time`]), events ([`queue`]), random streams ([`rng`]), the network ([`network`],
+//! [`topology`], [`dist`]), faults ([`fault`]), clients ([`workload`]) and the history of client
+//! operations ([`history`]), driving protocols through the sans-IO contract of [`protocol`].
+//! It knows no protocol and no report, prints nothing and reads no file.
+
+pub mod dist;
+pub mod engine;
+pub mod fault;
+pub mod history;
+pub mod network;
+pub mod observe;
+pub mod protocol;
+pub mod queue;
+pub mod rng;
+pub mod time;
+pub mod topology;
+pub mod trace;
+pub mod units;
+pub mod workload;
+
+pub use engine::{RunOutput, Sim, SimConfig, SimError};
+pub use history::{Entry, History, Key, Op, OpKind, Outcome, Output, Value};
+pub use observe::Observer;
+pub use protocol::{Consistency, Ctx, Effects, Exposure, Message, NodeId, Peers, Protocol, ProtocolInfo, Reply, RequestId, TimerOp};
+pub use rng::SimRng;
+pub use time::{DurationRange, SimDuration, SimTime};

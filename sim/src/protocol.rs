@@ -1,0 +1,291 @@
+//! The sans-IO protocol contract: a state machine per node, driven through handlers, whose
+//! every effect goes into a [`Ctx`] that the driver applies after the handler returns.
+//!
+//! A protocol never sleeps, reads a clock, does I/O, or draws from an RNG it made itself, so it
+//! can be unit-tested without the engine and hosted unchanged by other drivers.
+
+use std::fmt::{self, Debug};
+
+use serde::{Deserialize, Serialize};
+
+use crate::history::{Key, Op, OpKind, Output};
+use crate::rng::{SimRng, below};
+use crate::time::{SimDuration, SimTime};
+
+/// A node of the simulated cluster, numbered from 0.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct NodeId(pub u32);
+
+impl NodeId {
+    /// The node's index, for vectors indexed by node.
+    #[inline]
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// One client operation; also its index in the run's history.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RequestId(pub u64);
+
+/// A protocol message: anything cloneable that knows its encoded size on the wire.
+pub trait Message: Clone + Debug {
+    /// Encoded size in bytes, for bandwidth and bytes-per-operation accounting.
+    fn wire_size(&self) -> usize;
+}
+
+/// The consistency model a protocol claims, which decides the checkers that judge it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Consistency {
+    /// Every operation appears to take effect atomically between its call and return.
+    Linearizable,
+    /// A single total order consistent with each client's order.
+    Sequential,
+    /// Causally related operations are seen in order everywhere.
+    Causal,
+    /// Replicas that saw the same updates have the same state, with no coordination.
+    StrongEventual,
+    /// Replicas converge once updates stop.
+    Eventual,
+}
+
+/// What a protocol is and offers, for support checks, reports and `syncsim list`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProtocolInfo {
+    /// Family name as written in scenarios (`gossip`).
+    pub name: &'static str,
+    /// The variant the configuration selects (`push-pull`, `rumor`).
+    pub variant: String,
+    /// Operations the protocol serves.
+    pub ops: Vec<OpKind>,
+    /// The consistency model it claims.
+    pub consistency: Consistency,
+    /// Length of one synchronisation round, for protocols that work in rounds.
+    pub round: Option<SimDuration>,
+}
+
+/// What a protocol replies to a client: an output, or a definite failure with its reason.
+pub type Reply = Result<Output, String>;
+
+/// A node's protocol state machine.
+pub trait Protocol: Sized {
+    /// Messages between nodes.
+    type Msg: Message;
+    /// Timer names; each is armed at most once at a time (`set_timer` re-arms).
+    type Timer: Copy + Ord + Debug;
+    /// What survives a crash. A crash loses everything else.
+    type Durable: Clone + Debug;
+    /// Parameters from the scenario's `protocol:` map.
+    type Config: Clone + Debug;
+
+    /// Describes the protocol under this configuration.
+    fn info(config: &Self::Config) -> ProtocolInfo;
+
+    /// A node starting fresh (`durable` is `None`) or restarting after a crash.
+    fn new(id: NodeId, config: &Self::Config, durable: Option<Self::Durable>) -> Self;
+
+    /// The state a crash would keep, as of now (every handler is assumed to persist it before
+    /// its effects leave the node).
+    fn durable(&self) -> Self::Durable;
+
+    /// Called once when the node starts or restarts.
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Self>);
+
+    /// A message from `from` arrived.
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: Self::Msg);
+
+    /// A timer fired.
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: Self::Timer);
+
+    /// A client asks for `op`; answer with [`Ctx::reply`], now or later.
+    fn on_request(&mut self, ctx: &mut Ctx<'_, Self>, req: RequestId, op: Op);
+
+    /// A fingerprint of the replica's readable state: equal states give equal digests.
+    /// Used to judge convergence and divergence.
+    fn state_digest(&self) -> u64;
+}
+
+/// A change to a node's timers.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum TimerOp<T> {
+    /// Arm (or re-arm) `timer` to fire after this long on the node's own clock.
+    Set(T, SimDuration),
+    /// Disarm `timer` if armed.
+    Cancel(T),
+}
+
+/// A write becoming visible in a replica's readable state, for staleness and visibility
+/// metrics.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Exposure {
+    /// The key written.
+    pub key: Key,
+    /// The client operation whose write is now readable here.
+    pub write: RequestId,
+    /// The write's position in the protocol's total order of writes to `key`: a replica that
+    /// exposes stamp `s` has seen every write to `key` with a smaller stamp, or superseded it.
+    pub stamp: u64,
+}
+
+/// Everything a handler asked for, applied by the driver after the handler returns.
+#[derive(Debug)]
+pub struct Effects<M, T> {
+    /// Messages to send, in order.
+    pub sends: Vec<(NodeId, M)>,
+    /// Timer changes, in order.
+    pub timers: Vec<TimerOp<T>>,
+    /// Replies to clients, in order.
+    pub replies: Vec<(RequestId, Reply)>,
+    /// Writes that became readable at this node.
+    pub exposures: Vec<Exposure>,
+}
+
+impl<M, T> Default for Effects<M, T> {
+    fn default() -> Self {
+        Effects {
+            sends: Vec::new(),
+            timers: Vec::new(),
+            replies: Vec::new(),
+            exposures: Vec::new(),
+        }
+    }
+}
+
+impl<M, T> Effects<M, T> {
+    /// Forgets every effect, keeping the buffers' capacity.
+    pub fn clear(&mut self) {
+        self.sends.clear();
+        self.timers.clear();
+        self.replies.clear();
+        self.exposures.clear();
+    }
+}
+
+/// The other nodes of the cluster, without allocating a list.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Peers {
+    nodes: u32,
+    me: u32,
+}
+
+impl Peers {
+    /// How many peers there are.
+    pub fn len(&self) -> usize {
+        self.nodes.saturating_sub(1) as usize
+    }
+    /// True in a one-node cluster.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The `i`-th peer, skipping this node.
+    pub fn get(&self, i: usize) -> NodeId {
+        let i = i as u32;
+        NodeId(if i < self.me { i } else { i + 1 })
+    }
+    /// Every peer, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = NodeId> + use<> {
+        let me = self.me;
+        (0..self.nodes).filter(move |&k| k != me).map(NodeId)
+    }
+}
+
+/// A handler's window on the world: this node's clock, identity, peers and random stream,
+/// and the buffer that collects its effects.
+pub struct Ctx<'a, P: Protocol> {
+    now: SimTime,
+    id: NodeId,
+    nodes: u32,
+    rng: &'a mut SimRng,
+    out: &'a mut Effects<P::Msg, P::Timer>,
+}
+
+impl<'a, P: Protocol> Ctx<'a, P> {
+    /// A context for node `id` of `nodes` at local time `now`; effects collect in `out`.
+    /// The engine builds one per handler call; tests and other hosts may build their own.
+    pub fn new(
+        now: SimTime,
+        id: NodeId,
+        nodes: u32,
+        rng: &'a mut SimRng,
+        out: &'a mut Effects<P::Msg, P::Timer>,
+    ) -> Self {
+        Ctx { now, id, nodes, rng, out }
+    }
+
+    /// The node's own clock (which may run fast or slow under clock-skew faults).
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+    /// This node.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+    /// Number of nodes in the cluster, this one included.
+    pub fn cluster_size(&self) -> u32 {
+        self.nodes
+    }
+    /// Every other node.
+    pub fn peers(&self) -> Peers {
+        Peers { nodes: self.nodes, me: self.id.0 }
+    }
+    /// This node's own random stream.
+    pub fn rng(&mut self) -> &mut SimRng {
+        self.rng
+    }
+    /// A peer chosen uniformly at random, or `None` in a one-node cluster.
+    pub fn random_peer(&mut self) -> Option<NodeId> {
+        let peers = self.peers();
+        if peers.is_empty() {
+            return None;
+        }
+        Some(peers.get(below(self.rng, peers.len() as u64) as usize))
+    }
+    /// Sends `msg` to `to`.
+    pub fn send(&mut self, to: NodeId, msg: P::Msg) {
+        self.out.sends.push((to, msg));
+    }
+    /// Sends a copy of `msg` to every peer.
+    pub fn broadcast(&mut self, msg: P::Msg) {
+        for peer in self.peers().iter() {
+            self.out.sends.push((peer, msg.clone()));
+        }
+    }
+    /// Arms `timer` to fire `after` from now on this node's clock, replacing any earlier arming.
+    pub fn set_timer(&mut self, timer: P::Timer, after: SimDuration) {
+        self.out.timers.push(TimerOp::Set(timer, after));
+    }
+    /// Disarms `timer`.
+    pub fn cancel_timer(&mut self, timer: P::Timer) {
+        self.out.timers.push(TimerOp::Cancel(timer));
+    }
+    /// Answers client request `req`.
+    pub fn reply(&mut self, req: RequestId, reply: Reply) {
+        self.out.replies.push((req, reply));
+    }
+    /// Reports that the write of client operation `write` is now readable here.
+    pub fn expose(&mut self, key: Key, write: RequestId, stamp: u64) {
+        self.out.exposures.push(Exposure { key, write, stamp });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peers_skip_self() {
+        let p = Peers { nodes: 4, me: 2 };
+        assert_eq!(p.len(), 3);
+        assert_eq!(p.iter().collect::<Vec<_>>(), vec![NodeId(0), NodeId(1), NodeId(3)]);
+        assert_eq!((0..3).map(|i| p.get(i)).collect::<Vec<_>>(), p.iter().collect::<Vec<_>>());
+    }
+}
