@@ -1,0 +1,227 @@
+//! The engine's contract, pinned with a tiny protocol: crash, restart, pause, clock skew,
+//! timers, client timeouts and determinism.
+
+use syncsim_sim::fault::{Fault, TimedFault};
+use syncsim_sim::history::{OpKind, Outcome, Output};
+use syncsim_sim::network::{LinkSpec, NetworkConfig};
+use syncsim_sim::workload::{Arrival, ScriptedOp, WorkloadConfig};
+use syncsim_sim::{Ctx, Message, NodeId, Op, Protocol, ProtocolInfo, RequestId, Sim, SimConfig, SimDuration, SimTime};
+use syncsim_sim::dist::Latency;
+use syncsim_sim::protocol::Consistency;
+
+/// Every `tick`, node k pings a random peer. It counts pings in a durable and a volatile
+/// counter, and answers `get` with the durable count after `reply_after`.
+#[derive(Debug)]
+struct Pinger {
+    tick: SimDuration,
+    reply_after: SimDuration,
+    durable_pings: u64,
+    volatile_pings: u64,
+    ticks: u64,
+    pending: Option<RequestId>,
+}
+
+#[derive(Clone, Debug)]
+struct Ping;
+impl Message for Ping {
+    fn wire_size(&self) -> usize {
+        8
+    }
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    Tick,
+    Reply,
+}
+
+#[derive(Clone, Debug)]
+struct Config {
+    tick: SimDuration,
+    reply_after: SimDuration,
+}
+
+impl Protocol for Pinger {
+    type Msg = Ping;
+    type Timer = Timer;
+    type Durable = u64;
+    type Config = Config;
+
+    fn info(_: &Config) -> ProtocolInfo {
+        ProtocolInfo { name: "pinger", variant: String::new(), ops: vec![OpKind::Get], consistency: Consistency::Eventual, round: None }
+    }
+    fn new(_: NodeId, config: &Config, durable: Option<u64>) -> Self {
+        Pinger { tick: config.tick, reply_after: config.reply_after, durable_pings: durable.unwrap_or(0), volatile_pings: 0, ticks: 0, pending: None }
+    }
+    fn durable(&self) -> u64 {
+        self.durable_pings
+    }
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
+        ctx.set_timer(Timer::Tick, self.tick);
+    }
+    fn on_message(&mut self, _: &mut Ctx<'_, Self>, _: NodeId, _: Ping) {
+        self.durable_pings += 1;
+        self.volatile_pings += 1;
+    }
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: Timer) {
+        match timer {
+            Timer::Tick => {
+                self.ticks += 1;
+                if let Some(p) = ctx.random_peer() {
+                    ctx.send(p, Ping);
+                }
+                ctx.set_timer(Timer::Tick, self.tick);
+            }
+            Timer::Reply => {
+                if let Some(req) = self.pending.take() {
+                    ctx.reply(req, Ok(Output::Count(self.durable_pings as i64)));
+                }
+            }
+        }
+    }
+    fn on_request(&mut self, ctx: &mut Ctx<'_, Self>, req: RequestId, _: Op) {
+        self.pending = Some(req);
+        ctx.set_timer(Timer::Reply, self.reply_after);
+    }
+    fn state_digest(&self) -> u64 {
+        self.durable_pings
+    }
+}
+
+fn config(seed: u64, faults: Vec<TimedFault>) -> SimConfig {
+    SimConfig {
+        seed,
+        nodes: 3,
+        duration: SimDuration::from_secs(1),
+        settle: SimDuration::ZERO,
+        restart_on_settle: false,
+        network: NetworkConfig {
+            default: LinkSpec {
+                latency: Latency::Uniform { min: SimDuration::from_millis(1), max: SimDuration::from_millis(3) },
+                ..LinkSpec::default()
+            },
+            ..NetworkConfig::default()
+        },
+        faults,
+        ..SimConfig::default()
+    }
+}
+
+const PROTO: Config = Config { tick: SimDuration::from_millis(10), reply_after: SimDuration::from_millis(5) };
+
+fn at(ms: u64, fault: Fault) -> TimedFault {
+    TimedFault { at: SimTime(ms * 1_000_000), fault }
+}
+
+#[test]
+fn same_seed_same_hash_and_different_seed_different_hash() {
+    let run = |seed| Sim::<Pinger>::new(config(seed, vec![]), PROTO, ()).unwrap().run();
+    let (a, b, c) = (run(1), run(1), run(2));
+    assert_eq!(a.trace_hash, b.trace_hash);
+    assert_eq!(a.events, b.events);
+    assert_ne!(a.trace_hash, c.trace_hash);
+}
+
+#[test]
+fn a_crash_keeps_durable_state_and_loses_the_rest() {
+    let mut sim = Sim::<Pinger>::new(config(3, vec![at(500, Fault::Crash(NodeId(1))), at(700, Fault::Restart(NodeId(1)))]), PROTO, ()).unwrap();
+    sim.run_until(SimTime(499_000_000));
+    let before = sim.node(NodeId(1)).unwrap().durable_pings;
+    assert!(before > 20);
+    sim.run_until(SimTime(600_000_000));
+    assert!(sim.node(NodeId(1)).is_none(), "crashed nodes have no state");
+    sim.run_until(SimTime(700_000_000));
+    let restarted = sim.node(NodeId(1)).unwrap();
+    assert_eq!(restarted.durable_pings, before, "nothing delivered while down, durable count kept");
+    assert_eq!(restarted.volatile_pings, 0, "volatile state is lost");
+    assert_eq!(restarted.ticks, 0, "old timers died with the crash");
+    let out = sim.run();
+    assert!(out.net.dropped_down > 0, "pings sent to the crashed node were dropped");
+}
+
+#[test]
+fn pause_holds_messages_and_timers_until_resume() {
+    let mut sim = Sim::<Pinger>::new(config(4, vec![at(200, Fault::Pause(NodeId(0))), at(400, Fault::Resume(NodeId(0)))]), PROTO, ()).unwrap();
+    sim.run_until(SimTime(201_000_000));
+    let (ticks, pings) = (sim.node(NodeId(0)).unwrap().ticks, sim.node(NodeId(0)).unwrap().durable_pings);
+    sim.run_until(SimTime(399_000_000));
+    assert_eq!(sim.node(NodeId(0)).unwrap().ticks, ticks, "no timer fires while paused");
+    assert_eq!(sim.node(NodeId(0)).unwrap().durable_pings, pings, "no message is handled while paused");
+    sim.run_until(SimTime(400_000_000));
+    let after = sim.node(NodeId(0)).unwrap();
+    assert!(after.durable_pings > pings + 5, "held pings are handled at resume");
+    assert_eq!(after.ticks, ticks + 1, "the held timer fires once at resume");
+}
+
+#[test]
+fn a_fast_clock_fires_timers_early() {
+    let skew = at(0, Fault::Clock { node: NodeId(2), rate: 2.0, jump: 0 });
+    let out = Sim::<Pinger>::new(config(5, vec![skew]), PROTO, ()).unwrap();
+    let mut sim = out;
+    sim.run_until(SimTime(1_000_000_000));
+    let normal = sim.node(NodeId(0)).unwrap().ticks;
+    let fast = sim.node(NodeId(2)).unwrap().ticks;
+    assert_eq!(normal, 100);
+    // The first tick was armed at start, before the skew: it fires at 10 ms, then every 5 ms.
+    assert_eq!(fast, 1 + (1000 - 10) / 5);
+}
+
+#[test]
+fn timeouts_give_unknown_and_down_nodes_fail_fast() {
+    let mut c = config(6, vec![at(100, Fault::Crash(NodeId(1))), at(100, Fault::Pause(NodeId(2)))]);
+    c.workload = WorkloadConfig {
+        timeout: SimDuration::from_millis(50),
+        arrival: Arrival::Closed { think: SimDuration::ZERO },
+        script: vec![
+            ScriptedOp { at: SimTime(10_000_000), node: NodeId(0), op: Op::Get { key: 0 } },
+            ScriptedOp { at: SimTime(200_000_000), node: NodeId(1), op: Op::Get { key: 0 } },
+            ScriptedOp { at: SimTime(200_000_000), node: NodeId(2), op: Op::Get { key: 0 } },
+        ],
+        ..WorkloadConfig::default()
+    };
+    let out = Sim::<Pinger>::new(c, PROTO, ()).unwrap().run();
+    let e = out.history.entries();
+    assert_eq!(e.len(), 3);
+    assert!(matches!(e[0].outcome, Outcome::Ok(Output::Count(_))));
+    assert_eq!(e[0].ret, Some(SimTime(15_000_000)), "answered 5 ms after the call");
+    assert_eq!(e[1].outcome, Outcome::Failed("node down".into()));
+    assert_eq!(e[2].outcome, Outcome::Unknown, "a paused node never answers in time");
+    assert_eq!(e[2].ret, None);
+}
+
+#[test]
+fn re_arming_a_timer_replaces_the_earlier_arming() {
+    #[derive(Debug)]
+    struct Rearm(u32);
+    impl Protocol for Rearm {
+        type Msg = Ping;
+        type Timer = Timer;
+        type Durable = ();
+        type Config = ();
+        fn info(_: &()) -> ProtocolInfo {
+            Pinger::info(&PROTO)
+        }
+        fn new(_: NodeId, _: &(), _: Option<()>) -> Self {
+            Rearm(0)
+        }
+        fn durable(&self) {}
+        fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
+            ctx.set_timer(Timer::Tick, SimDuration::from_millis(10));
+            ctx.set_timer(Timer::Tick, SimDuration::from_millis(20));
+            ctx.set_timer(Timer::Reply, SimDuration::from_millis(5));
+            ctx.cancel_timer(Timer::Reply);
+        }
+        fn on_message(&mut self, _: &mut Ctx<'_, Self>, _: NodeId, _: Ping) {}
+        fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: Timer) {
+            assert_eq!(timer, Timer::Tick, "the cancelled timer never fires");
+            assert_eq!(ctx.now(), SimTime(20_000_000), "only the second arming fires");
+            self.0 += 1;
+        }
+        fn on_request(&mut self, _: &mut Ctx<'_, Self>, _: RequestId, _: Op) {}
+        fn state_digest(&self) -> u64 {
+            u64::from(self.0)
+        }
+    }
+    let out = Sim::<Rearm>::new(config(7, vec![]), (), ()).unwrap().run();
+    assert_eq!(out.final_digests, vec![Some(1), Some(1), Some(1)]);
+}
