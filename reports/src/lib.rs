@@ -1,0 +1,18 @@
+//! syncsim's checkers, statistics and reports. Depends on the engine's histories and metrics,
+//! never on a protocol.
+//!
+//! - [`tracker`]: the observer fed while a run goes on ([`visibility`], [`convergence`]);
+//! - [`latency`]: operation counts, availability and latency percentiles;
+//! - [`expect`]: the scenario's expectations;
+//! - [`report`]: the `report.json` model and the verdict; [`summary`]: the terminal rendering.
+
+pub mod convergence;
+pub mod expect;
+pub mod latency;
+pub mod report;
+pub mod summary;
+pub mod tracker;
+pub mod visibility;
+
+pub use report::{EXIT_BAD_INPUT, Report, RunContext, Verdict};
+pub use tracker::Tracker;

@@ -1,0 +1,104 @@
+//! Flood: every node keeps passing tokens to random peers. It does no useful work; it exists to
+//! load the engine and the network model with a steady stream of small messages (the engine
+//! throughput benchmark runs it).
+
+use serde::{Deserialize, Serialize};
+use syncsim_sim::{Consistency, Ctx, Message, NodeId, Op, Protocol, ProtocolInfo, RequestId};
+
+/// Flood parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FloodConfig {
+    /// Tokens each node puts in circulation when it starts.
+    pub tokens: u32,
+    /// Encoded size of a token in bytes.
+    pub size: u32,
+}
+
+impl Default for FloodConfig {
+    fn default() -> Self {
+        FloodConfig { tokens: 4, size: 64 }
+    }
+}
+
+impl FloodConfig {
+    /// Every parameter with its meaning, for `syncsim list`.
+    pub fn describe() -> Vec<(&'static str, String, &'static str)> {
+        let d = FloodConfig::default();
+        vec![
+            ("tokens", d.tokens.to_string(), "tokens each node puts in circulation at start"),
+            ("size", d.size.to_string(), "encoded size of a token in bytes"),
+        ]
+    }
+}
+
+/// A token passed from node to node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Token {
+    /// Hops so far.
+    pub hops: u32,
+    /// Encoded size in bytes.
+    pub size: u32,
+}
+
+impl Message for Token {
+    fn wire_size(&self) -> usize {
+        self.size as usize
+    }
+}
+
+/// A flood node: counts the tokens it passed on.
+#[derive(Clone, Debug)]
+pub struct FloodNode {
+    config: FloodConfig,
+    forwarded: u64,
+}
+
+impl FloodNode {
+    /// Tokens this node has passed on.
+    pub fn forwarded(&self) -> u64 {
+        self.forwarded
+    }
+}
+
+impl Protocol for FloodNode {
+    type Msg = Token;
+    type Timer = ();
+    type Durable = ();
+    type Config = FloodConfig;
+
+    fn info(_: &FloodConfig) -> ProtocolInfo {
+        ProtocolInfo { name: "flood", variant: "tokens".into(), ops: vec![], consistency: Consistency::Eventual, round: None }
+    }
+
+    fn new(_: NodeId, config: &FloodConfig, _: Option<()>) -> Self {
+        FloodNode { config: config.clone(), forwarded: 0 }
+    }
+
+    fn durable(&self) {}
+
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
+        for _ in 0..self.config.tokens {
+            if let Some(peer) = ctx.random_peer() {
+                ctx.send(peer, Token { hops: 0, size: self.config.size });
+            }
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, _: NodeId, token: Token) {
+        if let Some(peer) = ctx.random_peer() {
+            self.forwarded += 1;
+            ctx.send(peer, Token { hops: token.hops + 1, ..token });
+        }
+    }
+
+    fn on_timer(&mut self, _: &mut Ctx<'_, Self>, _: ()) {}
+
+    fn on_request(&mut self, ctx: &mut Ctx<'_, Self>, req: RequestId, op: Op) {
+        ctx.reply(req, Err(format!("flood does not support {}", op.kind())));
+    }
+
+    fn state_digest(&self) -> u64 {
+        0
+    }
+}

@@ -1,0 +1,554 @@
+//! Gossip: a replicated last-writer-wins key-value store kept in sync epidemically.
+//!
+//! Two families, after Demers et al., "Epidemic algorithms for replicated database
+//! maintenance" (PODC 1987):
+//! - **anti-entropy**: every round a node picks `fanout` random peers and reconciles with each
+//!   by `push`, `pull` or `push-pull`. Per-key version digests make a round carry only what the
+//!   peer lacks; an exchange between equal replicas sends nothing but the digest.
+//! - **rumor mongering**: a new update is a hot rumor that a node pushes to random peers each
+//!   round until it loses interest: after `k` unnecessary contacts (`feedback`, `counter`), with
+//!   chance 1/k after each (`coin`), or counting every contact (`blind`) — or never (`never`,
+//!   the classic push gossip). Rumors can leave a residue of nodes that never hear them;
+//!   `backup` adds a slow push-pull anti-entropy that cleans it up.
+
+mod store;
+
+use serde::{Deserialize, Serialize};
+use syncsim_sim::history::{OpKind, Output};
+use syncsim_sim::rng::{below, chance};
+use syncsim_sim::{Consistency, Ctx, Key, Message, NodeId, Op, Protocol, ProtocolInfo, RequestId, SimDuration};
+
+pub use store::{Store, Update, Version};
+
+/// How a gossip node synchronises.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Anti-entropy: send the peer what it lacks.
+    Push,
+    /// Anti-entropy: fetch from the peer what this node lacks.
+    Pull,
+    /// Anti-entropy: both directions in one exchange.
+    PushPull,
+    /// Rumor mongering of new updates.
+    Rumor,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Push => "push",
+            Mode::Pull => "pull",
+            Mode::PushPull => "push-pull",
+            Mode::Rumor => "rumor",
+        }
+    }
+}
+
+/// When a rumor's sender learns whether the peer already knew it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Response {
+    /// The peer replies which rumors it already knew; only those contacts count.
+    Feedback,
+    /// No reply; every contact counts.
+    Blind,
+}
+
+/// When a node stops spreading a rumor.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stop {
+    /// After `k` counted contacts.
+    Counter,
+    /// With chance 1/k after each counted contact.
+    Coin,
+    /// Never: every node that knows a rumor pushes it every round.
+    Never,
+}
+
+/// Rumor-mongering parameters (used when `mode: rumor`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RumorConfig {
+    /// `feedback` or `blind`.
+    pub response: Response,
+    /// `counter`, `coin` or `never`.
+    pub stop: Stop,
+    /// The parameter k of the stop rule.
+    pub k: u32,
+}
+
+impl Default for RumorConfig {
+    fn default() -> Self {
+        RumorConfig { response: Response::Feedback, stop: Stop::Counter, k: 2 }
+    }
+}
+
+/// When each node's first round starts.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// At a random point of the first interval, so nodes' rounds interleave.
+    Random,
+    /// Every node at the same instants: synchronous rounds.
+    Aligned,
+}
+
+/// Gossip parameters from the scenario's `protocol:` map.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GossipConfig {
+    /// `push`, `pull`, `push-pull` or `rumor`.
+    pub mode: Mode,
+    /// Time between a node's rounds.
+    pub interval: SimDuration,
+    /// Peers contacted per round.
+    pub fanout: u32,
+    /// Whether rounds start at random offsets or all together.
+    pub phase: Phase,
+    /// Rumor-mongering rules.
+    pub rumor: RumorConfig,
+    /// In rumor mode, also run push-pull anti-entropy this often (a backup that removes the
+    /// residue); `0s` turns it off.
+    pub backup: SimDuration,
+}
+
+impl Default for GossipConfig {
+    fn default() -> Self {
+        GossipConfig {
+            mode: Mode::PushPull,
+            interval: SimDuration::from_millis(100),
+            fanout: 1,
+            phase: Phase::Random,
+            rumor: RumorConfig::default(),
+            backup: SimDuration::ZERO,
+        }
+    }
+}
+
+impl GossipConfig {
+    /// Checks the parameters; the message names the field.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        if self.interval == SimDuration::ZERO {
+            return Err(("interval".into(), "the round interval must be positive".into()));
+        }
+        if self.fanout == 0 {
+            return Err(("fanout".into(), "fanout must be at least 1".into()));
+        }
+        if self.rumor.k == 0 && self.rumor.stop != Stop::Never {
+            return Err(("rumor.k".into(), "k must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    /// Every parameter with its meaning, for `syncsim list`.
+    pub fn describe() -> Vec<(&'static str, String, &'static str)> {
+        let d = GossipConfig::default();
+        vec![
+            ("mode", d.mode.name().into(), "push | pull | push-pull (anti-entropy) or rumor (rumor mongering)"),
+            ("interval", d.interval.to_string(), "time between a node's gossip rounds"),
+            ("fanout", d.fanout.to_string(), "peers contacted per round"),
+            ("phase", "random".into(), "random: rounds start at random offsets; aligned: synchronous rounds"),
+            ("rumor.response", "feedback".into(), "feedback: only contacts that already knew count; blind: every contact counts"),
+            ("rumor.stop", "counter".into(), "counter: stop after k counted contacts; coin: stop with chance 1/k each; never"),
+            ("rumor.k", d.rumor.k.to_string(), "the k of the stop rule"),
+            ("backup", d.backup.to_string(), "rumor mode: push-pull anti-entropy every this long (0s: none)"),
+        ]
+    }
+}
+
+/// Which anti-entropy exchange a digest starts or answers.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Exchange {
+    /// "Send me what I lack."
+    Pull,
+    /// "Send me what I lack, and say which of my keys you want."
+    PushPull,
+    /// The answer to a push offer: "here is what I have; send me what I lack."
+    Push,
+}
+
+/// Gossip messages.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GossipMsg {
+    /// A push offer: "send me your digest so I can send you what you lack."
+    Offer,
+    /// The sender's per-key versions.
+    Digest {
+        /// What the receiver should do with it.
+        exchange: Exchange,
+        /// Per-key versions, in key order.
+        digest: Vec<(Key, Version)>,
+    },
+    /// Updates the receiver lacks, and (push-pull) the keys the sender wants back.
+    Updates {
+        /// Newer updates for the receiver.
+        updates: Vec<Update>,
+        /// Keys the sender wants.
+        want: Vec<Key>,
+    },
+    /// Hot rumors.
+    Rumors(Vec<Update>),
+    /// Feedback: for each rumor of the last `Rumors`, whether it was already known.
+    Known(Vec<(Key, Version, bool)>),
+}
+
+/// Sizes of the encoded fields: a one-byte tag, four-byte lengths, eight-byte keys, values and
+/// request ids, twelve-byte versions.
+mod wire {
+    pub const TAG: usize = 1;
+    pub const LEN: usize = 4;
+    pub const KEY: usize = 8;
+    pub const VERSION: usize = 12;
+    pub const UPDATE: usize = KEY + VERSION + 8 + 8;
+}
+
+impl Message for GossipMsg {
+    fn wire_size(&self) -> usize {
+        use wire::*;
+        TAG + match self {
+            GossipMsg::Offer => 0,
+            GossipMsg::Digest { digest, .. } => 1 + LEN + digest.len() * (KEY + VERSION),
+            GossipMsg::Updates { updates, want } => 2 * LEN + updates.len() * UPDATE + want.len() * KEY,
+            GossipMsg::Rumors(updates) => LEN + updates.len() * UPDATE,
+            GossipMsg::Known(known) => LEN + known.len() * (KEY + VERSION + 1),
+        }
+    }
+}
+
+/// Gossip timers.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum GossipTimer {
+    /// The node's gossip round.
+    Round,
+    /// The backup anti-entropy round (rumor mode).
+    Backup,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+struct Hot {
+    key: Key,
+    version: Version,
+    contacts: u32,
+}
+
+/// One gossip replica.
+#[derive(Clone, Debug)]
+pub struct GossipNode {
+    config: GossipConfig,
+    store: Store,
+    /// Rumors this node still spreads (volatile: a crash forgets them).
+    hot: Vec<Hot>,
+}
+
+impl GossipNode {
+    /// The replica's store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn apply(&mut self, ctx: &mut Ctx<'_, Self>, update: Update) -> bool {
+        let newer = self.store.merge(update);
+        if newer {
+            ctx.expose(update.key, update.write, update.version.stamp());
+            if self.config.mode == Mode::Rumor {
+                self.make_hot(update);
+            }
+        }
+        newer
+    }
+
+    fn make_hot(&mut self, update: Update) {
+        // A newer version of a key replaces its older rumor.
+        self.hot.retain(|h| h.key != update.key);
+        self.hot.push(Hot { key: update.key, version: update.version, contacts: 0 });
+    }
+
+    fn round(&mut self, ctx: &mut Ctx<'_, Self>) {
+        for _ in 0..self.config.fanout {
+            let Some(peer) = ctx.random_peer() else { return };
+            match self.config.mode {
+                Mode::Push => ctx.send(peer, GossipMsg::Offer),
+                Mode::Pull => ctx.send(peer, GossipMsg::Digest { exchange: Exchange::Pull, digest: self.store.digest() }),
+                Mode::PushPull => self.push_pull(ctx, peer),
+                Mode::Rumor => self.spread(ctx, peer),
+            }
+        }
+    }
+
+    fn push_pull(&self, ctx: &mut Ctx<'_, Self>, peer: NodeId) {
+        ctx.send(peer, GossipMsg::Digest { exchange: Exchange::PushPull, digest: self.store.digest() });
+    }
+
+    /// Pushes every hot rumor to `peer`; in blind mode the contact itself counts.
+    fn spread(&mut self, ctx: &mut Ctx<'_, Self>, peer: NodeId) {
+        if self.hot.is_empty() {
+            return;
+        }
+        let rumors: Vec<Update> = self.hot.iter().filter_map(|h| self.store.entry(h.key).copied()).collect();
+        ctx.send(peer, GossipMsg::Rumors(rumors));
+        if self.config.rumor.response == Response::Blind {
+            let all: Vec<(Key, Version)> = self.hot.iter().map(|h| (h.key, h.version)).collect();
+            self.count_contacts(ctx, &all);
+        }
+    }
+
+    /// Counts one contact for each of these rumors, and drops the ones this node loses
+    /// interest in.
+    fn count_contacts(&mut self, ctx: &mut Ctx<'_, Self>, rumors: &[(Key, Version)]) {
+        let RumorConfig { stop, k, .. } = self.config.rumor;
+        if stop == Stop::Never {
+            return;
+        }
+        for (key, version) in rumors {
+            let Some(i) = self.hot.iter().position(|h| h.key == *key && h.version == *version) else { continue };
+            let lose = match stop {
+                Stop::Counter => {
+                    self.hot[i].contacts += 1;
+                    self.hot[i].contacts >= k
+                }
+                Stop::Coin => chance(ctx.rng(), 1.0 / f64::from(k)),
+                Stop::Never => false,
+            };
+            if lose {
+                self.hot.remove(i);
+            }
+        }
+    }
+
+    fn first_round(&self, ctx: &mut Ctx<'_, Self>, interval: SimDuration) -> SimDuration {
+        match self.config.phase {
+            Phase::Aligned => interval,
+            Phase::Random => SimDuration(1 + below(ctx.rng(), interval.as_nanos())),
+        }
+    }
+}
+
+impl Protocol for GossipNode {
+    type Msg = GossipMsg;
+    type Timer = GossipTimer;
+    type Durable = Store;
+    type Config = GossipConfig;
+
+    fn info(config: &GossipConfig) -> ProtocolInfo {
+        let variant = match config.mode {
+            Mode::Rumor => format!(
+                "rumor ({}, {}, k={})",
+                match config.rumor.response {
+                    Response::Feedback => "feedback",
+                    Response::Blind => "blind",
+                },
+                match config.rumor.stop {
+                    Stop::Counter => "counter",
+                    Stop::Coin => "coin",
+                    Stop::Never => "never",
+                },
+                config.rumor.k
+            ),
+            m => m.name().to_string(),
+        };
+        ProtocolInfo {
+            name: "gossip",
+            variant,
+            ops: vec![OpKind::Put, OpKind::Get],
+            consistency: Consistency::Eventual,
+            round: Some(config.interval),
+        }
+    }
+
+    fn new(_id: NodeId, config: &GossipConfig, durable: Option<Store>) -> Self {
+        GossipNode { config: config.clone(), store: durable.unwrap_or_default(), hot: Vec::new() }
+    }
+
+    fn durable(&self) -> Store {
+        self.store.clone()
+    }
+
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let first = self.first_round(ctx, self.config.interval);
+        ctx.set_timer(GossipTimer::Round, first);
+        if self.config.mode == Mode::Rumor && self.config.backup > SimDuration::ZERO {
+            let first = self.first_round(ctx, self.config.backup);
+            ctx.set_timer(GossipTimer::Backup, first);
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: GossipMsg) {
+        match msg {
+            GossipMsg::Offer => {
+                ctx.send(from, GossipMsg::Digest { exchange: Exchange::Push, digest: self.store.digest() });
+            }
+            GossipMsg::Digest { exchange, digest } => {
+                let updates = self.store.newer_than(&digest);
+                let want = if exchange == Exchange::PushPull { self.store.behind(&digest) } else { Vec::new() };
+                if !updates.is_empty() || !want.is_empty() {
+                    ctx.send(from, GossipMsg::Updates { updates, want });
+                }
+            }
+            GossipMsg::Updates { updates, want } => {
+                for u in updates {
+                    self.apply(ctx, u);
+                }
+                let back: Vec<Update> = want.iter().filter_map(|k| self.store.entry(*k).copied()).collect();
+                if !back.is_empty() {
+                    ctx.send(from, GossipMsg::Updates { updates: back, want: Vec::new() });
+                }
+            }
+            GossipMsg::Rumors(rumors) => {
+                let mut known = Vec::with_capacity(rumors.len());
+                for u in rumors {
+                    let newer = self.apply(ctx, u);
+                    known.push((u.key, u.version, !newer));
+                }
+                if self.config.rumor.response == Response::Feedback {
+                    ctx.send(from, GossipMsg::Known(known));
+                }
+            }
+            GossipMsg::Known(known) => {
+                let unnecessary: Vec<(Key, Version)> =
+                    known.iter().filter(|(_, _, was_known)| *was_known).map(|(k, v, _)| (*k, *v)).collect();
+                self.count_contacts(ctx, &unnecessary);
+            }
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: GossipTimer) {
+        match timer {
+            GossipTimer::Round => {
+                self.round(ctx);
+                ctx.set_timer(GossipTimer::Round, self.config.interval);
+            }
+            GossipTimer::Backup => {
+                if let Some(peer) = ctx.random_peer() {
+                    self.push_pull(ctx, peer);
+                }
+                ctx.set_timer(GossipTimer::Backup, self.config.backup);
+            }
+        }
+    }
+
+    fn on_request(&mut self, ctx: &mut Ctx<'_, Self>, req: RequestId, op: Op) {
+        match op {
+            Op::Put { key, value } => {
+                let update = self.store.write(ctx.id(), key, value, req);
+                ctx.expose(key, req, update.version.stamp());
+                if self.config.mode == Mode::Rumor {
+                    self.make_hot(update);
+                }
+                ctx.reply(req, Ok(Output::Done));
+            }
+            Op::Get { key } => ctx.reply(req, Ok(Output::Value(self.store.get(key)))),
+            other => ctx.reply(req, Err(format!("gossip does not support {}", other.kind()))),
+        }
+    }
+
+    fn state_digest(&self) -> u64 {
+        self.store.fingerprint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syncsim_sim::rng::Stream;
+    use syncsim_sim::{Effects, SimTime};
+
+    type Out = Effects<GossipMsg, GossipTimer>;
+
+    /// Drives one handler of `node` outside any engine and returns its effects.
+    fn drive(node: &mut GossipNode, id: u32, f: impl FnOnce(&mut GossipNode, &mut Ctx<'_, GossipNode>)) -> Out {
+        let mut out = Out::default();
+        let mut rng = Stream::Node(id).rng(1);
+        let mut ctx = Ctx::new(SimTime(0), NodeId(id), 3, &mut rng, &mut out);
+        f(node, &mut ctx);
+        out
+    }
+
+    fn node(mode: Mode) -> GossipNode {
+        GossipNode::new(NodeId(0), &GossipConfig { mode, ..GossipConfig::default() }, None)
+    }
+
+    #[test]
+    fn push_pull_between_equal_replicas_sends_only_the_digest() {
+        let (mut a, mut b) = (node(Mode::PushPull), node(Mode::PushPull));
+        for n in [&mut a, &mut b] {
+            drive(n, 0, |n, ctx| n.on_request(ctx, RequestId(1), Op::Put { key: 1, value: 5 }));
+        }
+        let digest = GossipMsg::Digest { exchange: Exchange::PushPull, digest: a.store.digest() };
+        let out = drive(&mut b, 1, |n, ctx| n.on_message(ctx, NodeId(0), digest));
+        assert!(out.sends.is_empty(), "nothing to exchange: {:?}", out.sends);
+    }
+
+    #[test]
+    fn push_pull_sends_each_side_exactly_what_it_lacks() {
+        let (mut a, mut b) = (node(Mode::PushPull), node(Mode::PushPull));
+        drive(&mut a, 0, |n, ctx| n.on_request(ctx, RequestId(1), Op::Put { key: 1, value: 5 }));
+        drive(&mut b, 1, |n, ctx| n.on_request(ctx, RequestId(2), Op::Put { key: 2, value: 6 }));
+        let digest = GossipMsg::Digest { exchange: Exchange::PushPull, digest: a.store.digest() };
+        let out = drive(&mut b, 1, |n, ctx| n.on_message(ctx, NodeId(0), digest));
+        let GossipMsg::Updates { updates, want } = &out.sends[0].1 else { panic!("{:?}", out.sends) };
+        assert_eq!(updates.iter().map(|u| u.key).collect::<Vec<_>>(), vec![2]);
+        assert_eq!(want, &vec![1]);
+        let reply = out.sends[0].1.clone();
+        let out = drive(&mut a, 0, |n, ctx| n.on_message(ctx, NodeId(1), reply));
+        assert_eq!(out.exposures.len(), 1, "a now exposes key 2");
+        let back = out.sends[0].1.clone();
+        assert_eq!(back.wire_size(), 1 + 8 + 36, "one update back, nothing wanted");
+        drive(&mut b, 1, |n, ctx| n.on_message(ctx, NodeId(0), back));
+        assert_eq!(a.store.fingerprint(), b.store.fingerprint());
+    }
+
+    #[test]
+    fn feedback_counter_rumors_stop_after_k_unnecessary_contacts() {
+        let mut a = GossipNode::new(NodeId(0), &GossipConfig { mode: Mode::Rumor, rumor: RumorConfig { k: 2, ..RumorConfig::default() }, ..GossipConfig::default() }, None);
+        drive(&mut a, 0, |n, ctx| n.on_request(ctx, RequestId(1), Op::Put { key: 1, value: 5 }));
+        let v = a.store.entry(1).unwrap().version;
+        for expected_hot in [1, 0] {
+            let out = drive(&mut a, 0, |n, ctx| n.on_timer(ctx, GossipTimer::Round));
+            assert!(matches!(out.sends[0].1, GossipMsg::Rumors(_)));
+            drive(&mut a, 0, |n, ctx| n.on_message(ctx, NodeId(1), GossipMsg::Known(vec![(1, v, true)])));
+            assert_eq!(a.hot.len(), expected_hot);
+        }
+        let out = drive(&mut a, 0, |n, ctx| n.on_timer(ctx, GossipTimer::Round));
+        assert!(out.sends.is_empty(), "no hot rumor left to spread");
+    }
+
+    #[test]
+    fn a_contact_that_learns_the_rumor_does_not_count() {
+        let mut a = GossipNode::new(NodeId(0), &GossipConfig { mode: Mode::Rumor, ..GossipConfig::default() }, None);
+        drive(&mut a, 0, |n, ctx| n.on_request(ctx, RequestId(1), Op::Put { key: 1, value: 5 }));
+        let v = a.store.entry(1).unwrap().version;
+        for _ in 0..10 {
+            drive(&mut a, 0, |n, ctx| n.on_message(ctx, NodeId(1), GossipMsg::Known(vec![(1, v, false)])));
+        }
+        assert_eq!(a.hot.len(), 1);
+    }
+
+    #[test]
+    fn blind_counter_rumors_stop_after_k_sends() {
+        let rumor = RumorConfig { response: Response::Blind, stop: Stop::Counter, k: 3 };
+        let mut a = GossipNode::new(NodeId(0), &GossipConfig { mode: Mode::Rumor, rumor, ..GossipConfig::default() }, None);
+        drive(&mut a, 0, |n, ctx| n.on_request(ctx, RequestId(1), Op::Put { key: 1, value: 5 }));
+        let sends: usize = (0..10).map(|_| drive(&mut a, 0, |n, ctx| n.on_timer(ctx, GossipTimer::Round)).sends.len()).sum();
+        assert_eq!(sends, 3);
+    }
+
+    #[test]
+    fn received_rumors_become_hot_and_get_feedback() {
+        let mut b = GossipNode::new(NodeId(1), &GossipConfig { mode: Mode::Rumor, ..GossipConfig::default() }, None);
+        let u = Update { key: 4, version: Version { lamport: 1, node: 0 }, value: 9, write: RequestId(3) };
+        let out = drive(&mut b, 1, |n, ctx| n.on_message(ctx, NodeId(0), GossipMsg::Rumors(vec![u])));
+        assert_eq!(out.sends[0].1, GossipMsg::Known(vec![(4, u.version, false)]));
+        assert_eq!(b.hot.len(), 1);
+        let out = drive(&mut b, 1, |n, ctx| n.on_message(ctx, NodeId(2), GossipMsg::Rumors(vec![u])));
+        assert_eq!(out.sends[0].1, GossipMsg::Known(vec![(4, u.version, true)]));
+    }
+
+    #[test]
+    fn unsupported_operations_fail_with_a_reason() {
+        let mut a = node(Mode::Push);
+        let out = drive(&mut a, 0, |n, ctx| n.on_request(ctx, RequestId(1), Op::Incr { key: 1, by: 1 }));
+        assert_eq!(out.replies[0].1, Err("gossip does not support incr".into()));
+    }
+}

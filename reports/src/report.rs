@@ -1,0 +1,378 @@
+//! The report of one run: the model written to `report.json` (the source of truth for every
+//! other rendering), built from the engine's output, with the expectations judged.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use syncsim_sim::fault::Fault;
+use syncsim_sim::network::NetStats;
+use syncsim_sim::{NodeId, ProtocolInfo, RunOutput, SimDuration};
+
+use crate::convergence::ConvergenceStats;
+use crate::expect::{Class, Expectation, Kind};
+use crate::latency::{LatencyStats, OpCounts, operation_stats};
+use crate::tracker::Tracker;
+use crate::visibility::VisibilityStats;
+
+/// Version of the `report.json` schema; bumped whenever a field changes meaning or goes away.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The verdict of a run.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every expectation held.
+    Pass,
+    /// A safety expectation failed (e.g. an acknowledged write was lost).
+    SafetyViolation,
+    /// A liveness expectation failed (no convergence, low availability, slow operations), or
+    /// the run was cut short.
+    LivenessFailure,
+}
+
+impl Verdict {
+    /// The process exit code for this verdict: 0 pass, 1 safety, 2 liveness.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Verdict::Pass => 0,
+            Verdict::SafetyViolation => 1,
+            Verdict::LivenessFailure => 2,
+        }
+    }
+}
+
+/// The exit code for bad input or usage.
+pub const EXIT_BAD_INPUT: i32 = 3;
+
+/// What the report needs to know beyond the engine's output.
+#[derive(Clone, Debug)]
+pub struct RunContext {
+    /// Scenario name.
+    pub name: String,
+    /// Scenario description.
+    pub description: String,
+    /// The scenario file as given on the command line.
+    pub file: String,
+    /// Every resolved parameter.
+    pub parameters: serde_json::Value,
+    /// The protocol under test.
+    pub protocol: ProtocolInfo,
+    /// Node names, indexed by node id.
+    pub node_names: Vec<String>,
+    /// The scenario's expectations.
+    pub expectations: Vec<Expectation>,
+    /// The command that reproduces the run.
+    pub reproduce: String,
+}
+
+/// The scenario a report belongs to.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ScenarioRef {
+    /// Scenario name.
+    pub name: String,
+    /// Scenario description.
+    pub description: String,
+    /// The file as given on the command line.
+    pub file: String,
+}
+
+/// Engine figures.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunFigures {
+    /// Clients and faults ran this long.
+    pub duration_ns: u64,
+    /// Then the settle phase ran this long.
+    pub settle_ns: u64,
+    /// Simulated time at which the run ended.
+    pub end_ns: u64,
+    /// Events handled.
+    pub events: u64,
+    /// Replies that came after their operation had timed out.
+    pub late_replies: u64,
+    /// Why the run stopped early, if it did.
+    pub aborted: Option<String>,
+}
+
+/// Network figures.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NetworkFigures {
+    /// Raw counters.
+    #[serde(flatten)]
+    pub stats: NetStats,
+    /// Messages sent per client operation.
+    pub messages_per_op: f64,
+    /// Bytes sent per client operation.
+    pub bytes_per_op: f64,
+}
+
+/// A fault as applied.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FaultRecord {
+    /// When (ns).
+    pub at_ns: u64,
+    /// What, with node names.
+    pub fault: String,
+}
+
+/// One expectation with its verdict.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ExpectationResult {
+    /// The expectation.
+    #[serde(flatten)]
+    pub expectation: Expectation,
+    /// The measured value in the metric's unit, if it could be measured.
+    pub actual: Option<f64>,
+    /// Why it could not be measured.
+    pub note: Option<String>,
+    /// Whether it held.
+    pub passed: bool,
+}
+
+/// Everything known about one run. Serialized as `report.json`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The syncsim version that wrote it.
+    pub syncsim_version: String,
+    /// The scenario.
+    pub scenario: ScenarioRef,
+    /// The master seed.
+    pub seed: u64,
+    /// Hash of the event sequence, in hex: equal runs have equal hashes.
+    pub trace_hash: String,
+    /// The verdict.
+    pub outcome: Verdict,
+    /// The process exit code.
+    pub exit_code: i32,
+    /// Expectations that failed, in words.
+    pub failures: Vec<String>,
+    /// The command that reproduces this run.
+    pub reproduce: String,
+    /// The protocol under test.
+    pub protocol: ProtocolInfo,
+    /// Every resolved parameter.
+    pub parameters: serde_json::Value,
+    /// Engine figures.
+    pub run: RunFigures,
+    /// Operation counts and availability per kind and `all`.
+    pub operations: BTreeMap<String, OpCounts>,
+    /// Latency of successful operations per kind and `all`.
+    pub latency: BTreeMap<String, LatencyStats>,
+    /// Network figures.
+    pub network: NetworkFigures,
+    /// Write visibility (t-visibility and gossip rounds).
+    pub visibility: VisibilityStats,
+    /// Convergence after settle.
+    pub convergence: ConvergenceStats,
+    /// Every fault applied.
+    pub faults: Vec<FaultRecord>,
+    /// Expectations and their verdicts.
+    pub expectations: Vec<ExpectationResult>,
+}
+
+impl Report {
+    /// Builds the report of a finished run and judges its expectations.
+    pub fn build(ctx: RunContext, out: &RunOutput<Tracker>) -> Report {
+        let ops = operation_stats(&out.history);
+        let live: Vec<bool> = out.final_digests.iter().map(Option::is_some).collect();
+        let visibility = out.observer.visibility.finish(&out.history, &live, ctx.protocol.round);
+        let attempted = ops.counts.get("all").map_or(0, |c| c.attempted);
+        let per_op = |x: u64| if attempted == 0 { 0.0 } else { x as f64 / attempted as f64 };
+        let name = |n: &NodeId| ctx.node_names.get(n.index()).cloned().unwrap_or_else(|| n.to_string());
+        let mut report = Report {
+            schema_version: SCHEMA_VERSION,
+            syncsim_version: env!("CARGO_PKG_VERSION").to_string(),
+            scenario: ScenarioRef { name: ctx.name, description: ctx.description, file: ctx.file },
+            seed: out.seed,
+            trace_hash: format!("{:016x}", out.trace_hash),
+            outcome: Verdict::Pass,
+            exit_code: 0,
+            failures: vec![],
+            reproduce: ctx.reproduce,
+            protocol: ctx.protocol,
+            parameters: ctx.parameters,
+            run: RunFigures {
+                duration_ns: out.settle_start.0,
+                settle_ns: out.end.0.saturating_sub(out.settle_start.0),
+                end_ns: out.end.0,
+                events: out.events,
+                late_replies: out.late_replies,
+                aborted: out.aborted.clone(),
+            },
+            operations: ops.counts,
+            latency: ops.latency,
+            network: NetworkFigures {
+                messages_per_op: per_op(out.net.sent),
+                bytes_per_op: per_op(out.net.bytes_sent),
+                stats: out.net.clone(),
+            },
+            visibility,
+            convergence: out.observer.convergence.finish(),
+            faults: out
+                .faults
+                .iter()
+                .map(|(t, f)| FaultRecord { at_ns: t.0, fault: describe_fault(f, &name) })
+                .collect(),
+            expectations: vec![],
+        };
+        report.expectations = ctx.expectations.into_iter().map(|e| report.judge(e)).collect();
+        report.decide();
+        report
+    }
+
+    fn judge(&self, expectation: Expectation) -> ExpectationResult {
+        match self.metric(&expectation.metric) {
+            Ok(actual) => {
+                let passed = expectation.holds(actual);
+                ExpectationResult { expectation, actual: Some(actual), note: None, passed }
+            }
+            Err(note) => ExpectationResult { expectation, actual: None, note: Some(note), passed: false },
+        }
+    }
+
+    fn decide(&mut self) {
+        let mut outcome = Verdict::Pass;
+        if let Some(reason) = &self.run.aborted {
+            self.failures.push(format!("the run stopped early: {reason}"));
+            outcome = Verdict::LivenessFailure;
+        }
+        for r in self.expectations.iter().filter(|r| !r.passed) {
+            let measured = match (r.actual, &r.note) {
+                (Some(a), _) => format!("measured {}", format_value(r.expectation.kind(), a)),
+                (None, Some(note)) => note.clone(),
+                (None, None) => "not measured".into(),
+            };
+            self.failures.push(format!("{} ({measured})", r.expectation));
+            outcome = match (outcome, r.expectation.class) {
+                (_, Class::Safety) | (Verdict::SafetyViolation, _) => Verdict::SafetyViolation,
+                _ => Verdict::LivenessFailure,
+            };
+        }
+        self.outcome = outcome;
+        self.exit_code = outcome.exit_code();
+    }
+
+    /// The value of a metric in its unit (nanoseconds, fraction, number, 1/0), or why it
+    /// cannot be measured in this run.
+    pub fn metric(&self, name: &str) -> Result<f64, String> {
+        let parts: Vec<&str> = name.splitn(3, '.').collect();
+        let op_counts = |op: &str| {
+            self.operations.get(op).ok_or_else(|| format!("no {op} operations were issued"))
+        };
+        let v = &self.visibility;
+        let need_writes = || if v.writes == 0 { Err("no writes were made".to_string()) } else { Ok(()) };
+        Ok(match parts.as_slice() {
+            ["availability"] => op_counts("all")?.availability,
+            ["availability", op] => op_counts(op)?.availability,
+            ["latency", op, p] => {
+                let l = self.latency.get(*op).filter(|l| l.count > 0).ok_or_else(|| format!("no {op} operation succeeded"))?;
+                (match *p {
+                    "p50" => l.p50_ns,
+                    "p90" => l.p90_ns,
+                    "p99" => l.p99_ns,
+                    "p99.9" => l.p999_ns,
+                    "max" => l.max_ns,
+                    _ => l.mean_ns,
+                }) as f64
+            }
+            ["converged"] => f64::from(u8::from(self.convergence.converged)),
+            ["converged_within"] => self
+                .convergence
+                .after_settle_ns
+                .ok_or_else(|| format!("the replicas did not converge ({} distinct states at the end)", self.convergence.distinct_states_at_end))?
+                as f64,
+            ["visibility", "everywhere"] => {
+                need_writes()?;
+                v.fraction_everywhere
+            }
+            ["visibility", p] => {
+                need_writes()?;
+                if v.visible_everywhere == 0 {
+                    return Err("no write reached every live replica".into());
+                }
+                (match *p {
+                    "p50" => v.all_p50_ns,
+                    "p99" => v.all_p99_ns,
+                    _ => v.all_max_ns,
+                }) as f64
+            }
+            ["rounds", p] => {
+                need_writes()?;
+                match *p {
+                    "p50" => v.rounds_p50 as f64,
+                    "p99" => v.rounds_p99 as f64,
+                    "max" => v.rounds_max as f64,
+                    _ => v.rounds_mean,
+                }
+            }
+            ["writes", "lost"] => v.lost as f64,
+            ["messages_per_op"] => self.network.messages_per_op,
+            ["bytes_per_op"] => self.network.bytes_per_op,
+            _ => return Err(format!("unknown metric `{name}`")),
+        })
+    }
+}
+
+/// A metric value in words: `12.345ms`, `99.50%`, `3`.
+pub fn format_value(kind: Kind, v: f64) -> String {
+    match kind {
+        Kind::Duration => format_ns(v as u64),
+        Kind::Fraction => format!("{:.2}%", v * 100.0),
+        Kind::Number => {
+            if v.fract() == 0.0 {
+                format!("{v}")
+            } else {
+                format!("{v:.2}")
+            }
+        }
+        Kind::Bool => (v != 0.0).to_string(),
+    }
+}
+
+/// Nanoseconds in the most readable unit: `850ns`, `12.3us`, `4.567ms`, `2.5s`.
+pub fn format_ns(ns: u64) -> String {
+    let d = SimDuration(ns);
+    match ns {
+        0..1_000 => format!("{ns}ns"),
+        1_000..1_000_000 => format!("{:.1}us", ns as f64 / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.3}ms", d.as_millis_f64()),
+        _ => format!("{:.3}s", d.as_secs_f64()),
+    }
+}
+
+fn describe_fault(f: &Fault, name: &impl Fn(&NodeId) -> String) -> String {
+    let list = |ns: &[NodeId]| ns.iter().map(name).collect::<Vec<_>>().join(", ");
+    match f {
+        Fault::Partition(groups) => {
+            let gs: Vec<String> = groups.iter().map(|g| format!("[{}]", list(g))).collect();
+            format!("partition {}", gs.join(" | "))
+        }
+        Fault::Cut { from, to } => format!("cut [{}] -> [{}]", list(from), list(to)),
+        Fault::Crash(n) => format!("crash {}", name(n)),
+        Fault::Restart(n) => format!("restart {}", name(n)),
+        Fault::Pause(n) => format!("pause {}", name(n)),
+        Fault::Resume(n) => format!("resume {}", name(n)),
+        Fault::Clock { node, rate, jump } => {
+            let sign = if *jump < 0 { "-" } else { "+" };
+            format!("clock {} rate {rate} jump {sign}{}", name(node), SimDuration(jump.unsigned_abs()))
+        }
+        Fault::Link(c) => {
+            let mut s = String::from("link change");
+            if let Some((a, b)) = c.between {
+                s.push_str(&format!(" {}-{}", name(&a), name(&b)));
+            }
+            if let Some(l) = &c.latency {
+                s.push_str(&format!(" latency {l:?}"));
+            }
+            if let Some(p) = c.loss {
+                s.push_str(&format!(" loss {p}"));
+            }
+            if let Some(p) = c.duplicate {
+                s.push_str(&format!(" duplicate {p}"));
+            }
+            s
+        }
+        Fault::Heal | Fault::RestoreLinks => f.to_string(),
+    }
+}

@@ -1,0 +1,113 @@
+//! The terminal summary of a run: outcome first, then operations, latency, network,
+//! visibility, convergence and expectations, then the command that reproduces the run.
+
+use std::fmt::Write;
+
+use crate::report::{Report, Verdict, format_ns, format_value};
+
+/// Renders `report` as the text printed at the end of `syncsim run`.
+pub fn render(report: &Report) -> String {
+    let mut s = String::new();
+    let verdict = match report.outcome {
+        Verdict::Pass => "PASS",
+        Verdict::SafetyViolation => "SAFETY VIOLATION",
+        Verdict::LivenessFailure => "LIVENESS FAILURE",
+    };
+    let _ = writeln!(s, "outcome: {verdict} (exit {})   seed {}   trace {}", report.exit_code, report.seed, report.trace_hash);
+    if let Some(all) = report.operations.get("all") {
+        let _ = writeln!(
+            s,
+            "operations: {} attempted, {} ok, {} failed, {} unknown; availability {:.2}%",
+            all.attempted,
+            all.ok,
+            all.failed,
+            all.unknown,
+            all.availability * 100.0
+        );
+        let _ = writeln!(s, "  {:<6} {:>8} {:>11} {:>11} {:>11} {:>11} {:>11}", "op", "ok", "p50", "p90", "p99", "p99.9", "max");
+        for (op, l) in report.latency.iter().filter(|(op, _)| op.as_str() != "all") {
+            let _ = writeln!(
+                s,
+                "  {:<6} {:>8} {:>11} {:>11} {:>11} {:>11} {:>11}",
+                op,
+                l.count,
+                format_ns(l.p50_ns),
+                format_ns(l.p90_ns),
+                format_ns(l.p99_ns),
+                format_ns(l.p999_ns),
+                format_ns(l.max_ns)
+            );
+        }
+    } else {
+        let _ = writeln!(s, "operations: none");
+    }
+    let n = &report.network;
+    let _ = writeln!(
+        s,
+        "network: {} messages sent ({:.1}/op), {} bytes ({:.0} B/op); dropped {} to loss, {} to partitions, {} at down nodes; {} duplicated",
+        n.stats.sent,
+        n.messages_per_op,
+        n.stats.bytes_sent,
+        n.bytes_per_op,
+        n.stats.dropped_loss,
+        n.stats.dropped_partition,
+        n.stats.dropped_down,
+        n.stats.duplicated
+    );
+    let v = &report.visibility;
+    if v.writes > 0 {
+        let _ = write!(
+            s,
+            "visibility: {} writes, {:.2}% visible at every live replica",
+            v.writes,
+            v.fraction_everywhere * 100.0
+        );
+        if v.visible_everywhere > 0 {
+            let _ = write!(
+                s,
+                "; time to all p50 {} p99 {} max {}",
+                format_ns(v.all_p50_ns),
+                format_ns(v.all_p99_ns),
+                format_ns(v.all_max_ns)
+            );
+            if report.protocol.round.is_some() {
+                let _ = write!(s, "; rounds p50 {} p99 {} max {}", v.rounds_p50, v.rounds_p99, v.rounds_max);
+            }
+        }
+        if v.lost > 0 {
+            let _ = write!(s, "; {} acknowledged writes LOST", v.lost);
+        }
+        let _ = writeln!(s);
+    }
+    let c = &report.convergence;
+    let _ = match (c.converged, c.after_settle_ns) {
+        (true, Some(t)) => writeln!(
+            s,
+            "convergence: {} live replicas agree, {} after settle began",
+            c.live_replicas,
+            format_ns(t)
+        ),
+        _ => writeln!(
+            s,
+            "convergence: NOT converged: {} distinct states among {} live replicas at the end",
+            c.distinct_states_at_end, c.live_replicas
+        ),
+    };
+    if !report.expectations.is_empty() {
+        let _ = writeln!(s, "expectations:");
+        for r in &report.expectations {
+            let mark = if r.passed { "ok  " } else { "FAIL" };
+            let measured = match (r.actual, &r.note) {
+                (Some(a), _) => format_value(r.expectation.kind(), a),
+                (None, Some(note)) => note.clone(),
+                (None, None) => "-".into(),
+            };
+            let _ = writeln!(s, "  {mark} {}   (measured {measured})", r.expectation);
+        }
+    }
+    if let Some(reason) = &report.run.aborted {
+        let _ = writeln!(s, "run stopped early: {reason}");
+    }
+    let _ = writeln!(s, "reproduce: {}", report.reproduce);
+    s
+}

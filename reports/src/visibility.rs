@@ -1,0 +1,242 @@
+//! t-visibility: how long until each write is readable at every live replica, and how many
+//! gossip rounds that took.
+//!
+//! A replica counts a write as visible once it exposes that write or a later one to the same
+//! key (stamps order the writes of a key), so an overwritten write still counts as having
+//! reached a replica that holds what replaced it. Tracked online, one exposure at a time, so
+//! that large clusters need no log of every exposure.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use syncsim_sim::history::{History, Outcome};
+use syncsim_sim::{Exposure, Key, NodeId, RequestId, SimDuration, SimTime};
+
+use crate::latency::quantile;
+
+const UNSEEN: u64 = u64::MAX;
+
+#[derive(Clone, Debug)]
+struct Write {
+    /// When each replica first had this write or a later one; `UNSEEN` if never.
+    seen: Vec<u64>,
+}
+
+/// Follows exposures as the run goes.
+#[derive(Clone, Debug, Default)]
+pub struct VisibilityTracker {
+    nodes: usize,
+    writes: BTreeMap<RequestId, Write>,
+    /// Each key's writes in stamp order.
+    by_key: BTreeMap<Key, Vec<(u64, RequestId)>>,
+    /// Highest stamp each replica has exposed per key.
+    replica: Vec<BTreeMap<Key, u64>>,
+}
+
+impl VisibilityTracker {
+    /// A tracker for a cluster of `nodes` replicas.
+    pub fn new(nodes: usize) -> Self {
+        VisibilityTracker { nodes, replica: vec![BTreeMap::new(); nodes], ..Default::default() }
+    }
+
+    /// Records that `node` now exposes `e` at `now`.
+    pub fn expose(&mut self, now: SimTime, node: NodeId, e: &Exposure) {
+        let key_writes = self.by_key.entry(e.key).or_default();
+        if let std::collections::btree_map::Entry::Vacant(slot) = self.writes.entry(e.write) {
+            // First sight of this write: replicas already past its stamp have it implicitly.
+            let mut seen = vec![UNSEEN; self.nodes];
+            for (r, stamps) in self.replica.iter().enumerate() {
+                if stamps.get(&e.key).is_some_and(|&s| s >= e.stamp) {
+                    seen[r] = now.0;
+                }
+            }
+            slot.insert(Write { seen });
+            let pos = key_writes.partition_point(|&(s, _)| s < e.stamp);
+            key_writes.insert(pos, (e.stamp, e.write));
+        }
+        let held = self.replica[node.index()].entry(e.key).or_insert(0);
+        let old = *held;
+        if e.stamp < old {
+            return;
+        }
+        *held = e.stamp;
+        // Every write of this key up to the new stamp is now visible here.
+        let upto = key_writes.partition_point(|&(s, _)| s <= e.stamp);
+        let from = key_writes.partition_point(|&(s, _)| s < old);
+        for &(_, id) in &key_writes[from..upto] {
+            let w = self.writes.get_mut(&id).expect("registered");
+            if w.seen[node.index()] == UNSEEN {
+                w.seen[node.index()] = now.0;
+            }
+        }
+    }
+
+    /// Visibility statistics for the writes of `history`, over the replicas `live` at the end;
+    /// `round` converts times to gossip rounds.
+    pub fn finish(&self, history: &History, live: &[bool], round: Option<SimDuration>) -> VisibilityStats {
+        let mut everywhere = Vec::new();
+        let mut per_replica = Vec::new();
+        let mut rounds = Vec::new();
+        let (mut writes, mut partial, mut lost) = (0u64, 0u64, 0u64);
+        let mut lost_ids = Vec::new();
+        for e in history.entries() {
+            if !e.op.is_update() {
+                continue;
+            }
+            let acked = matches!(e.outcome, Outcome::Ok(_));
+            let Some(w) = self.writes.get(&e.id) else {
+                // Never exposed anywhere: lost if the client was told it succeeded.
+                if acked {
+                    writes += 1;
+                    lost += 1;
+                    lost_ids.push(e.id.0);
+                }
+                continue;
+            };
+            writes += 1;
+            let mut latest = 0u64;
+            let (mut reached, mut live_count) = (0usize, 0usize);
+            for (r, &t) in w.seen.iter().enumerate() {
+                if !live.get(r).copied().unwrap_or(false) {
+                    continue;
+                }
+                live_count += 1;
+                if t != UNSEEN {
+                    reached += 1;
+                    latest = latest.max(t);
+                    per_replica.push(t.saturating_sub(e.call.0));
+                }
+            }
+            if reached == live_count {
+                let delay = latest.saturating_sub(e.call.0);
+                everywhere.push(delay);
+                if let Some(r) = round.filter(|r| r.as_nanos() > 0) {
+                    rounds.push(delay.div_ceil(r.as_nanos()));
+                }
+            } else if reached == 0 && acked {
+                lost += 1;
+                lost_ids.push(e.id.0);
+            } else {
+                partial += 1;
+            }
+        }
+        everywhere.sort_unstable();
+        per_replica.sort_unstable();
+        rounds.sort_unstable();
+        lost_ids.truncate(20);
+        VisibilityStats {
+            writes,
+            visible_everywhere: everywhere.len() as u64,
+            visible_somewhere: partial,
+            lost,
+            lost_examples: lost_ids,
+            fraction_everywhere: if writes == 0 { 1.0 } else { everywhere.len() as f64 / writes as f64 },
+            all_p50_ns: quantile(&everywhere, 0.5),
+            all_p99_ns: quantile(&everywhere, 0.99),
+            all_max_ns: everywhere.last().copied().unwrap_or(0),
+            replica_p50_ns: quantile(&per_replica, 0.5),
+            replica_p99_ns: quantile(&per_replica, 0.99),
+            rounds_p50: quantile(&rounds, 0.5),
+            rounds_p99: quantile(&rounds, 0.99),
+            rounds_max: rounds.last().copied().unwrap_or(0),
+            rounds_mean: if rounds.is_empty() { 0.0 } else { rounds.iter().sum::<u64>() as f64 / rounds.len() as f64 },
+        }
+    }
+}
+
+/// How fast writes spread, over the replicas live at the end of the run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct VisibilityStats {
+    /// Writes that took effect somewhere, or were acknowledged.
+    pub writes: u64,
+    /// Writes readable (or superseded) at every live replica by the end.
+    pub visible_everywhere: u64,
+    /// Writes that reached some live replicas but not all.
+    pub visible_somewhere: u64,
+    /// Acknowledged writes that no live replica holds at the end (data loss).
+    pub lost: u64,
+    /// Request ids of up to 20 lost writes.
+    pub lost_examples: Vec<u64>,
+    /// `visible_everywhere / writes`.
+    pub fraction_everywhere: f64,
+    /// Median time from a write's call until every live replica had it.
+    pub all_p50_ns: u64,
+    /// 99th percentile of the same.
+    pub all_p99_ns: u64,
+    /// Slowest write to reach every live replica.
+    pub all_max_ns: u64,
+    /// Median time from a write's call until one replica had it (over every replica).
+    pub replica_p50_ns: u64,
+    /// 99th percentile of the same.
+    pub replica_p99_ns: u64,
+    /// Median gossip rounds until every live replica had a write.
+    pub rounds_p50: u64,
+    /// 99th percentile of the same.
+    pub rounds_p99: u64,
+    /// Most rounds any write needed.
+    pub rounds_max: u64,
+    /// Mean rounds.
+    pub rounds_mean: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syncsim_sim::history::Output;
+    use syncsim_sim::Op;
+
+    fn exp(key: Key, write: u64, stamp: u64) -> Exposure {
+        Exposure { key, write: RequestId(write), stamp }
+    }
+
+    #[test]
+    fn a_later_write_makes_an_earlier_one_visible() {
+        let mut h = History::new();
+        let w0 = h.call(0, NodeId(0), Op::Put { key: 1, value: 1 }, SimTime(0));
+        h.complete(w0, SimTime(1), Outcome::Ok(Output::Done));
+        let w1 = h.call(1, NodeId(1), Op::Put { key: 1, value: 2 }, SimTime(10));
+        h.complete(w1, SimTime(11), Outcome::Ok(Output::Done));
+        let mut t = VisibilityTracker::new(3);
+        t.expose(SimTime(0), NodeId(0), &exp(1, 0, 5));
+        t.expose(SimTime(10), NodeId(1), &exp(1, 1, 9));
+        // Replica 2 only ever sees the later write; replica 0 learns it too.
+        t.expose(SimTime(30), NodeId(2), &exp(1, 1, 9));
+        t.expose(SimTime(40), NodeId(0), &exp(1, 1, 9));
+        let s = t.finish(&h, &[true, true, true], Some(SimDuration(10)));
+        assert_eq!(s.writes, 2);
+        assert_eq!(s.visible_everywhere, 2);
+        // w0 reaches replica 1 through w1 at t=10 and replica 2 at t=30 (delay 30);
+        // w1, called at t=10, reaches its last replica at t=40 (delay 30).
+        assert_eq!(s.all_max_ns, 40 - 10, "w1 reached the last replica at t=40");
+        assert_eq!(s.rounds_max, 3);
+    }
+
+    #[test]
+    fn acknowledged_writes_held_by_no_live_replica_are_lost() {
+        let mut h = History::new();
+        let w = h.call(0, NodeId(0), Op::Put { key: 1, value: 1 }, SimTime(0));
+        h.complete(w, SimTime(1), Outcome::Ok(Output::Done));
+        let mut t = VisibilityTracker::new(2);
+        t.expose(SimTime(0), NodeId(0), &exp(1, 0, 5));
+        let s = t.finish(&h, &[false, true], None);
+        assert_eq!(s.lost, 1);
+        assert_eq!(s.lost_examples, vec![0]);
+        let s = t.finish(&h, &[true, true], None);
+        assert_eq!((s.lost, s.visible_somewhere), (0, 1));
+    }
+
+    #[test]
+    fn a_replica_already_ahead_sees_a_late_registered_write_at_once() {
+        let mut h = History::new();
+        h.call(0, NodeId(0), Op::Put { key: 1, value: 1 }, SimTime(0));
+        h.call(1, NodeId(1), Op::Put { key: 1, value: 2 }, SimTime(0));
+        let mut t = VisibilityTracker::new(2);
+        t.expose(SimTime(5), NodeId(1), &exp(1, 1, 9));
+        t.expose(SimTime(7), NodeId(0), &exp(1, 0, 3)); // loses to stamp 9 everywhere
+        t.expose(SimTime(8), NodeId(0), &exp(1, 1, 9));
+        h.close();
+        let s = t.finish(&h, &[true, true], None);
+        assert_eq!(s.visible_everywhere, 2);
+        assert_eq!(s.all_max_ns, 8);
+    }
+}
