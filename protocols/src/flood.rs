@@ -26,7 +26,11 @@ impl FloodConfig {
     pub fn describe() -> Vec<(&'static str, String, &'static str)> {
         let d = FloodConfig::default();
         vec![
-            ("tokens", d.tokens.to_string(), "tokens each node puts in circulation at start"),
+            (
+                "tokens",
+                d.tokens.to_string(),
+                "tokens each node puts in circulation at start",
+            ),
             ("size", d.size.to_string(), "encoded size of a token in bytes"),
         ]
     }
@@ -68,11 +72,20 @@ impl Protocol for FloodNode {
     type Config = FloodConfig;
 
     fn info(_: &FloodConfig) -> ProtocolInfo {
-        ProtocolInfo { name: "flood", variant: "tokens".into(), ops: vec![], consistency: Consistency::Eventual, round: None }
+        ProtocolInfo {
+            name: "flood",
+            variant: "tokens".into(),
+            ops: vec![],
+            consistency: Consistency::Eventual,
+            round: None,
+        }
     }
 
     fn new(_: NodeId, config: &FloodConfig, _: Option<()>) -> Self {
-        FloodNode { config: config.clone(), forwarded: 0 }
+        FloodNode {
+            config: config.clone(),
+            forwarded: 0,
+        }
     }
 
     fn durable(&self) {}
@@ -80,7 +93,13 @@ impl Protocol for FloodNode {
     fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
         for _ in 0..self.config.tokens {
             if let Some(peer) = ctx.random_peer() {
-                ctx.send(peer, Token { hops: 0, size: self.config.size });
+                ctx.send(
+                    peer,
+                    Token {
+                        hops: 0,
+                        size: self.config.size,
+                    },
+                );
             }
         }
     }
@@ -88,7 +107,13 @@ impl Protocol for FloodNode {
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, _: NodeId, token: Token) {
         if let Some(peer) = ctx.random_peer() {
             self.forwarded += 1;
-            ctx.send(peer, Token { hops: token.hops + 1, ..token });
+            ctx.send(
+                peer,
+                Token {
+                    hops: token.hops + 1,
+                    ..token
+                },
+            );
         }
     }
 

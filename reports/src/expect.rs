@@ -164,17 +164,26 @@ pub fn metric_names() -> Vec<String> {
 /// Parses `metric: value` from a scenario's `expect:` map.
 pub fn parse(metric_name: &str, value: &Written) -> Result<Expectation, String> {
     let (kind, class) = metric(metric_name).ok_or_else(|| {
-        format!("unknown metric `{metric_name}`; expectations can use: {}", metric_names().join(", "))
+        format!(
+            "unknown metric `{metric_name}`; expectations can use: {}",
+            metric_names().join(", ")
+        )
     })?;
     let (cmp, rest, written) = match value {
         Written::Bool(b) => (Cmp::Eq, b.to_string(), b.to_string()),
         Written::Number(x) => (Cmp::Eq, x.to_string(), x.to_string()),
         Written::Text(t) => {
             let t = t.trim();
-            let (cmp, rest) = [("<=", Cmp::Le), (">=", Cmp::Ge), ("==", Cmp::Eq), ("<", Cmp::Lt), (">", Cmp::Gt)]
-                .iter()
-                .find_map(|(sym, c)| t.strip_prefix(sym).map(|r| (Some(*c), r.trim())))
-                .unwrap_or((None, t));
+            let (cmp, rest) = [
+                ("<=", Cmp::Le),
+                (">=", Cmp::Ge),
+                ("==", Cmp::Eq),
+                ("<", Cmp::Lt),
+                (">", Cmp::Gt),
+            ]
+            .iter()
+            .find_map(|(sym, c)| t.strip_prefix(sym).map(|r| (Some(*c), r.trim())))
+            .unwrap_or((None, t));
             let cmp = match cmp {
                 Some(c) => c,
                 None if matches!(kind, Kind::Number | Kind::Bool) => Cmp::Eq,
@@ -218,14 +227,27 @@ pub fn parse(metric_name: &str, value: &Written) -> Result<Expectation, String> 
     if kind == Kind::Bool && cmp != Cmp::Eq {
         return Err(format!("`{metric_name}` is true or false: compare it with `==` only"));
     }
-    Ok(Expectation { metric: metric_name.to_string(), cmp, threshold, class, written, kind })
+    Ok(Expectation {
+        metric: metric_name.to_string(),
+        cmp,
+        threshold,
+        class,
+        written,
+        kind,
+    })
 }
 
 impl fmt::Display for Expectation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
             Kind::Bool => write!(f, "{}: {}", self.metric, self.threshold != 0.0),
-            Kind::Duration => write!(f, "{} {} {}", self.metric, self.cmp.symbol(), SimDuration(self.threshold as u64)),
+            Kind::Duration => write!(
+                f,
+                "{} {} {}",
+                self.metric,
+                self.cmp.symbol(),
+                SimDuration(self.threshold as u64)
+            ),
             Kind::Fraction => write!(f, "{} {} {}%", self.metric, self.cmp.symbol(), self.threshold * 100.0),
             Kind::Number => write!(f, "{} {} {}", self.metric, self.cmp.symbol(), self.threshold),
         }
@@ -257,7 +279,11 @@ mod tests {
 
     #[test]
     fn rejects_unknown_metrics_and_bad_thresholds() {
-        assert!(parse("latency.put.p42", &text("< 1ms")).unwrap_err().contains("unknown metric"));
+        assert!(
+            parse("latency.put.p42", &text("< 1ms"))
+                .unwrap_err()
+                .contains("unknown metric")
+        );
         assert!(parse("latency.put.p99", &text("< 50")).unwrap_err().contains("time"));
         assert!(parse("availability", &text("99%")).unwrap_err().contains("comparison"));
         assert!(parse("availability", &text(">= 120%")).is_err());

@@ -8,6 +8,7 @@
 
 pub mod convergence;
 pub mod expect;
+pub mod history;
 pub mod latency;
 pub mod report;
 pub mod summary;

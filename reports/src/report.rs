@@ -178,12 +178,22 @@ impl Report {
         let live: Vec<bool> = out.final_digests.iter().map(Option::is_some).collect();
         let visibility = out.observer.visibility.finish(&out.history, &live, ctx.protocol.round);
         let attempted = ops.counts.get("all").map_or(0, |c| c.attempted);
-        let per_op = |x: u64| if attempted == 0 { 0.0 } else { x as f64 / attempted as f64 };
+        let per_op = |x: u64| {
+            if attempted == 0 {
+                0.0
+            } else {
+                x as f64 / attempted as f64
+            }
+        };
         let name = |n: &NodeId| ctx.node_names.get(n.index()).cloned().unwrap_or_else(|| n.to_string());
         let mut report = Report {
             schema_version: SCHEMA_VERSION,
             syncsim_version: env!("CARGO_PKG_VERSION").to_string(),
-            scenario: ScenarioRef { name: ctx.name, description: ctx.description, file: ctx.file },
+            scenario: ScenarioRef {
+                name: ctx.name,
+                description: ctx.description,
+                file: ctx.file,
+            },
             seed: out.seed,
             trace_hash: format!("{:016x}", out.trace_hash),
             outcome: Verdict::Pass,
@@ -212,7 +222,10 @@ impl Report {
             faults: out
                 .faults
                 .iter()
-                .map(|(t, f)| FaultRecord { at_ns: t.0, fault: describe_fault(f, &name) })
+                .map(|(t, f)| FaultRecord {
+                    at_ns: t.0,
+                    fault: describe_fault(f, &name),
+                })
                 .collect(),
             expectations: vec![],
         };
@@ -225,9 +238,19 @@ impl Report {
         match self.metric(&expectation.metric) {
             Ok(actual) => {
                 let passed = expectation.holds(actual);
-                ExpectationResult { expectation, actual: Some(actual), note: None, passed }
+                ExpectationResult {
+                    expectation,
+                    actual: Some(actual),
+                    note: None,
+                    passed,
+                }
             }
-            Err(note) => ExpectationResult { expectation, actual: None, note: Some(note), passed: false },
+            Err(note) => ExpectationResult {
+                expectation,
+                actual: None,
+                note: Some(note),
+                passed: false,
+            },
         }
     }
 
@@ -258,15 +281,27 @@ impl Report {
     pub fn metric(&self, name: &str) -> Result<f64, String> {
         let parts: Vec<&str> = name.splitn(3, '.').collect();
         let op_counts = |op: &str| {
-            self.operations.get(op).ok_or_else(|| format!("no {op} operations were issued"))
+            self.operations
+                .get(op)
+                .ok_or_else(|| format!("no {op} operations were issued"))
         };
         let v = &self.visibility;
-        let need_writes = || if v.writes == 0 { Err("no writes were made".to_string()) } else { Ok(()) };
+        let need_writes = || {
+            if v.writes == 0 {
+                Err("no writes were made".to_string())
+            } else {
+                Ok(())
+            }
+        };
         Ok(match parts.as_slice() {
             ["availability"] => op_counts("all")?.availability,
             ["availability", op] => op_counts(op)?.availability,
             ["latency", op, p] => {
-                let l = self.latency.get(*op).filter(|l| l.count > 0).ok_or_else(|| format!("no {op} operation succeeded"))?;
+                let l = self
+                    .latency
+                    .get(*op)
+                    .filter(|l| l.count > 0)
+                    .ok_or_else(|| format!("no {op} operation succeeded"))?;
                 (match *p {
                     "p50" => l.p50_ns,
                     "p90" => l.p90_ns,
@@ -277,11 +312,12 @@ impl Report {
                 }) as f64
             }
             ["converged"] => f64::from(u8::from(self.convergence.converged)),
-            ["converged_within"] => self
-                .convergence
-                .after_settle_ns
-                .ok_or_else(|| format!("the replicas did not converge ({} distinct states at the end)", self.convergence.distinct_states_at_end))?
-                as f64,
+            ["converged_within"] => self.convergence.after_settle_ns.ok_or_else(|| {
+                format!(
+                    "the replicas did not converge ({} distinct states at the end)",
+                    self.convergence.distinct_states_at_end
+                )
+            })? as f64,
             ["visibility", "everywhere"] => {
                 need_writes()?;
                 v.fraction_everywhere
@@ -355,7 +391,11 @@ fn describe_fault(f: &Fault, name: &impl Fn(&NodeId) -> String) -> String {
         Fault::Resume(n) => format!("resume {}", name(n)),
         Fault::Clock { node, rate, jump } => {
             let sign = if *jump < 0 { "-" } else { "+" };
-            format!("clock {} rate {rate} jump {sign}{}", name(node), SimDuration(jump.unsigned_abs()))
+            format!(
+                "clock {} rate {rate} jump {sign}{}",
+                name(node),
+                SimDuration(jump.unsigned_abs())
+            )
         }
         Fault::Link(c) => {
             let mut s = String::from("link change");

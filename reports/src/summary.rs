@@ -13,7 +13,11 @@ pub fn render(report: &Report) -> String {
         Verdict::SafetyViolation => "SAFETY VIOLATION",
         Verdict::LivenessFailure => "LIVENESS FAILURE",
     };
-    let _ = writeln!(s, "outcome: {verdict} (exit {})   seed {}   trace {}", report.exit_code, report.seed, report.trace_hash);
+    let _ = writeln!(
+        s,
+        "outcome: {verdict} (exit {})   seed {}   trace {}",
+        report.exit_code, report.seed, report.trace_hash
+    );
     if let Some(all) = report.operations.get("all") {
         let _ = writeln!(
             s,
@@ -24,7 +28,11 @@ pub fn render(report: &Report) -> String {
             all.unknown,
             all.availability * 100.0
         );
-        let _ = writeln!(s, "  {:<6} {:>8} {:>11} {:>11} {:>11} {:>11} {:>11}", "op", "ok", "p50", "p90", "p99", "p99.9", "max");
+        let _ = writeln!(
+            s,
+            "  {:<6} {:>8} {:>11} {:>11} {:>11} {:>11} {:>11}",
+            "op", "ok", "p50", "p90", "p99", "p99.9", "max"
+        );
         for (op, l) in report.latency.iter().filter(|(op, _)| op.as_str() != "all") {
             let _ = writeln!(
                 s,
@@ -71,7 +79,11 @@ pub fn render(report: &Report) -> String {
                 format_ns(v.all_max_ns)
             );
             if report.protocol.round.is_some() {
-                let _ = write!(s, "; rounds p50 {} p99 {} max {}", v.rounds_p50, v.rounds_p99, v.rounds_max);
+                let _ = write!(
+                    s,
+                    "; rounds p50 {} p99 {} max {}",
+                    v.rounds_p50, v.rounds_p99, v.rounds_max
+                );
             }
         }
         if v.lost > 0 {

@@ -36,7 +36,11 @@ pub struct VisibilityTracker {
 impl VisibilityTracker {
     /// A tracker for a cluster of `nodes` replicas.
     pub fn new(nodes: usize) -> Self {
-        VisibilityTracker { nodes, replica: vec![BTreeMap::new(); nodes], ..Default::default() }
+        VisibilityTracker {
+            nodes,
+            replica: vec![BTreeMap::new(); nodes],
+            ..Default::default()
+        }
     }
 
     /// Records that `node` now exposes `e` at `now`.
@@ -130,7 +134,11 @@ impl VisibilityTracker {
             visible_somewhere: partial,
             lost,
             lost_examples: lost_ids,
-            fraction_everywhere: if writes == 0 { 1.0 } else { everywhere.len() as f64 / writes as f64 },
+            fraction_everywhere: if writes == 0 {
+                1.0
+            } else {
+                everywhere.len() as f64 / writes as f64
+            },
             all_p50_ns: quantile(&everywhere, 0.5),
             all_p99_ns: quantile(&everywhere, 0.99),
             all_max_ns: everywhere.last().copied().unwrap_or(0),
@@ -139,7 +147,11 @@ impl VisibilityTracker {
             rounds_p50: quantile(&rounds, 0.5),
             rounds_p99: quantile(&rounds, 0.99),
             rounds_max: rounds.last().copied().unwrap_or(0),
-            rounds_mean: if rounds.is_empty() { 0.0 } else { rounds.iter().sum::<u64>() as f64 / rounds.len() as f64 },
+            rounds_mean: if rounds.is_empty() {
+                0.0
+            } else {
+                rounds.iter().sum::<u64>() as f64 / rounds.len() as f64
+            },
         }
     }
 }
@@ -182,11 +194,15 @@ pub struct VisibilityStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use syncsim_sim::history::Output;
     use syncsim_sim::Op;
+    use syncsim_sim::history::Output;
 
     fn exp(key: Key, write: u64, stamp: u64) -> Exposure {
-        Exposure { key, write: RequestId(write), stamp }
+        Exposure {
+            key,
+            write: RequestId(write),
+            stamp,
+        }
     }
 
     #[test]

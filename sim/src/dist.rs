@@ -65,9 +65,7 @@ impl Latency {
     /// Checks the parameters; the message names what is wrong.
     pub fn validate(&self) -> Result<(), String> {
         match *self {
-            Latency::Uniform { min, max } if min > max => {
-                Err(format!("uniform: min ({min}) is above max ({max})"))
-            }
+            Latency::Uniform { min, max } if min > max => Err(format!("uniform: min ({min}) is above max ({max})")),
             Latency::Lognormal { median, .. } if median == SimDuration::ZERO => {
                 Err("lognormal: the median must be positive".into())
             }
@@ -180,9 +178,7 @@ impl Sampler {
             Sampler::Normal { mean, stddev } => mean + stddev * standard_normal(rng),
             Sampler::Lognormal { mu, sigma } => libm::exp(mu + sigma * standard_normal(rng)),
             Sampler::Exponential { mean } => -mean * libm::log(1.0 - unit_f64(rng)),
-            Sampler::Pareto { scale, inv_shape } => {
-                scale * libm::exp(-libm::log(1.0 - unit_f64(rng)) * inv_shape)
-            }
+            Sampler::Pareto { scale, inv_shape } => scale * libm::exp(-libm::log(1.0 - unit_f64(rng)) * inv_shape),
         };
         SimDuration(ns.clamp(0.0, MAX_LATENCY_NS) as u64)
     }
@@ -223,26 +219,43 @@ mod tests {
 
     #[test]
     fn exponential_and_pareto_follow_their_medians() {
-        let e = Latency::Exponential { mean: SimDuration::from_millis(10) };
+        let e = Latency::Exponential {
+            mean: SimDuration::from_millis(10),
+        };
         assert!((quantile(&e, 0.5) - e.median().0 as f64).abs() / 1e6 < 0.2);
-        let p = Latency::Pareto { scale: SimDuration::from_millis(1), shape: 2.0 };
+        let p = Latency::Pareto {
+            scale: SimDuration::from_millis(1),
+            shape: 2.0,
+        };
         assert!((quantile(&p, 0.5) - p.median().0 as f64).abs() / 1e6 < 0.02);
         assert!(quantile(&p, 0.0) >= 1e6, "pareto never goes below its scale");
     }
 
     #[test]
     fn normal_is_truncated_at_zero_and_uniform_stays_in_range() {
-        let n = Latency::Normal { mean: SimDuration::from_millis(1), stddev: SimDuration::from_millis(5) };
+        let n = Latency::Normal {
+            mean: SimDuration::from_millis(1),
+            stddev: SimDuration::from_millis(5),
+        };
         assert_eq!(quantile(&n, 0.0), 0.0);
-        let u = Latency::Uniform { min: SimDuration::from_millis(3), max: SimDuration::from_millis(4) };
+        let u = Latency::Uniform {
+            min: SimDuration::from_millis(3),
+            max: SimDuration::from_millis(4),
+        };
         assert!(quantile(&u, 0.0) >= 3e6 && quantile(&u, 0.9999) <= 4e6);
     }
 
     #[test]
     fn invalid_parameters_are_named() {
-        let bad = Latency::Lognormal { median: SimDuration::from_millis(5), p99: SimDuration::from_millis(1) };
+        let bad = Latency::Lognormal {
+            median: SimDuration::from_millis(5),
+            p99: SimDuration::from_millis(1),
+        };
         assert!(bad.validate().unwrap_err().contains("p99"));
-        let bad = Latency::Pareto { scale: SimDuration::from_millis(1), shape: -1.0 };
+        let bad = Latency::Pareto {
+            scale: SimDuration::from_millis(1),
+            shape: -1.0,
+        };
         assert!(bad.validate().unwrap_err().contains("shape"));
     }
 }

@@ -91,7 +91,7 @@ pub struct RunOutput<O> {
     pub final_digests: Vec<Option<u64>>,
     /// Every fault applied, scripted and random, with its time.
     pub faults: Vec<(SimTime, Fault)>,
-    /// Replies that came after their operation timed out or was answered.
+    /// Replies that reached their client after it had given up (timed out).
     pub late_replies: u64,
     /// Every event, if recording was asked for.
     pub trace: Vec<TraceRecord>,
@@ -119,7 +119,11 @@ struct Clock {
 impl Clock {
     fn local(&self, real: SimTime) -> SimTime {
         let elapsed = real.0 - self.anchor_real;
-        let scaled = if self.rate == 1.0 { elapsed as i64 } else { (elapsed as f64 * self.rate) as i64 };
+        let scaled = if self.rate == 1.0 {
+            elapsed as i64
+        } else {
+            (elapsed as f64 * self.rate) as i64
+        };
         SimTime(self.anchor_local.saturating_add(scaled).max(0) as u64)
     }
 
@@ -148,12 +152,32 @@ struct Node<P: Protocol> {
 }
 
 enum Event<P: Protocol> {
-    Deliver { to: NodeId, from: NodeId, incarnation: u32, sent: SimTime, msg: P::Msg },
-    Timer { node: NodeId, timer: P::Timer, generation: u64 },
-    Arrival { client: u32 },
+    Deliver {
+        to: NodeId,
+        from: NodeId,
+        incarnation: u32,
+        sent: SimTime,
+        msg: P::Msg,
+    },
+    Timer {
+        node: NodeId,
+        timer: P::Timer,
+        generation: u64,
+    },
+    Arrival {
+        client: u32,
+    },
     Script(usize),
-    Request { id: RequestId },
-    Timeout { id: RequestId },
+    Request {
+        id: RequestId,
+    },
+    Complete {
+        id: RequestId,
+        outcome: Outcome,
+    },
+    Timeout {
+        id: RequestId,
+    },
     Fault(usize),
     Settle,
     Sample,
@@ -187,11 +211,15 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
     pub fn new(config: SimConfig, protocol: P::Config, observer: O) -> Result<Self, SimError> {
         validate(&config)?;
         let seed = config.seed;
-        let network = Network::new(config.nodes, &config.network, Stream::Network.rng(seed))
-            .map_err(SimError::Invalid)?;
+        let network =
+            Network::new(config.nodes, &config.network, Stream::Network.rng(seed)).map_err(SimError::Invalid)?;
         let until = SimTime::ZERO + config.duration;
         let mut faults = config.faults.clone();
-        faults.extend(config.random_faults.draw(config.nodes, until, &mut Stream::Faults.rng(seed)));
+        faults.extend(
+            config
+                .random_faults
+                .draw(config.nodes, until, &mut Stream::Faults.rng(seed)),
+        );
         faults.sort_by_key(|f| f.at); // stable: scripted faults first among equals
         let nodes = (0..config.nodes)
             .map(|k| Node {
@@ -202,7 +230,11 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 timers: Vec::new(),
                 held: Vec::new(),
                 rng: Stream::Node(k).rng(seed),
-                clock: Clock { rate: 1.0, anchor_real: 0, anchor_local: 0 },
+                clock: Clock {
+                    rate: 1.0,
+                    anchor_real: 0,
+                    anchor_local: 0,
+                },
             })
             .collect();
         let mut sim = Sim {
@@ -332,7 +364,13 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
 
     fn handle(&mut self, event: Event<P>) {
         match event {
-            Event::Deliver { to, from, incarnation, sent, msg } => {
+            Event::Deliver {
+                to,
+                from,
+                incarnation,
+                sent,
+                msg,
+            } => {
                 let node = &mut self.nodes[to.index()];
                 if node.status == Status::Crashed || node.incarnation != incarnation {
                     self.network.stats.dropped_down += 1;
@@ -343,7 +381,13 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                     return;
                 }
                 if node.status == Status::Paused {
-                    node.held.push(Event::Deliver { to, from, incarnation, sent, msg });
+                    node.held.push(Event::Deliver {
+                        to,
+                        from,
+                        incarnation,
+                        sent,
+                        msg,
+                    });
                     return;
                 }
                 let size = msg.wire_size() as u64;
@@ -355,14 +399,21 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 }
                 self.call(to, |p, ctx| p.on_message(ctx, from, msg));
             }
-            Event::Timer { node: k, timer, generation } => {
+            Event::Timer {
+                node: k,
+                timer,
+                generation,
+            } => {
                 let node = &mut self.nodes[k.index()];
-                let Some(pos) = node.timers.iter().position(|&(t, g)| t == timer && g == generation)
-                else {
+                let Some(pos) = node.timers.iter().position(|&(t, g)| t == timer && g == generation) else {
                     return; // cancelled, re-armed or lost in a crash
                 };
                 if node.status == Status::Paused {
-                    node.held.push(Event::Timer { node: k, timer, generation });
+                    node.held.push(Event::Timer {
+                        node: k,
+                        timer,
+                        generation,
+                    });
                     return;
                 }
                 node.timers.swap_remove(pos);
@@ -375,6 +426,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             Event::Arrival { client } => self.arrival(client),
             Event::Script(i) => self.scripted(i),
             Event::Request { id } => self.request(id),
+            Event::Complete { id, outcome } => self.complete(id, outcome),
             Event::Timeout { id } => {
                 if self.history.complete(id, self.now, Outcome::Unknown) {
                     self.next_closed_loop(id);
@@ -409,12 +461,13 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         let id = RequestId(self.history.len() as u64);
         let (node, op) = self.clients.next_op(client, id);
         self.history.call(client, node, op, self.now);
-        self.queue.push(self.now + self.config.workload.timeout, Event::Timeout { id });
+        self.queue
+            .push(self.now + self.config.workload.timeout, Event::Timeout { id });
         if self.clients.open_loop() {
             let gap = self.clients.gap(client);
             self.queue.push(self.now + gap, Event::Arrival { client });
         }
-        self.request(id);
+        self.send_request(id, client);
     }
 
     /// Scripted operation `i` is due: each has a client of its own, numbered after the
@@ -423,8 +476,39 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         let script = &self.config.workload.script[i];
         let client = self.config.workload.clients + i as u32;
         let id = self.history.call(client, script.node, script.op.clone(), self.now);
-        self.queue.push(self.now + self.config.workload.timeout, Event::Timeout { id });
-        self.request(id);
+        self.queue
+            .push(self.now + self.config.workload.timeout, Event::Timeout { id });
+        self.send_request(id, client);
+    }
+
+    /// Sends operation `id` over the client's link to its node.
+    fn send_request(&mut self, id: RequestId, client: u32) {
+        let delay = self.clients.link_delay(client);
+        if delay == SimDuration::ZERO {
+            self.request(id);
+        } else {
+            self.queue.push(self.now + delay, Event::Request { id });
+        }
+    }
+
+    /// Sends the outcome of `id` back over the client's link.
+    fn finish(&mut self, id: RequestId, outcome: Outcome) {
+        let client = self.history.get(id).expect("recorded").client;
+        let delay = self.clients.link_delay(client);
+        if delay == SimDuration::ZERO {
+            self.complete(id, outcome);
+        } else {
+            self.queue.push(self.now + delay, Event::Complete { id, outcome });
+        }
+    }
+
+    /// The client learns the outcome of `id`, unless it already gave up on it.
+    fn complete(&mut self, id: RequestId, outcome: Outcome) {
+        if self.history.complete(id, self.now, outcome) {
+            self.next_closed_loop(id);
+        } else {
+            self.late_replies += 1;
+        }
     }
 
     /// Hands operation `id` to its node.
@@ -434,8 +518,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         match self.nodes[k.index()].status {
             Status::Crashed => {
                 // The connection is refused: the operation certainly did not happen.
-                self.history.complete(id, self.now, Outcome::Failed("node down".into()));
-                self.next_closed_loop(id);
+                self.finish(id, Outcome::Failed("node down".into()));
             }
             Status::Paused => self.nodes[k.index()].held.push(Event::Request { id }),
             Status::Up => {
@@ -466,11 +549,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             Err(reason) => Outcome::Failed(reason),
         };
         self.mark(TraceKind::Reply, Some(node), id.0);
-        if self.history.complete(id, self.now, outcome) {
-            self.next_closed_loop(id);
-        } else {
-            self.late_replies += 1;
-        }
+        self.finish(id, outcome);
     }
 
     /// Calls a handler of node `k` (if it is running) and applies its effects.
@@ -487,7 +566,10 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
     fn apply_effects(&mut self, from: NodeId) {
         let mut effects = mem::take(&mut self.effects);
         for (to, msg) in effects.sends.drain(..) {
-            assert!(to.0 < self.config.nodes, "protocol bug: {from} sent to {to}, which does not exist");
+            assert!(
+                to.0 < self.config.nodes,
+                "protocol bug: {from} sent to {to}, which does not exist"
+            );
             let size = msg.wire_size() as u64;
             let arrivals = self.network.send(self.now, from, to, size);
             let incarnation = self.nodes[to.index()].incarnation;
@@ -495,9 +577,27 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             if let [first, rest @ ..] = times {
                 for &t in rest {
                     let copy = msg.clone();
-                    self.queue.push(t, Event::Deliver { to, from, incarnation, sent: self.now, msg: copy });
+                    self.queue.push(
+                        t,
+                        Event::Deliver {
+                            to,
+                            from,
+                            incarnation,
+                            sent: self.now,
+                            msg: copy,
+                        },
+                    );
                 }
-                self.queue.push(*first, Event::Deliver { to, from, incarnation, sent: self.now, msg });
+                self.queue.push(
+                    *first,
+                    Event::Deliver {
+                        to,
+                        from,
+                        incarnation,
+                        sent: self.now,
+                        msg,
+                    },
+                );
             }
         }
         for op in effects.timers.drain(..) {
@@ -511,7 +611,14 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                         None => node.timers.push((timer, generation)),
                     }
                     let at = self.now + node.clock.real_delay(after);
-                    self.queue.push(at, Event::Timer { node: from, timer, generation });
+                    self.queue.push(
+                        at,
+                        Event::Timer {
+                            node: from,
+                            timer,
+                            generation,
+                        },
+                    );
                 }
                 TimerOp::Cancel(timer) => node.timers.retain(|(t, _)| *t != timer),
             }
@@ -571,7 +678,11 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             Fault::Clock { node: k, rate, jump } => {
                 let clock = &mut self.nodes[k.index()].clock;
                 let local = clock.local(self.now).0 as i64;
-                *clock = Clock { rate: *rate, anchor_real: self.now.0, anchor_local: local.saturating_add(*jump) };
+                *clock = Clock {
+                    rate: *rate,
+                    anchor_real: self.now.0,
+                    anchor_local: local.saturating_add(*jump),
+                };
             }
             Fault::Link(change) => self.network.change(change),
             Fault::RestoreLinks => self.network.restore(),
@@ -600,12 +711,27 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
     #[inline]
     fn mark(&mut self, kind: TraceKind, node: Option<NodeId>, aux: u64) {
         self.trace.mix(self.now.0);
-        self.trace.mix(kind.code() << 32 | node.map_or(u64::from(u32::MAX), |n| u64::from(n.0)));
+        self.trace
+            .mix(kind.code() << 32 | node.map_or(u64::from(u32::MAX), |n| u64::from(n.0)));
         self.trace.mix(aux);
     }
 
-    fn record(&mut self, kind: TraceKind, node: Option<NodeId>, from: Option<NodeId>, sent: Option<SimTime>, detail: String) {
-        self.records.push(TraceRecord { time: self.now, kind, node, from, sent, detail });
+    fn record(
+        &mut self,
+        kind: TraceKind,
+        node: Option<NodeId>,
+        from: Option<NodeId>,
+        sent: Option<SimTime>,
+        detail: String,
+    ) {
+        self.records.push(TraceRecord {
+            time: self.now,
+            kind,
+            node,
+            from,
+            sent,
+            detail,
+        });
     }
 }
 
@@ -618,7 +744,10 @@ fn validate(config: &SimConfig) -> Result<(), SimError> {
     }
     let check = |k: NodeId, what: &str| {
         if k.0 >= n {
-            Err(SimError::Invalid(format!("{what} names node {}, but there are only {n}", k.0)))
+            Err(SimError::Invalid(format!(
+                "{what} names node {}, but there are only {n}",
+                k.0
+            )))
         } else {
             Ok(())
         }

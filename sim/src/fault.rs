@@ -120,21 +120,39 @@ impl RandomFaults {
         if let Some(kind) = &self.crash {
             for (start, end) in windows(kind, until, rng) {
                 let n = node(rng);
-                out.push(TimedFault { at: start, fault: Fault::Crash(n) });
-                out.push(TimedFault { at: end, fault: Fault::Restart(n) });
+                out.push(TimedFault {
+                    at: start,
+                    fault: Fault::Crash(n),
+                });
+                out.push(TimedFault {
+                    at: end,
+                    fault: Fault::Restart(n),
+                });
             }
         }
         if let Some(kind) = &self.partition {
             for (start, end) in windows(kind, until, rng) {
-                out.push(TimedFault { at: start, fault: Fault::Partition(random_halves(nodes, rng)) });
-                out.push(TimedFault { at: end, fault: Fault::Heal });
+                out.push(TimedFault {
+                    at: start,
+                    fault: Fault::Partition(random_halves(nodes, rng)),
+                });
+                out.push(TimedFault {
+                    at: end,
+                    fault: Fault::Heal,
+                });
             }
         }
         if let Some(kind) = &self.pause {
             for (start, end) in windows(kind, until, rng) {
                 let n = node(rng);
-                out.push(TimedFault { at: start, fault: Fault::Pause(n) });
-                out.push(TimedFault { at: end, fault: Fault::Resume(n) });
+                out.push(TimedFault {
+                    at: start,
+                    fault: Fault::Pause(n),
+                });
+                out.push(TimedFault {
+                    at: end,
+                    fault: Fault::Resume(n),
+                });
             }
         }
         if let Some((kind, factor)) = &self.clock {
@@ -143,15 +161,34 @@ impl RandomFaults {
                 // Fast or slow with equal chance, by up to `factor`.
                 let skew = 1.0 + (factor - 1.0) * unit_f64(rng);
                 let rate = if below(rng, 2) == 0 { skew } else { 1.0 / skew };
-                out.push(TimedFault { at: start, fault: Fault::Clock { node: n, rate, jump: 0 } });
-                out.push(TimedFault { at: end, fault: Fault::Clock { node: n, rate: 1.0, jump: 0 } });
+                out.push(TimedFault {
+                    at: start,
+                    fault: Fault::Clock { node: n, rate, jump: 0 },
+                });
+                out.push(TimedFault {
+                    at: end,
+                    fault: Fault::Clock {
+                        node: n,
+                        rate: 1.0,
+                        jump: 0,
+                    },
+                });
             }
         }
         if let Some((kind, loss)) = &self.loss {
             for (start, end) in windows(kind, until, rng) {
-                let change = LinkChange { loss: Some(*loss), ..LinkChange::default() };
-                out.push(TimedFault { at: start, fault: Fault::Link(change) });
-                out.push(TimedFault { at: end, fault: Fault::RestoreLinks });
+                let change = LinkChange {
+                    loss: Some(*loss),
+                    ..LinkChange::default()
+                };
+                out.push(TimedFault {
+                    at: start,
+                    fault: Fault::Link(change),
+                });
+                out.push(TimedFault {
+                    at: end,
+                    fault: Fault::RestoreLinks,
+                });
             }
         }
         // Stable: faults at the same instant keep the order they were drawn in.
@@ -202,8 +239,14 @@ mod tests {
     #[test]
     fn random_faults_come_in_start_and_recovery_pairs_before_the_end() {
         let kinds = RandomFaults {
-            crash: Some(RandomFault { every: SimDuration::from_secs(2), lasts: "100ms..1s".parse().unwrap() }),
-            partition: Some(RandomFault { every: SimDuration::from_secs(5), lasts: "1s".parse().unwrap() }),
+            crash: Some(RandomFault {
+                every: SimDuration::from_secs(2),
+                lasts: "100ms..1s".parse().unwrap(),
+            }),
+            partition: Some(RandomFault {
+                every: SimDuration::from_secs(5),
+                lasts: "1s".parse().unwrap(),
+            }),
             ..RandomFaults::default()
         };
         let until = SimTime(60_000_000_000);
@@ -220,6 +263,10 @@ mod tests {
                 assert!(groups.iter().all(|g| !g.is_empty()));
             }
         }
-        assert_eq!(faults, kinds.draw(5, until, &mut Stream::Faults.rng(3)), "same seed, same faults");
+        assert_eq!(
+            faults,
+            kinds.draw(5, until, &mut Stream::Faults.rng(3)),
+            "same seed, same faults"
+        );
     }
 }

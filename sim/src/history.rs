@@ -270,7 +270,10 @@ mod tests {
         let mut h = History::new();
         let id = h.call(0, NodeId(1), Op::Get { key: 3 }, SimTime(5));
         assert!(h.complete(id, SimTime(9), Outcome::Ok(Output::Value(None))));
-        assert!(!h.complete(id, SimTime(10), Outcome::Unknown), "a late timeout changes nothing");
+        assert!(
+            !h.complete(id, SimTime(10), Outcome::Unknown),
+            "a late timeout changes nothing"
+        );
         let e = h.get(id).unwrap();
         assert_eq!(e.ret, Some(SimTime(9)));
         assert_eq!(e.outcome, Outcome::Ok(Output::Value(None)));
@@ -283,6 +286,10 @@ mod tests {
         let _b = h.call(1, NodeId(0), Op::Put { key: 1, value: 2 }, SimTime(0));
         h.complete(a, SimTime(7), Outcome::Unknown);
         h.close();
-        assert!(h.entries().iter().all(|e| e.outcome == Outcome::Unknown && e.ret.is_none()));
+        assert!(
+            h.entries()
+                .iter()
+                .all(|e| e.outcome == Outcome::Unknown && e.ret.is_none())
+        );
     }
 }

@@ -23,6 +23,8 @@ pub mod workload;
 pub use engine::{RunOutput, Sim, SimConfig, SimError};
 pub use history::{Entry, History, Key, Op, OpKind, Outcome, Output, Value};
 pub use observe::Observer;
-pub use protocol::{Consistency, Ctx, Effects, Exposure, Message, NodeId, Peers, Protocol, ProtocolInfo, Reply, RequestId, TimerOp};
+pub use protocol::{
+    Consistency, Ctx, Effects, Exposure, Message, NodeId, Peers, Protocol, ProtocolInfo, Reply, RequestId, TimerOp,
+};
 pub use rng::SimRng;
 pub use time::{DurationRange, SimDuration, SimTime};

@@ -231,7 +231,10 @@ impl LinkTable {
             return link;
         }
         if self.regions > 0 {
-            let (ra, rb) = (self.region_of[from.index()] as usize, self.region_of[to.index()] as usize);
+            let (ra, rb) = (
+                self.region_of[from.index()] as usize,
+                self.region_of[to.index()] as usize,
+            );
             if let Some(link) = &self.region_links[ra * self.regions + rb] {
                 return link;
             }
@@ -323,7 +326,8 @@ impl Network {
         }
         let topology = Topology::new(&config.topology, nodes, |a, b| {
             table.get(a, b).spec.latency.median().as_nanos()
-        })?;
+        })
+        .map_err(|e| e.to_string())?;
         Ok(Network {
             nodes,
             ordering: config.ordering,
@@ -484,7 +488,10 @@ mod tests {
     }
 
     fn constant(ms: u64) -> LinkSpec {
-        LinkSpec { latency: Latency::Constant(SimDuration::from_millis(ms)), ..LinkSpec::default() }
+        LinkSpec {
+            latency: Latency::Constant(SimDuration::from_millis(ms)),
+            ..LinkSpec::default()
+        }
     }
 
     #[test]
@@ -511,10 +518,17 @@ mod tests {
     #[test]
     fn fifo_links_never_reorder() {
         let spec = LinkSpec {
-            latency: Latency::Uniform { min: SimDuration::ZERO, max: SimDuration::from_millis(100) },
+            latency: Latency::Uniform {
+                min: SimDuration::ZERO,
+                max: SimDuration::from_millis(100),
+            },
             ..LinkSpec::default()
         };
-        let config = NetworkConfig { default: spec, ordering: Ordering::Fifo, ..NetworkConfig::default() };
+        let config = NetworkConfig {
+            default: spec,
+            ordering: Ordering::Fifo,
+            ..NetworkConfig::default()
+        };
         let mut n = net(config, 2);
         let mut last = SimTime::ZERO;
         for i in 0..1000 {
@@ -526,8 +540,17 @@ mod tests {
 
     #[test]
     fn bandwidth_queues_messages_behind_each_other() {
-        let spec = LinkSpec { bandwidth: Some(Bandwidth::bytes_per_sec(1_000_000).unwrap()), ..constant(1) };
-        let mut n = net(NetworkConfig { default: spec, ..NetworkConfig::default() }, 2);
+        let spec = LinkSpec {
+            bandwidth: Some(Bandwidth::bytes_per_sec(1_000_000).unwrap()),
+            ..constant(1)
+        };
+        let mut n = net(
+            NetworkConfig {
+                default: spec,
+                ..NetworkConfig::default()
+            },
+            2,
+        );
         let a = n.send(SimTime(0), NodeId(0), NodeId(1), 1000).as_slice()[0];
         let b = n.send(SimTime(0), NodeId(0), NodeId(1), 1000).as_slice()[0];
         assert_eq!(a, SimTime(2_000_000), "1 ms on the wire + 1 ms latency");
@@ -541,12 +564,23 @@ mod tests {
             duplicate: Probability::new(0.2).unwrap(),
             ..constant(1)
         };
-        let mut n = net(NetworkConfig { default: spec, ..NetworkConfig::default() }, 2);
-        let copies: usize = (0..100_000).map(|_| n.send(SimTime(0), NodeId(0), NodeId(1), 1).as_slice().len()).sum();
+        let mut n = net(
+            NetworkConfig {
+                default: spec,
+                ..NetworkConfig::default()
+            },
+            2,
+        );
+        let copies: usize = (0..100_000)
+            .map(|_| n.send(SimTime(0), NodeId(0), NodeId(1), 1).as_slice().len())
+            .sum();
         let lost = n.stats.dropped_loss as f64 / 100_000.0;
         assert!((lost - 0.1 - 0.1 * 0.2 * 0.9).abs() < 0.01, "loss rate {lost}");
         // A copy arrives with p = 0.9; a duplicate is made with p = 0.2 and arrives with p = 0.9.
-        assert!((copies as f64 / 100_000.0 - 0.9 * (1.0 + 0.2 * 0.9)).abs() < 0.01, "{copies} copies");
+        assert!(
+            (copies as f64 / 100_000.0 - 0.9 * (1.0 + 0.2 * 0.9)).abs() < 0.01,
+            "{copies} copies"
+        );
         assert!((n.stats.duplicated as f64 / 90_000.0 - 0.2).abs() < 0.01);
     }
 
@@ -560,26 +594,61 @@ mod tests {
         let config = NetworkConfig {
             default: constant(1),
             regions: Some(regions),
-            links: vec![LinkOverride { from: NodeId(1), to: NodeId(2), spec: constant(7) }],
+            links: vec![LinkOverride {
+                from: NodeId(1),
+                to: NodeId(2),
+                spec: constant(7),
+            }],
             ..NetworkConfig::default()
         };
         let mut n = net(config, 3);
-        assert_eq!(n.send(SimTime(0), NodeId(0), NodeId(1), 1).as_slice()[0], SimTime(1_000_000));
-        assert_eq!(n.send(SimTime(0), NodeId(0), NodeId(2), 1).as_slice()[0], SimTime(40_000_000));
-        assert_eq!(n.send(SimTime(0), NodeId(1), NodeId(2), 1).as_slice()[0], SimTime(7_000_000));
-        assert_eq!(n.send(SimTime(0), NodeId(2), NodeId(1), 1).as_slice()[0], SimTime(40_000_000));
-        n.change(&LinkChange { latency: Some(Latency::Constant(SimDuration::from_millis(3))), ..LinkChange::default() });
-        assert_eq!(n.send(SimTime(0), NodeId(0), NodeId(2), 1).as_slice()[0], SimTime(3_000_000));
+        assert_eq!(
+            n.send(SimTime(0), NodeId(0), NodeId(1), 1).as_slice()[0],
+            SimTime(1_000_000)
+        );
+        assert_eq!(
+            n.send(SimTime(0), NodeId(0), NodeId(2), 1).as_slice()[0],
+            SimTime(40_000_000)
+        );
+        assert_eq!(
+            n.send(SimTime(0), NodeId(1), NodeId(2), 1).as_slice()[0],
+            SimTime(7_000_000)
+        );
+        assert_eq!(
+            n.send(SimTime(0), NodeId(2), NodeId(1), 1).as_slice()[0],
+            SimTime(40_000_000)
+        );
+        n.change(&LinkChange {
+            latency: Some(Latency::Constant(SimDuration::from_millis(3))),
+            ..LinkChange::default()
+        });
+        assert_eq!(
+            n.send(SimTime(0), NodeId(0), NodeId(2), 1).as_slice()[0],
+            SimTime(3_000_000)
+        );
         n.restore();
-        assert_eq!(n.send(SimTime(0), NodeId(0), NodeId(2), 1).as_slice()[0], SimTime(40_000_000));
+        assert_eq!(
+            n.send(SimTime(0), NodeId(0), NodeId(2), 1).as_slice()[0],
+            SimTime(40_000_000)
+        );
     }
 
     #[test]
     fn multi_hop_latency_adds_up_along_the_route() {
-        let config = NetworkConfig { default: constant(5), topology: TopologySpec::Ring, ..NetworkConfig::default() };
+        let config = NetworkConfig {
+            default: constant(5),
+            topology: TopologySpec::Ring,
+            ..NetworkConfig::default()
+        };
         let mut n = net(config, 6);
-        assert_eq!(n.send(SimTime(0), NodeId(0), NodeId(3), 1).as_slice()[0], SimTime(15_000_000));
+        assert_eq!(
+            n.send(SimTime(0), NodeId(0), NodeId(3), 1).as_slice()[0],
+            SimTime(15_000_000)
+        );
         n.cut(Cut::groups(6, &[vec![NodeId(1)], vec![NodeId(2)]]));
-        assert!(n.path_cut(NodeId(0), NodeId(3)), "the route 0-1-2-3 crosses the cut 1|2");
+        assert!(
+            n.path_cut(NodeId(0), NodeId(3)),
+            "the route 0-1-2-3 crosses the cut 1|2"
+        );
     }
 }

@@ -218,7 +218,13 @@ impl<'a, P: Protocol> Ctx<'a, P> {
         rng: &'a mut SimRng,
         out: &'a mut Effects<P::Msg, P::Timer>,
     ) -> Self {
-        Ctx { now, id, nodes, rng, out }
+        Ctx {
+            now,
+            id,
+            nodes,
+            rng,
+            out,
+        }
     }
 
     /// The node's own clock (which may run fast or slow under clock-skew faults).
@@ -235,7 +241,10 @@ impl<'a, P: Protocol> Ctx<'a, P> {
     }
     /// Every other node.
     pub fn peers(&self) -> Peers {
-        Peers { nodes: self.nodes, me: self.id.0 }
+        Peers {
+            nodes: self.nodes,
+            me: self.id.0,
+        }
     }
     /// This node's own random stream.
     pub fn rng(&mut self) -> &mut SimRng {
@@ -286,6 +295,9 @@ mod tests {
         let p = Peers { nodes: 4, me: 2 };
         assert_eq!(p.len(), 3);
         assert_eq!(p.iter().collect::<Vec<_>>(), vec![NodeId(0), NodeId(1), NodeId(3)]);
-        assert_eq!((0..3).map(|i| p.get(i)).collect::<Vec<_>>(), p.iter().collect::<Vec<_>>());
+        assert_eq!(
+            (0..3).map(|i| p.get(i)).collect::<Vec<_>>(),
+            p.iter().collect::<Vec<_>>()
+        );
     }
 }

@@ -113,7 +113,7 @@ impl fmt::Display for SimDuration {
             (NS_PER_MS, "ms"),
             (NS_PER_US, "us"),
         ] {
-            if ns % unit == 0 {
+            if ns.is_multiple_of(unit) {
                 return write!(f, "{}{}", ns / unit, name);
             }
         }
@@ -141,13 +141,11 @@ impl FromStr for SimDuration {
         if s == "0" {
             return Ok(SimDuration::ZERO);
         }
-        let split = s
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| {
-                ParseDurationError(format!(
-                    "`{s}` has no unit: write it as e.g. `150ms`, `2s` (units: ns, us, ms, s, m, h)"
-                ))
-            })?;
+        let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(|| {
+            ParseDurationError(format!(
+                "`{s}` has no unit: write it as e.g. `150ms`, `2s` (units: ns, us, ms, s, m, h)"
+            ))
+        })?;
         let (number, unit) = s.split_at(split);
         let unit_ns = match unit.trim() {
             "ns" => 1,
@@ -189,7 +187,7 @@ pub(crate) fn scale_decimal(number: &str, unit: u64) -> Option<u64> {
     let mut place = unit;
     for digit in frac_part.chars() {
         let d = u64::from(digit.to_digit(10)?);
-        if place % 10 != 0 {
+        if !place.is_multiple_of(10) {
             // Finer than the base unit allows: only exact values are accepted.
             if d != 0 {
                 return None;
@@ -336,7 +334,10 @@ mod tests {
     #[test]
     fn ranges_must_be_ordered() {
         let r: DurationRange = "150ms..300ms".parse().unwrap();
-        assert_eq!((r.min, r.max), (SimDuration::from_millis(150), SimDuration::from_millis(300)));
+        assert_eq!(
+            (r.min, r.max),
+            (SimDuration::from_millis(150), SimDuration::from_millis(300))
+        );
         assert!("300ms..150ms".parse::<DurationRange>().is_err());
         assert_eq!("5ms".parse::<DurationRange>().unwrap().to_string(), "5ms");
     }

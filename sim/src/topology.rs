@@ -26,6 +26,16 @@ pub enum TopologySpec {
     Links(Vec<(NodeId, NodeId)>),
 }
 
+/// A topology in which this node cannot reach node 0.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Disconnected(pub NodeId);
+
+impl std::fmt::Display for Disconnected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the topology is disconnected: node {} cannot reach node 0", self.0.0)
+    }
+}
+
 /// The network graph and its routes. A mesh needs no graph: every route is one hop.
 #[derive(Clone, Debug)]
 pub struct Topology {
@@ -37,24 +47,22 @@ pub struct Topology {
 
 impl Topology {
     /// Builds the graph for `spec`; `weight(a, b)` is the cost of the direct link a–b (its
-    /// median latency). Fails if some node cannot reach another.
-    pub fn new(
-        spec: &TopologySpec,
-        nodes: u32,
-        weight: impl Fn(NodeId, NodeId) -> u64,
-    ) -> Result<Self, String> {
+    /// median latency). Fails with the first node that cannot reach node 0.
+    pub fn new(spec: &TopologySpec, nodes: u32, weight: impl Fn(NodeId, NodeId) -> u64) -> Result<Self, Disconnected> {
         let edges: Vec<(u32, u32)> = match spec {
             TopologySpec::Mesh => {
-                return Ok(Topology { nodes, graph: None, dist_to: BTreeMap::new() });
+                return Ok(Topology {
+                    nodes,
+                    graph: None,
+                    dist_to: BTreeMap::new(),
+                });
             }
             TopologySpec::Ring => match nodes {
                 0 | 1 => vec![],
                 2 => vec![(0, 1)],
                 n => (0..n).map(|k| (k, (k + 1) % n)).collect(),
             },
-            TopologySpec::Star { hub } => {
-                (0..nodes).filter(|&k| k != hub.0).map(|k| (hub.0, k)).collect()
-            }
+            TopologySpec::Star { hub } => (0..nodes).filter(|&k| k != hub.0).map(|k| (hub.0, k)).collect(),
             TopologySpec::Links(links) => links.iter().map(|(a, b)| (a.0, b.0)).collect(),
         };
         let mut graph = UnGraph::<(), u64>::with_capacity(nodes as usize, edges.len());
@@ -66,13 +74,15 @@ impl Topology {
             let w = weight(NodeId(a), NodeId(b)).max(weight(NodeId(b), NodeId(a))) + 1;
             graph.add_edge(NodeIndex::new(a as usize), NodeIndex::new(b as usize), w);
         }
-        let mut topology = Topology { nodes, graph: Some(graph), dist_to: BTreeMap::new() };
+        let mut topology = Topology {
+            nodes,
+            graph: Some(graph),
+            dist_to: BTreeMap::new(),
+        };
         if nodes > 1 {
             let reach = topology.distances(0);
             if let Some(k) = reach.iter().position(|&d| d == u64::MAX) {
-                return Err(format!(
-                    "the topology is disconnected: node {k} cannot reach node 0"
-                ));
+                return Err(Disconnected(NodeId(k as u32)));
             }
         }
         Ok(topology)
@@ -124,8 +134,7 @@ impl Topology {
         let nodes = self.nodes as usize;
         self.dist_to.entry(dest).or_insert_with(|| {
             let mut dist = vec![u64::MAX; nodes];
-            let found =
-                petgraph::algo::dijkstra(graph, NodeIndex::new(dest as usize), None, |e| *e.weight());
+            let found = petgraph::algo::dijkstra(graph, NodeIndex::new(dest as usize), None, |e| *e.weight());
             for (node, d) in found {
                 dist[node.index()] = d;
             }
@@ -164,7 +173,13 @@ mod tests {
     fn routing_prefers_lower_latency_over_fewer_hops() {
         // 0-1 is slow (100); 0-2-1 is fast (10 + 10).
         let links = vec![(NodeId(0), NodeId(1)), (NodeId(0), NodeId(2)), (NodeId(2), NodeId(1))];
-        let weight = |a: NodeId, b: NodeId| if (a.0, b.0) == (0, 1) || (a.0, b.0) == (1, 0) { 100 } else { 10 };
+        let weight = |a: NodeId, b: NodeId| {
+            if (a.0, b.0) == (0, 1) || (a.0, b.0) == (1, 0) {
+                100
+            } else {
+                10
+            }
+        };
         let mut t = Topology::new(&TopologySpec::Links(links), 3, weight).unwrap();
         assert_eq!(route(&mut t, 0, 1), vec![2, 1]);
     }
@@ -173,6 +188,6 @@ mod tests {
     fn disconnected_graphs_are_rejected() {
         let links = vec![(NodeId(0), NodeId(1))];
         let err = Topology::new(&TopologySpec::Links(links), 3, |_, _| 1).unwrap_err();
-        assert!(err.contains("disconnected"), "{err}");
+        assert_eq!(err, Disconnected(NodeId(2)));
     }
 }

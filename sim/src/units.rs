@@ -185,7 +185,7 @@ impl fmt::Display for Bandwidth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.bytes_per_sec;
         for (unit, name) in [(1_000_000_000, "GB/s"), (1_000_000, "MB/s"), (1_000, "kB/s")] {
-            if b % unit == 0 {
+            if b.is_multiple_of(unit) {
                 return write!(f, "{}{}", b / unit, name);
             }
         }
@@ -217,9 +217,8 @@ impl FromStr for Bandwidth {
                 ));
             }
         };
-        let bytes = scale_decimal(number, num)
-            .ok_or_else(|| format!("`{t}` is not a bandwidth such as `100Mbit/s`"))?
-            / den;
+        let bytes =
+            scale_decimal(number, num).ok_or_else(|| format!("`{t}` is not a bandwidth such as `100Mbit/s`"))? / den;
         Bandwidth::bytes_per_sec(bytes)
     }
 }

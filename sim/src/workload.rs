@@ -1,6 +1,7 @@
 //! Clients: open-loop Poisson or closed-loop arrivals, uniform or Zipf keys, an operation mix,
 //! and scripted operations at fixed times.
 
+use crate::dist::{Latency, Sampler};
 use crate::history::{Key, Op, OpKind};
 use crate::protocol::{NodeId, RequestId};
 use crate::rng::{SimRng, Stream, below, unit_f64};
@@ -69,6 +70,8 @@ pub struct WorkloadConfig {
     pub timeout: SimDuration,
     /// Which node each operation goes to.
     pub target: Target,
+    /// One-way latency between a client and its node (requests and replies each pay it).
+    pub client_latency: Latency,
     /// Operations at fixed times.
     pub script: Vec<ScriptedOp>,
 }
@@ -77,13 +80,16 @@ impl Default for WorkloadConfig {
     fn default() -> Self {
         WorkloadConfig {
             clients: 0,
-            arrival: Arrival::Closed { think: SimDuration::ZERO },
+            arrival: Arrival::Closed {
+                think: SimDuration::ZERO,
+            },
             keys: 1,
             key_distribution: KeyDistribution::Uniform,
             mix: vec![],
             elements: 100,
             timeout: SimDuration::from_secs(1),
             target: Target::Sticky,
+            client_latency: Latency::Constant(SimDuration::ZERO),
             script: vec![],
         }
     }
@@ -94,6 +100,9 @@ impl Default for WorkloadConfig {
 pub struct Clients {
     config: WorkloadConfig,
     rngs: Vec<SimRng>,
+    /// Draws for scripted operations, which have no client stream of their own.
+    script_rng: SimRng,
+    link: Sampler,
     /// Cumulative Zipf weights, scaled to 1 at the end.
     zipf_cdf: Vec<f64>,
     mix_total: u64,
@@ -125,6 +134,8 @@ impl Clients {
         };
         Clients {
             rngs: (0..config.clients).map(|c| Stream::Client(c).rng(seed)).collect(),
+            script_rng: Stream::Workload.rng(seed),
+            link: config.client_latency.sampler(),
             zipf_cdf,
             mix_total: config.mix.iter().map(|(_, w)| u64::from(*w)).sum(),
             mean_gap_ns,
@@ -154,6 +165,18 @@ impl Clients {
     /// first gap, closed-loop clients at once.
     pub fn first_arrival(&mut self, c: u32) -> SimDuration {
         self.gap(c)
+    }
+
+    /// One crossing of client `c`'s link to its node (scripted clients included).
+    pub fn link_delay(&mut self, c: u32) -> SimDuration {
+        if let Sampler::Constant(ns) = self.link {
+            return SimDuration(ns);
+        }
+        let rng = match self.rngs.get_mut(c as usize) {
+            Some(rng) => rng,
+            None => &mut self.script_rng,
+        };
+        self.link.sample(rng)
     }
 
     /// True in open loop: arrivals do not wait for replies.
@@ -189,8 +212,14 @@ impl Clients {
             OpKind::Get => Op::Get { key },
             OpKind::Incr => Op::Incr { key, by: 1 },
             OpKind::Read => Op::Read { key },
-            OpKind::Add => Op::Add { key, elem: below(rng, self.config.elements) },
-            OpKind::Remove => Op::Remove { key, elem: below(rng, self.config.elements) },
+            OpKind::Add => Op::Add {
+                key,
+                elem: below(rng, self.config.elements),
+            },
+            OpKind::Remove => Op::Remove {
+                key,
+                elem: below(rng, self.config.elements),
+            },
         };
         (node, op)
     }
@@ -234,7 +263,10 @@ mod tests {
         assert!((puts as f64 / 40_000.0 - 0.25).abs() < 0.01);
         let total: u64 = (0..10_000).map(|_| c.gap(0).as_nanos()).sum();
         let mean_ms = total as f64 / 10_000.0 / 1e6;
-        assert!((mean_ms - 4.0).abs() < 0.2, "4 clients at 1000/s: one every 4 ms each, got {mean_ms}");
+        assert!(
+            (mean_ms - 4.0).abs() < 0.2,
+            "4 clients at 1000/s: one every 4 ms each, got {mean_ms}"
+        );
     }
 
     #[test]

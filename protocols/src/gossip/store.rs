@@ -48,7 +48,15 @@ impl Store {
     pub fn write(&mut self, node: NodeId, key: Key, value: Value, write: RequestId) -> Update {
         let seen = self.entries.get(&key).map_or(0, |u| u.version.lamport);
         self.clock = self.clock.max(seen) + 1;
-        let update = Update { key, version: Version { lamport: self.clock, node: node.0 }, value, write };
+        let update = Update {
+            key,
+            version: Version {
+                lamport: self.clock,
+                node: node.0,
+            },
+            value,
+            write,
+        };
         self.put(update);
         update
     }
@@ -142,7 +150,12 @@ mod tests {
     use super::*;
 
     fn update(key: Key, lamport: u64, node: u32) -> Update {
-        Update { key, version: Version { lamport, node }, value: lamport * 10 + u64::from(node), write: RequestId(0) }
+        Update {
+            key,
+            version: Version { lamport, node },
+            value: lamport * 10 + u64::from(node),
+            write: RequestId(0),
+        }
     }
 
     #[test]

@@ -1,0 +1,223 @@
+//! The `syncsim` command line: `run`, `validate`, `list`.
+//!
+//! Exit codes: 0 pass, 1 a safety expectation failed, 2 a liveness expectation failed, 3 bad
+//! input or usage.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use syncsim_protocols::{KINDS, ProtocolConfig};
+use syncsim_reports::EXIT_BAD_INPUT;
+
+use crate::output;
+use crate::runner;
+use crate::scenario::Scenario;
+use crate::scenario::raw::{RawEngine, RawNetwork, RawWorkload, Settle};
+
+/// Deterministic simulation of data-synchronisation protocols.
+#[derive(Debug, Parser)]
+#[command(name = "syncsim", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a scenario; print its summary and write report.json and history.jsonl.
+    Run {
+        /// The scenario file.
+        file: PathBuf,
+        /// Master seed (default: the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Output folder (default: syncsim-out/<scenario>/seed-<seed>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also record every event to trace.jsonl.
+        #[arg(long)]
+        trace: bool,
+    },
+    /// Check scenario files without running them.
+    Validate {
+        /// The scenario files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// List the protocols with their parameters and defaults, and what scenarios can use.
+    List,
+}
+
+/// Parses the command line, runs the command, and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_BAD_INPUT } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Run { file, seed, out, trace } => run(file, seed, out, trace),
+        Command::Validate { files } => validate(&files),
+        Command::List => {
+            print!("{}", list());
+            0
+        }
+    }
+}
+
+fn run(file: PathBuf, seed: Option<u64>, out: Option<PathBuf>, trace: bool) -> i32 {
+    let scenario = match Scenario::load(&file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let seed = seed.unwrap_or(scenario.raw.seed);
+    let dir = out.unwrap_or_else(|| output::default_dir(scenario.name(), seed));
+    let info = scenario.protocol().info();
+    // The seed first, then every parameter: enough to reproduce the run from the log alone.
+    println!("seed: {seed}");
+    println!("scenario: {} ({})", scenario.name(), scenario.file);
+    println!("protocol: {} {}", info.name, info.variant);
+    println!("parameters:");
+    for line in scenario.parameters_yaml().lines() {
+        println!("  {line}");
+    }
+    let _ = std::io::stdout().flush();
+    let started = Instant::now();
+    let result = match runner::run(&scenario, seed, trace) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {}: {e}", scenario.file);
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let wall = started.elapsed();
+    if let Err(e) = output::write_run(&dir, &result, &scenario.node_names) {
+        eprintln!("error: {e:#}");
+        return EXIT_BAD_INPUT;
+    }
+    println!();
+    print!("{}", syncsim_reports::summary::render(&result.report));
+    println!(
+        "ran {} events in {:.2}s of wall time ({:.2} M events/s); report: {}",
+        result.report.run.events,
+        wall.as_secs_f64(),
+        result.report.run.events as f64 / wall.as_secs_f64().max(1e-9) / 1e6,
+        dir.join("report.json").display()
+    );
+    result.report.exit_code
+}
+
+fn validate(files: &[PathBuf]) -> i32 {
+    let mut code = 0;
+    for file in files {
+        match Scenario::load(file) {
+            Ok(s) => println!("ok: {} ({}, {} nodes)", file.display(), s.name(), s.node_names.len()),
+            Err(e) => {
+                eprintln!("error: {e}");
+                code = EXIT_BAD_INPUT;
+            }
+        }
+    }
+    code
+}
+
+/// The text of `syncsim list`: every protocol with its parameters and defaults, the defaults
+/// of every scenario section, and the vocabularies scenarios use.
+pub fn list() -> String {
+    let mut s = String::new();
+    let yaml = |v: &dyn erased::Yaml| v.to_yaml();
+    s.push_str("PROTOCOLS (protocol: { kind: <name>, <parameter>: <value>, ... })\n");
+    for kind in KINDS {
+        let info = ProtocolConfig::default_for(kind)
+            .expect("every kind has defaults")
+            .info();
+        let ops: Vec<&str> = info.ops.iter().map(|o| o.name()).collect();
+        s.push_str(&format!(
+            "\n  {kind}: consistency {:?}; operations: {}\n",
+            info.consistency,
+            if ops.is_empty() {
+                "none".to_string()
+            } else {
+                ops.join(", ")
+            }
+        ));
+        for (name, default, help) in ProtocolConfig::describe(kind) {
+            s.push_str(&format!("    {name:<16} default {default:<10} {help}\n"));
+        }
+    }
+    s.push_str("\nSCENARIO DEFAULTS (any section left out takes these)\n");
+    s.push_str("  seed: 0\n  settle:\n");
+    s.push_str(&indent(&yaml(&Settle::default()), 4));
+    s.push_str("  network:\n");
+    s.push_str(&indent(&yaml(&RawNetwork::default()), 4));
+    s.push_str("  workload:\n");
+    s.push_str(&indent(&yaml(&RawWorkload::default()), 4));
+    s.push_str("  engine:\n");
+    s.push_str(&indent(&yaml(&RawEngine::default()), 4));
+    s.push_str(
+        "\nNODES\n  nodes: 5 (named n0..n4) | nodes: [a, b, c] | nodes: { regions: { eu: 3, us: [us-a, us-b] } } (eu-0, eu-1, ...)\n",
+    );
+    s.push_str("\nLATENCY DISTRIBUTIONS\n");
+    for d in [
+        "{ constant: 5ms }",
+        "{ uniform: { min: 1ms, max: 10ms } }",
+        "{ normal: { mean: 5ms, stddev: 1ms } }            (truncated at 0)",
+        "{ lognormal: { median: 2ms, p99: 20ms } }",
+        "{ exponential: { mean: 5ms } }",
+        "{ pareto: { scale: 1ms, shape: 1.5 } }",
+    ] {
+        s.push_str(&format!("  {d}\n"));
+    }
+    s.push_str("\nTOPOLOGIES\n  mesh | ring | { star: { hub: n0 } } | { links: [[n0, n1], [n1, n2]] }   (multi-hop over the lowest-latency path)\n");
+    s.push_str("\nFAULTS (faults: [ { at: 10s, <action> }, ... ])\n");
+    for f in [
+        "partition: [[n0, n1], [n2, n3, n4]]     groups cannot talk; unlisted nodes are unaffected",
+        "cut: { from: [n0], to: [n1, n2] }       one direction only",
+        "heal: all                               every partition and cut ends",
+        "crash: n2 / restart: n2                 volatile state, timers and inbound messages are lost",
+        "pause: n1 / resume: n1                  the node freezes; what arrives waits",
+        "clock: { node: n3, rate: 1.5, jump: -20ms }   the node's clock runs fast or slow",
+        "network: { latency: ..., loss: 5%, duplicate: 1%, between: [n0, n1] }   links change",
+    ] {
+        s.push_str(&format!("  {f}\n"));
+    }
+    s.push_str("\nRANDOM FAULTS (random_faults: { <kind>: { every: 10s, lasts: 1s..5s } })\n");
+    s.push_str("  crash | partition | pause | clock (with factor: 2.0) | loss (with loss: 20%)\n");
+    s.push_str("\nEXPECTATIONS (expect: { <metric>: <threshold> })\n");
+    for m in syncsim_reports::expect::metric_names() {
+        s.push_str(&format!("  {m}\n"));
+    }
+    s.push_str("  writes.lost is a safety metric (exit 1 when it fails); the others are liveness (exit 2).\n");
+    s.push_str("\nEXIT CODES\n  0 pass   1 safety violation   2 liveness failure   3 bad input or usage\n");
+    s
+}
+
+fn indent(text: &str, by: usize) -> String {
+    text.lines().map(|l| format!("{}{l}\n", " ".repeat(by))).collect()
+}
+
+/// Serializing defaults as YAML, with enums written as maps the way scenarios write them.
+mod erased {
+    use serde::Serialize;
+
+    pub trait Yaml {
+        fn to_yaml(&self) -> String;
+    }
+
+    impl<T: Serialize> Yaml for T {
+        fn to_yaml(&self) -> String {
+            let mut out = Vec::new();
+            let mut ser = serde_yaml::Serializer::new(&mut out);
+            serde_yaml::with::singleton_map_recursive::serialize(self, &mut ser).expect("defaults serialize");
+            String::from_utf8(out).expect("YAML is UTF-8")
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! Writes a run's files into its output folder, and nowhere else.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::runner::RunResult;
+
+/// The default output folder of a run: `syncsim-out/<scenario>/seed-<seed>`.
+pub fn default_dir(name: &str, seed: u64) -> PathBuf {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Path::new("syncsim-out").join(safe).join(format!("seed-{seed}"))
+}
+
+/// Writes `report.json`, `history.jsonl` and (if recorded) `trace.jsonl` into `dir`.
+pub fn write_run(dir: &Path, result: &RunResult, node_names: &[String]) -> Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("cannot create the output folder {}", dir.display()))?;
+    let mut report = serde_json::to_string_pretty(&result.report).context("serializing the report")?;
+    report.push('\n');
+    write_file(&dir.join("report.json"), |w| w.write_all(report.as_bytes()))?;
+    write_file(&dir.join("history.jsonl"), |w| {
+        syncsim_reports::history::write_jsonl(&result.history, node_names, w)
+    })?;
+    let trace_path = dir.join("trace.jsonl");
+    if result.trace.is_empty() {
+        // A trace from an earlier run of this folder would no longer match its report.
+        if trace_path.exists() {
+            fs::remove_file(&trace_path)
+                .with_context(|| format!("cannot remove the stale {}", trace_path.display()))?;
+        }
+    } else {
+        write_file(&trace_path, |w| {
+            for record in &result.trace {
+                serde_json::to_writer(&mut *w, record)?;
+                w.write_all(b"\n")?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+fn write_file(path: &Path, body: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>) -> Result<()> {
+    let file = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut w = BufWriter::new(file);
+    body(&mut w)
+        .and_then(|_| w.flush())
+        .with_context(|| format!("cannot write {}", path.display()))
+}

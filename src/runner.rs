@@ -1,0 +1,65 @@
+//! Runs a checked scenario under one seed: picks the protocol, drives the engine with the
+//! report's tracker watching, and builds the report.
+
+use syncsim_protocols::{FloodNode, GossipNode, ProtocolConfig};
+use syncsim_reports::{Report, RunContext, Tracker};
+use syncsim_sim::history::History;
+use syncsim_sim::trace::TraceRecord;
+use syncsim_sim::{Protocol, Sim, SimError};
+
+use crate::scenario::Scenario;
+
+/// What one run leaves behind.
+#[derive(Debug)]
+pub struct RunResult {
+    /// The report (also `report.json`).
+    pub report: Report,
+    /// Every client operation.
+    pub history: History,
+    /// Every event, when recording was asked for.
+    pub trace: Vec<TraceRecord>,
+}
+
+/// The command line that reproduces a run of `file` under `seed`.
+pub fn reproduce_command(file: &str, seed: u64) -> String {
+    format!("syncsim run {file} --seed {seed}")
+}
+
+/// Runs `scenario` under `seed`; `record_trace` keeps every event, not only the hash.
+pub fn run(scenario: &Scenario, seed: u64, record_trace: bool) -> Result<RunResult, SimError> {
+    match scenario.protocol() {
+        ProtocolConfig::Gossip(config) => run_with::<GossipNode>(scenario, config.clone(), seed, record_trace),
+        ProtocolConfig::Flood(config) => run_with::<FloodNode>(scenario, config.clone(), seed, record_trace),
+    }
+}
+
+fn run_with<P: Protocol>(
+    scenario: &Scenario,
+    config: P::Config,
+    seed: u64,
+    record_trace: bool,
+) -> Result<RunResult, SimError> {
+    let mut sim_config = scenario.sim.clone();
+    sim_config.seed = seed;
+    sim_config.record_trace = record_trace;
+    let tracker = Tracker::new(scenario.node_names.len());
+    let out = Sim::<P, Tracker>::new(sim_config, config, tracker)?.run();
+    let mut parameters = scenario.parameters();
+    parameters["seed"] = seed.into();
+    let context = RunContext {
+        name: scenario.name().to_string(),
+        description: scenario.raw.description.clone(),
+        file: scenario.file.clone(),
+        parameters,
+        protocol: scenario.protocol().info(),
+        node_names: scenario.node_names.clone(),
+        expectations: scenario.expectations.clone(),
+        reproduce: reproduce_command(&scenario.file, seed),
+    };
+    let report = Report::build(context, &out);
+    Ok(RunResult {
+        report,
+        history: out.history,
+        trace: out.trace,
+    })
+}

@@ -1,0 +1,205 @@
+//! Scenario files: reading, checking and resolving them into what the engine runs.
+//!
+//! A scenario is read in three steps. The YAML is indexed for positions ([`locate`]);
+//! deserialized into the file's model ([`raw`]), with every unknown field and malformed value
+//! rejected; then resolved ([`resolve`]) into the engine's configuration, with every impossible
+//! value rejected. Each error names the file, the line and column, and the field.
+
+pub mod error;
+pub mod locate;
+pub mod raw;
+pub mod resolve;
+
+use std::path::Path;
+
+use serde::Deserialize;
+use syncsim_protocols::ProtocolConfig;
+use syncsim_reports::expect::Expectation;
+use syncsim_sim::SimConfig;
+
+pub use error::ScenarioError;
+use locate::{Locations, Position};
+pub use raw::RawScenario;
+
+/// Largest scenario file accepted.
+pub const MAX_FILE_BYTES: u64 = 4 << 20;
+
+/// A checked scenario, ready to run under any seed.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// The file as given (or a label for text that came from elsewhere).
+    pub file: String,
+    /// The file's contents as parsed, every default filled in.
+    pub raw: RawScenario,
+    /// Node names, indexed by node id.
+    pub node_names: Vec<String>,
+    /// The engine configuration, with the file's seed.
+    pub sim: SimConfig,
+    /// The expectations to judge.
+    pub expectations: Vec<Expectation>,
+}
+
+impl Scenario {
+    /// Reads and checks the scenario file at `path`.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let file = path.display().to_string();
+        let fail = |message: String| ScenarioError {
+            file: file.clone(),
+            position: None,
+            field: None,
+            message,
+        };
+        let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read the scenario: {e}")))?;
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(fail(format!(
+                "the file is {} bytes; scenarios are limited to {MAX_FILE_BYTES}",
+                meta.len()
+            )));
+        }
+        let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read the scenario: {e}")))?;
+        let text = String::from_utf8(bytes).map_err(|e| fail(format!("the file is not UTF-8 text: {e}")))?;
+        Scenario::parse(&text, &file)
+    }
+
+    /// Checks scenario `text`; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+        let at = |position: Option<Position>, field: Option<String>, message: String| ScenarioError {
+            file: file.to_string(),
+            position,
+            field,
+            message,
+        };
+        let locations =
+            Locations::index(text).map_err(|(pos, msg)| at(Some(pos), None, format!("YAML syntax error: {msg}")))?;
+        if text.trim().is_empty() {
+            return Err(at(None, None, "the file is empty".into()));
+        }
+        let de = serde_yaml::Deserializer::from_str(text);
+        let raw: RawScenario = serde_path_to_error::deserialize::<_, EnumsAsMaps<RawScenario>>(de)
+            .map(|r| r.0)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner();
+                let fallback = inner.location().map(|l| Position {
+                    line: l.line(),
+                    column: l.column(),
+                });
+                let message = clean_message(&inner.to_string(), &path);
+                let path = if path == "." { String::new() } else { path };
+                let position = locations.find(&path).filter(|_| !path.is_empty()).or(fallback);
+                at(position, Some(path), message)
+            })?;
+        let resolved = resolve::resolve(&raw).map_err(|e| {
+            let position = locations.find(&e.path);
+            at(position, Some(e.path), e.message)
+        })?;
+        Ok(Scenario {
+            file: file.to_string(),
+            node_names: resolved.node_names,
+            sim: resolved.sim,
+            expectations: resolved.expectations,
+            raw,
+        })
+    }
+
+    /// The scenario's name.
+    pub fn name(&self) -> &str {
+        &self.raw.name
+    }
+
+    /// The protocol and its parameters.
+    pub fn protocol(&self) -> &ProtocolConfig {
+        &self.raw.protocol
+    }
+
+    /// Every resolved parameter as JSON, for reports.
+    pub fn parameters(&self) -> serde_json::Value {
+        serde_json::to_value(&self.raw).expect("scenarios serialize")
+    }
+
+    /// Every resolved parameter as YAML, for the banner.
+    pub fn parameters_yaml(&self) -> String {
+        let mut out = Vec::new();
+        let mut ser = serde_yaml::Serializer::new(&mut out);
+        serde_yaml::with::singleton_map_recursive::serialize(&self.raw, &mut ser).expect("scenarios serialize");
+        String::from_utf8(out).expect("YAML is UTF-8")
+    }
+}
+
+/// Reads enums as single-key maps (`{ lognormal: { median: 2ms, p99: 20ms } }`), the way
+/// people write YAML, instead of serde_yaml's `!tags`.
+struct EnumsAsMaps<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for EnumsAsMaps<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde_yaml::with::singleton_map_recursive::deserialize(d).map(EnumsAsMaps)
+    }
+}
+
+/// serde_yaml's message without the path prefix and position suffix we print ourselves.
+fn clean_message(message: &str, path: &str) -> String {
+    let mut m = message
+        .strip_prefix(&format!("{path}: "))
+        .unwrap_or(message)
+        .to_string();
+    if let Some(i) = m.rfind(" at line ")
+        && m[i..]
+            .split_whitespace()
+            .nth(2)
+            .is_some_and(|w| w.chars().all(|c| c.is_ascii_digit()))
+    {
+        m.truncate(i);
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "name: t\nduration: 1s\nnodes: 3\nprotocol: { kind: gossip }\n";
+
+    fn err(text: &str) -> ScenarioError {
+        Scenario::parse(text, "t.yaml").unwrap_err()
+    }
+
+    #[test]
+    fn a_minimal_scenario_takes_every_default() {
+        let s = Scenario::parse(MINIMAL, "t.yaml").unwrap();
+        assert_eq!(s.node_names, vec!["n0", "n1", "n2"]);
+        assert_eq!(s.sim.settle, syncsim_sim::SimDuration::from_secs(5));
+        let yaml = s.parameters_yaml();
+        assert!(yaml.contains("interval: 100ms"), "{yaml}");
+        assert!(yaml.contains("constant: 1ms"), "{yaml}");
+    }
+
+    #[test]
+    fn errors_name_file_line_column_and_field() {
+        let e = err(&format!("{MINIMAL}faults:\n  - {{ at: 1s, crash: n7 }}\n"));
+        assert_eq!(e.field.as_deref(), Some("faults[0].crash"));
+        assert_eq!(e.position, Some(Position { line: 6, column: 22 }));
+        assert!(e.message.contains("unknown node `n7`"), "{}", e.message);
+        assert!(
+            e.to_string().starts_with("t.yaml:6:22: faults[0].crash: unknown node"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn values_rejected_by_unit_parsers_are_located() {
+        let e = err(&format!("{MINIMAL}network:\n  loss: 150%\n"));
+        assert_eq!(e.field.as_deref(), Some("network.loss"));
+        assert_eq!(e.position.map(|p| p.line), Some(6));
+        assert!(e.message.contains("between 0 and 1"), "{}", e.message);
+    }
+
+    #[test]
+    fn protocol_errors_keep_their_position() {
+        let e = err("name: t\nduration: 1s\nnodes: 3\nprotocol:\n  kind: gossip\n  fanout: 0\n");
+        assert_eq!(e.field.as_deref(), Some("protocol.fanout"));
+        assert_eq!(e.position.map(|p| p.line), Some(6));
+        let e = err("name: t\nduration: 1s\nnodes: 3\nprotocol:\n  kind: gossip\n  fanuot: 2\n");
+        assert_eq!(e.field.as_deref(), Some("protocol.fanuot"));
+        assert!(e.message.contains("unknown field `fanuot`"), "{}", e.message);
+    }
+}

@@ -1,0 +1,672 @@
+//! The scenario file as written: serde types that mirror the YAML one to one, with every
+//! default filled in (so that serializing them back shows every resolved parameter). Names are
+//! still names here; [`super::resolve`] checks them and turns them into the engine's types.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use syncsim_protocols::ProtocolConfig;
+use syncsim_sim::dist::Latency;
+use syncsim_sim::network::Ordering;
+use syncsim_sim::units::{Bandwidth, Probability, Rate};
+use syncsim_sim::{DurationRange, SimDuration};
+
+/// A whole scenario file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    /// Short name, used in reports and output folders.
+    pub name: String,
+    /// What the scenario shows.
+    #[serde(default)]
+    pub description: String,
+    /// Master seed for `run` (overridden by `--seed`).
+    #[serde(default)]
+    pub seed: u64,
+    /// How long clients and faults run.
+    pub duration: SimDuration,
+    /// The settle phase after `duration`.
+    #[serde(default, deserialize_with = "settle_from")]
+    pub settle: Settle,
+    /// The nodes: a count, a list of names, or regions.
+    pub nodes: Nodes,
+    /// The protocol and its parameters (`kind` first).
+    pub protocol: ProtocolConfig,
+    /// The network.
+    #[serde(default)]
+    pub network: RawNetwork,
+    /// The clients.
+    #[serde(default)]
+    pub workload: RawWorkload,
+    /// Scripted faults.
+    #[serde(default)]
+    pub faults: Vec<RawFault>,
+    /// Random faults drawn per seed.
+    #[serde(default)]
+    pub random_faults: RawRandomFaults,
+    /// Expectations on the report's metrics.
+    #[serde(default)]
+    pub expect: OrderedMap<ExpectValue>,
+    /// Engine settings.
+    #[serde(default)]
+    pub engine: RawEngine,
+}
+
+/// The settle phase: a duration, or a duration with options.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settle {
+    /// How long the run goes on after `duration`.
+    pub duration: SimDuration,
+    /// Whether crashed nodes restart when it begins (otherwise they stay down and only the
+    /// live replicas must converge).
+    #[serde(default = "yes")]
+    pub restart_crashed: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Settle {
+    fn default() -> Self {
+        Settle {
+            duration: SimDuration::from_secs(5),
+            restart_crashed: true,
+        }
+    }
+}
+
+/// `settle: 10s` or `settle: { duration: 10s, restart_crashed: false }`.
+pub fn settle_from<'de, D: Deserializer<'de>>(d: D) -> Result<Settle, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Settle;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a duration such as `5s`, or a map with `duration` and `restart_crashed`")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Settle, E> {
+            Ok(Settle {
+                duration: v.parse().map_err(E::custom)?,
+                restart_crashed: true,
+            })
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Settle, E> {
+            Ok(Settle {
+                duration: SimDuration::deserialize(de::value::U64Deserializer::<E>::new(v))?,
+                restart_crashed: true,
+            })
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Settle, A::Error> {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Full {
+                duration: SimDuration,
+                #[serde(default = "yes")]
+                restart_crashed: bool,
+            }
+            let f = Full::deserialize(de::value::MapAccessDeserializer::new(map))?;
+            Ok(Settle {
+                duration: f.duration,
+                restart_crashed: f.restart_crashed,
+            })
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// The cluster's nodes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Nodes {
+    /// `nodes: 5`: named n0..n4.
+    Count(u64),
+    /// `nodes: [a, b, c]`.
+    Names(Vec<String>),
+    /// `nodes: { regions: { eu: 3, us: [us-a, us-b] } }`: a count is named `eu0`, `eu1`, ...
+    Regions(Vec<(String, RegionNodes)>),
+}
+
+/// The nodes of one region.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum RegionNodes {
+    /// That many nodes, named after the region.
+    Count(u64),
+    /// Exactly these.
+    Names(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for RegionNodes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RegionNodes;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a node count (`3`) or a list of node names")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RegionNodes, E> {
+                Ok(RegionNodes::Count(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RegionNodes, E> {
+                Err(E::custom(format!("a node count must be positive, not {v}")))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<RegionNodes, A::Error> {
+                Vec::<String>::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(RegionNodes::Names)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Serialize for Nodes {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            Nodes::Count(n) => s.serialize_u64(*n),
+            Nodes::Names(names) => names.serialize(s),
+            Nodes::Regions(regions) => {
+                let mut outer = s.serialize_map(Some(1))?;
+                outer.serialize_entry("regions", &OrderedMap(regions.clone()))?;
+                outer.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Nodes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Nodes;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a node count (`5`), a list of names (`[a, b, c]`), or `{ regions: { eu: 3, us: 2 } }`")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Nodes, E> {
+                Ok(Nodes::Count(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Nodes, E> {
+                Err(E::custom(format!("a node count must be positive, not {v}")))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Nodes, A::Error> {
+                Vec::<String>::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Nodes::Names)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Nodes, A::Error> {
+                #[derive(Deserialize)]
+                #[serde(deny_unknown_fields)]
+                struct Wrapper {
+                    regions: OrderedMap<RegionNodes>,
+                }
+                let w = Wrapper::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(Nodes::Regions(w.regions.0))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A YAML map read in file order, for sections where order shows (regions, the operation mix,
+/// expectations).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderedMap<V>(pub Vec<(String, V)>);
+
+impl<V> Default for OrderedMap<V> {
+    fn default() -> Self {
+        OrderedMap(Vec::new())
+    }
+}
+
+impl<V: Serialize> Serialize for OrderedMap<V> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Vis<V>(PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for Vis<V> {
+            type Value = OrderedMap<V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OrderedMap<V>, A::Error> {
+                let mut out: Vec<(String, V)> = Vec::new();
+                while let Some(k) = map.next_key::<String>()? {
+                    if out.iter().any(|(seen, _)| *seen == k) {
+                        return Err(de::Error::custom(format!("`{k}` appears twice")));
+                    }
+                    let v = map.next_value()?;
+                    out.push((k, v));
+                }
+                Ok(OrderedMap(out))
+            }
+        }
+        d.deserialize_map(Vis(PhantomData))
+    }
+}
+
+/// An expectation's value: a boolean, a number or text such as `< 50ms`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExpectValue {
+    /// `true` / `false`.
+    Bool(bool),
+    /// A number.
+    Number(f64),
+    /// Text.
+    Text(String),
+}
+
+impl Serialize for ExpectValue {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ExpectValue::Bool(b) => s.serialize_bool(*b),
+            ExpectValue::Number(x) if x.fract() == 0.0 && x.abs() < 1e15 => s.serialize_i64(*x as i64),
+            ExpectValue::Number(x) => s.serialize_f64(*x),
+            ExpectValue::Text(t) => s.serialize_str(t),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ExpectValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = ExpectValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a threshold such as `< 50ms`, `>= 99%`, `0` or `true`")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<ExpectValue, E> {
+                Ok(ExpectValue::Bool(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ExpectValue, E> {
+                Ok(ExpectValue::Number(v as f64))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ExpectValue, E> {
+                Ok(ExpectValue::Number(v as f64))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<ExpectValue, E> {
+                Ok(ExpectValue::Number(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ExpectValue, E> {
+                Ok(ExpectValue::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The network section.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawNetwork {
+    /// Every link's latency (within a region, when there are regions).
+    pub latency: Latency,
+    /// Every link's loss.
+    pub loss: Probability,
+    /// Every link's duplication.
+    pub duplicate: Probability,
+    /// Every link's capacity (`none`: unlimited).
+    pub bandwidth: Option<Bandwidth>,
+    /// `reorder` (independent latencies) or `fifo`.
+    pub ordering: Ordering,
+    /// `mesh`, `ring`, `{ star: { hub: n0 } }` or `{ links: [[n0, n1], ...] }`.
+    pub topology: RawTopology,
+    /// Links between regions.
+    pub regions: Vec<RawLink>,
+    /// Overrides for single links.
+    pub links: Vec<RawLink>,
+}
+
+impl Default for RawNetwork {
+    fn default() -> Self {
+        RawNetwork {
+            latency: Latency::default(),
+            loss: Probability::ZERO,
+            duplicate: Probability::ZERO,
+            bandwidth: None,
+            ordering: Ordering::Reorder,
+            topology: RawTopology::Mesh,
+            regions: vec![],
+            links: vec![],
+        }
+    }
+}
+
+/// The topology by node names.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum RawTopology {
+    /// Every node links to every other.
+    #[default]
+    Mesh,
+    /// A ring in node order.
+    Ring,
+    /// Every node links to the hub.
+    Star {
+        /// The hub's name.
+        hub: String,
+    },
+    /// Exactly these links.
+    Links(Vec<[String; 2]>),
+}
+
+/// A link override (`between` both directions, or `from`/`to` one direction), or an
+/// inter-region link (`between` two region names). Unset fields keep their value.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLink {
+    /// Both directions between these two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub between: Option<[String; 2]>,
+    /// One direction: from this node ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// ... to this node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Latency on this link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<Latency>,
+    /// Loss on this link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<Probability>,
+    /// Duplication on this link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<Probability>,
+    /// Capacity of this link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth: Option<Bandwidth>,
+}
+
+/// The workload section.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawWorkload {
+    /// Number of random clients.
+    pub clients: u32,
+    /// `{ poisson: 500/s }` (open loop) or `{ closed: { think: 1ms } }`.
+    pub arrival: RawArrival,
+    /// Key count and distribution.
+    pub keys: RawKeys,
+    /// Operation mix in percent, e.g. `{ put: 50%, get: 50% }`.
+    pub ops: OrderedMap<Probability>,
+    /// Set elements are drawn from 0..elements.
+    pub elements: u64,
+    /// After this long without a reply the result is unknown.
+    pub timeout: SimDuration,
+    /// `sticky` (client c talks to node c mod n) or `random` (a node per operation).
+    pub target: RawTarget,
+    /// One-way latency between a client and its node; requests and replies each pay it.
+    pub client_latency: Latency,
+    /// Operations at fixed times.
+    pub script: Vec<RawScriptOp>,
+}
+
+impl Default for RawWorkload {
+    fn default() -> Self {
+        RawWorkload {
+            clients: 0,
+            arrival: RawArrival::Closed {
+                think: SimDuration::ZERO,
+            },
+            keys: RawKeys::default(),
+            ops: OrderedMap::default(),
+            elements: 100,
+            timeout: SimDuration::from_secs(1),
+            target: RawTarget::Sticky,
+            client_latency: Latency::Constant(SimDuration::ZERO),
+            script: vec![],
+        }
+    }
+}
+
+/// When clients issue operations.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum RawArrival {
+    /// Open loop at this total rate.
+    Poisson(Rate),
+    /// Closed loop.
+    Closed {
+        /// Pause between one operation's end and the next one's call.
+        think: SimDuration,
+    },
+}
+
+/// Keys.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawKeys {
+    /// How many keys (numbered from 0).
+    pub count: u64,
+    /// `uniform` or `{ zipf: 0.99 }`.
+    pub distribution: RawKeyDistribution,
+}
+
+impl Default for RawKeys {
+    fn default() -> Self {
+        RawKeys {
+            count: 100,
+            distribution: RawKeyDistribution::Uniform,
+        }
+    }
+}
+
+/// How keys are chosen.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum RawKeyDistribution {
+    /// Every key equally likely.
+    #[default]
+    Uniform,
+    /// Zipf with this exponent.
+    Zipf(f64),
+}
+
+/// Which node a client contacts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawTarget {
+    /// Client c always uses node c mod n.
+    #[default]
+    Sticky,
+    /// A random node per operation.
+    Random,
+}
+
+/// A scripted operation: `{ at: 1s, node: n0, put: { key: 1, value: 5 } }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScriptOp {
+    /// When.
+    pub at: SimDuration,
+    /// Which node receives it.
+    pub node: String,
+    /// Register write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub put: Option<KeyValue>,
+    /// Register read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub get: Option<KeyOnly>,
+    /// Counter increment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incr: Option<KeyBy>,
+    /// Counter or set read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<KeyOnly>,
+    /// Set insertion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add: Option<KeyElem>,
+    /// Set removal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remove: Option<KeyElem>,
+}
+
+/// `{ key, value }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyValue {
+    /// The key.
+    pub key: u64,
+    /// The value.
+    pub value: u64,
+}
+
+/// `{ key }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyOnly {
+    /// The key.
+    pub key: u64,
+}
+
+/// `{ key, by }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyBy {
+    /// The key.
+    pub key: u64,
+    /// The increment.
+    #[serde(default = "one")]
+    pub by: u64,
+}
+
+fn one() -> u64 {
+    1
+}
+
+/// `{ key, elem }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyElem {
+    /// The key.
+    pub key: u64,
+    /// The element.
+    pub elem: u64,
+}
+
+/// One scripted fault: `at` and exactly one action.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFault {
+    /// When.
+    pub at: SimDuration,
+    /// Groups that cannot talk to each other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<Vec<Vec<String>>>,
+    /// A one-way cut.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut: Option<RawCut>,
+    /// `all`: every partition and cut ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heal: Option<String>,
+    /// A node crashes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crash: Option<String>,
+    /// A crashed node restarts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<String>,
+    /// A node freezes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause: Option<String>,
+    /// A paused node goes on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<String>,
+    /// A node's clock skews.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<RawClock>,
+    /// Link behaviour changes (everywhere, or `between` two nodes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<RawLink>,
+}
+
+/// `{ from: [a], to: [b, c] }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCut {
+    /// Senders.
+    pub from: Vec<String>,
+    /// Receivers.
+    pub to: Vec<String>,
+}
+
+/// `{ node: n1, rate: 1.5, jump: -20ms }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClock {
+    /// Whose clock.
+    pub node: String,
+    /// Speed relative to real time.
+    #[serde(default = "unit_rate")]
+    pub rate: f64,
+    /// A step change, e.g. `-20ms` or `5s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jump: Option<String>,
+}
+
+fn unit_rate() -> f64 {
+    1.0
+}
+
+/// Random faults, each kind optional.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRandomFaults {
+    /// A random node crashes for a while.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crash: Option<RawRandomFault>,
+    /// The cluster splits in two random groups for a while.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partition: Option<RawRandomFault>,
+    /// A random node pauses for a while.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pause: Option<RawRandomFault>,
+    /// A random node's clock runs fast or slow by up to `factor` for a while.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock: Option<RawRandomFault>,
+    /// Every link loses `loss` of its messages for a while.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loss: Option<RawRandomFault>,
+}
+
+/// `{ every: 10s, lasts: 1s..5s }` (plus `factor` for clock, `loss` for loss bursts).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRandomFault {
+    /// Mean time between starts.
+    pub every: SimDuration,
+    /// How long each lasts.
+    pub lasts: DurationRange,
+    /// Clock faults: the largest speed factor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor: Option<f64>,
+    /// Loss bursts: the loss during a burst.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<Probability>,
+}
+
+/// Engine settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawEngine {
+    /// How often replica states are sampled (convergence resolution).
+    pub sample_every: SimDuration,
+    /// Stop a run after this many events (`none`: no limit).
+    pub max_events: Option<u64>,
+}
+
+impl Default for RawEngine {
+    fn default() -> Self {
+        RawEngine {
+            sample_every: SimDuration::from_millis(10),
+            max_events: None,
+        }
+    }
+}

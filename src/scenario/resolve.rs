@@ -1,0 +1,890 @@
+//! From the file's model to the engine's: names become node ids, units become numbers, and
+//! everything impossible is rejected with the path of the field at fault.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use syncsim_protocols::ProtocolConfig;
+use syncsim_reports::expect::{self, Expectation, Written};
+use syncsim_sim::fault::{Fault, RandomFault, RandomFaults, TimedFault};
+use syncsim_sim::history::OpKind;
+use syncsim_sim::network::{LinkChange, LinkOverride, LinkSpec, NetworkConfig, Regions};
+use syncsim_sim::topology::{Disconnected, Topology, TopologySpec};
+use syncsim_sim::workload::{Arrival, KeyDistribution, ScriptedOp, Target, WorkloadConfig};
+use syncsim_sim::{NodeId, Op, SimConfig, SimDuration, SimTime};
+
+use super::error::FieldError;
+use super::raw::*;
+
+/// Largest cluster: node ids must fit the 20 bits that version stamps give them.
+pub const MAX_NODES: u64 = 1_000_000;
+/// Longest duration or settle phase: one simulated day.
+pub const MAX_DURATION: SimDuration = SimDuration::from_secs(86_400);
+/// Most random clients.
+pub const MAX_CLIENTS: u32 = 1_000_000;
+/// Most keys (uniform); Zipf keys need a table and get a tenth of that.
+pub const MAX_KEYS: u64 = 10_000_000;
+/// Most operations a workload may plan to issue.
+pub const MAX_PLANNED_OPS: f64 = 50_000_000.0;
+/// Most scripted faults.
+pub const MAX_FAULTS: usize = 100_000;
+
+type Result<T> = std::result::Result<T, FieldError>;
+
+/// Region names, and the region of each node.
+type RegionsOf = (Vec<String>, Vec<u16>);
+
+/// A scenario ready to run.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    /// Node names, indexed by node id.
+    pub node_names: Vec<String>,
+    /// The engine configuration (seed from the file).
+    pub sim: SimConfig,
+    /// The expectations.
+    pub expectations: Vec<Expectation>,
+}
+
+/// Checks `raw` and builds the engine's configuration from it.
+pub fn resolve(raw: &RawScenario) -> Result<Resolved> {
+    if raw.name.trim().is_empty() {
+        return Err(FieldError::new("name", "the scenario needs a name"));
+    }
+    duration_within("duration", raw.duration, true)?;
+    duration_within("settle.duration", raw.settle.duration, false)?;
+    let (names, regions) = node_names(&raw.nodes)?;
+    let nodes = Names::new(&names);
+    if let Err((field, message)) = raw.protocol.validate() {
+        return Err(FieldError::new(format!("protocol.{field}"), message));
+    }
+    let network = network(&raw.network, &nodes, regions)?;
+    let workload = workload(&raw.workload, raw.duration, &raw.protocol, &nodes)?;
+    let faults = faults(&raw.faults, raw.duration, &nodes)?;
+    let random_faults = random_faults(&raw.random_faults)?;
+    let expectations = raw
+        .expect
+        .0
+        .iter()
+        .map(|(metric, value)| {
+            let written = match value {
+                ExpectValue::Bool(b) => Written::Bool(*b),
+                ExpectValue::Number(x) => Written::Number(*x),
+                ExpectValue::Text(t) => Written::Text(t.clone()),
+            };
+            expect::parse(metric, &written).map_err(|m| FieldError::new(format!("expect.{metric}"), m))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if raw.engine.sample_every == SimDuration::ZERO {
+        return Err(FieldError::new(
+            "engine.sample_every",
+            "the sampling interval must be positive",
+        ));
+    }
+    let sim = SimConfig {
+        seed: raw.seed,
+        nodes: names.len() as u32,
+        duration: raw.duration,
+        settle: raw.settle.duration,
+        restart_on_settle: raw.settle.restart_crashed,
+        network,
+        workload,
+        faults,
+        random_faults,
+        sample_every: raw.engine.sample_every,
+        record_trace: false,
+        max_events: raw.engine.max_events,
+    };
+    Ok(Resolved {
+        node_names: names,
+        sim,
+        expectations,
+    })
+}
+
+fn duration_within(path: &str, d: SimDuration, positive: bool) -> Result<()> {
+    if positive && d == SimDuration::ZERO {
+        return Err(FieldError::new(path, "must be longer than 0s"));
+    }
+    if d > MAX_DURATION {
+        return Err(FieldError::new(
+            path,
+            format!("{d} is longer than the limit of {MAX_DURATION} of simulated time"),
+        ));
+    }
+    Ok(())
+}
+
+/// Node names by id, and their lookup.
+struct Names<'a> {
+    names: &'a [String],
+    ids: BTreeMap<&'a str, NodeId>,
+}
+
+impl<'a> Names<'a> {
+    fn new(names: &'a [String]) -> Self {
+        let ids = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), NodeId(i as u32)))
+            .collect();
+        Names { names, ids }
+    }
+
+    fn id(&self, path: &str, name: &str) -> Result<NodeId> {
+        self.ids.get(name).copied().ok_or_else(|| {
+            let known = if self.names.len() <= 12 {
+                self.names.join(", ")
+            } else {
+                format!(
+                    "{}, ... {} ({} nodes)",
+                    self.names[..6].join(", "),
+                    self.names[self.names.len() - 1],
+                    self.names.len()
+                )
+            };
+            FieldError::new(path, format!("unknown node `{name}` (the nodes are: {known})"))
+        })
+    }
+
+    fn ids(&self, path: &str, names: &[String]) -> Result<Vec<NodeId>> {
+        let mut seen = BTreeSet::new();
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let id = self.id(&format!("{path}[{i}]"), n)?;
+                if !seen.insert(id) {
+                    return Err(FieldError::new(
+                        format!("{path}[{i}]"),
+                        format!("`{n}` is listed twice"),
+                    ));
+                }
+                Ok(id)
+            })
+            .collect()
+    }
+
+    fn count(&self) -> u32 {
+        self.names.len() as u32
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+/// The node names, and the regions when `nodes` gives them.
+fn node_names(nodes: &Nodes) -> Result<(Vec<String>, Option<RegionsOf>)> {
+    let check_count = |path: &str, n: u64| {
+        if n == 0 {
+            Err(FieldError::new(path, "a cluster needs at least one node"))
+        } else if n > MAX_NODES {
+            Err(FieldError::new(
+                path,
+                format!("{n} nodes is more than the limit of {MAX_NODES}"),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    let mut names: Vec<String> = Vec::new();
+    let mut regions = None;
+    match nodes {
+        Nodes::Count(n) => {
+            check_count("nodes", *n)?;
+            names = (0..*n).map(|k| format!("n{k}")).collect();
+        }
+        Nodes::Names(list) => {
+            check_count("nodes", list.len() as u64)?;
+            names = list.clone();
+        }
+        Nodes::Regions(list) => {
+            if list.is_empty() {
+                return Err(FieldError::new("nodes.regions", "list at least one region"));
+            }
+            let mut region_names = Vec::new();
+            let mut of_node = Vec::new();
+            for (r, (region, members)) in list.iter().enumerate() {
+                let path = format!("nodes.regions.{region}");
+                if !valid_name(region) {
+                    return Err(FieldError::new(
+                        path,
+                        format!("`{region}` is not a valid region name (letters, digits, `-`, `_`, `.`)"),
+                    ));
+                }
+                let members: Vec<String> = match members {
+                    RegionNodes::Count(n) => {
+                        check_count(&path, *n)?;
+                        (0..*n).map(|k| format!("{region}-{k}")).collect()
+                    }
+                    RegionNodes::Names(list) => {
+                        check_count(&path, list.len() as u64)?;
+                        list.clone()
+                    }
+                };
+                region_names.push(region.clone());
+                of_node.extend(std::iter::repeat_n(r as u16, members.len()));
+                names.extend(members);
+            }
+            check_count("nodes", names.len() as u64)?;
+            regions = Some((region_names, of_node));
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for (i, name) in names.iter().enumerate() {
+        let path = match nodes {
+            Nodes::Names(_) => format!("nodes[{i}]"),
+            _ => "nodes".to_string(),
+        };
+        if !valid_name(name) {
+            return Err(FieldError::new(
+                path,
+                format!("`{name}` is not a valid node name (letters, digits, `-`, `_`, `.`)"),
+            ));
+        }
+        if !seen.insert(name.as_str()) {
+            return Err(FieldError::new(path, format!("node `{name}` is named twice")));
+        }
+    }
+    Ok((names, regions))
+}
+
+fn latency_ok(path: &str, l: &syncsim_sim::dist::Latency) -> Result<()> {
+    l.validate().map_err(|m| FieldError::new(path, m))
+}
+
+/// `base` with the fields `link` sets replaced.
+fn overlay(path: &str, base: &LinkSpec, link: &RawLink) -> Result<LinkSpec> {
+    let mut spec = base.clone();
+    if let Some(l) = &link.latency {
+        latency_ok(&format!("{path}.latency"), l)?;
+        spec.latency = l.clone();
+    }
+    if let Some(p) = link.loss {
+        spec.loss = p;
+    }
+    if let Some(p) = link.duplicate {
+        spec.duplicate = p;
+    }
+    if link.bandwidth.is_some() {
+        spec.bandwidth = link.bandwidth;
+    }
+    Ok(spec)
+}
+
+fn network(raw: &RawNetwork, nodes: &Names, regions: Option<RegionsOf>) -> Result<NetworkConfig> {
+    latency_ok("network.latency", &raw.latency)?;
+    let default = LinkSpec {
+        latency: raw.latency.clone(),
+        loss: raw.loss,
+        duplicate: raw.duplicate,
+        bandwidth: raw.bandwidth,
+    };
+    let regions = match regions {
+        None => {
+            if !raw.regions.is_empty() {
+                return Err(FieldError::new(
+                    "network.regions",
+                    "inter-region links need regions: write `nodes: { regions: { ... } }`",
+                ));
+            }
+            None
+        }
+        Some((names, of_node)) => {
+            let mut between = Vec::new();
+            let mut pairs = BTreeSet::new();
+            for (i, link) in raw.regions.iter().enumerate() {
+                let path = format!("network.regions[{i}]");
+                if link.from.is_some() || link.to.is_some() {
+                    return Err(FieldError::new(
+                        path,
+                        "region links are symmetric: use `between: [a, b]`",
+                    ));
+                }
+                let Some([a, b]) = &link.between else {
+                    return Err(FieldError::new(path, "say which regions: `between: [a, b]`"));
+                };
+                let region = |j: usize, r: &String| {
+                    names.iter().position(|n| n == r).map(|p| p as u16).ok_or_else(|| {
+                        FieldError::new(
+                            format!("{path}.between[{j}]"),
+                            format!("unknown region `{r}` (regions: {})", names.join(", ")),
+                        )
+                    })
+                };
+                let (ra, rb) = (region(0, a)?, region(1, b)?);
+                if ra == rb {
+                    return Err(FieldError::new(
+                        format!("{path}.between"),
+                        "a region link joins two different regions; the network's own settings apply within a region",
+                    ));
+                }
+                if !pairs.insert((ra.min(rb), ra.max(rb))) {
+                    return Err(FieldError::new(
+                        format!("{path}.between"),
+                        format!("the link between `{a}` and `{b}` is given twice"),
+                    ));
+                }
+                between.push((ra, rb, overlay(&path, &default, link)?));
+            }
+            Some(Regions {
+                names,
+                of_node,
+                between,
+            })
+        }
+    };
+    // The link a pair has before any per-link override.
+    let base_of = |a: NodeId, b: NodeId| -> LinkSpec {
+        if let Some(r) = &regions {
+            let (ra, rb) = (r.of_node[a.index()], r.of_node[b.index()]);
+            if let Some((_, _, spec)) = r
+                .between
+                .iter()
+                .find(|(x, y, _)| (*x, *y) == (ra, rb) || (*x, *y) == (rb, ra))
+            {
+                return spec.clone();
+            }
+        }
+        default.clone()
+    };
+    let mut links = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (i, link) in raw.links.iter().enumerate() {
+        let path = format!("network.links[{i}]");
+        let pairs = match (&link.between, &link.from, &link.to) {
+            (Some([a, b]), None, None) => {
+                let (x, y) = (
+                    nodes.id(&format!("{path}.between[0]"), a)?,
+                    nodes.id(&format!("{path}.between[1]"), b)?,
+                );
+                vec![(x, y), (y, x)]
+            }
+            (None, Some(a), Some(b)) => vec![(
+                nodes.id(&format!("{path}.from"), a)?,
+                nodes.id(&format!("{path}.to"), b)?,
+            )],
+            _ => {
+                return Err(FieldError::new(
+                    path,
+                    "give either `between: [a, b]` (both directions) or `from: a` and `to: b`",
+                ));
+            }
+        };
+        for (a, b) in pairs {
+            if a == b {
+                return Err(FieldError::new(path, "a link joins two different nodes"));
+            }
+            if !seen.insert((a, b)) {
+                return Err(FieldError::new(
+                    path,
+                    format!(
+                        "the link {} -> {} is given twice",
+                        nodes.names[a.index()],
+                        nodes.names[b.index()]
+                    ),
+                ));
+            }
+            links.push(LinkOverride {
+                from: a,
+                to: b,
+                spec: overlay(&path, &base_of(a, b), link)?,
+            });
+        }
+    }
+    let topology = match &raw.topology {
+        RawTopology::Mesh => TopologySpec::Mesh,
+        RawTopology::Ring => TopologySpec::Ring,
+        RawTopology::Star { hub } => TopologySpec::Star {
+            hub: nodes.id("network.topology.star.hub", hub)?,
+        },
+        RawTopology::Links(list) => {
+            let mut edges = Vec::new();
+            let mut seen = BTreeSet::new();
+            for (i, [a, b]) in list.iter().enumerate() {
+                let path = format!("network.topology.links[{i}]");
+                let (x, y) = (nodes.id(&format!("{path}[0]"), a)?, nodes.id(&format!("{path}[1]"), b)?);
+                if x == y {
+                    return Err(FieldError::new(path, "a link joins two different nodes"));
+                }
+                if !seen.insert((x.min(y), x.max(y))) {
+                    return Err(FieldError::new(path, format!("the link {a} - {b} is listed twice")));
+                }
+                edges.push((x, y));
+            }
+            TopologySpec::Links(edges)
+        }
+    };
+    if let Err(Disconnected(k)) = Topology::new(&topology, nodes.count(), |_, _| 1) {
+        return Err(FieldError::new(
+            "network.topology",
+            format!(
+                "the topology is disconnected: `{}` cannot reach `{}`",
+                nodes.names[k.index()],
+                nodes.names[0]
+            ),
+        ));
+    }
+    Ok(NetworkConfig {
+        default,
+        ordering: raw.ordering,
+        topology,
+        regions,
+        links,
+    })
+}
+
+fn op_kind(name: &str) -> Option<OpKind> {
+    OpKind::ALL.into_iter().find(|k| k.name() == name)
+}
+
+fn workload(
+    raw: &RawWorkload,
+    duration: SimDuration,
+    protocol: &ProtocolConfig,
+    nodes: &Names,
+) -> Result<WorkloadConfig> {
+    let info = protocol.info();
+    let supported = |path: &str, kind: OpKind| {
+        if info.ops.contains(&kind) {
+            Ok(())
+        } else {
+            let served: Vec<&str> = info.ops.iter().map(|k| k.name()).collect();
+            Err(FieldError::new(
+                path,
+                format!(
+                    "{} does not support `{kind}` (it serves: {})",
+                    info.name,
+                    if served.is_empty() {
+                        "no client operations".to_string()
+                    } else {
+                        served.join(", ")
+                    }
+                ),
+            ))
+        }
+    };
+    if raw.clients > MAX_CLIENTS {
+        return Err(FieldError::new(
+            "workload.clients",
+            format!("{} clients is more than the limit of {MAX_CLIENTS}", raw.clients),
+        ));
+    }
+    let mut mix = Vec::new();
+    let mut total = 0.0;
+    for (name, share) in &raw.ops.0 {
+        let path = format!("workload.ops.{name}");
+        let kind = op_kind(name).ok_or_else(|| {
+            let all: Vec<&str> = OpKind::ALL.iter().map(|k| k.name()).collect();
+            FieldError::new(
+                &path,
+                format!("unknown operation `{name}` (operations: {})", all.join(", ")),
+            )
+        })?;
+        supported(&path, kind)?;
+        total += share.get();
+        mix.push((kind, (share.get() * 1e6).round() as u32));
+    }
+    if raw.clients > 0 {
+        if mix.is_empty() {
+            return Err(FieldError::new(
+                "workload.ops",
+                "clients need an operation mix, e.g. `ops: { put: 50%, get: 50% }`",
+            ));
+        }
+        if (total - 1.0).abs() > 1e-6 {
+            return Err(FieldError::new(
+                "workload.ops",
+                format!("the operation mix adds up to {}%, not 100%", total * 100.0),
+            ));
+        }
+    }
+    let arrival = match &raw.arrival {
+        RawArrival::Poisson(rate) => {
+            let planned = rate.get() * duration.as_secs_f64();
+            if raw.clients > 0 && planned > MAX_PLANNED_OPS {
+                return Err(FieldError::new(
+                    "workload.arrival.poisson",
+                    format!(
+                        "{rate} for {duration} plans {planned:.0} operations, more than the limit of {MAX_PLANNED_OPS:.0}"
+                    ),
+                ));
+            }
+            Arrival::Poisson(*rate)
+        }
+        RawArrival::Closed { think } => Arrival::Closed { think: *think },
+    };
+    if raw.keys.count == 0 || raw.keys.count > MAX_KEYS {
+        return Err(FieldError::new(
+            "workload.keys.count",
+            format!("between 1 and {MAX_KEYS} keys, not {}", raw.keys.count),
+        ));
+    }
+    let key_distribution = match raw.keys.distribution {
+        RawKeyDistribution::Uniform => KeyDistribution::Uniform,
+        RawKeyDistribution::Zipf(s) => {
+            if !(s.is_finite() && s >= 0.0) {
+                return Err(FieldError::new(
+                    "workload.keys.distribution.zipf",
+                    format!("the Zipf exponent must be 0 or more, not {s}"),
+                ));
+            }
+            if raw.keys.count > MAX_KEYS / 10 {
+                return Err(FieldError::new(
+                    "workload.keys.count",
+                    format!("Zipf keys are limited to {}", MAX_KEYS / 10),
+                ));
+            }
+            KeyDistribution::Zipf(s)
+        }
+    };
+    if raw.elements == 0 {
+        return Err(FieldError::new(
+            "workload.elements",
+            "sets need at least one possible element",
+        ));
+    }
+    latency_ok("workload.client_latency", &raw.client_latency)?;
+    if raw.timeout == SimDuration::ZERO {
+        return Err(FieldError::new(
+            "workload.timeout",
+            "the timeout must be longer than 0s",
+        ));
+    }
+    let mut script = Vec::new();
+    for (i, s) in raw.script.iter().enumerate() {
+        let path = format!("workload.script[{i}]");
+        let node = nodes.id(&format!("{path}.node"), &s.node)?;
+        if s.at > duration {
+            return Err(FieldError::new(
+                format!("{path}.at"),
+                format!(
+                    "{} is after the scenario's duration ({duration}), when clients stop",
+                    s.at
+                ),
+            ));
+        }
+        let ops: Vec<(&str, Op)> = [
+            s.put.as_ref().map(|o| {
+                (
+                    "put",
+                    Op::Put {
+                        key: o.key,
+                        value: o.value,
+                    },
+                )
+            }),
+            s.get.as_ref().map(|o| ("get", Op::Get { key: o.key })),
+            s.incr.as_ref().map(|o| ("incr", Op::Incr { key: o.key, by: o.by })),
+            s.read.as_ref().map(|o| ("read", Op::Read { key: o.key })),
+            s.add.as_ref().map(|o| {
+                (
+                    "add",
+                    Op::Add {
+                        key: o.key,
+                        elem: o.elem,
+                    },
+                )
+            }),
+            s.remove.as_ref().map(|o| {
+                (
+                    "remove",
+                    Op::Remove {
+                        key: o.key,
+                        elem: o.elem,
+                    },
+                )
+            }),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let [(name, op)] = <[_; 1]>::try_from(ops).map_err(|ops: Vec<_>| {
+            FieldError::new(
+                &path,
+                format!(
+                    "give exactly one operation (put, get, incr, read, add or remove), not {}",
+                    ops.len()
+                ),
+            )
+        })?;
+        supported(&format!("{path}.{name}"), op.kind())?;
+        script.push(ScriptedOp {
+            at: SimTime::ZERO + s.at,
+            node,
+            op,
+        });
+    }
+    Ok(WorkloadConfig {
+        clients: raw.clients,
+        arrival,
+        keys: raw.keys.count,
+        key_distribution,
+        mix,
+        elements: raw.elements,
+        timeout: raw.timeout,
+        target: match raw.target {
+            RawTarget::Sticky => Target::Sticky,
+            RawTarget::Random => Target::Random,
+        },
+        client_latency: raw.client_latency.clone(),
+        script,
+    })
+}
+
+fn faults(raw: &[RawFault], duration: SimDuration, nodes: &Names) -> Result<Vec<TimedFault>> {
+    if raw.len() > MAX_FAULTS {
+        return Err(FieldError::new(
+            "faults",
+            format!("{} faults is more than the limit of {MAX_FAULTS}", raw.len()),
+        ));
+    }
+    raw.iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let path = format!("faults[{i}]");
+            if f.at > duration {
+                return Err(FieldError::new(
+                    format!("{path}.at"),
+                    format!("{} is after the scenario's duration ({duration}); the settle phase heals every fault then", f.at),
+                ));
+            }
+            let actions = [
+                f.partition.is_some(),
+                f.cut.is_some(),
+                f.heal.is_some(),
+                f.crash.is_some(),
+                f.restart.is_some(),
+                f.pause.is_some(),
+                f.resume.is_some(),
+                f.clock.is_some(),
+                f.network.is_some(),
+            ]
+            .iter()
+            .filter(|x| **x)
+            .count();
+            if actions != 1 {
+                return Err(FieldError::new(
+                    &path,
+                    format!("give exactly one action (partition, cut, heal, crash, restart, pause, resume, clock or network), not {actions}"),
+                ));
+            }
+            Ok(TimedFault { at: SimTime::ZERO + f.at, fault: fault(&path, f, nodes)? })
+        })
+        .collect()
+}
+
+fn fault(path: &str, f: &RawFault, nodes: &Names) -> Result<Fault> {
+    let one = |field: &str, name: &String| nodes.id(&format!("{path}.{field}"), name);
+    if let Some(groups) = &f.partition {
+        let path = format!("{path}.partition");
+        if groups.len() < 2 {
+            return Err(FieldError::new(
+                path,
+                "a partition needs at least two groups, e.g. [[n0, n1], [n2, n3, n4]]",
+            ));
+        }
+        let mut owner: BTreeMap<NodeId, usize> = BTreeMap::new();
+        let mut out = Vec::new();
+        for (g, group) in groups.iter().enumerate() {
+            if group.is_empty() {
+                return Err(FieldError::new(
+                    format!("{path}[{g}]"),
+                    "a partition group cannot be empty",
+                ));
+            }
+            let ids = nodes.ids(&format!("{path}[{g}]"), group)?;
+            for (j, id) in ids.iter().enumerate() {
+                if let Some(other) = owner.insert(*id, g) {
+                    return Err(FieldError::new(
+                        format!("{path}[{g}][{j}]"),
+                        format!(
+                            "node `{}` is in group {other} and group {g}: partition groups must not overlap",
+                            group[j]
+                        ),
+                    ));
+                }
+            }
+            out.push(ids);
+        }
+        return Ok(Fault::Partition(out));
+    }
+    if let Some(cut) = &f.cut {
+        let from = nodes.ids(&format!("{path}.cut.from"), &cut.from)?;
+        let to = nodes.ids(&format!("{path}.cut.to"), &cut.to)?;
+        if from.is_empty() || to.is_empty() {
+            return Err(FieldError::new(
+                format!("{path}.cut"),
+                "a cut needs at least one node on each side",
+            ));
+        }
+        if let Some(n) = from.iter().find(|n| to.contains(n)) {
+            return Err(FieldError::new(
+                format!("{path}.cut"),
+                format!("node `{}` is on both sides of the cut", nodes.names[n.index()]),
+            ));
+        }
+        return Ok(Fault::Cut { from, to });
+    }
+    if let Some(h) = &f.heal {
+        return if h == "all" {
+            Ok(Fault::Heal)
+        } else {
+            Err(FieldError::new(
+                format!("{path}.heal"),
+                format!("write `heal: all` (got `{h}`)"),
+            ))
+        };
+    }
+    if let Some(n) = &f.crash {
+        return Ok(Fault::Crash(one("crash", n)?));
+    }
+    if let Some(n) = &f.restart {
+        return Ok(Fault::Restart(one("restart", n)?));
+    }
+    if let Some(n) = &f.pause {
+        return Ok(Fault::Pause(one("pause", n)?));
+    }
+    if let Some(n) = &f.resume {
+        return Ok(Fault::Resume(one("resume", n)?));
+    }
+    if let Some(c) = &f.clock {
+        let node = nodes.id(&format!("{path}.clock.node"), &c.node)?;
+        if !(c.rate.is_finite() && c.rate > 0.0 && c.rate <= 1000.0) {
+            return Err(FieldError::new(
+                format!("{path}.clock.rate"),
+                format!("a clock rate lies between 0 (exclusive) and 1000, not {}", c.rate),
+            ));
+        }
+        let jump = match &c.jump {
+            None => 0,
+            Some(text) => {
+                let (sign, body) = match text.trim().strip_prefix('-') {
+                    Some(rest) => (-1i64, rest),
+                    None => (1, text.trim().trim_start_matches('+')),
+                };
+                let d: SimDuration = body
+                    .parse()
+                    .map_err(|e| FieldError::new(format!("{path}.clock.jump"), format!("{e}")))?;
+                if d > MAX_DURATION {
+                    return Err(FieldError::new(
+                        format!("{path}.clock.jump"),
+                        "a clock jump of more than a day is not a plausible fault",
+                    ));
+                }
+                sign * d.as_nanos() as i64
+            }
+        };
+        return Ok(Fault::Clock {
+            node,
+            rate: c.rate,
+            jump,
+        });
+    }
+    if let Some(link) = &f.network {
+        let path = format!("{path}.network");
+        if link.from.is_some() || link.to.is_some() {
+            return Err(FieldError::new(
+                path,
+                "a network fault applies to every link, or to `between: [a, b]`",
+            ));
+        }
+        if link.bandwidth.is_some() {
+            return Err(FieldError::new(
+                format!("{path}.bandwidth"),
+                "bandwidth cannot change during a run",
+            ));
+        }
+        if link.latency.is_none() && link.loss.is_none() && link.duplicate.is_none() {
+            return Err(FieldError::new(path, "say what changes: latency, loss or duplicate"));
+        }
+        if let Some(l) = &link.latency {
+            latency_ok(&format!("{path}.latency"), l)?;
+        }
+        let between = match &link.between {
+            None => None,
+            Some([a, b]) => {
+                let (x, y) = (
+                    nodes.id(&format!("{path}.between[0]"), a)?,
+                    nodes.id(&format!("{path}.between[1]"), b)?,
+                );
+                if x == y {
+                    return Err(FieldError::new(
+                        format!("{path}.between"),
+                        "a link joins two different nodes",
+                    ));
+                }
+                Some((x, y))
+            }
+        };
+        return Ok(Fault::Link(LinkChange {
+            between,
+            latency: link.latency.clone(),
+            loss: link.loss,
+            duplicate: link.duplicate,
+        }));
+    }
+    unreachable!("exactly one action was checked")
+}
+
+fn random_faults(raw: &RawRandomFaults) -> Result<RandomFaults> {
+    let kind = |name: &str, r: &Option<RawRandomFault>| -> Result<Option<RandomFault>> {
+        let Some(r) = r else { return Ok(None) };
+        let path = format!("random_faults.{name}");
+        if r.every == SimDuration::ZERO {
+            return Err(FieldError::new(
+                format!("{path}.every"),
+                "the mean time between faults must be longer than 0s",
+            ));
+        }
+        if r.factor.is_some() && name != "clock" {
+            return Err(FieldError::new(
+                format!("{path}.factor"),
+                "`factor` belongs to clock faults only",
+            ));
+        }
+        if r.loss.is_some() && name != "loss" {
+            return Err(FieldError::new(
+                format!("{path}.loss"),
+                "`loss` belongs to loss bursts only",
+            ));
+        }
+        Ok(Some(RandomFault {
+            every: r.every,
+            lasts: r.lasts,
+        }))
+    };
+    let clock = match (&raw.clock, kind("clock", &raw.clock)?) {
+        (Some(r), Some(k)) => {
+            let factor = r.factor.ok_or_else(|| {
+                FieldError::new(
+                    "random_faults.clock",
+                    "say how far clocks drift: `factor: 2.0` (up to twice as fast or slow)",
+                )
+            })?;
+            if !(factor.is_finite() && (1.0..=1000.0).contains(&factor)) {
+                return Err(FieldError::new(
+                    "random_faults.clock.factor",
+                    format!("a factor between 1 and 1000, not {factor}"),
+                ));
+            }
+            Some((k, factor))
+        }
+        _ => None,
+    };
+    let loss = match (&raw.loss, kind("loss", &raw.loss)?) {
+        (Some(r), Some(k)) => {
+            let p = r
+                .loss
+                .ok_or_else(|| FieldError::new("random_faults.loss", "say how much is lost: `loss: 20%`"))?;
+            Some((k, p))
+        }
+        _ => None,
+    };
+    Ok(RandomFaults {
+        crash: kind("crash", &raw.crash)?,
+        partition: kind("partition", &raw.partition)?,
+        pause: kind("pause", &raw.pause)?,
+        clock,
+        loss,
+    })
+}
