@@ -141,6 +141,9 @@ impl FromStr for SimDuration {
         if s == "0" {
             return Ok(SimDuration::ZERO);
         }
+        if s.starts_with('-') {
+            return Err(ParseDurationError(format!("`{s}`: a duration cannot be negative")));
+        }
         let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(|| {
             ParseDurationError(format!(
                 "`{s}` has no unit: write it as e.g. `150ms`, `2s` (units: ns, us, ms, s, m, h)"

@@ -137,11 +137,15 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for EnumsAsMaps<T> {
 }
 
 /// serde_yaml's message without the path prefix and position suffix we print ourselves.
+/// (serde_yaml's own path can stop short of ours, e.g. `network: ...` for `network.loss`.)
 fn clean_message(message: &str, path: &str) -> String {
-    let mut m = message
-        .strip_prefix(&format!("{path}: "))
-        .unwrap_or(message)
-        .to_string();
+    let mut m = message.to_string();
+    if let Some((prefix, rest)) = m.split_once(": ")
+        && !prefix.is_empty()
+        && (path == prefix || path.starts_with(&format!("{prefix}.")) || path.starts_with(&format!("{prefix}[")))
+    {
+        m = rest.to_string();
+    }
     if let Some(i) = m.rfind(" at line ")
         && m[i..]
             .split_whitespace()

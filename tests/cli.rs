@@ -1,0 +1,138 @@
+//! The command line as a newcomer meets it: `run` on the quickstart prints the seed first and a
+//! summary last, writes report.json and history.jsonl, and exits 0; two runs write
+//! byte-identical reports; `list` shows every protocol parameter with its default.
+
+use std::process::Command;
+
+fn syncsim(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_syncsim"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn temp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("syncsim-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn run_quickstart_writes_a_complete_report() {
+    let dir = temp("quickstart");
+    let out = syncsim(&["run", "scenarios/quickstart.yaml", "--out", dir.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.lines().next(), Some("seed: 1"), "the seed is printed first");
+    assert!(
+        stdout.contains("interval: 100ms"),
+        "every resolved parameter is printed"
+    );
+    assert!(stdout.contains("outcome: PASS"));
+    assert!(stdout.contains("reproduce: syncsim run scenarios/quickstart.yaml --seed 1"));
+
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["seed"], 1);
+    assert_eq!(report["outcome"], "pass");
+    assert_eq!(report["trace_hash"].as_str().map(str::len), Some(16));
+    for op in ["put", "get", "all"] {
+        for p in ["p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns"] {
+            assert!(report["latency"][op][p].as_u64().unwrap() > 0, "latency.{op}.{p}");
+        }
+    }
+    assert!(report["visibility"]["all_p50_ns"].as_u64().unwrap() > 0);
+    assert_eq!(report["convergence"]["converged"], true);
+    let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
+    let attempted = report["operations"]["all"]["attempted"].as_u64().unwrap();
+    assert_eq!(history.lines().count() as u64, attempted);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn two_runs_of_one_seed_write_byte_identical_reports() {
+    let (a, b) = (temp("det-a"), temp("det-b"));
+    for dir in [&a, &b] {
+        let out = syncsim(&[
+            "run",
+            "scenarios/partition-heal.yaml",
+            "--seed",
+            "11",
+            "--out",
+            dir.to_str().unwrap(),
+            "--trace",
+        ]);
+        assert_eq!(out.status.code(), Some(0));
+    }
+    for file in ["report.json", "history.jsonl", "trace.jsonl"] {
+        assert_eq!(
+            std::fs::read(a.join(file)).unwrap(),
+            std::fs::read(b.join(file)).unwrap(),
+            "{file} differs"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&a);
+    let _ = std::fs::remove_dir_all(&b);
+}
+
+#[test]
+fn a_failed_liveness_expectation_exits_2_and_a_lost_write_exits_1() {
+    let dir = temp("verdicts");
+    std::fs::create_dir_all(&dir).unwrap();
+    // n0 acknowledges a write, then crashes for good before gossiping it: the write is lost.
+    let lost = dir.join("lost.yaml");
+    std::fs::write(
+        &lost,
+        "name: lost\nduration: 2s\nsettle: { duration: 1s, restart_crashed: false }\nnodes: 3\n\
+         protocol: { kind: gossip, interval: 1s, phase: aligned }\n\
+         workload: { script: [ { at: 100ms, node: n0, put: { key: 1, value: 1 } } ] }\n\
+         faults: [ { at: 200ms, crash: n0 } ]\nexpect: { writes.lost: 0, converged: true }\n",
+    )
+    .unwrap();
+    let out = syncsim(&["run", lost.to_str().unwrap(), "--out", dir.join("o1").to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("SAFETY VIOLATION") && stdout.contains("1 acknowledged writes LOST"),
+        "{stdout}"
+    );
+
+    let slow = dir.join("slow.yaml");
+    std::fs::write(
+        &slow,
+        "name: slow\nduration: 2s\nnodes: 3\nprotocol: { kind: gossip }\n\
+         network: { latency: { constant: 300ms } }\n\
+         workload: { clients: 1, arrival: { poisson: 10/s }, ops: { put: 100% } }\n\
+         expect: { visibility.p50: \"< 100ms\" }\n",
+    )
+    .unwrap();
+    let out = syncsim(&["run", slow.to_str().unwrap(), "--out", dir.join("o2").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn list_shows_every_protocol_parameter_with_its_default() {
+    let out = syncsim(&["list"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "gossip",
+        "flood",
+        "interval",
+        "default 100ms",
+        "fanout",
+        "rumor.k",
+        "lognormal",
+        "partition:",
+        "writes.lost",
+        "sample_every",
+    ] {
+        assert!(text.contains(needle), "`syncsim list` lacks `{needle}`:\n{text}");
+    }
+}
