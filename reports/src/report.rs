@@ -322,6 +322,10 @@ impl Report {
                 need_writes()?;
                 v.fraction_everywhere
             }
+            ["visibility", "residue"] => {
+                need_writes()?;
+                v.residue
+            }
             ["visibility", p] => {
                 need_writes()?;
                 if v.visible_everywhere == 0 {

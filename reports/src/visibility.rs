@@ -82,6 +82,7 @@ impl VisibilityTracker {
         let mut per_replica = Vec::new();
         let mut rounds = Vec::new();
         let (mut writes, mut partial, mut lost) = (0u64, 0u64, 0u64);
+        let mut missed = 0.0f64;
         let mut lost_ids = Vec::new();
         for e in history.entries() {
             if !e.op.is_update() {
@@ -93,6 +94,7 @@ impl VisibilityTracker {
                 if acked {
                     writes += 1;
                     lost += 1;
+                    missed += 1.0;
                     lost_ids.push(e.id.0);
                 }
                 continue;
@@ -110,6 +112,9 @@ impl VisibilityTracker {
                     latest = latest.max(t);
                     per_replica.push(t.saturating_sub(e.call.0));
                 }
+            }
+            if live_count > 0 {
+                missed += (live_count - reached) as f64 / live_count as f64;
             }
             if reached == live_count {
                 let delay = latest.saturating_sub(e.call.0);
@@ -139,6 +144,7 @@ impl VisibilityTracker {
             } else {
                 everywhere.len() as f64 / writes as f64
             },
+            residue: if writes == 0 { 0.0 } else { missed / writes as f64 },
             all_p50_ns: quantile(&everywhere, 0.5),
             all_p99_ns: quantile(&everywhere, 0.99),
             all_max_ns: everywhere.last().copied().unwrap_or(0),
@@ -171,6 +177,8 @@ pub struct VisibilityStats {
     pub lost_examples: Vec<u64>,
     /// `visible_everywhere / writes`.
     pub fraction_everywhere: f64,
+    /// The mean share of live replicas a write never reached (Demers et al.'s "residue").
+    pub residue: f64,
     /// Median time from a write's call until every live replica had it.
     pub all_p50_ns: u64,
     /// 99th percentile of the same.

@@ -117,7 +117,11 @@ struct Clock {
 }
 
 impl Clock {
+    #[inline]
     fn local(&self, real: SimTime) -> SimTime {
+        if self.rate == 1.0 && self.anchor_local == self.anchor_real as i64 {
+            return real; // an unskewed clock: the common case
+        }
         let elapsed = real.0 - self.anchor_real;
         let scaled = if self.rate == 1.0 {
             elapsed as i64
@@ -564,54 +568,62 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
     }
 
     fn apply_effects(&mut self, from: NodeId) {
-        let mut effects = mem::take(&mut self.effects);
+        // Split borrows: the effects buffer is drained while the network and queue fill.
+        let Sim {
+            effects,
+            network,
+            queue,
+            nodes,
+            now,
+            config,
+            next_generation,
+            ..
+        } = self;
+        let now = *now;
         for (to, msg) in effects.sends.drain(..) {
             assert!(
-                to.0 < self.config.nodes,
+                to.0 < config.nodes,
                 "protocol bug: {from} sent to {to}, which does not exist"
             );
-            let size = msg.wire_size() as u64;
-            let arrivals = self.network.send(self.now, from, to, size);
-            let incarnation = self.nodes[to.index()].incarnation;
-            let times = arrivals.as_slice();
-            if let [first, rest @ ..] = times {
+            let arrivals = network.send(now, from, to, msg.wire_size() as u64);
+            let incarnation = nodes[to.index()].incarnation;
+            if let [first, rest @ ..] = arrivals.as_slice() {
                 for &t in rest {
-                    let copy = msg.clone();
-                    self.queue.push(
+                    queue.push(
                         t,
                         Event::Deliver {
                             to,
                             from,
                             incarnation,
-                            sent: self.now,
-                            msg: copy,
+                            sent: now,
+                            msg: msg.clone(),
                         },
                     );
                 }
-                self.queue.push(
+                queue.push(
                     *first,
                     Event::Deliver {
                         to,
                         from,
                         incarnation,
-                        sent: self.now,
+                        sent: now,
                         msg,
                     },
                 );
             }
         }
+        let node = &mut nodes[from.index()];
         for op in effects.timers.drain(..) {
-            let node = &mut self.nodes[from.index()];
             match op {
                 TimerOp::Set(timer, after) => {
-                    let generation = self.next_generation;
-                    self.next_generation += 1;
+                    let generation = *next_generation;
+                    *next_generation += 1;
                     match node.timers.iter_mut().find(|(t, _)| *t == timer) {
                         Some(slot) => slot.1 = generation,
                         None => node.timers.push((timer, generation)),
                     }
-                    let at = self.now + node.clock.real_delay(after);
-                    self.queue.push(
+                    let at = now + node.clock.real_delay(after);
+                    queue.push(
                         at,
                         Event::Timer {
                             node: from,
@@ -623,13 +635,16 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 TimerOp::Cancel(timer) => node.timers.retain(|(t, _)| *t != timer),
             }
         }
-        for (id, reply) in effects.replies.drain(..) {
-            self.reply(from, id, reply);
+        if !self.effects.replies.is_empty() {
+            let mut replies = mem::take(&mut self.effects.replies);
+            for (id, reply) in replies.drain(..) {
+                self.reply(from, id, reply);
+            }
+            self.effects.replies = replies;
         }
-        for exposure in effects.exposures.drain(..) {
-            self.observer.on_expose(self.now, from, &exposure);
+        for exposure in self.effects.exposures.drain(..) {
+            self.observer.on_expose(now, from, &exposure);
         }
-        self.effects = effects;
     }
 
     fn apply_fault(&mut self, fault: Fault) {
