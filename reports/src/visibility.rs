@@ -22,15 +22,22 @@ struct Write {
     seen: Vec<u64>,
 }
 
+/// What is known of one key.
+#[derive(Clone, Debug)]
+struct KeyState {
+    /// Its writes in stamp order, as (stamp, index into `writes`).
+    writes: Vec<(u64, usize)>,
+    /// The highest stamp each replica has exposed (0: none).
+    replica: Vec<u64>,
+}
+
 /// Follows exposures as the run goes.
 #[derive(Clone, Debug, Default)]
 pub struct VisibilityTracker {
     nodes: usize,
-    writes: BTreeMap<RequestId, Write>,
-    /// Each key's writes in stamp order.
-    by_key: BTreeMap<Key, Vec<(u64, RequestId)>>,
-    /// Highest stamp each replica has exposed per key.
-    replica: Vec<BTreeMap<Key, u64>>,
+    writes: Vec<Write>,
+    index: BTreeMap<RequestId, usize>,
+    keys: BTreeMap<Key, KeyState>,
 }
 
 impl VisibilityTracker {
@@ -38,39 +45,41 @@ impl VisibilityTracker {
     pub fn new(nodes: usize) -> Self {
         VisibilityTracker {
             nodes,
-            replica: vec![BTreeMap::new(); nodes],
             ..Default::default()
         }
     }
 
     /// Records that `node` now exposes `e` at `now`.
     pub fn expose(&mut self, now: SimTime, node: NodeId, e: &Exposure) {
-        let key_writes = self.by_key.entry(e.key).or_default();
-        if let std::collections::btree_map::Entry::Vacant(slot) = self.writes.entry(e.write) {
+        let nodes = self.nodes;
+        let key = self.keys.entry(e.key).or_insert_with(|| KeyState {
+            writes: Vec::new(),
+            replica: vec![0; nodes],
+        });
+        if let std::collections::btree_map::Entry::Vacant(slot) = self.index.entry(e.write) {
             // First sight of this write: replicas already past its stamp have it implicitly.
-            let mut seen = vec![UNSEEN; self.nodes];
-            for (r, stamps) in self.replica.iter().enumerate() {
-                if stamps.get(&e.key).is_some_and(|&s| s >= e.stamp) {
-                    seen[r] = now.0;
-                }
-            }
-            slot.insert(Write { seen });
-            let pos = key_writes.partition_point(|&(s, _)| s < e.stamp);
-            key_writes.insert(pos, (e.stamp, e.write));
+            let seen = key
+                .replica
+                .iter()
+                .map(|&s| if s >= e.stamp { now.0 } else { UNSEEN })
+                .collect();
+            slot.insert(self.writes.len());
+            let pos = key.writes.partition_point(|&(s, _)| s < e.stamp);
+            key.writes.insert(pos, (e.stamp, self.writes.len()));
+            self.writes.push(Write { seen });
         }
-        let held = self.replica[node.index()].entry(e.key).or_insert(0);
-        let old = *held;
+        let old = key.replica[node.index()];
         if e.stamp < old {
             return;
         }
-        *held = e.stamp;
+        key.replica[node.index()] = e.stamp;
         // Every write of this key up to the new stamp is now visible here.
-        let upto = key_writes.partition_point(|&(s, _)| s <= e.stamp);
-        let from = key_writes.partition_point(|&(s, _)| s < old);
-        for &(_, id) in &key_writes[from..upto] {
-            let w = self.writes.get_mut(&id).expect("registered");
-            if w.seen[node.index()] == UNSEEN {
-                w.seen[node.index()] = now.0;
+        let upto = key.writes.partition_point(|&(s, _)| s <= e.stamp);
+        let from = key.writes.partition_point(|&(s, _)| s < old);
+        for &(_, w) in &key.writes[from..upto] {
+            let seen = &mut self.writes[w].seen[node.index()];
+            if *seen == UNSEEN {
+                *seen = now.0;
             }
         }
     }
@@ -89,7 +98,7 @@ impl VisibilityTracker {
                 continue;
             }
             let acked = matches!(e.outcome, Outcome::Ok(_));
-            let Some(w) = self.writes.get(&e.id) else {
+            let Some(w) = self.index.get(&e.id).map(|&i| &self.writes[i]) else {
                 // Never exposed anywhere: lost if the client was told it succeeded.
                 if acked {
                     writes += 1;

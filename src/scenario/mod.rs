@@ -206,4 +206,24 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("protocol.fanuot"));
         assert!(e.message.contains("unknown field `fanuot`"), "{}", e.message);
     }
+
+    #[test]
+    fn node_ranges_expand_and_bad_ranges_are_rejected() {
+        let with = |partition: &str| format!("{MINIMAL}faults:\n  - {{ at: 1s, partition: {partition} }}\n");
+        let s = Scenario::parse(&with("[[n0..n1], [n2]]"), "t.yaml").unwrap();
+        let syncsim_sim::fault::Fault::Partition(groups) = &s.sim.faults[0].fault else {
+            panic!()
+        };
+        assert_eq!(groups[0].len(), 2);
+        for (bad, fragment) in [
+            ("[[n0..n5], [n2]]", "unknown node `n5`"),
+            ("[[n2..n0], [n1]]", "not a node range"),
+            ("[[n0..x1], [n2]]", "not a node range"),
+            ("[[n0..n1], [n1]]", "must not overlap"),
+        ] {
+            let e = err(&with(bad));
+            assert!(e.message.contains(fragment), "{bad}: {}", e.message);
+            assert_eq!(e.position.map(|p| p.line), Some(6), "{bad}");
+        }
+    }
 }

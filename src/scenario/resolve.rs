@@ -145,22 +145,47 @@ impl<'a> Names<'a> {
         })
     }
 
+    /// The nodes of a list; an item `n10..n19` stands for n10, n11, ..., n19.
     fn ids(&self, path: &str, names: &[String]) -> Result<Vec<NodeId>> {
         let mut seen = BTreeSet::new();
-        names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| {
-                let id = self.id(&format!("{path}[{i}]"), n)?;
+        let mut out = Vec::new();
+        for (i, item) in names.iter().enumerate() {
+            let item_path = format!("{path}[{i}]");
+            let ids = match item.split_once("..") {
+                None => vec![self.id(&item_path, item)?],
+                Some((first, last)) => self.range(&item_path, first, last)?,
+            };
+            for id in ids {
                 if !seen.insert(id) {
-                    return Err(FieldError::new(
-                        format!("{path}[{i}]"),
-                        format!("`{n}` is listed twice"),
-                    ));
+                    let name = &self.names[id.index()];
+                    return Err(FieldError::new(item_path, format!("`{name}` is listed twice")));
                 }
-                Ok(id)
-            })
-            .collect()
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// `first..last`: names with one prefix and numbers from first's to last's, inclusive.
+    fn range(&self, path: &str, first: &str, last: &str) -> Result<Vec<NodeId>> {
+        let split = |name: &str| {
+            let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+            let (prefix, number) = name.split_at(name.len() - digits);
+            number.parse::<u64>().ok().map(|n| (prefix.to_string(), n))
+        };
+        let bad = || {
+            FieldError::new(
+                path,
+                format!("`{first}..{last}` is not a node range: write e.g. `n0..n99` (one prefix, ascending numbers)"),
+            )
+        };
+        let ((prefix, lo), (prefix2, hi)) = (split(first).ok_or_else(bad)?, split(last).ok_or_else(bad)?);
+        if prefix != prefix2 || lo > hi {
+            return Err(bad());
+        }
+        self.id(path, first)?;
+        self.id(path, last)?;
+        (lo..=hi).map(|k| self.id(path, &format!("{prefix}{k}"))).collect()
     }
 
     fn count(&self) -> u32 {

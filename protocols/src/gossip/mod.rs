@@ -18,7 +18,7 @@ use syncsim_sim::history::{OpKind, Output};
 use syncsim_sim::rng::{below, chance};
 use syncsim_sim::{Consistency, Ctx, Key, Message, NodeId, Op, Protocol, ProtocolInfo, RequestId, SimDuration};
 
-pub use store::{Store, Update, Version};
+pub use store::{Digest, Store, Update, Version};
 
 /// How a gossip node synchronises.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -206,8 +206,10 @@ pub enum GossipMsg {
     Digest {
         /// What the receiver should do with it.
         exchange: Exchange,
+        /// The sender's state fingerprint: equal fingerprints mean nothing to exchange.
+        fingerprint: u64,
         /// Per-key versions, in key order.
-        digest: Vec<(Key, Version)>,
+        digest: Digest,
     },
     /// Updates the receiver lacks, and (push-pull) the keys the sender wants back.
     Updates {
@@ -237,7 +239,7 @@ impl Message for GossipMsg {
         use wire::*;
         TAG + match self {
             GossipMsg::Offer => 0,
-            GossipMsg::Digest { digest, .. } => 1 + LEN + digest.len() * (KEY + VERSION),
+            GossipMsg::Digest { digest, .. } => 1 + 8 + LEN + digest.len() * (KEY + VERSION),
             GossipMsg::Updates { updates, want } => 2 * LEN + updates.len() * UPDATE + want.len() * KEY,
             GossipMsg::Rumors(updates) => LEN + updates.len() * UPDATE,
             GossipMsg::Known(known) => LEN + known.len() * (KEY + VERSION + 1),
@@ -302,27 +304,27 @@ impl GossipNode {
             let Some(peer) = ctx.random_peer() else { return };
             match self.config.mode {
                 Mode::Push => ctx.send(peer, GossipMsg::Offer),
-                Mode::Pull => ctx.send(
-                    peer,
-                    GossipMsg::Digest {
-                        exchange: Exchange::Pull,
-                        digest: self.store.digest(),
-                    },
-                ),
+                Mode::Pull => {
+                    let msg = self.digest_msg(Exchange::Pull);
+                    ctx.send(peer, msg);
+                }
                 Mode::PushPull => self.push_pull(ctx, peer),
                 Mode::Rumor => self.spread(ctx, peer),
             }
         }
     }
 
-    fn push_pull(&self, ctx: &mut Ctx<'_, Self>, peer: NodeId) {
-        ctx.send(
-            peer,
-            GossipMsg::Digest {
-                exchange: Exchange::PushPull,
-                digest: self.store.digest(),
-            },
-        );
+    fn push_pull(&mut self, ctx: &mut Ctx<'_, Self>, peer: NodeId) {
+        let msg = self.digest_msg(Exchange::PushPull);
+        ctx.send(peer, msg);
+    }
+
+    fn digest_msg(&mut self, exchange: Exchange) -> GossipMsg {
+        GossipMsg::Digest {
+            exchange,
+            fingerprint: self.store.fingerprint(),
+            digest: self.store.digest(),
+        }
     }
 
     /// Pushes every hot rumor to `peer`; in blind mode the contact itself counts.
@@ -431,15 +433,17 @@ impl Protocol for GossipNode {
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: GossipMsg) {
         match msg {
             GossipMsg::Offer => {
-                ctx.send(
-                    from,
-                    GossipMsg::Digest {
-                        exchange: Exchange::Push,
-                        digest: self.store.digest(),
-                    },
-                );
+                let msg = self.digest_msg(Exchange::Push);
+                ctx.send(from, msg);
             }
-            GossipMsg::Digest { exchange, digest } => {
+            GossipMsg::Digest {
+                exchange,
+                fingerprint,
+                digest,
+            } => {
+                if fingerprint == self.store.fingerprint() {
+                    return; // equal states: nothing to send either way
+                }
                 let updates = self.store.newer_than(&digest);
                 let want = if exchange == Exchange::PushPull {
                     self.store.behind(&digest)
@@ -557,11 +561,19 @@ mod tests {
                 n.on_request(ctx, RequestId(1), Op::Put { key: 1, value: 5 })
             });
         }
-        let digest = GossipMsg::Digest {
-            exchange: Exchange::PushPull,
-            digest: a.store.digest(),
-        };
+        let digest = a.digest_msg(Exchange::PushPull);
         let out = drive(&mut b, 1, |n, ctx| n.on_message(ctx, NodeId(0), digest));
+        assert!(out.sends.is_empty(), "nothing to exchange: {:?}", out.sends);
+        // Past the fingerprint short-cut, the per-key comparison finds nothing either.
+        let GossipMsg::Digest { exchange, digest, .. } = a.digest_msg(Exchange::PushPull) else {
+            unreachable!()
+        };
+        let forced = GossipMsg::Digest {
+            exchange,
+            fingerprint: 0,
+            digest,
+        };
+        let out = drive(&mut b, 1, |n, ctx| n.on_message(ctx, NodeId(0), forced));
         assert!(out.sends.is_empty(), "nothing to exchange: {:?}", out.sends);
     }
 
@@ -574,10 +586,7 @@ mod tests {
         drive(&mut b, 1, |n, ctx| {
             n.on_request(ctx, RequestId(2), Op::Put { key: 2, value: 6 })
         });
-        let digest = GossipMsg::Digest {
-            exchange: Exchange::PushPull,
-            digest: a.store.digest(),
-        };
+        let digest = a.digest_msg(Exchange::PushPull);
         let out = drive(&mut b, 1, |n, ctx| n.on_message(ctx, NodeId(0), digest));
         let GossipMsg::Updates { updates, want } = &out.sends[0].1 else {
             panic!("{:?}", out.sends)

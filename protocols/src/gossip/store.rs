@@ -2,6 +2,7 @@
 //! by Lamport versions, with per-key version digests and an incremental state fingerprint.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use syncsim_sim::{Key, NodeId, RequestId, Value};
 
@@ -35,12 +36,18 @@ pub struct Update {
     pub write: RequestId,
 }
 
+/// Per-key versions in key order: what a peer needs to work out what a replica lacks.
+pub type Digest = Arc<Vec<(Key, Version)>>;
+
 /// The store of one replica. Survives crashes (it is the durable state of a gossip node).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct Store {
     entries: BTreeMap<Key, Update>,
     clock: u64,
     fingerprint: u64,
+    /// The per-key versions, kept in step with `entries`; messages share it, and it is copied
+    /// only when it changes while a message still holds it.
+    digest: Digest,
 }
 
 impl Store {
@@ -74,6 +81,11 @@ impl Store {
     }
 
     fn put(&mut self, update: Update) {
+        let digest = Arc::make_mut(&mut self.digest);
+        match digest.binary_search_by_key(&update.key, |(k, _)| *k) {
+            Ok(i) => digest[i].1 = update.version,
+            Err(i) => digest.insert(i, (update.key, update.version)),
+        }
         if let Some(old) = self.entries.insert(update.key, update) {
             self.fingerprint ^= entry_hash(&old);
         }
@@ -90,32 +102,21 @@ impl Store {
         self.entries.get(&key)
     }
 
-    /// Per-key versions, in key order: what a peer needs to work out what this replica lacks.
-    pub fn digest(&self) -> Vec<(Key, Version)> {
-        self.entries.values().map(|u| (u.key, u.version)).collect()
+    /// Per-key versions, in key order.
+    pub fn digest(&self) -> Digest {
+        self.digest.clone()
     }
 
     /// Updates this replica has that are newer than `digest` (including keys it lacks).
     pub fn newer_than(&self, digest: &[(Key, Version)]) -> Vec<Update> {
-        let mut theirs = digest.iter().peekable();
-        let mut out = Vec::new();
-        for (key, update) in &self.entries {
-            while theirs.next_if(|(k, _)| k < key).is_some() {}
-            match theirs.peek() {
-                Some((k, v)) if k == key && *v >= update.version => {}
-                _ => out.push(*update),
-            }
-        }
-        out
+        // Both sides are sorted by key: one merge walk over contiguous arrays finds the keys,
+        // and only those are looked up in the map.
+        ahead(&self.digest, digest).map(|key| self.entries[&key]).collect()
     }
 
     /// Keys where `digest` is newer than this replica (or has a key this replica lacks).
     pub fn behind(&self, digest: &[(Key, Version)]) -> Vec<Key> {
-        digest
-            .iter()
-            .filter(|(k, v)| self.entries.get(k).is_none_or(|u| u.version < *v))
-            .map(|(k, _)| *k)
-            .collect()
+        ahead(digest, &self.digest).collect()
     }
 
     /// A fingerprint of the readable state: equal stores give equal fingerprints.
@@ -132,6 +133,21 @@ impl Store {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+}
+
+/// Keys of `ours` with a newer version than in `theirs`, or missing from `theirs`; both sorted
+/// by key.
+fn ahead<'a>(ours: &'a [(Key, Version)], theirs: &'a [(Key, Version)]) -> impl Iterator<Item = Key> + 'a {
+    let mut j = 0;
+    ours.iter().filter_map(move |&(key, version)| {
+        while j < theirs.len() && theirs[j].0 < key {
+            j += 1;
+        }
+        match theirs.get(j) {
+            Some(&(k, v)) if k == key && v >= version => None,
+            _ => Some(key),
+        }
+    })
 }
 
 /// SplitMix64's finaliser: a fast, well-mixing hash of one word.

@@ -1,0 +1,20 @@
+//! Scale: the 10,000-node push-pull scenario completes, converges and loses nothing. Run once
+//! (it is the slowest test); the determinism tests cover the smaller scenarios.
+
+use syncsim::runner;
+use syncsim::scenario::Scenario;
+
+#[test]
+fn ten_thousand_replicas_converge_by_push_pull_anti_entropy() {
+    let s = Scenario::load("scenarios/scale/large-push-pull.yaml".as_ref()).unwrap();
+    assert_eq!(s.node_names.len(), 10_000);
+    let r = runner::run(&s, s.raw.seed, false).unwrap();
+    assert_eq!(r.report.exit_code, 0, "{:?}", r.report.failures);
+    assert!(r.report.convergence.converged);
+    assert_eq!(r.report.convergence.live_replicas, 10_000);
+    assert!(
+        r.report.network.stats.dropped_partition > 0,
+        "the partition of n0..n999 cut traffic"
+    );
+    assert!(r.report.visibility.writes > 100);
+}
