@@ -103,15 +103,15 @@ fn run(file: PathBuf, seed: Option<u64>, out: Option<PathBuf>, trace: bool) -> i
         eprintln!("error: {e:#}");
         return EXIT_BAD_INPUT;
     }
-    println!();
-    print!("{}", syncsim_reports::summary::render(&result.report));
     println!(
-        "ran {} events in {:.2}s of wall time ({:.2} M events/s); report: {}",
+        "\nran {} events in {:.2}s of wall time ({:.2} M events/s); report: {}\n",
         result.report.run.events,
         wall.as_secs_f64(),
         result.report.run.events as f64 / wall.as_secs_f64().max(1e-9) / 1e6,
         dir.join("report.json").display()
     );
+    // The outcome and the reproducing command come last.
+    print!("{}", syncsim_reports::summary::render(&result.report));
     result.report.exit_code
 }
 

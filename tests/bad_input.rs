@@ -108,6 +108,43 @@ const CASES: &[(&str, usize, usize, &str, &str)] = &[
     ),
     ("wrong-type.yaml", 8, 12, "workload.clients", "expected u32"),
     ("zero-nodes.yaml", 4, 8, "nodes", "at least one node"),
+    (
+        "zero-think-time.yaml",
+        9,
+        31,
+        "workload.arrival.closed.think",
+        "think time longer than 0s",
+    ),
+    (
+        "absurd-random-fault-rate.yaml",
+        8,
+        8,
+        "random_faults",
+        "more than the limit of 100000",
+    ),
+    (
+        "override-missing-link.yaml",
+        10,
+        7,
+        "network.links[1]",
+        "n0 and n2 have no direct link",
+    ),
+    (
+        "bare-number-expectation.yaml",
+        9,
+        17,
+        "expect.availability",
+        "write a comparison",
+    ),
+    (
+        "unmeasurable-expectation.yaml",
+        9,
+        20,
+        "expect.latency.get.p99",
+        "issues no `get` operations",
+    ),
+    ("escaping-name.yaml", 2, 7, "name", "not a valid scenario name"),
+    ("zero-event-limit.yaml", 7, 23, "engine.max_events", "at least 1"),
 ];
 
 fn syncsim(args: &[&str]) -> (i32, String) {

@@ -37,7 +37,7 @@ impl FloodConfig {
 }
 
 /// A token passed from node to node.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Token {
     /// Hops so far.
     pub hops: u32,
@@ -56,13 +56,6 @@ impl Message for Token {
 pub struct FloodNode {
     config: FloodConfig,
     forwarded: u64,
-}
-
-impl FloodNode {
-    /// Tokens this node has passed on.
-    pub fn forwarded(&self) -> u64 {
-        self.forwarded
-    }
 }
 
 impl Protocol for FloodNode {

@@ -115,6 +115,32 @@ impl Expectation {
 const OPS: &[&str] = &["all", "put", "get", "incr", "read", "add", "remove"];
 const PERCENTILES: &[&str] = &["p50", "p90", "p99", "p99.9", "max", "mean"];
 
+/// What a run must do for a metric to be measurable at all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Needs {
+    /// Nothing.
+    Nothing,
+    /// Operations of this kind (by name).
+    Op(&'static str),
+    /// Some writes.
+    Writes,
+    /// A protocol that works in rounds, and some writes.
+    Rounds,
+}
+
+/// What the metric `name` needs the run to do (see [`Needs`]).
+pub fn needs(name: &str) -> Needs {
+    let parts: Vec<&str> = name.splitn(3, '.').collect();
+    match parts.as_slice() {
+        ["availability" | "latency", op, ..] if *op != "all" => {
+            OPS.iter().find(|o| *o == op).map_or(Needs::Nothing, |o| Needs::Op(o))
+        }
+        ["rounds", ..] => Needs::Rounds,
+        ["visibility", ..] | ["writes", "lost"] => Needs::Writes,
+        _ => Needs::Nothing,
+    }
+}
+
 /// The kind and class of a metric name, or `None` if there is no such metric.
 pub fn metric(name: &str) -> Option<(Kind, Class)> {
     use Class::*;
@@ -172,7 +198,16 @@ pub fn parse(metric_name: &str, value: &Written) -> Result<Expectation, String> 
     })?;
     let (cmp, rest, written) = match value {
         Written::Bool(b) => (Cmp::Eq, b.to_string(), b.to_string()),
-        Written::Number(x) => (Cmp::Eq, x.to_string(), x.to_string()),
+        Written::Number(x) => {
+            // A bare number means "exactly" only where that is what anyone would mean.
+            match kind {
+                Kind::Fraction => {
+                    return Err(format!("`{x}`: write a comparison, e.g. `>= {}%`", x * 100.0));
+                }
+                Kind::Duration => return Err(format!("`{x}` has no unit: write it as e.g. `< {x}ms`")),
+                Kind::Number | Kind::Bool => (Cmp::Eq, x.to_string(), x.to_string()),
+            }
+        }
         Written::Text(t) => {
             let t = t.trim();
             let (cmp, rest) = [
@@ -289,5 +324,20 @@ mod tests {
         assert!(parse("availability", &text("99%")).unwrap_err().contains("comparison"));
         assert!(parse("availability", &text(">= 120%")).is_err());
         assert!(parse("converged", &text("maybe")).is_err());
+        assert!(
+            parse("availability", &Written::Number(0.99))
+                .unwrap_err()
+                .contains("comparison")
+        );
+        assert!(
+            parse("latency.put.p99", &Written::Number(5.0))
+                .unwrap_err()
+                .contains("unit")
+        );
+        assert!(
+            parse("latency.put.p99", &text("5ms"))
+                .unwrap_err()
+                .contains("comparison")
+        );
     }
 }

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use syncsim_sim::fault::Fault;
 use syncsim_sim::network::NetStats;
 use syncsim_sim::{NodeId, ProtocolInfo, RunOutput, SimDuration};
 
@@ -224,7 +223,7 @@ impl Report {
                 .iter()
                 .map(|(t, f)| FaultRecord {
                     at_ns: t.0,
-                    fault: describe_fault(f, &name),
+                    fault: f.describe(|n| name(&n)),
                 })
                 .collect(),
             expectations: vec![],
@@ -378,45 +377,5 @@ pub fn format_ns(ns: u64) -> String {
         1_000..1_000_000 => format!("{:.1}us", ns as f64 / 1e3),
         1_000_000..1_000_000_000 => format!("{:.3}ms", d.as_millis_f64()),
         _ => format!("{:.3}s", d.as_secs_f64()),
-    }
-}
-
-fn describe_fault(f: &Fault, name: &impl Fn(&NodeId) -> String) -> String {
-    let list = |ns: &[NodeId]| ns.iter().map(name).collect::<Vec<_>>().join(", ");
-    match f {
-        Fault::Partition(groups) => {
-            let gs: Vec<String> = groups.iter().map(|g| format!("[{}]", list(g))).collect();
-            format!("partition {}", gs.join(" | "))
-        }
-        Fault::Cut { from, to } => format!("cut [{}] -> [{}]", list(from), list(to)),
-        Fault::Crash(n) => format!("crash {}", name(n)),
-        Fault::Restart(n) => format!("restart {}", name(n)),
-        Fault::Pause(n) => format!("pause {}", name(n)),
-        Fault::Resume(n) => format!("resume {}", name(n)),
-        Fault::Clock { node, rate, jump } => {
-            let sign = if *jump < 0 { "-" } else { "+" };
-            format!(
-                "clock {} rate {rate} jump {sign}{}",
-                name(node),
-                SimDuration(jump.unsigned_abs())
-            )
-        }
-        Fault::Link(c) => {
-            let mut s = String::from("link change");
-            if let Some((a, b)) = c.between {
-                s.push_str(&format!(" {}-{}", name(&a), name(&b)));
-            }
-            if let Some(l) = &c.latency {
-                s.push_str(&format!(" latency {l:?}"));
-            }
-            if let Some(p) = c.loss {
-                s.push_str(&format!(" loss {p}"));
-            }
-            if let Some(p) = c.duplicate {
-                s.push_str(&format!(" duplicate {p}"));
-            }
-            s
-        }
-        Fault::Heal | Fault::RestoreLinks => f.to_string(),
     }
 }

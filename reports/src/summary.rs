@@ -1,5 +1,5 @@
-//! The terminal summary of a run: outcome first, then operations, latency, network,
-//! visibility, convergence and expectations, then the command that reproduces the run.
+//! The terminal summary of a run: operations, latency, network, visibility, convergence and
+//! expectations, then the outcome and the command that reproduces the run, last.
 
 use std::fmt::Write;
 
@@ -13,11 +13,6 @@ pub fn render(report: &Report) -> String {
         Verdict::SafetyViolation => "SAFETY VIOLATION",
         Verdict::LivenessFailure => "LIVENESS FAILURE",
     };
-    let _ = writeln!(
-        s,
-        "outcome: {verdict} (exit {})   seed {}   trace {}",
-        report.exit_code, report.seed, report.trace_hash
-    );
     if let Some(all) = report.operations.get("all") {
         let _ = writeln!(
             s,
@@ -120,6 +115,11 @@ pub fn render(report: &Report) -> String {
     if let Some(reason) = &report.run.aborted {
         let _ = writeln!(s, "run stopped early: {reason}");
     }
+    let _ = writeln!(
+        s,
+        "outcome: {verdict} (exit {})   seed {}   trace {}",
+        report.exit_code, report.seed, report.trace_hash
+    );
     let _ = writeln!(s, "reproduce: {}", report.reproduce);
     s
 }

@@ -198,7 +198,10 @@ pub struct VisibilityStats {
     pub replica_p50_ns: u64,
     /// 99th percentile of the same.
     pub replica_p99_ns: u64,
-    /// Median gossip rounds until every live replica had a write.
+    /// Median gossip rounds until every live replica had a write: the time from the write's
+    /// call until the last live replica had it, in round intervals, rounded up. With aligned
+    /// rounds (`phase: aligned`) this counts rounds exactly; with random phases it is the
+    /// same time measured in rounds.
     pub rounds_p50: u64,
     /// 99th percentile of the same.
     pub rounds_p99: u64,

@@ -11,7 +11,7 @@ use crate::protocol::{Ctx, Effects, Message, NodeId, Protocol, Reply, RequestId,
 use crate::queue::EventQueue;
 use crate::rng::{SimRng, Stream};
 use crate::time::{SimDuration, SimTime};
-use crate::trace::{TraceHash, TraceKind, TraceRecord};
+use crate::trace::{StableHasher, TraceHash, TraceKind, TraceRecord};
 use crate::workload::{Clients, WorkloadConfig};
 
 /// Everything the engine needs to run one simulation.
@@ -108,15 +108,28 @@ enum Status {
     Crashed,
 }
 
-/// A node's clock: `local = anchor_local + (real − anchor_real) · rate`.
-#[derive(Copy, Clone, Debug)]
+/// A node's clock: `local = anchor_local + (real − anchor_real) · rate`, where the rate is the
+/// one a `Clock` fault set times every random drift in force.
+#[derive(Clone, Debug)]
 struct Clock {
     rate: f64,
+    base: f64,
+    drifts: Vec<f64>,
     anchor_real: u64,
     anchor_local: i64,
 }
 
 impl Clock {
+    fn exact() -> Clock {
+        Clock {
+            rate: 1.0,
+            base: 1.0,
+            drifts: Vec::new(),
+            anchor_real: 0,
+            anchor_local: 0,
+        }
+    }
+
     #[inline]
     fn local(&self, real: SimTime) -> SimTime {
         if self.rate == 1.0 && self.anchor_local == self.anchor_real as i64 {
@@ -131,13 +144,22 @@ impl Clock {
         SimTime(self.anchor_local.saturating_add(scaled).max(0) as u64)
     }
 
-    /// Real time until a timer set for `after` on this clock fires.
+    /// Real time until a timer set for `after` on this clock fires. Timers already armed keep
+    /// the deadline they got when armed, whatever the clock does later.
     fn real_delay(&self, after: SimDuration) -> SimDuration {
         if self.rate == 1.0 {
             after
         } else {
             SimDuration(libm::ceil(after.0 as f64 / self.rate) as u64)
         }
+    }
+
+    /// From `now` on, runs at `base` times every drift, after jumping by `jump`.
+    fn reset(&mut self, now: SimTime, jump: i64) {
+        let local = self.local(now).0 as i64;
+        self.rate = self.drifts.iter().fold(self.base, |r, d| r * d);
+        self.anchor_real = now.0;
+        self.anchor_local = local.saturating_add(jump);
     }
 }
 
@@ -219,11 +241,10 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             Network::new(config.nodes, &config.network, Stream::Network.rng(seed)).map_err(SimError::Invalid)?;
         let until = SimTime::ZERO + config.duration;
         let mut faults = config.faults.clone();
-        faults.extend(
-            config
-                .random_faults
-                .draw(config.nodes, until, &mut Stream::Faults.rng(seed)),
-        );
+        let drawn = config
+            .random_faults
+            .draw(config.nodes, until, &mut Stream::Faults.rng(seed), &config.faults);
+        faults.extend(drawn);
         faults.sort_by_key(|f| f.at); // stable: scripted faults first among equals
         let nodes = (0..config.nodes)
             .map(|k| Node {
@@ -234,11 +255,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 timers: Vec::new(),
                 held: Vec::new(),
                 rng: Stream::Node(k).rng(seed),
-                clock: Clock {
-                    rate: 1.0,
-                    anchor_real: 0,
-                    anchor_local: 0,
-                },
+                clock: Clock::exact(),
             })
             .collect();
         let mut sim = Sim {
@@ -280,7 +297,9 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             self.queue.push(SimTime::ZERO + first, Event::Arrival { client: c });
         }
         if self.config.sample_every > SimDuration::ZERO {
-            self.queue.push(SimTime::ZERO + self.config.sample_every, Event::Sample);
+            // At least one sample, at the end, however long the interval.
+            let first = (SimTime::ZERO + self.config.sample_every).min(self.end());
+            self.queue.push(first, Event::Sample);
         }
         for k in 0..self.config.nodes {
             self.call(NodeId(k), |p, ctx| p.on_start(ctx));
@@ -322,12 +341,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
 
     /// Handles every event up to and including `until`.
     pub fn run_until(&mut self, until: SimTime) {
-        while self.queue.peek_time().is_some_and(|t| t <= until.min(self.end())) {
-            let (time, event) = self.queue.pop().expect("peeked");
-            self.now = time;
-            self.events += 1;
-            self.handle(event);
-        }
+        while self.queue.peek_time().is_some_and(|t| t <= until) && self.step() {}
     }
 
     /// Runs to the end and returns what the run produced.
@@ -398,6 +412,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 self.network.stats.delivered += 1;
                 self.network.stats.bytes_delivered += size;
                 self.mark(TraceKind::Deliver, Some(to), u64::from(from.0) << 32 | size);
+                self.trace.mix(StableHasher::hash_of(&msg));
                 if self.config.record_trace {
                     self.record(TraceKind::Deliver, Some(to), Some(from), Some(sent), format!("{msg:?}"));
                 }
@@ -527,6 +542,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             Status::Paused => self.nodes[k.index()].held.push(Event::Request { id }),
             Status::Up => {
                 self.mark(TraceKind::Request, Some(k), id.0);
+                self.trace.mix(StableHasher::hash_of(&op));
                 if self.config.record_trace {
                     self.record(TraceKind::Request, Some(k), None, None, format!("{id:?} {op:?}"));
                 }
@@ -692,15 +708,24 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             }
             Fault::Clock { node: k, rate, jump } => {
                 let clock = &mut self.nodes[k.index()].clock;
-                let local = clock.local(self.now).0 as i64;
-                *clock = Clock {
-                    rate: *rate,
-                    anchor_real: self.now.0,
-                    anchor_local: local.saturating_add(*jump),
-                };
+                clock.base = *rate;
+                clock.reset(self.now, *jump);
+            }
+            Fault::Drift { node: k, factor, on } => {
+                let clock = &mut self.nodes[k.index()].clock;
+                if *on {
+                    clock.drifts.push(*factor);
+                } else if let Some(i) = clock.drifts.iter().position(|d| d == factor) {
+                    clock.drifts.remove(i);
+                }
+                clock.reset(self.now, 0);
             }
             Fault::Link(change) => self.network.change(change),
             Fault::RestoreLinks => self.network.restore(),
+            Fault::EndPartition(groups) => {
+                self.network.uncut(&Cut::groups(n, groups));
+            }
+            Fault::LossBurst { loss, on } => self.network.loss_burst(*loss, *on),
         }
         self.observer.on_fault(self.now, &fault);
         self.applied_faults.push((self.now, fault));
@@ -712,8 +737,17 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         if self.network.partitioned() {
             self.apply_fault(Fault::Heal);
         }
-        self.apply_fault(Fault::RestoreLinks);
+        if self.network.links_changed() {
+            self.apply_fault(Fault::RestoreLinks);
+        }
         for k in 0..self.config.nodes {
+            let clock = &mut self.nodes[k as usize].clock;
+            if clock.rate != 1.0 {
+                // Clocks run true again, from the reading they have reached.
+                clock.base = 1.0;
+                clock.drifts.clear();
+                clock.reset(self.now, 0);
+            }
             match self.nodes[k as usize].status {
                 Status::Paused => self.apply_fault(Fault::Resume(NodeId(k))),
                 Status::Crashed if self.config.restart_on_settle => self.apply_fault(Fault::Restart(NodeId(k))),
@@ -769,7 +803,9 @@ fn validate(config: &SimConfig) -> Result<(), SimError> {
     };
     for f in &config.faults {
         match &f.fault {
-            Fault::Partition(groups) => groups.iter().flatten().try_for_each(|k| check(*k, "a partition"))?,
+            Fault::Partition(groups) | Fault::EndPartition(groups) => {
+                groups.iter().flatten().try_for_each(|k| check(*k, "a partition"))?
+            }
             Fault::Cut { from, to } => from.iter().chain(to).try_for_each(|k| check(*k, "a cut"))?,
             Fault::Crash(k) | Fault::Restart(k) | Fault::Pause(k) | Fault::Resume(k) => check(*k, "a fault")?,
             Fault::Clock { node, rate, .. } => {
@@ -784,7 +820,13 @@ fn validate(config: &SimConfig) -> Result<(), SimError> {
                     check(b, "a link change")?;
                 }
             }
-            Fault::Heal | Fault::RestoreLinks => {}
+            Fault::Drift { node, factor, .. } => {
+                check(*node, "a clock drift")?;
+                if !(factor.is_finite() && *factor > 0.0) {
+                    return bad(format!("a clock drift must be positive, not {factor}"));
+                }
+            }
+            Fault::Heal | Fault::RestoreLinks | Fault::LossBurst { .. } => {}
         }
     }
     let w = &config.workload;

@@ -44,32 +44,84 @@ pub enum Fault {
     Link(LinkChange),
     /// Links go back to how the scenario started them.
     RestoreLinks,
+    /// The partition with exactly these groups ends; other partitions stay (the end of a
+    /// random partition window).
+    EndPartition(Vec<Vec<NodeId>>),
+    /// Every link also loses this share of messages (`on`), or stops doing so; bursts stack
+    /// on the links' own loss and on each other.
+    LossBurst {
+        /// The extra loss.
+        loss: Probability,
+        /// Start or end of the burst.
+        on: bool,
+    },
+    /// The node's clock runs `factor` times faster (`on`), or stops doing so; drifts multiply
+    /// the rate a `Clock` fault set.
+    Drift {
+        /// Whose clock.
+        node: NodeId,
+        /// The speed factor.
+        factor: f64,
+        /// Start or end of the drift.
+        on: bool,
+    },
 }
 
+impl Fault {
+    /// The fault in words, naming nodes with `name`.
+    pub fn describe(&self, name: impl Fn(NodeId) -> String) -> String {
+        let list = |ns: &[NodeId]| ns.iter().map(|n| name(*n)).collect::<Vec<_>>().join(", ");
+        let groups = |gs: &[Vec<NodeId>]| {
+            gs.iter()
+                .map(|g| format!("[{}]", list(g)))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        };
+        let state = |on: bool| if on { "starts" } else { "ends" };
+        match self {
+            Fault::Partition(gs) => format!("partition {}", groups(gs)),
+            Fault::EndPartition(gs) => format!("end partition {}", groups(gs)),
+            Fault::Cut { from, to } => format!("cut [{}] -> [{}]", list(from), list(to)),
+            Fault::Heal => "heal".into(),
+            Fault::Crash(n) => format!("crash {}", name(*n)),
+            Fault::Restart(n) => format!("restart {}", name(*n)),
+            Fault::Pause(n) => format!("pause {}", name(*n)),
+            Fault::Resume(n) => format!("resume {}", name(*n)),
+            Fault::Clock { node, rate, jump } => {
+                let sign = if *jump < 0 { "-" } else { "+" };
+                format!(
+                    "clock {} rate {rate} jump {sign}{}",
+                    name(*node),
+                    SimDuration(jump.unsigned_abs())
+                )
+            }
+            Fault::Drift { node, factor, on } => format!("clock {} drift x{factor} {}", name(*node), state(*on)),
+            Fault::Link(c) => {
+                let mut s = String::from("link change");
+                if let Some((a, b)) = c.between {
+                    s.push_str(&format!(" {}-{}", name(a), name(b)));
+                }
+                if let Some(l) = &c.latency {
+                    s.push_str(&format!(" latency {l:?}"));
+                }
+                if let Some(p) = c.loss {
+                    s.push_str(&format!(" loss {p}"));
+                }
+                if let Some(p) = c.duplicate {
+                    s.push_str(&format!(" duplicate {p}"));
+                }
+                s
+            }
+            Fault::RestoreLinks => "restore links".into(),
+            Fault::LossBurst { loss, on } => format!("loss burst {loss} {}", state(*on)),
+        }
+    }
+}
+
+/// The fault with nodes by number.
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |ns: &[NodeId]| ns.iter().map(|n| n.0.to_string()).collect::<Vec<_>>().join(",");
-        match self {
-            Fault::Partition(groups) => {
-                let gs: Vec<String> = groups.iter().map(|g| format!("[{}]", list(g))).collect();
-                write!(f, "partition {}", gs.join(" | "))
-            }
-            Fault::Cut { from, to } => write!(f, "cut [{}] -> [{}]", list(from), list(to)),
-            Fault::Heal => f.write_str("heal"),
-            Fault::Crash(n) => write!(f, "crash {}", n.0),
-            Fault::Restart(n) => write!(f, "restart {}", n.0),
-            Fault::Pause(n) => write!(f, "pause {}", n.0),
-            Fault::Resume(n) => write!(f, "resume {}", n.0),
-            Fault::Clock { node, rate, jump } => write!(f, "clock {} rate {rate} jump {jump}ns", node.0),
-            Fault::Link(c) => {
-                write!(f, "link change")?;
-                if let Some((a, b)) = c.between {
-                    write!(f, " {}-{}", a.0, b.0)?;
-                }
-                Ok(())
-            }
-            Fault::RestoreLinks => f.write_str("restore links"),
-        }
+        f.write_str(&self.describe(|n| n.0.to_string()))
     }
 }
 
@@ -114,86 +166,151 @@ impl RandomFaults {
 
     /// Draws this seed's random faults over `[0, until)`: each start with its recovery, the
     /// recovery no later than `until` (when the settle phase heals everything anyway).
-    pub fn draw(&self, nodes: u32, until: SimTime, rng: &mut SimRng) -> Vec<TimedFault> {
+    ///
+    /// Random faults never undo scripted ones or each other: a crash or pause window goes to a
+    /// node that no other crash (or pause) window, scripted or random, covers at any moment of
+    /// it (and is skipped if there is none); a random partition ends only itself; loss bursts
+    /// and clock drifts stack on whatever else is in force.
+    pub fn draw(&self, nodes: u32, until: SimTime, rng: &mut SimRng, scripted: &[TimedFault]) -> Vec<TimedFault> {
         let mut out = Vec::new();
-        let node = |rng: &mut SimRng| NodeId(below(rng, u64::from(nodes)) as u32);
+        let mut pair = |start: SimTime, end: SimTime, on: Fault, off: Fault| {
+            out.push(TimedFault { at: start, fault: on });
+            out.push(TimedFault { at: end, fault: off });
+        };
         if let Some(kind) = &self.crash {
+            let mut busy = Busy::scripted(nodes, until, scripted, |f| match f {
+                Fault::Crash(n) => Some((*n, true)),
+                Fault::Restart(n) => Some((*n, false)),
+                _ => None,
+            });
             for (start, end) in windows(kind, until, rng) {
-                let n = node(rng);
-                out.push(TimedFault {
-                    at: start,
-                    fault: Fault::Crash(n),
-                });
-                out.push(TimedFault {
-                    at: end,
-                    fault: Fault::Restart(n),
-                });
+                if let Some(n) = busy.claim(start, end, rng) {
+                    pair(start, end, Fault::Crash(n), Fault::Restart(n));
+                }
             }
         }
         if let Some(kind) = &self.partition {
             for (start, end) in windows(kind, until, rng) {
-                out.push(TimedFault {
-                    at: start,
-                    fault: Fault::Partition(random_halves(nodes, rng)),
-                });
-                out.push(TimedFault {
-                    at: end,
-                    fault: Fault::Heal,
-                });
+                let groups = random_halves(nodes, rng);
+                pair(
+                    start,
+                    end,
+                    Fault::Partition(groups.clone()),
+                    Fault::EndPartition(groups),
+                );
             }
         }
         if let Some(kind) = &self.pause {
+            let mut busy = Busy::scripted(nodes, until, scripted, |f| match f {
+                Fault::Pause(n) => Some((*n, true)),
+                Fault::Resume(n) => Some((*n, false)),
+                _ => None,
+            });
             for (start, end) in windows(kind, until, rng) {
-                let n = node(rng);
-                out.push(TimedFault {
-                    at: start,
-                    fault: Fault::Pause(n),
-                });
-                out.push(TimedFault {
-                    at: end,
-                    fault: Fault::Resume(n),
-                });
+                if let Some(n) = busy.claim(start, end, rng) {
+                    pair(start, end, Fault::Pause(n), Fault::Resume(n));
+                }
             }
         }
-        if let Some((kind, factor)) = &self.clock {
+        if let Some((kind, max_factor)) = &self.clock {
             for (start, end) in windows(kind, until, rng) {
-                let n = node(rng);
-                // Fast or slow with equal chance, by up to `factor`.
-                let skew = 1.0 + (factor - 1.0) * unit_f64(rng);
-                let rate = if below(rng, 2) == 0 { skew } else { 1.0 / skew };
-                out.push(TimedFault {
-                    at: start,
-                    fault: Fault::Clock { node: n, rate, jump: 0 },
-                });
-                out.push(TimedFault {
-                    at: end,
-                    fault: Fault::Clock {
-                        node: n,
-                        rate: 1.0,
-                        jump: 0,
+                let node = NodeId(below(rng, u64::from(nodes)) as u32);
+                // Fast or slow with equal chance, by up to `max_factor`.
+                let skew = 1.0 + (max_factor - 1.0) * unit_f64(rng);
+                let factor = if below(rng, 2) == 0 { skew } else { 1.0 / skew };
+                pair(
+                    start,
+                    end,
+                    Fault::Drift { node, factor, on: true },
+                    Fault::Drift {
+                        node,
+                        factor,
+                        on: false,
                     },
-                });
+                );
             }
         }
         if let Some((kind, loss)) = &self.loss {
             for (start, end) in windows(kind, until, rng) {
-                let change = LinkChange {
-                    loss: Some(*loss),
-                    ..LinkChange::default()
-                };
-                out.push(TimedFault {
-                    at: start,
-                    fault: Fault::Link(change),
-                });
-                out.push(TimedFault {
-                    at: end,
-                    fault: Fault::RestoreLinks,
-                });
+                let (loss, on, off) = (*loss, true, false);
+                pair(
+                    start,
+                    end,
+                    Fault::LossBurst { loss, on },
+                    Fault::LossBurst { loss, on: off },
+                );
             }
         }
         // Stable: faults at the same instant keep the order they were drawn in.
         out.sort_by_key(|f| f.at);
         out
+    }
+
+    /// The largest number of windows any one kind is expected to draw over `span`.
+    pub fn expected_windows(&self, span: SimDuration) -> f64 {
+        [
+            self.crash.as_ref(),
+            self.partition.as_ref(),
+            self.pause.as_ref(),
+            self.clock.as_ref().map(|(k, _)| k),
+            self.loss.as_ref().map(|(k, _)| k),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|k| span.as_nanos() as f64 / k.every.as_nanos().max(1) as f64)
+        .fold(0.0, f64::max)
+    }
+}
+
+/// The windows during which each node is taken (crashed, or paused) by some fault.
+struct Busy {
+    windows: Vec<Vec<(SimTime, SimTime)>>,
+}
+
+impl Busy {
+    /// The windows the script opens and closes with the faults `role` recognises:
+    /// `Some((node, true))` opens one, `Some((node, false))` closes it.
+    fn scripted(
+        nodes: u32,
+        until: SimTime,
+        scripted: &[TimedFault],
+        role: impl Fn(&Fault) -> Option<(NodeId, bool)>,
+    ) -> Busy {
+        let mut windows = vec![Vec::new(); nodes as usize];
+        let mut open: Vec<Option<SimTime>> = vec![None; nodes as usize];
+        let mut script: Vec<&TimedFault> = scripted.iter().collect();
+        script.sort_by_key(|f| f.at);
+        for f in script {
+            match role(&f.fault) {
+                Some((n, true)) if open[n.index()].is_none() => open[n.index()] = Some(f.at),
+                Some((n, false)) => {
+                    if let Some(start) = open[n.index()].take() {
+                        windows[n.index()].push((start, f.at));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (n, start) in open.into_iter().enumerate() {
+            if let Some(start) = start {
+                windows[n].push((start, until));
+            }
+        }
+        Busy { windows }
+    }
+
+    /// A node free during all of `[start, end]`, chosen at random, now taken then; `None` if
+    /// every node is taken at some moment of it.
+    fn claim(&mut self, start: SimTime, end: SimTime, rng: &mut SimRng) -> Option<NodeId> {
+        let free: Vec<usize> = (0..self.windows.len())
+            .filter(|&n| self.windows[n].iter().all(|&(s, e)| e < start || s > end))
+            .collect();
+        if free.is_empty() {
+            return None;
+        }
+        let n = free[below(rng, free.len() as u64) as usize];
+        self.windows[n].push((start, end));
+        Some(NodeId(n as u32))
     }
 }
 
@@ -250,7 +367,7 @@ mod tests {
             ..RandomFaults::default()
         };
         let until = SimTime(60_000_000_000);
-        let faults = kinds.draw(5, until, &mut Stream::Faults.rng(3));
+        let faults = kinds.draw(5, until, &mut Stream::Faults.rng(3), &[]);
         let crashes = faults.iter().filter(|f| matches!(f.fault, Fault::Crash(_))).count();
         let restarts = faults.iter().filter(|f| matches!(f.fault, Fault::Restart(_))).count();
         assert_eq!(crashes, restarts);
@@ -265,8 +382,68 @@ mod tests {
         }
         assert_eq!(
             faults,
-            kinds.draw(5, until, &mut Stream::Faults.rng(3)),
+            kinds.draw(5, until, &mut Stream::Faults.rng(3), &[]),
             "same seed, same faults"
+        );
+    }
+
+    #[test]
+    fn random_crashes_never_overlap_each_other_or_the_script() {
+        let kinds = RandomFaults {
+            crash: Some(RandomFault {
+                every: SimDuration::from_millis(300),
+                lasts: "1s..2s".parse().unwrap(),
+            }),
+            partition: Some(RandomFault {
+                every: SimDuration::from_secs(3),
+                lasts: "1s".parse().unwrap(),
+            }),
+            ..RandomFaults::default()
+        };
+        let until = SimTime(30_000_000_000);
+        // The script keeps node 0 down from 5 s to 20 s.
+        let script = [
+            TimedFault {
+                at: SimTime(5_000_000_000),
+                fault: Fault::Crash(NodeId(0)),
+            },
+            TimedFault {
+                at: SimTime(20_000_000_000),
+                fault: Fault::Restart(NodeId(0)),
+            },
+        ];
+        let faults = kinds.draw(3, until, &mut Stream::Faults.rng(4), &script);
+        let mut down: Vec<Vec<(SimTime, SimTime)>> = vec![vec![(script[0].at, script[1].at)], vec![], vec![]];
+        let mut open: Vec<Option<SimTime>> = vec![None; 3];
+        for f in &faults {
+            match f.fault {
+                Fault::Crash(n) => open[n.index()] = Some(f.at),
+                Fault::Restart(n) => {
+                    let start = open[n.index()].take().expect("a restart closes a crash");
+                    for &(s, e) in &down[n.index()] {
+                        assert!(f.at < s || start > e, "node {} is crashed twice at once", n.0);
+                    }
+                    down[n.index()].push((start, f.at));
+                }
+                _ => {}
+            }
+        }
+        assert!(
+            down.iter().map(Vec::len).sum::<usize>() > 10,
+            "crashes were still drawn"
+        );
+        let partitions: Vec<_> = faults
+            .iter()
+            .filter(|f| matches!(f.fault, Fault::Partition(_)))
+            .collect();
+        let ends: Vec<_> = faults
+            .iter()
+            .filter(|f| matches!(f.fault, Fault::EndPartition(_)))
+            .collect();
+        assert_eq!(partitions.len(), ends.len());
+        assert!(
+            !faults.iter().any(|f| f.fault == Fault::Heal),
+            "a random partition ends only itself"
         );
     }
 }

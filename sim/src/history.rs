@@ -16,7 +16,7 @@ pub type Key = u64;
 pub type Value = u64;
 
 /// One client operation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase", tag = "f", deny_unknown_fields)]
 pub enum Op {
     /// Write `value` to the register at `key`.

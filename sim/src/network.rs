@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::dist::{Latency, Sampler};
 use crate::protocol::NodeId;
 use crate::rng::{SimRng, chance};
-use crate::time::{SimDuration, SimTime};
+use crate::time::SimTime;
 use crate::topology::{Topology, TopologySpec};
 use crate::units::{Bandwidth, Probability};
 
@@ -114,7 +114,7 @@ pub struct LinkChange {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Cut {
     /// Nodes in different groups cannot talk; `group[k]` is node k's group, 0 if unlisted.
-    Groups(Vec<u16>),
+    Groups(Vec<u32>),
     /// Messages from any node in `from` to any node in `to` are dropped (one direction only).
     Directed {
         /// Senders cut off.
@@ -127,10 +127,10 @@ pub enum Cut {
 impl Cut {
     /// A partition into groups of `nodes` nodes; unlisted nodes keep every link.
     pub fn groups(nodes: u32, groups: &[Vec<NodeId>]) -> Cut {
-        let mut group = vec![0u16; nodes as usize];
+        let mut group = vec![0u32; nodes as usize];
         for (g, members) in groups.iter().enumerate() {
             for m in members {
-                group[m.index()] = g as u16 + 1;
+                group[m.index()] = g as u32 + 1;
             }
         }
         Cut::Groups(group)
@@ -295,6 +295,11 @@ pub struct Network {
     /// When each bandwidth-limited link (from, to) finishes sending what is queued on it.
     busy_until: BTreeMap<(u32, u32), SimTime>,
     hops: Vec<NodeId>,
+    /// Loss bursts in force, and the share of messages all of them together let through.
+    bursts: Vec<f64>,
+    burst_keep: f64,
+    /// Whether a fault changed some link since the start (or the last restore).
+    changed: bool,
     rng: SimRng,
     /// Counters for reports.
     pub stats: NetStats,
@@ -338,6 +343,9 @@ impl Network {
             fifo_last: BTreeMap::new(),
             busy_until: BTreeMap::new(),
             hops: Vec::new(),
+            bursts: Vec::new(),
+            burst_keep: 1.0,
+            changed: false,
             rng,
             stats: NetStats::default(),
         })
@@ -346,11 +354,6 @@ impl Network {
     /// Number of nodes.
     pub fn nodes(&self) -> u32 {
         self.nodes
-    }
-
-    /// The topology, for reports and diagrams.
-    pub fn topology(&self) -> &Topology {
-        &self.topology
     }
 
     /// Hands a message of `size` bytes from `from` to the network at `now`; returns when its
@@ -392,21 +395,23 @@ impl Network {
         let mut here = from;
         for i in 0..self.hops.len() {
             let next = self.hops[i];
-            if self.is_cut(here, next) {
-                self.stats.dropped_partition += 1;
-                return None;
-            }
             let link = self.links.get(here, next);
             let (loss, sampler, bandwidth) = (link.loss, link.latency, link.spec.bandwidth);
-            if chance(&mut self.rng, loss) {
-                self.stats.dropped_loss += 1;
-                return None;
-            }
             if let Some(bw) = bandwidth {
+                // A message lost on the wire still took its turn on the link.
                 let busy = self.busy_until.entry((here.0, next.0)).or_insert(SimTime::ZERO);
                 let done = (t.max(*busy)) + bw.serialisation_delay(size);
                 *busy = done;
                 t = done;
+            }
+            let loss = if self.bursts.is_empty() {
+                loss
+            } else {
+                1.0 - (1.0 - loss) * self.burst_keep
+            };
+            if chance(&mut self.rng, loss) {
+                self.stats.dropped_loss += 1;
+                return None;
             }
             t += sampler.sample(&mut self.rng);
             if self.ordering == Ordering::Fifo {
@@ -419,7 +424,9 @@ impl Network {
         Some(t)
     }
 
-    /// True if the path from `from` to `to` is cut now: a message arriving now is dropped.
+    /// True if some hop of the route from `from` to `to` is cut now. Partitions are judged when
+    /// a message arrives: one sent into a cut that heals before it lands gets through, one in
+    /// flight when a cut appears is lost.
     pub fn path_cut(&mut self, from: NodeId, to: NodeId) -> bool {
         if self.cuts.is_empty() || from == to {
             return false;
@@ -452,6 +459,33 @@ impl Network {
         self.cuts.push(cut);
     }
 
+    /// Removes one cut equal to `cut` (the end of a partition window); false if none was in force.
+    pub fn uncut(&mut self, cut: &Cut) -> bool {
+        match self.cuts.iter().position(|c| c == cut) {
+            Some(i) => {
+                self.cuts.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Adds (`on`) or ends a loss burst: every link also loses this share of its messages.
+    /// Bursts stack with each other and with the links' own loss.
+    pub fn loss_burst(&mut self, loss: Probability, on: bool) {
+        if on {
+            self.bursts.push(loss.get());
+        } else if let Some(i) = self.bursts.iter().position(|&p| p == loss.get()) {
+            self.bursts.remove(i);
+        }
+        self.burst_keep = self.bursts.iter().map(|p| 1.0 - p).product();
+    }
+
+    /// True when some link behaves differently from how the scenario started it.
+    pub fn links_changed(&self) -> bool {
+        self.changed
+    }
+
     /// Removes every cut.
     pub fn heal(&mut self) {
         self.cuts.clear();
@@ -464,17 +498,14 @@ impl Network {
 
     /// Changes link behaviour (a latency or loss fault).
     pub fn change(&mut self, change: &LinkChange) {
+        self.changed = true;
         self.links.apply(change);
     }
 
     /// Puts every link back as the scenario started it.
     pub fn restore(&mut self) {
+        self.changed = false;
         self.links = self.base.clone();
-    }
-
-    /// The current median latency of the direct link `from → to`.
-    pub fn median_latency(&self, from: NodeId, to: NodeId) -> SimDuration {
-        self.links.get(from, to).spec.latency.median()
     }
 }
 
@@ -482,6 +513,7 @@ impl Network {
 mod tests {
     use super::*;
     use crate::rng::Stream;
+    use crate::time::SimDuration;
 
     fn net(config: NetworkConfig, nodes: u32) -> Network {
         Network::new(nodes, &config, Stream::Network.rng(1)).unwrap()
@@ -497,12 +529,13 @@ mod tests {
     #[test]
     fn partitions_are_directional_when_asked() {
         let mut n = net(NetworkConfig::default(), 3);
-        n.cut(Cut::directed(3, &[NodeId(0)], &[NodeId(1)]));
-        assert!(n.send(SimTime(0), NodeId(0), NodeId(1), 10).as_slice().is_empty());
-        assert_eq!(n.send(SimTime(0), NodeId(1), NodeId(0), 10).as_slice().len(), 1);
-        assert_eq!(n.stats.dropped_partition, 1);
-        n.heal();
-        assert_eq!(n.send(SimTime(0), NodeId(0), NodeId(1), 10).as_slice().len(), 1);
+        let cut = Cut::directed(3, &[NodeId(0)], &[NodeId(1)]);
+        n.cut(cut.clone());
+        assert!(n.path_cut(NodeId(0), NodeId(1)));
+        assert!(!n.path_cut(NodeId(1), NodeId(0)));
+        assert!(n.uncut(&cut));
+        assert!(!n.path_cut(NodeId(0), NodeId(1)));
+        assert!(!n.uncut(&cut), "only a cut in force can end");
     }
 
     #[test]
@@ -513,6 +546,35 @@ mod tests {
         assert!(n.path_cut(NodeId(2), NodeId(0)));
         assert!(!n.path_cut(NodeId(1), NodeId(2)));
         assert!(!n.path_cut(NodeId(3), NodeId(0)));
+    }
+
+    #[test]
+    fn loss_bursts_stack_on_link_loss_and_end_cleanly() {
+        let spec = LinkSpec {
+            loss: Probability::new(0.5).unwrap(),
+            ..constant(1)
+        };
+        let mut n = net(
+            NetworkConfig {
+                default: spec,
+                ..NetworkConfig::default()
+            },
+            2,
+        );
+        let burst = Probability::new(0.5).unwrap();
+        n.loss_burst(burst, true);
+        let arrived = (0..40_000)
+            .filter(|_| !n.send(SimTime(0), NodeId(0), NodeId(1), 1).as_slice().is_empty())
+            .count();
+        assert!(
+            (arrived as f64 / 40_000.0 - 0.25).abs() < 0.01,
+            "half of half gets through: {arrived}"
+        );
+        n.loss_burst(burst, false);
+        let arrived = (0..40_000)
+            .filter(|_| !n.send(SimTime(0), NodeId(0), NodeId(1), 1).as_slice().is_empty())
+            .count();
+        assert!((arrived as f64 / 40_000.0 - 0.5).abs() < 0.01, "{arrived}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! can be unit-tested without the engine and hosted unchanged by other drivers.
 
 use std::fmt::{self, Debug};
+use std::hash::Hash;
 
 use serde::{Deserialize, Serialize};
 
@@ -36,8 +37,10 @@ impl fmt::Display for NodeId {
 #[serde(transparent)]
 pub struct RequestId(pub u64);
 
-/// A protocol message: anything cloneable that knows its encoded size on the wire.
-pub trait Message: Clone + Debug {
+/// A protocol message: anything cloneable that knows its encoded size on the wire. Its `Hash`
+/// feeds the run's trace hash (through a machine-independent hasher), so equal runs must send
+/// equal messages.
+pub trait Message: Clone + Debug + Hash {
     /// Encoded size in bytes, for bandwidth and bytes-per-operation accounting.
     fn wire_size(&self) -> usize;
 }
@@ -160,15 +163,7 @@ impl<M, T> Default for Effects<M, T> {
     }
 }
 
-impl<M, T> Effects<M, T> {
-    /// Forgets every effect, keeping the buffers' capacity.
-    pub fn clear(&mut self) {
-        self.sends.clear();
-        self.timers.clear();
-        self.replies.clear();
-        self.exposures.clear();
-    }
-}
+impl<M, T> Effects<M, T> {}
 
 /// The other nodes of the cluster, without allocating a list.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -258,6 +253,19 @@ impl<'a, P: Protocol> Ctx<'a, P> {
         }
         Some(peers.get(below(self.rng, peers.len() as u64) as usize))
     }
+    /// Up to `k` distinct peers chosen uniformly at random (Floyd's sampling), in the order
+    /// drawn.
+    pub fn random_peers(&mut self, k: usize) -> Vec<NodeId> {
+        let peers = self.peers();
+        let n = peers.len();
+        let k = k.min(n);
+        let mut chosen: Vec<usize> = Vec::with_capacity(k);
+        for j in n - k..n {
+            let t = below(self.rng, j as u64 + 1) as usize;
+            chosen.push(if chosen.contains(&t) { j } else { t });
+        }
+        chosen.into_iter().map(|i| peers.get(i)).collect()
+    }
     /// Sends `msg` to `to`.
     pub fn send(&mut self, to: NodeId, msg: P::Msg) {
         self.out.sends.push((to, msg));
@@ -289,6 +297,59 @@ impl<'a, P: Protocol> Ctx<'a, P> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn random_peers_are_distinct_and_uniform() {
+        struct Dummy;
+        #[derive(Clone, Debug, Hash)]
+        struct M;
+        impl Message for M {
+            fn wire_size(&self) -> usize {
+                0
+            }
+        }
+        impl Protocol for Dummy {
+            type Msg = M;
+            type Timer = ();
+            type Durable = ();
+            type Config = ();
+            fn info(_: &()) -> ProtocolInfo {
+                unimplemented!()
+            }
+            fn new(_: NodeId, _: &(), _: Option<()>) -> Self {
+                Dummy
+            }
+            fn durable(&self) {}
+            fn on_start(&mut self, _: &mut Ctx<'_, Self>) {}
+            fn on_message(&mut self, _: &mut Ctx<'_, Self>, _: NodeId, _: M) {}
+            fn on_timer(&mut self, _: &mut Ctx<'_, Self>, _: ()) {}
+            fn on_request(&mut self, _: &mut Ctx<'_, Self>, _: RequestId, _: Op) {}
+            fn state_digest(&self) -> u64 {
+                0
+            }
+        }
+        let mut rng = crate::rng::Stream::Node(0).rng(1);
+        let mut out = Effects::default();
+        let mut ctx = Ctx::<Dummy>::new(SimTime(0), NodeId(2), 6, &mut rng, &mut out);
+        let mut counts = [0u32; 6];
+        for _ in 0..10_000 {
+            let picked = ctx.random_peers(3);
+            assert_eq!(picked.len(), 3);
+            let mut sorted = picked.clone();
+            sorted.sort();
+            sorted.dedup();
+            assert_eq!(sorted.len(), 3, "distinct peers");
+            picked.iter().for_each(|p| counts[p.index()] += 1);
+        }
+        assert_eq!(counts[2], 0, "never itself");
+        for (k, c) in counts.iter().enumerate().filter(|(k, _)| *k != 2) {
+            assert!(
+                (f64::from(*c) / 10_000.0 - 0.6).abs() < 0.03,
+                "peer {k} chosen {c} times"
+            );
+        }
+        assert_eq!(ctx.random_peers(10).len(), 5, "at most every peer");
+    }
 
     #[test]
     fn peers_skip_self() {

@@ -123,7 +123,7 @@ mod tests {
     #[test]
     fn pops_in_the_same_order_as_a_sorted_reference() {
         use rand_core::Rng;
-        let mut rng = crate::rng::Stream::Scheduler.rng(5);
+        let mut rng = crate::rng::Stream::Workload.rng(5);
         let mut q = EventQueue::default();
         let mut reference = std::collections::BTreeSet::new();
         let (mut now, mut seq) = (0u64, 0u64);

@@ -18,8 +18,6 @@ pub enum Stream {
     Faults,
     /// Scripted workload choices that belong to no client.
     Workload,
-    /// The order in which the engine breaks ties it must choose among.
-    Scheduler,
     /// Node `k`'s own stream, handed to its protocol through `Ctx::rng`.
     Node(u32),
     /// Client `k`'s arrivals, keys and operation choices.
@@ -32,7 +30,6 @@ impl Stream {
             Stream::Network => 1,
             Stream::Faults => 2,
             Stream::Workload => 3,
-            Stream::Scheduler => 4,
             Stream::Node(k) => (1 << 32) | u64::from(k),
             Stream::Client(k) => (2 << 32) | u64::from(k),
         }

@@ -26,6 +26,21 @@ pub enum TopologySpec {
     Links(Vec<(NodeId, NodeId)>),
 }
 
+impl TopologySpec {
+    /// True if `a` and `b` (of `nodes` nodes) share a direct link.
+    pub fn adjacent(&self, nodes: u32, a: NodeId, b: NodeId) -> bool {
+        if a == b {
+            return false;
+        }
+        match self {
+            TopologySpec::Mesh => true,
+            TopologySpec::Ring => (a.0 + 1) % nodes == b.0 || (b.0 + 1) % nodes == a.0,
+            TopologySpec::Star { hub } => a == *hub || b == *hub,
+            TopologySpec::Links(links) => links.iter().any(|&(x, y)| (x, y) == (a, b) || (x, y) == (b, a)),
+        }
+    }
+}
+
 /// A topology in which this node cannot reach node 0.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Disconnected(pub NodeId);
@@ -91,15 +106,6 @@ impl Topology {
     /// True for a full mesh, where every route is a single hop.
     pub fn is_mesh(&self) -> bool {
         self.graph.is_none()
-    }
-
-    /// The undirected links of a routed topology (empty for a mesh).
-    pub fn links(&self) -> Vec<(NodeId, NodeId)> {
-        let Some(g) = &self.graph else { return vec![] };
-        g.edge_indices()
-            .filter_map(|e| g.edge_endpoints(e))
-            .map(|(a, b)| (NodeId(a.index() as u32), NodeId(b.index() as u32)))
-            .collect()
     }
 
     /// Writes into `hops` the nodes a message from `from` to `to` passes through after
@@ -182,6 +188,15 @@ mod tests {
         };
         let mut t = Topology::new(&TopologySpec::Links(links), 3, weight).unwrap();
         assert_eq!(route(&mut t, 0, 1), vec![2, 1]);
+    }
+
+    #[test]
+    fn adjacency_follows_the_shape() {
+        assert!(TopologySpec::Ring.adjacent(5, NodeId(4), NodeId(0)));
+        assert!(!TopologySpec::Ring.adjacent(5, NodeId(1), NodeId(3)));
+        assert!(TopologySpec::Star { hub: NodeId(2) }.adjacent(5, NodeId(2), NodeId(4)));
+        assert!(!TopologySpec::Star { hub: NodeId(2) }.adjacent(5, NodeId(0), NodeId(4)));
+        assert!(TopologySpec::Mesh.adjacent(5, NodeId(0), NodeId(4)));
     }
 
     #[test]

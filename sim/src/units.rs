@@ -30,10 +30,6 @@ impl Probability {
     pub fn get(self) -> f64 {
         self.0
     }
-    /// True when the event can never happen, so no random draw is needed.
-    pub fn is_zero(self) -> bool {
-        self.0 == 0.0
-    }
 }
 
 impl fmt::Display for Probability {

@@ -144,11 +144,6 @@ impl Clients {
         }
     }
 
-    /// The workload's configuration.
-    pub fn config(&self) -> &WorkloadConfig {
-        &self.config
-    }
-
     /// Delay from one of client `c`'s operations to its next: an exponential gap in open loop,
     /// the think time in closed loop.
     pub fn gap(&mut self, c: u32) -> SimDuration {
@@ -161,8 +156,8 @@ impl Clients {
         }
     }
 
-    /// The first arrival of client `c`: open-loop clients start at a random point of their
-    /// first gap, closed-loop clients at once.
+    /// The first arrival of client `c`: one gap in, exponential in open loop, the think time in
+    /// closed loop.
     pub fn first_arrival(&mut self, c: u32) -> SimDuration {
         self.gap(c)
     }

@@ -15,14 +15,15 @@ use syncsim_sim::{Ctx, Message, NodeId, Op, Protocol, ProtocolInfo, RequestId, S
 struct Pinger {
     tick: SimDuration,
     reply_after: SimDuration,
+    payload: u64,
     durable_pings: u64,
     volatile_pings: u64,
     ticks: u64,
     pending: Option<RequestId>,
 }
 
-#[derive(Clone, Debug)]
-struct Ping;
+#[derive(Clone, Debug, Hash)]
+struct Ping(u64);
 impl Message for Ping {
     fn wire_size(&self) -> usize {
         8
@@ -39,6 +40,8 @@ enum Timer {
 struct Config {
     tick: SimDuration,
     reply_after: SimDuration,
+    /// Carried in every ping: changes what is sent, never when or how much.
+    payload: u64,
 }
 
 impl Protocol for Pinger {
@@ -60,6 +63,7 @@ impl Protocol for Pinger {
         Pinger {
             tick: config.tick,
             reply_after: config.reply_after,
+            payload: config.payload,
             durable_pings: durable.unwrap_or(0),
             volatile_pings: 0,
             ticks: 0,
@@ -81,7 +85,7 @@ impl Protocol for Pinger {
             Timer::Tick => {
                 self.ticks += 1;
                 if let Some(p) = ctx.random_peer() {
-                    ctx.send(p, Ping);
+                    ctx.send(p, Ping(self.payload));
                 }
                 ctx.set_timer(Timer::Tick, self.tick);
             }
@@ -124,6 +128,7 @@ fn config(seed: u64, faults: Vec<TimedFault>) -> SimConfig {
 }
 
 const PROTO: Config = Config {
+    payload: 1,
     tick: SimDuration::from_millis(10),
     reply_after: SimDuration::from_millis(5),
 };
@@ -142,6 +147,22 @@ fn same_seed_same_hash_and_different_seed_different_hash() {
     assert_eq!(a.trace_hash, b.trace_hash);
     assert_eq!(a.events, b.events);
     assert_ne!(a.trace_hash, c.trace_hash);
+}
+
+#[test]
+fn the_trace_hash_covers_what_messages_carry() {
+    let run = |payload| {
+        Sim::<Pinger>::new(config(1, vec![]), Config { payload, ..PROTO }, ())
+            .unwrap()
+            .run()
+    };
+    let (a, b) = (run(1), run(2));
+    assert_eq!(a.events, b.events, "the same events at the same times ...");
+    assert_eq!(a.net, b.net);
+    assert_ne!(
+        a.trace_hash, b.trace_hash,
+        "... but different contents: a different trace"
+    );
 }
 
 #[test]

@@ -414,7 +414,7 @@ impl Default for RawWorkload {
         RawWorkload {
             clients: 0,
             arrival: RawArrival::Closed {
-                think: SimDuration::ZERO,
+                think: SimDuration::from_millis(10),
             },
             keys: RawKeys::default(),
             ops: OrderedMap::default(),

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use syncsim_protocols::ProtocolConfig;
-use syncsim_reports::expect::{self, Expectation, Written};
+use syncsim_reports::expect::{self, Expectation, Needs, Written};
 use syncsim_sim::fault::{Fault, RandomFault, RandomFaults, TimedFault};
 use syncsim_sim::history::OpKind;
 use syncsim_sim::network::{LinkChange, LinkOverride, LinkSpec, NetworkConfig, Regions};
@@ -46,8 +46,14 @@ pub struct Resolved {
 
 /// Checks `raw` and builds the engine's configuration from it.
 pub fn resolve(raw: &RawScenario) -> Result<Resolved> {
-    if raw.name.trim().is_empty() {
-        return Err(FieldError::new("name", "the scenario needs a name"));
+    if !valid_name(&raw.name) || raw.name.starts_with('.') {
+        return Err(FieldError::new(
+            "name",
+            format!(
+                "`{}` is not a valid scenario name: letters, digits, `-`, `_` and `.`, not starting with `.`",
+                raw.name
+            ),
+        ));
     }
     duration_within("duration", raw.duration, true)?;
     duration_within("settle.duration", raw.settle.duration, false)?;
@@ -58,8 +64,18 @@ pub fn resolve(raw: &RawScenario) -> Result<Resolved> {
     }
     let network = network(&raw.network, &nodes, regions)?;
     let workload = workload(&raw.workload, raw.duration, &raw.protocol, &nodes)?;
-    let faults = faults(&raw.faults, raw.duration, &nodes)?;
+    let faults = faults(&raw.faults, raw.duration, &nodes, &network.topology)?;
     let random_faults = random_faults(&raw.random_faults)?;
+    let windows = random_faults.expected_windows(raw.duration);
+    if windows > MAX_FAULTS as f64 {
+        return Err(FieldError::new(
+            "random_faults",
+            format!(
+                "these rates draw about {windows:.0} faults of one kind over {}, more than the limit of {MAX_FAULTS}",
+                raw.duration
+            ),
+        ));
+    }
     let expectations = raw
         .expect
         .0
@@ -70,13 +86,22 @@ pub fn resolve(raw: &RawScenario) -> Result<Resolved> {
                 ExpectValue::Number(x) => Written::Number(*x),
                 ExpectValue::Text(t) => Written::Text(t.clone()),
             };
-            expect::parse(metric, &written).map_err(|m| FieldError::new(format!("expect.{metric}"), m))
+            let path = format!("expect.{metric}");
+            let e = expect::parse(metric, &written).map_err(|m| FieldError::new(&path, m))?;
+            measurable(metric, &workload, &raw.protocol).map_err(|m| FieldError::new(&path, m))?;
+            Ok(e)
         })
         .collect::<Result<Vec<_>>>()?;
     if raw.engine.sample_every == SimDuration::ZERO {
         return Err(FieldError::new(
             "engine.sample_every",
             "the sampling interval must be positive",
+        ));
+    }
+    if raw.engine.max_events == Some(0) {
+        return Err(FieldError::new(
+            "engine.max_events",
+            "the event limit must be at least 1",
         ));
     }
     let sim = SimConfig {
@@ -98,6 +123,37 @@ pub fn resolve(raw: &RawScenario) -> Result<Resolved> {
         sim,
         expectations,
     })
+}
+
+/// Whether this run can measure `metric` at all: an expectation on something that never
+/// happens is a mistake in the scenario, not a failure of the protocol.
+fn measurable(metric: &str, workload: &WorkloadConfig, protocol: &ProtocolConfig) -> std::result::Result<(), String> {
+    let issued = |kind: OpKind| {
+        workload.clients > 0 && workload.mix.iter().any(|&(k, w)| k == kind && w > 0)
+            || workload.script.iter().any(|s| s.op.kind() == kind)
+    };
+    let writes = || OpKind::ALL.into_iter().any(|k| k.is_update() && issued(k));
+    match expect::needs(metric) {
+        Needs::Nothing => Ok(()),
+        Needs::Op(name) => match op_kind(name) {
+            Some(kind) if issued(kind) => Ok(()),
+            _ => Err(format!(
+                "the workload issues no `{name}` operations, so `{metric}` cannot be measured"
+            )),
+        },
+        Needs::Writes if writes() => Ok(()),
+        Needs::Writes => Err(format!(
+            "the workload makes no writes, so `{metric}` cannot be measured"
+        )),
+        Needs::Rounds if protocol.info().round.is_none() => Err(format!(
+            "{} does not work in rounds, so `{metric}` cannot be measured",
+            protocol.info().name
+        )),
+        Needs::Rounds if writes() => Ok(()),
+        Needs::Rounds => Err(format!(
+            "the workload makes no writes, so `{metric}` cannot be measured"
+        )),
+    }
 }
 
 fn duration_within(path: &str, d: SimDuration, positive: bool) -> Result<()> {
@@ -372,6 +428,29 @@ fn network(raw: &RawNetwork, nodes: &Names, regions: Option<RegionsOf>) -> Resul
         }
         default.clone()
     };
+    let topology = match &raw.topology {
+        RawTopology::Mesh => TopologySpec::Mesh,
+        RawTopology::Ring => TopologySpec::Ring,
+        RawTopology::Star { hub } => TopologySpec::Star {
+            hub: nodes.id("network.topology.star.hub", hub)?,
+        },
+        RawTopology::Links(list) => {
+            let mut edges = Vec::new();
+            let mut seen = BTreeSet::new();
+            for (i, [a, b]) in list.iter().enumerate() {
+                let path = format!("network.topology.links[{i}]");
+                let (x, y) = (nodes.id(&format!("{path}[0]"), a)?, nodes.id(&format!("{path}[1]"), b)?);
+                if x == y {
+                    return Err(FieldError::new(path, "a link joins two different nodes"));
+                }
+                if !seen.insert((x.min(y), x.max(y))) {
+                    return Err(FieldError::new(path, format!("the link {a} - {b} is listed twice")));
+                }
+                edges.push((x, y));
+            }
+            TopologySpec::Links(edges)
+        }
+    };
     let mut links = Vec::new();
     let mut seen = BTreeSet::new();
     for (i, link) in raw.links.iter().enumerate() {
@@ -396,6 +475,16 @@ fn network(raw: &RawNetwork, nodes: &Names, regions: Option<RegionsOf>) -> Resul
             }
         };
         for (a, b) in pairs {
+            if a != b && !topology.adjacent(nodes.count(), a, b) {
+                return Err(FieldError::new(
+                    path,
+                    format!(
+                        "{} and {} have no direct link in this topology, so there is no link to override",
+                        nodes.names[a.index()],
+                        nodes.names[b.index()]
+                    ),
+                ));
+            }
             if a == b {
                 return Err(FieldError::new(path, "a link joins two different nodes"));
             }
@@ -416,29 +505,6 @@ fn network(raw: &RawNetwork, nodes: &Names, regions: Option<RegionsOf>) -> Resul
             });
         }
     }
-    let topology = match &raw.topology {
-        RawTopology::Mesh => TopologySpec::Mesh,
-        RawTopology::Ring => TopologySpec::Ring,
-        RawTopology::Star { hub } => TopologySpec::Star {
-            hub: nodes.id("network.topology.star.hub", hub)?,
-        },
-        RawTopology::Links(list) => {
-            let mut edges = Vec::new();
-            let mut seen = BTreeSet::new();
-            for (i, [a, b]) in list.iter().enumerate() {
-                let path = format!("network.topology.links[{i}]");
-                let (x, y) = (nodes.id(&format!("{path}[0]"), a)?, nodes.id(&format!("{path}[1]"), b)?);
-                if x == y {
-                    return Err(FieldError::new(path, "a link joins two different nodes"));
-                }
-                if !seen.insert((x.min(y), x.max(y))) {
-                    return Err(FieldError::new(path, format!("the link {a} - {b} is listed twice")));
-                }
-                edges.push((x, y));
-            }
-            TopologySpec::Links(edges)
-        }
-    };
     if let Err(Disconnected(k)) = Topology::new(&topology, nodes.count(), |_, _| 1) {
         return Err(FieldError::new(
             "network.topology",
@@ -536,7 +602,27 @@ fn workload(
             }
             Arrival::Poisson(*rate)
         }
-        RawArrival::Closed { think } => Arrival::Closed { think: *think },
+        RawArrival::Closed { think } => {
+            // With no think time a client whose request fails at once would retry at the same
+            // instant forever, and simulated time would never move.
+            if raw.clients > 0 && *think == SimDuration::ZERO {
+                return Err(FieldError::new(
+                    "workload.arrival.closed.think",
+                    "a closed-loop client needs a think time longer than 0s between operations",
+                ));
+            }
+            let planned = f64::from(raw.clients) * duration.as_secs_f64() / think.as_secs_f64();
+            if planned > MAX_PLANNED_OPS {
+                return Err(FieldError::new(
+                    "workload.arrival.closed.think",
+                    format!(
+                        "{} clients thinking {think} for {duration} could issue {planned:.0} operations, more than the limit of {MAX_PLANNED_OPS:.0}",
+                        raw.clients
+                    ),
+                ));
+            }
+            Arrival::Closed { think: *think }
+        }
     };
     if raw.keys.count == 0 || raw.keys.count > MAX_KEYS {
         return Err(FieldError::new(
@@ -656,7 +742,7 @@ fn workload(
     })
 }
 
-fn faults(raw: &[RawFault], duration: SimDuration, nodes: &Names) -> Result<Vec<TimedFault>> {
+fn faults(raw: &[RawFault], duration: SimDuration, nodes: &Names, topology: &TopologySpec) -> Result<Vec<TimedFault>> {
     if raw.len() > MAX_FAULTS {
         return Err(FieldError::new(
             "faults",
@@ -693,12 +779,12 @@ fn faults(raw: &[RawFault], duration: SimDuration, nodes: &Names) -> Result<Vec<
                     format!("give exactly one action (partition, cut, heal, crash, restart, pause, resume, clock or network), not {actions}"),
                 ));
             }
-            Ok(TimedFault { at: SimTime::ZERO + f.at, fault: fault(&path, f, nodes)? })
+            Ok(TimedFault { at: SimTime::ZERO + f.at, fault: fault(&path, f, nodes, topology)? })
         })
         .collect()
 }
 
-fn fault(path: &str, f: &RawFault, nodes: &Names) -> Result<Fault> {
+fn fault(path: &str, f: &RawFault, nodes: &Names, topology: &TopologySpec) -> Result<Fault> {
     let one = |field: &str, name: &String| nodes.id(&format!("{path}.{field}"), name);
     if let Some(groups) = &f.partition {
         let path = format!("{path}.partition");
@@ -836,6 +922,12 @@ fn fault(path: &str, f: &RawFault, nodes: &Names) -> Result<Fault> {
                     return Err(FieldError::new(
                         format!("{path}.between"),
                         "a link joins two different nodes",
+                    ));
+                }
+                if !topology.adjacent(nodes.count(), x, y) {
+                    return Err(FieldError::new(
+                        format!("{path}.between"),
+                        format!("{a} and {b} have no direct link in this topology, so there is no link to change"),
                     ));
                 }
                 Some((x, y))

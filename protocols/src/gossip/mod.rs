@@ -186,26 +186,18 @@ impl GossipConfig {
     }
 }
 
-/// Which anti-entropy exchange a digest starts or answers.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Exchange {
-    /// "Send me what I lack."
-    Pull,
-    /// "Send me what I lack, and say which of my keys you want."
-    PushPull,
-    /// The answer to a push offer: "here is what I have; send me what I lack."
-    Push,
-}
-
 /// Gossip messages.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Hash)]
 pub enum GossipMsg {
-    /// A push offer: "send me your digest so I can send you what you lack."
-    Offer,
-    /// The sender's per-key versions.
+    /// A push offer: "unless we are equal, send me your digest so I can send you what you lack."
+    Offer {
+        /// The sender's state fingerprint.
+        fingerprint: u64,
+    },
+    /// The sender's per-key versions: "send me what I lack" — pull, or the answer to an offer.
     Digest {
-        /// What the receiver should do with it.
-        exchange: Exchange,
+        /// Push-pull: "and say which of my keys you want".
+        want_back: bool,
         /// The sender's state fingerprint: equal fingerprints mean nothing to exchange.
         fingerprint: u64,
         /// Per-key versions, in key order.
@@ -238,7 +230,7 @@ impl Message for GossipMsg {
     fn wire_size(&self) -> usize {
         use wire::*;
         TAG + match self {
-            GossipMsg::Offer => 0,
+            GossipMsg::Offer { .. } => 8,
             GossipMsg::Digest { digest, .. } => 1 + 8 + LEN + digest.len() * (KEY + VERSION),
             GossipMsg::Updates { updates, want } => 2 * LEN + updates.len() * UPDATE + want.len() * KEY,
             GossipMsg::Rumors(updates) => LEN + updates.len() * UPDATE,
@@ -299,29 +291,26 @@ impl GossipNode {
         });
     }
 
+    /// One round: `fanout` distinct random peers.
     fn round(&mut self, ctx: &mut Ctx<'_, Self>) {
-        for _ in 0..self.config.fanout {
-            let Some(peer) = ctx.random_peer() else { return };
+        for peer in ctx.random_peers(self.config.fanout as usize) {
             match self.config.mode {
-                Mode::Push => ctx.send(peer, GossipMsg::Offer),
-                Mode::Pull => {
-                    let msg = self.digest_msg(Exchange::Pull);
-                    ctx.send(peer, msg);
-                }
-                Mode::PushPull => self.push_pull(ctx, peer),
+                Mode::Push => ctx.send(
+                    peer,
+                    GossipMsg::Offer {
+                        fingerprint: self.store.fingerprint(),
+                    },
+                ),
+                Mode::Pull => ctx.send(peer, self.digest_msg(false)),
+                Mode::PushPull => ctx.send(peer, self.digest_msg(true)),
                 Mode::Rumor => self.spread(ctx, peer),
             }
         }
     }
 
-    fn push_pull(&mut self, ctx: &mut Ctx<'_, Self>, peer: NodeId) {
-        let msg = self.digest_msg(Exchange::PushPull);
-        ctx.send(peer, msg);
-    }
-
-    fn digest_msg(&mut self, exchange: Exchange) -> GossipMsg {
+    fn digest_msg(&self, want_back: bool) -> GossipMsg {
         GossipMsg::Digest {
-            exchange,
+            want_back,
             fingerprint: self.store.fingerprint(),
             digest: self.store.digest(),
         }
@@ -369,9 +358,11 @@ impl GossipNode {
         }
     }
 
+    /// Delay to the first round: the next multiple of `interval` when aligned (so a restarted
+    /// node rejoins the synchronous grid), a random point of one interval otherwise.
     fn first_round(&self, ctx: &mut Ctx<'_, Self>, interval: SimDuration) -> SimDuration {
         match self.config.phase {
-            Phase::Aligned => interval,
+            Phase::Aligned => SimDuration(interval.as_nanos() - ctx.now().as_nanos() % interval.as_nanos()),
             Phase::Random => SimDuration(1 + below(ctx.rng(), interval.as_nanos())),
         }
     }
@@ -432,12 +423,13 @@ impl Protocol for GossipNode {
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: GossipMsg) {
         match msg {
-            GossipMsg::Offer => {
-                let msg = self.digest_msg(Exchange::Push);
-                ctx.send(from, msg);
+            GossipMsg::Offer { fingerprint } => {
+                if fingerprint != self.store.fingerprint() {
+                    ctx.send(from, self.digest_msg(false));
+                }
             }
             GossipMsg::Digest {
-                exchange,
+                want_back,
                 fingerprint,
                 digest,
             } => {
@@ -445,7 +437,7 @@ impl Protocol for GossipNode {
                     return; // equal states: nothing to send either way
                 }
                 let updates = self.store.newer_than(&digest);
-                let want = if exchange == Exchange::PushPull {
+                let want = if want_back {
                     self.store.behind(&digest)
                 } else {
                     Vec::new()
@@ -498,7 +490,7 @@ impl Protocol for GossipNode {
             }
             GossipTimer::Backup => {
                 if let Some(peer) = ctx.random_peer() {
-                    self.push_pull(ctx, peer);
+                    ctx.send(peer, self.digest_msg(true));
                 }
                 ctx.set_timer(GossipTimer::Backup, self.config.backup);
             }
@@ -561,15 +553,15 @@ mod tests {
                 n.on_request(ctx, RequestId(1), Op::Put { key: 1, value: 5 })
             });
         }
-        let digest = a.digest_msg(Exchange::PushPull);
+        let digest = a.digest_msg(true);
         let out = drive(&mut b, 1, |n, ctx| n.on_message(ctx, NodeId(0), digest));
         assert!(out.sends.is_empty(), "nothing to exchange: {:?}", out.sends);
         // Past the fingerprint short-cut, the per-key comparison finds nothing either.
-        let GossipMsg::Digest { exchange, digest, .. } = a.digest_msg(Exchange::PushPull) else {
+        let GossipMsg::Digest { want_back, digest, .. } = a.digest_msg(true) else {
             unreachable!()
         };
         let forced = GossipMsg::Digest {
-            exchange,
+            want_back,
             fingerprint: 0,
             digest,
         };
@@ -586,7 +578,7 @@ mod tests {
         drive(&mut b, 1, |n, ctx| {
             n.on_request(ctx, RequestId(2), Op::Put { key: 2, value: 6 })
         });
-        let digest = a.digest_msg(Exchange::PushPull);
+        let digest = a.digest_msg(true);
         let out = drive(&mut b, 1, |n, ctx| n.on_message(ctx, NodeId(0), digest));
         let GossipMsg::Updates { updates, want } = &out.sends[0].1 else {
             panic!("{:?}", out.sends)
