@@ -357,7 +357,9 @@ impl Network {
     }
 
     /// Hands a message of `size` bytes from `from` to the network at `now`; returns when its
-    /// copies arrive at `to`. Lost or cut messages arrive never.
+    /// copies arrive at `to`. A lost message arrives never; whether a cut drops it is decided
+    /// on arrival ([`Network::path_cut`]). Duplication is end to end, with the probability of
+    /// the direct link `from → to`: the copy travels the route on its own.
     pub fn send(&mut self, now: SimTime, from: NodeId, to: NodeId, size: u64) -> Arrivals {
         self.stats.sent += 1;
         self.stats.bytes_sent += size;
