@@ -136,3 +136,42 @@ fn list_shows_every_protocol_parameter_with_its_default() {
         assert!(text.contains(needle), "`syncsim list` lacks `{needle}`:\n{text}");
     }
 }
+
+/// `syncsim list` shows, for every protocol, exactly the parameters its configuration has, with
+/// the defaults the code really uses (read back from the serialized default configuration).
+#[test]
+fn list_documents_every_parameter_with_its_true_default() {
+    use syncsim::protocols::{KINDS, ProtocolConfig};
+    fn flatten(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    let name = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    flatten(&name, v, out);
+                }
+            }
+            serde_json::Value::String(s) => out.push((prefix.to_string(), s.clone())),
+            other => out.push((prefix.to_string(), other.to_string())),
+        }
+    }
+    for kind in KINDS {
+        let config = ProtocolConfig::default_for(kind).unwrap();
+        let mut actual = Vec::new();
+        flatten("", &serde_json::to_value(&config).unwrap(), &mut actual);
+        actual.retain(|(k, _)| k != "kind");
+        actual.sort();
+        let mut documented: Vec<(String, String)> = ProtocolConfig::describe(kind)
+            .into_iter()
+            .map(|(name, default, _)| (name.to_string(), default))
+            .collect();
+        documented.sort();
+        assert_eq!(
+            documented, actual,
+            "`syncsim list` for {kind} disagrees with the code's defaults"
+        );
+    }
+}
