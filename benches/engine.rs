@@ -31,10 +31,7 @@ fn flood_config() -> SimConfig {
         sample_every: SimDuration::ZERO,
         network: NetworkConfig {
             default: LinkSpec {
-                latency: Latency::Lognormal {
-                    median: SimDuration::from_millis(2),
-                    p99: SimDuration::from_millis(20),
-                },
+                latency: Latency::Lognormal { median: SimDuration::from_millis(2), p99: SimDuration::from_millis(20) },
                 loss: Probability::new(0.001).unwrap(),
                 duplicate: Probability::new(0.001).unwrap(),
                 bandwidth: None,
@@ -46,15 +43,7 @@ fn flood_config() -> SimConfig {
 }
 
 fn run_flood() -> u64 {
-    let sim = Sim::<FloodNode>::new(
-        flood_config(),
-        FloodConfig {
-            tokens: TOKENS,
-            size: 64,
-        },
-        (),
-    )
-    .unwrap();
+    let sim = Sim::<FloodNode>::new(flood_config(), FloodConfig { tokens: TOKENS, size: 64 }, ()).unwrap();
     sim.run().net.delivered
 }
 

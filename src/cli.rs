@@ -136,18 +136,12 @@ pub fn list() -> String {
     let yaml = |v: &dyn erased::Yaml| v.to_yaml();
     s.push_str("PROTOCOLS (protocol: { kind: <name>, <parameter>: <value>, ... })\n");
     for kind in KINDS {
-        let info = ProtocolConfig::default_for(kind)
-            .expect("every kind has defaults")
-            .info();
+        let info = ProtocolConfig::default_for(kind).expect("every kind has defaults").info();
         let ops: Vec<&str> = info.ops.iter().map(|o| o.name()).collect();
         s.push_str(&format!(
             "\n  {kind}: consistency {:?}; operations: {}\n",
             info.consistency,
-            if ops.is_empty() {
-                "none".to_string()
-            } else {
-                ops.join(", ")
-            }
+            if ops.is_empty() { "none".to_string() } else { ops.join(", ") }
         ));
         for (name, default, help) in ProtocolConfig::describe(kind) {
             s.push_str(&format!("    {name:<16} default {default:<10} {help}\n"));

@@ -10,16 +10,8 @@ use crate::runner::RunResult;
 
 /// The default output folder of a run: `syncsim-out/<scenario>/seed-<seed>`.
 pub fn default_dir(name: &str, seed: u64) -> PathBuf {
-    let safe: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let safe: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
     Path::new("syncsim-out").join(safe).join(format!("seed-{seed}"))
 }
 
@@ -29,9 +21,7 @@ pub fn write_run(dir: &Path, result: &RunResult, node_names: &[String]) -> Resul
     let mut report = serde_json::to_string_pretty(&result.report).context("serializing the report")?;
     report.push('\n');
     write_file(&dir.join("report.json"), |w| w.write_all(report.as_bytes()))?;
-    write_file(&dir.join("history.jsonl"), |w| {
-        syncsim_reports::history::write_jsonl(&result.history, node_names, w)
-    })?;
+    write_file(&dir.join("history.jsonl"), |w| syncsim_reports::history::write_jsonl(&result.history, node_names, w))?;
     let trace_path = dir.join("trace.jsonl");
     if result.trace.is_empty() {
         // A trace from an earlier run of this folder would no longer match its report.
@@ -54,7 +44,5 @@ pub fn write_run(dir: &Path, result: &RunResult, node_names: &[String]) -> Resul
 fn write_file(path: &Path, body: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>) -> Result<()> {
     let file = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
     let mut w = BufWriter::new(file);
-    body(&mut w)
-        .and_then(|_| w.flush())
-        .with_context(|| format!("cannot write {}", path.display()))
+    body(&mut w).and_then(|_| w.flush()).with_context(|| format!("cannot write {}", path.display()))
 }

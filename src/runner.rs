@@ -57,9 +57,5 @@ fn run_with<P: Protocol>(
         reproduce: reproduce_command(&scenario.file, seed),
     };
     let report = Report::build(context, &out);
-    Ok(RunResult {
-        report,
-        history: out.history,
-        trace: out.trace,
-    })
+    Ok(RunResult { report, history: out.history, trace: out.trace })
 }

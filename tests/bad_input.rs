@@ -7,163 +7,53 @@ use std::process::Command;
 
 /// (file, line, column, field, a fragment of the message)
 const CASES: &[(&str, usize, usize, &str, &str)] = &[
-    (
-        "absurd-node-count.yaml",
-        4,
-        8,
-        "nodes",
-        "more than the limit of 1000000",
-    ),
+    ("absurd-node-count.yaml", 4, 8, "nodes", "more than the limit of 1000000"),
     ("bad-heal.yaml", 8, 21, "faults[0].heal", "write `heal: all`"),
-    (
-        "disconnected-topology.yaml",
-        8,
-        13,
-        "network.topology",
-        "`n2` cannot reach `n0`",
-    ),
+    ("disconnected-topology.yaml", 8, 13, "network.topology", "`n2` cannot reach `n0`"),
     ("duplicate-node-name.yaml", 4, 15, "nodes[2]", "node `a` is named twice"),
     ("duration-without-unit.yaml", 3, 11, "duration", "`60` has no unit"),
     ("empty.yaml", 2, 1, "", "missing field `name`"),
-    (
-        "expectation-without-comparison.yaml",
-        8,
-        17,
-        "expect.availability",
-        "write a comparison",
-    ),
-    (
-        "fault-after-duration.yaml",
-        8,
-        11,
-        "faults[0].at",
-        "after the scenario's duration",
-    ),
-    (
-        "kind-not-first.yaml",
-        6,
-        11,
-        "protocol",
-        "`kind` must be the first field",
-    ),
-    (
-        "lognormal-p99-below-median.yaml",
-        8,
-        12,
-        "network.latency",
-        "p99 (2ms) is below the median (20ms)",
-    ),
+    ("expectation-without-comparison.yaml", 8, 17, "expect.availability", "write a comparison"),
+    ("fault-after-duration.yaml", 8, 11, "faults[0].at", "after the scenario's duration"),
+    ("kind-not-first.yaml", 6, 11, "protocol", "`kind` must be the first field"),
+    ("lognormal-p99-below-median.yaml", 8, 12, "network.latency", "p99 (2ms) is below the median (20ms)"),
     ("loss-above-one.yaml", 8, 9, "network.loss", "between 0 and 1"),
     ("missing-duration.yaml", 2, 1, "", "missing field `duration`"),
     ("mix-not-100.yaml", 9, 8, "workload.ops", "adds up to 90%, not 100%"),
     ("negative-clock-rate.yaml", 8, 40, "faults[0].clock.rate", "not -2"),
-    (
-        "negative-latency.yaml",
-        8,
-        24,
-        "network.latency.constant",
-        "cannot be negative",
-    ),
-    (
-        "one-group-partition.yaml",
-        8,
-        26,
-        "faults[0].partition",
-        "at least two groups",
-    ),
-    (
-        "overlapping-partition.yaml",
-        8,
-        38,
-        "faults[0].partition[1][0]",
-        "must not overlap",
-    ),
+    ("negative-latency.yaml", 8, 24, "network.latency.constant", "cannot be negative"),
+    ("one-group-partition.yaml", 8, 26, "faults[0].partition", "at least two groups"),
+    ("overlapping-partition.yaml", 8, 38, "faults[0].partition[1][0]", "must not overlap"),
     ("syntax-error.yaml", 8, 1, "", "YAML syntax error"),
     ("two-actions.yaml", 8, 5, "faults[0]", "exactly one action"),
     ("two-documents.yaml", 7, 1, "", "one YAML document"),
     ("unknown-field.yaml", 7, 12, "durration", "unknown field `durration`"),
     ("unknown-metric.yaml", 8, 20, "expect.latency.put.p42", "unknown metric"),
     ("unknown-node.yaml", 8, 22, "faults[0].crash", "unknown node `n9`"),
-    (
-        "unknown-protocol-field.yaml",
-        7,
-        11,
-        "protocol.fanuot",
-        "unknown field `fanuot`",
-    ),
+    ("unknown-protocol-field.yaml", 7, 11, "protocol.fanuot", "unknown field `fanuot`"),
     ("unknown-protocol.yaml", 6, 7, "protocol", "unknown variant `paxos`"),
-    (
-        "unknown-region.yaml",
-        8,
-        23,
-        "network.regions[0].between[1]",
-        "unknown region `mars`",
-    ),
-    (
-        "unsupported-op.yaml",
-        9,
-        26,
-        "workload.ops.incr",
-        "gossip does not support `incr`",
-    ),
+    ("unknown-region.yaml", 8, 23, "network.regions[0].between[1]", "unknown region `mars`"),
+    ("unsupported-op.yaml", 9, 26, "workload.ops.incr", "gossip does not support `incr`"),
     ("wrong-type.yaml", 8, 12, "workload.clients", "expected u32"),
     ("zero-nodes.yaml", 4, 8, "nodes", "at least one node"),
-    (
-        "zero-think-time.yaml",
-        9,
-        31,
-        "workload.arrival.closed.think",
-        "think time longer than 0s",
-    ),
-    (
-        "absurd-random-fault-rate.yaml",
-        8,
-        8,
-        "random_faults",
-        "more than the limit of 100000",
-    ),
-    (
-        "override-missing-link.yaml",
-        10,
-        7,
-        "network.links[1]",
-        "n0 and n2 have no direct link",
-    ),
-    (
-        "bare-number-expectation.yaml",
-        9,
-        17,
-        "expect.availability",
-        "write a comparison",
-    ),
-    (
-        "unmeasurable-expectation.yaml",
-        9,
-        20,
-        "expect.latency.get.p99",
-        "issues no `get` operations",
-    ),
+    ("zero-think-time.yaml", 9, 31, "workload.arrival.closed.think", "think time longer than 0s"),
+    ("absurd-random-fault-rate.yaml", 8, 8, "random_faults", "more than the limit of 100000"),
+    ("override-missing-link.yaml", 10, 7, "network.links[1]", "n0 and n2 have no direct link"),
+    ("bare-number-expectation.yaml", 9, 17, "expect.availability", "write a comparison"),
+    ("unmeasurable-expectation.yaml", 9, 20, "expect.latency.get.p99", "issues no `get` operations"),
     ("escaping-name.yaml", 2, 7, "name", "not a valid scenario name"),
     ("zero-event-limit.yaml", 7, 23, "engine.max_events", "at least 1"),
 ];
 
 fn syncsim(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_syncsim"))
-        .args(args)
-        .output()
-        .expect("the binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let out = Command::new(env!("CARGO_BIN_EXE_syncsim")).args(args).output().expect("the binary runs");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 #[test]
 fn every_file_in_tests_bad_has_a_case() {
-    let mut files: Vec<String> = std::fs::read_dir("tests/bad")
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
+    let mut files: Vec<String> =
+        std::fs::read_dir("tests/bad").unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     files.sort();
     let mut cases: Vec<String> = CASES.iter().map(|c| c.0.to_string()).collect();
     cases.sort();
@@ -181,27 +71,14 @@ fn malformed_scenarios_are_rejected_with_their_location() {
         } else {
             format!("error: {path}:{line}:{column}: {field}: ")
         };
-        for args in [
-            vec!["validate", path.as_str()],
-            vec!["run", path.as_str(), "--out", out_dir.to_str().unwrap()],
-        ] {
+        for args in [vec!["validate", path.as_str()], vec!["run", path.as_str(), "--out", out_dir.to_str().unwrap()]] {
             let (code, stderr) = syncsim(&args);
             assert_eq!(code, 3, "{args:?} should exit 3; stderr: {stderr}");
-            assert!(
-                stderr.starts_with(&prefix),
-                "{args:?}: expected `{prefix}...`, got: {stderr}"
-            );
-            assert!(
-                stderr.contains(fragment),
-                "{args:?}: expected `{fragment}` in: {stderr}"
-            );
+            assert!(stderr.starts_with(&prefix), "{args:?}: expected `{prefix}...`, got: {stderr}");
+            assert!(stderr.contains(fragment), "{args:?}: expected `{fragment}` in: {stderr}");
             assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
         }
-        assert!(
-            !Path::new(&out_dir).exists(),
-            "a rejected run wrote {}",
-            out_dir.display()
-        );
+        assert!(!Path::new(&out_dir).exists(), "a rejected run wrote {}", out_dir.display());
     }
 }
 
@@ -209,10 +86,7 @@ fn malformed_scenarios_are_rejected_with_their_location() {
 fn a_missing_file_and_bad_usage_are_bad_input_too() {
     let (code, stderr) = syncsim(&["run", "tests/bad/no-such-file.yaml"]);
     assert_eq!(code, 3);
-    assert!(
-        stderr.contains("tests/bad/no-such-file.yaml") && stderr.contains("cannot read"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("tests/bad/no-such-file.yaml") && stderr.contains("cannot read"), "{stderr}");
     let (code, _) = syncsim(&["run"]);
     assert_eq!(code, 3, "a missing argument is a usage error");
     let (code, _) = syncsim(&["frobnicate"]);

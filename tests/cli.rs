@@ -5,10 +5,7 @@
 use std::process::Command;
 
 fn syncsim(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_syncsim"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
+    Command::new(env!("CARGO_BIN_EXE_syncsim")).args(args).output().expect("the binary runs")
 }
 
 fn temp(name: &str) -> std::path::PathBuf {
@@ -22,17 +19,9 @@ fn run_quickstart_writes_a_complete_report() {
     let dir = temp("quickstart");
     let out = syncsim(&["run", "scenarios/quickstart.yaml", "--out", dir.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(stdout.lines().next(), Some("seed: 1"), "the seed is printed first");
-    assert!(
-        stdout.contains("interval: 100ms"),
-        "every resolved parameter is printed"
-    );
+    assert!(stdout.contains("interval: 100ms"), "every resolved parameter is printed");
     assert!(stdout.contains("outcome: PASS"));
     assert!(stdout.contains("reproduce: syncsim run scenarios/quickstart.yaml --seed 1"));
 
@@ -70,11 +59,7 @@ fn two_runs_of_one_seed_write_byte_identical_reports() {
         assert_eq!(out.status.code(), Some(0));
     }
     for file in ["report.json", "history.jsonl", "trace.jsonl"] {
-        assert_eq!(
-            std::fs::read(a.join(file)).unwrap(),
-            std::fs::read(b.join(file)).unwrap(),
-            "{file} differs"
-        );
+        assert_eq!(std::fs::read(a.join(file)).unwrap(), std::fs::read(b.join(file)).unwrap(), "{file} differs");
     }
     let _ = std::fs::remove_dir_all(&a);
     let _ = std::fs::remove_dir_all(&b);
@@ -97,10 +82,7 @@ fn a_failed_liveness_expectation_exits_2_and_a_lost_write_exits_1() {
     let out = syncsim(&["run", lost.to_str().unwrap(), "--out", dir.join("o1").to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(
-        stdout.contains("SAFETY VIOLATION") && stdout.contains("1 acknowledged writes LOST"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("SAFETY VIOLATION") && stdout.contains("1 acknowledged writes LOST"), "{stdout}");
 
     let slow = dir.join("slow.yaml");
     std::fs::write(
@@ -146,11 +128,7 @@ fn list_documents_every_parameter_with_its_true_default() {
         match v {
             serde_json::Value::Object(m) => {
                 for (k, v) in m {
-                    let name = if prefix.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{prefix}.{k}")
-                    };
+                    let name = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
                     flatten(&name, v, out);
                 }
             }
@@ -164,14 +142,9 @@ fn list_documents_every_parameter_with_its_true_default() {
         flatten("", &serde_json::to_value(&config).unwrap(), &mut actual);
         actual.retain(|(k, _)| k != "kind");
         actual.sort();
-        let mut documented: Vec<(String, String)> = ProtocolConfig::describe(kind)
-            .into_iter()
-            .map(|(name, default, _)| (name.to_string(), default))
-            .collect();
+        let mut documented: Vec<(String, String)> =
+            ProtocolConfig::describe(kind).into_iter().map(|(name, default, _)| (name.to_string(), default)).collect();
         documented.sort();
-        assert_eq!(
-            documented, actual,
-            "`syncsim list` for {kind} disagrees with the code's defaults"
-        );
+        assert_eq!(documented, actual, "`syncsim list` for {kind} disagrees with the code's defaults");
     }
 }

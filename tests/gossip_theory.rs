@@ -33,29 +33,20 @@ fn push_gossip_informs_everyone_in_log2_n_plus_ln_n_rounds() {
         let rounds: Vec<f64> = (0..seeds)
             .map(|seed| {
                 let r = runner::run(&s, seed, false).unwrap();
-                assert_eq!(
-                    r.report.visibility.visible_everywhere, 1,
-                    "n={n} seed={seed}: the rumor reached everyone"
-                );
+                assert_eq!(r.report.visibility.visible_everywhere, 1, "n={n} seed={seed}: the rumor reached everyone");
                 r.report.visibility.rounds_max as f64
             })
             .collect();
         let theory = f64::from(n).log2() + f64::from(n).ln();
         let m = mean(&rounds);
         println!("n = {n:>5}: mean rounds {m:.2} over {seeds} seeds; log2 n + ln n = {theory:.2}");
-        assert!(
-            (0.0..=2.5).contains(&(m - theory)),
-            "n={n}: mean {m:.2} is not log2 n + ln n + O(1) ({theory:.2})"
-        );
+        assert!((0.0..=2.5).contains(&(m - theory)), "n={n}: mean {m:.2} is not log2 n + ln n + O(1) ({theory:.2})");
         excess.push((theory, m));
     }
     // Growth: each tenfold increase of n adds log2(10) + ln(10) = 5.63 rounds.
     for w in excess.windows(2) {
         let slope = (w[1].1 - w[0].1) / (w[1].0 - w[0].0);
-        assert!(
-            (0.8..=1.2).contains(&slope),
-            "rounds grow {slope:.2} times as fast as log2 n + ln n"
-        );
+        assert!((0.8..=1.2).contains(&slope), "rounds grow {slope:.2} times as fast as log2 n + ln n");
     }
 }
 
@@ -67,11 +58,7 @@ fn push_gossip_informs_everyone_in_log2_n_plus_ln_n_rounds() {
 fn rumor_mongering_matches_demers_residue_and_traffic() {
     let fixed_point = |c: f64| (0..500).fold(0.5f64, |s, _| (-c * (1.0 - s)).exp());
     let variants: [(&str, bool, Option<f64>); 6] = [
-        (
-            "{ response: feedback, stop: counter, k: 1 }",
-            true,
-            Some(fixed_point(2.0)),
-        ),
+        ("{ response: feedback, stop: counter, k: 1 }", true, Some(fixed_point(2.0))),
         ("{ response: feedback, stop: counter, k: 2 }", true, None),
         ("{ response: feedback, stop: coin, k: 2 }", true, Some(fixed_point(3.0))),
         ("{ response: feedback, stop: coin, k: 3 }", true, Some(fixed_point(4.0))),
@@ -90,15 +77,9 @@ fn rumor_mongering_matches_demers_residue_and_traffic() {
             traffic.push(pushes / f64::from(n));
         }
         let (s_mean, m_mean) = (mean(&residue), mean(&traffic));
-        println!(
-            "{rumor}: residue {s_mean:.4}, traffic {m_mean:.2}, e^-m {:.4}, mean field {ode:?}",
-            (-m_mean).exp()
-        );
+        println!("{rumor}: residue {s_mean:.4}, traffic {m_mean:.2}, e^-m {:.4}, mean field {ode:?}", (-m_mean).exp());
         let law = (-m_mean).exp();
-        assert!(
-            (s_mean - law).abs() <= 0.1 * law + 0.002,
-            "{rumor}: residue {s_mean:.4} but e^-m = {law:.4}"
-        );
+        assert!((s_mean - law).abs() <= 0.1 * law + 0.002, "{rumor}: residue {s_mean:.4} but e^-m = {law:.4}");
         if let Some(expected) = ode {
             assert!(
                 (s_mean - expected).abs() <= 0.1 * expected + 0.002,

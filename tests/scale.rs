@@ -12,10 +12,7 @@ fn ten_thousand_replicas_converge_by_push_pull_anti_entropy() {
     assert_eq!(r.report.exit_code, 0, "{:?}", r.report.failures);
     assert!(r.report.convergence.converged);
     assert_eq!(r.report.convergence.live_replicas, 10_000);
-    assert!(
-        r.report.network.stats.dropped_partition > 0,
-        "the partition of n0..n999 cut traffic"
-    );
+    assert!(r.report.network.stats.dropped_partition > 0, "the partition of n0..n999 cut traffic");
     assert!(r.report.visibility.writes > 100);
     let again = runner::run(&s, s.raw.seed, false).unwrap();
     assert_eq!(

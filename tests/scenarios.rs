@@ -13,10 +13,7 @@ fn shipped() -> Vec<Scenario> {
         .collect();
     paths.sort();
     assert!(paths.len() >= 3, "quickstart and at least two more worked examples");
-    paths
-        .iter()
-        .map(|p| Scenario::load(p).unwrap_or_else(|e| panic!("{e}")))
-        .collect()
+    paths.iter().map(|p| Scenario::load(p).unwrap_or_else(|e| panic!("{e}"))).collect()
 }
 
 #[test]
@@ -36,19 +33,11 @@ fn the_same_seed_gives_the_same_trace_and_report() {
         let b = runner::run(&s, seed, false).unwrap();
         assert_eq!(a.report.trace_hash, b.report.trace_hash, "{}", s.file);
         assert_eq!(a.history, b.history, "{}", s.file);
-        let (ja, jb) = (
-            serde_json::to_string_pretty(&a.report).unwrap(),
-            serde_json::to_string_pretty(&b.report).unwrap(),
-        );
+        let (ja, jb) =
+            (serde_json::to_string_pretty(&a.report).unwrap(), serde_json::to_string_pretty(&b.report).unwrap());
         assert_eq!(ja, jb, "{}: report.json differs between two runs of one seed", s.file);
         let c = runner::run(&s, seed + 1, false).unwrap();
-        assert_ne!(
-            a.report.trace_hash,
-            c.report.trace_hash,
-            "{}: seeds {seed} and {} collide",
-            s.file,
-            seed + 1
-        );
+        assert_ne!(a.report.trace_hash, c.report.trace_hash, "{}: seeds {seed} and {} collide", s.file, seed + 1);
     }
 }
 

@@ -26,11 +26,7 @@ impl FloodConfig {
     pub fn describe() -> Vec<(&'static str, String, &'static str)> {
         let d = FloodConfig::default();
         vec![
-            (
-                "tokens",
-                d.tokens.to_string(),
-                "tokens each node puts in circulation at start",
-            ),
+            ("tokens", d.tokens.to_string(), "tokens each node puts in circulation at start"),
             ("size", d.size.to_string(), "encoded size of a token in bytes"),
         ]
     }
@@ -75,10 +71,7 @@ impl Protocol for FloodNode {
     }
 
     fn new(_: NodeId, config: &FloodConfig, _: Option<()>) -> Self {
-        FloodNode {
-            config: config.clone(),
-            forwarded: 0,
-        }
+        FloodNode { config: config.clone(), forwarded: 0 }
     }
 
     fn durable(&self) {}
@@ -86,13 +79,7 @@ impl Protocol for FloodNode {
     fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
         for _ in 0..self.config.tokens {
             if let Some(peer) = ctx.random_peer() {
-                ctx.send(
-                    peer,
-                    Token {
-                        hops: 0,
-                        size: self.config.size,
-                    },
-                );
+                ctx.send(peer, Token { hops: 0, size: self.config.size });
             }
         }
     }
@@ -100,13 +87,7 @@ impl Protocol for FloodNode {
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, _: NodeId, token: Token) {
         if let Some(peer) = ctx.random_peer() {
             self.forwarded += 1;
-            ctx.send(
-                peer,
-                Token {
-                    hops: token.hops + 1,
-                    ..token
-                },
-            );
+            ctx.send(peer, Token { hops: token.hops + 1, ..token });
         }
     }
 

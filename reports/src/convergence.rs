@@ -45,11 +45,7 @@ impl ConvergenceTracker {
         let converged = self.samples > 0 && self.last_distinct <= 1;
         ConvergenceStats {
             converged,
-            after_settle_ns: if converged {
-                self.agreeing_since.map(|t| t.since(settle).as_nanos())
-            } else {
-                None
-            },
+            after_settle_ns: if converged { self.agreeing_since.map(|t| t.since(settle).as_nanos()) } else { None },
             live_replicas: self.last_live as u64,
             distinct_states_at_end: self.last_distinct as u64,
             max_distinct_states: self.max_distinct as u64,

@@ -191,10 +191,7 @@ pub fn metric_names() -> Vec<String> {
 /// Parses `metric: value` from a scenario's `expect:` map.
 pub fn parse(metric_name: &str, value: &Written) -> Result<Expectation, String> {
     let (kind, class) = metric(metric_name).ok_or_else(|| {
-        format!(
-            "unknown metric `{metric_name}`; expectations can use: {}",
-            metric_names().join(", ")
-        )
+        format!("unknown metric `{metric_name}`; expectations can use: {}", metric_names().join(", "))
     })?;
     let (cmp, rest, written) = match value {
         Written::Bool(b) => (Cmp::Eq, b.to_string(), b.to_string()),
@@ -210,16 +207,10 @@ pub fn parse(metric_name: &str, value: &Written) -> Result<Expectation, String> 
         }
         Written::Text(t) => {
             let t = t.trim();
-            let (cmp, rest) = [
-                ("<=", Cmp::Le),
-                (">=", Cmp::Ge),
-                ("==", Cmp::Eq),
-                ("<", Cmp::Lt),
-                (">", Cmp::Gt),
-            ]
-            .iter()
-            .find_map(|(sym, c)| t.strip_prefix(sym).map(|r| (Some(*c), r.trim())))
-            .unwrap_or((None, t));
+            let (cmp, rest) = [("<=", Cmp::Le), (">=", Cmp::Ge), ("==", Cmp::Eq), ("<", Cmp::Lt), (">", Cmp::Gt)]
+                .iter()
+                .find_map(|(sym, c)| t.strip_prefix(sym).map(|r| (Some(*c), r.trim())))
+                .unwrap_or((None, t));
             let cmp = match cmp {
                 Some(c) => c,
                 None if matches!(kind, Kind::Number | Kind::Bool) => Cmp::Eq,
@@ -234,10 +225,9 @@ pub fn parse(metric_name: &str, value: &Written) -> Result<Expectation, String> 
         }
     };
     let threshold = match kind {
-        Kind::Duration => rest
-            .parse::<SimDuration>()
-            .map_err(|e| format!("`{metric_name}` is a time: {e}"))?
-            .as_nanos() as f64,
+        Kind::Duration => {
+            rest.parse::<SimDuration>().map_err(|e| format!("`{metric_name}` is a time: {e}"))?.as_nanos() as f64
+        }
         Kind::Fraction => {
             let v = match rest.strip_suffix('%') {
                 Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
@@ -263,27 +253,14 @@ pub fn parse(metric_name: &str, value: &Written) -> Result<Expectation, String> 
     if kind == Kind::Bool && cmp != Cmp::Eq {
         return Err(format!("`{metric_name}` is true or false: compare it with `==` only"));
     }
-    Ok(Expectation {
-        metric: metric_name.to_string(),
-        cmp,
-        threshold,
-        class,
-        written,
-        kind,
-    })
+    Ok(Expectation { metric: metric_name.to_string(), cmp, threshold, class, written, kind })
 }
 
 impl fmt::Display for Expectation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
             Kind::Bool => write!(f, "{}: {}", self.metric, self.threshold != 0.0),
-            Kind::Duration => write!(
-                f,
-                "{} {} {}",
-                self.metric,
-                self.cmp.symbol(),
-                SimDuration(self.threshold as u64)
-            ),
+            Kind::Duration => write!(f, "{} {} {}", self.metric, self.cmp.symbol(), SimDuration(self.threshold as u64)),
             Kind::Fraction => write!(f, "{} {} {}%", self.metric, self.cmp.symbol(), self.threshold * 100.0),
             Kind::Number => write!(f, "{} {} {}", self.metric, self.cmp.symbol(), self.threshold),
         }
@@ -315,29 +292,13 @@ mod tests {
 
     #[test]
     fn rejects_unknown_metrics_and_bad_thresholds() {
-        assert!(
-            parse("latency.put.p42", &text("< 1ms"))
-                .unwrap_err()
-                .contains("unknown metric")
-        );
+        assert!(parse("latency.put.p42", &text("< 1ms")).unwrap_err().contains("unknown metric"));
         assert!(parse("latency.put.p99", &text("< 50")).unwrap_err().contains("time"));
         assert!(parse("availability", &text("99%")).unwrap_err().contains("comparison"));
         assert!(parse("availability", &text(">= 120%")).is_err());
         assert!(parse("converged", &text("maybe")).is_err());
-        assert!(
-            parse("availability", &Written::Number(0.99))
-                .unwrap_err()
-                .contains("comparison")
-        );
-        assert!(
-            parse("latency.put.p99", &Written::Number(5.0))
-                .unwrap_err()
-                .contains("unit")
-        );
-        assert!(
-            parse("latency.put.p99", &text("5ms"))
-                .unwrap_err()
-                .contains("comparison")
-        );
+        assert!(parse("availability", &Written::Number(0.99)).unwrap_err().contains("comparison"));
+        assert!(parse("latency.put.p99", &Written::Number(5.0)).unwrap_err().contains("unit"));
+        assert!(parse("latency.put.p99", &text("5ms")).unwrap_err().contains("comparison"));
     }
 }

@@ -104,9 +104,6 @@ mod tests {
             lines[1],
             r#"{"id":1,"client":2,"node":"a","f":"get","key":3,"call_ns":30,"return_ns":40,"outcome":"ok","result":9}"#
         );
-        assert_eq!(
-            lines[2],
-            r#"{"id":2,"client":1,"node":"a","f":"get","key":3,"call_ns":50,"outcome":"unknown"}"#
-        );
+        assert_eq!(lines[2], r#"{"id":2,"client":1,"node":"a","f":"get","key":3,"call_ns":50,"outcome":"unknown"}"#);
     }
 }

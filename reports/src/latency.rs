@@ -87,11 +87,7 @@ pub fn operation_stats(history: &History) -> OperationStats {
                     c.ok += 1;
                     if let Some(ret) = e.ret {
                         let ns = (ret - e.call).as_nanos().clamp(1, 3_600_000_000_000);
-                        hists
-                            .entry(name.to_string())
-                            .or_insert_with(new_histogram)
-                            .record(ns)
-                            .expect("in bounds");
+                        hists.entry(name.to_string()).or_insert_with(new_histogram).record(ns).expect("in bounds");
                     }
                 }
                 Outcome::Failed(_) => c.failed += 1,
@@ -100,20 +96,11 @@ pub fn operation_stats(history: &History) -> OperationStats {
         }
     }
     for c in counts.values_mut() {
-        c.availability = if c.attempted == 0 {
-            1.0
-        } else {
-            c.ok as f64 / c.attempted as f64
-        };
+        c.availability = if c.attempted == 0 { 1.0 } else { c.ok as f64 / c.attempted as f64 };
     }
     let latency = counts
         .keys()
-        .map(|k| {
-            (
-                k.clone(),
-                hists.get(k).map(LatencyStats::from_histogram).unwrap_or_default(),
-            )
-        })
+        .map(|k| (k.clone(), hists.get(k).map(LatencyStats::from_histogram).unwrap_or_default()))
         .collect();
     OperationStats { counts, latency }
 }

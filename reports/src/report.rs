@@ -178,21 +178,13 @@ impl Report {
         let visibility = out.observer.visibility.finish(&out.history, &live, ctx.protocol.round);
         let attempted = ops.counts.get("all").map_or(0, |c| c.attempted);
         let per_op = |x: u64| {
-            if attempted == 0 {
-                0.0
-            } else {
-                x as f64 / attempted as f64
-            }
+            if attempted == 0 { 0.0 } else { x as f64 / attempted as f64 }
         };
         let name = |n: &NodeId| ctx.node_names.get(n.index()).cloned().unwrap_or_else(|| n.to_string());
         let mut report = Report {
             schema_version: SCHEMA_VERSION,
             syncsim_version: env!("CARGO_PKG_VERSION").to_string(),
-            scenario: ScenarioRef {
-                name: ctx.name,
-                description: ctx.description,
-                file: ctx.file,
-            },
+            scenario: ScenarioRef { name: ctx.name, description: ctx.description, file: ctx.file },
             seed: out.seed,
             trace_hash: format!("{:016x}", out.trace_hash),
             outcome: Verdict::Pass,
@@ -221,10 +213,7 @@ impl Report {
             faults: out
                 .faults
                 .iter()
-                .map(|(t, f)| FaultRecord {
-                    at_ns: t.0,
-                    fault: f.describe(|n| name(&n)),
-                })
+                .map(|(t, f)| FaultRecord { at_ns: t.0, fault: f.describe(|n| name(&n)) })
                 .collect(),
             expectations: vec![],
         };
@@ -237,19 +226,9 @@ impl Report {
         match self.metric(&expectation.metric) {
             Ok(actual) => {
                 let passed = expectation.holds(actual);
-                ExpectationResult {
-                    expectation,
-                    actual: Some(actual),
-                    note: None,
-                    passed,
-                }
+                ExpectationResult { expectation, actual: Some(actual), note: None, passed }
             }
-            Err(note) => ExpectationResult {
-                expectation,
-                actual: None,
-                note: Some(note),
-                passed: false,
-            },
+            Err(note) => ExpectationResult { expectation, actual: None, note: Some(note), passed: false },
         }
     }
 
@@ -279,18 +258,10 @@ impl Report {
     /// cannot be measured in this run.
     pub fn metric(&self, name: &str) -> Result<f64, String> {
         let parts: Vec<&str> = name.splitn(3, '.').collect();
-        let op_counts = |op: &str| {
-            self.operations
-                .get(op)
-                .ok_or_else(|| format!("no {op} operations were issued"))
-        };
+        let op_counts = |op: &str| self.operations.get(op).ok_or_else(|| format!("no {op} operations were issued"));
         let v = &self.visibility;
         let need_writes = || {
-            if v.writes == 0 {
-                Err("no writes were made".to_string())
-            } else {
-                Ok(())
-            }
+            if v.writes == 0 { Err("no writes were made".to_string()) } else { Ok(()) }
         };
         Ok(match parts.as_slice() {
             ["availability"] => op_counts("all")?.availability,

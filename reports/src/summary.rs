@@ -74,11 +74,7 @@ pub fn render(report: &Report) -> String {
                 format_ns(v.all_max_ns)
             );
             if report.protocol.round.is_some() {
-                let _ = write!(
-                    s,
-                    "; rounds p50 {} p99 {} max {}",
-                    v.rounds_p50, v.rounds_p99, v.rounds_max
-                );
+                let _ = write!(s, "; rounds p50 {} p99 {} max {}", v.rounds_p50, v.rounds_p99, v.rounds_max);
             }
         }
         if v.lost > 0 {
@@ -88,12 +84,9 @@ pub fn render(report: &Report) -> String {
     }
     let c = &report.convergence;
     let _ = match (c.converged, c.after_settle_ns) {
-        (true, Some(t)) => writeln!(
-            s,
-            "convergence: {} live replicas agree, {} after settle began",
-            c.live_replicas,
-            format_ns(t)
-        ),
+        (true, Some(t)) => {
+            writeln!(s, "convergence: {} live replicas agree, {} after settle began", c.live_replicas, format_ns(t))
+        }
         _ => writeln!(
             s,
             "convergence: NOT converged: {} distinct states among {} live replicas at the end",

@@ -17,10 +17,7 @@ pub struct Tracker {
 impl Tracker {
     /// A tracker for a cluster of `nodes` replicas.
     pub fn new(nodes: usize) -> Self {
-        Tracker {
-            visibility: VisibilityTracker::new(nodes),
-            convergence: ConvergenceTracker::default(),
-        }
+        Tracker { visibility: VisibilityTracker::new(nodes), convergence: ConvergenceTracker::default() }
     }
 }
 

@@ -43,26 +43,16 @@ pub struct VisibilityTracker {
 impl VisibilityTracker {
     /// A tracker for a cluster of `nodes` replicas.
     pub fn new(nodes: usize) -> Self {
-        VisibilityTracker {
-            nodes,
-            ..Default::default()
-        }
+        VisibilityTracker { nodes, ..Default::default() }
     }
 
     /// Records that `node` now exposes `e` at `now`.
     pub fn expose(&mut self, now: SimTime, node: NodeId, e: &Exposure) {
         let nodes = self.nodes;
-        let key = self.keys.entry(e.key).or_insert_with(|| KeyState {
-            writes: Vec::new(),
-            replica: vec![0; nodes],
-        });
+        let key = self.keys.entry(e.key).or_insert_with(|| KeyState { writes: Vec::new(), replica: vec![0; nodes] });
         if let std::collections::btree_map::Entry::Vacant(slot) = self.index.entry(e.write) {
             // First sight of this write: replicas already past its stamp have it implicitly.
-            let seen = key
-                .replica
-                .iter()
-                .map(|&s| if s >= e.stamp { now.0 } else { UNSEEN })
-                .collect();
+            let seen = key.replica.iter().map(|&s| if s >= e.stamp { now.0 } else { UNSEEN }).collect();
             slot.insert(self.writes.len());
             let pos = key.writes.partition_point(|&(s, _)| s < e.stamp);
             key.writes.insert(pos, (e.stamp, self.writes.len()));
@@ -148,11 +138,7 @@ impl VisibilityTracker {
             visible_somewhere: partial,
             lost,
             lost_examples: lost_ids,
-            fraction_everywhere: if writes == 0 {
-                1.0
-            } else {
-                everywhere.len() as f64 / writes as f64
-            },
+            fraction_everywhere: if writes == 0 { 1.0 } else { everywhere.len() as f64 / writes as f64 },
             residue: if writes == 0 { 0.0 } else { missed / writes as f64 },
             all_p50_ns: quantile(&everywhere, 0.5),
             all_p99_ns: quantile(&everywhere, 0.99),
@@ -162,11 +148,7 @@ impl VisibilityTracker {
             rounds_p50: quantile(&rounds, 0.5),
             rounds_p99: quantile(&rounds, 0.99),
             rounds_max: rounds.last().copied().unwrap_or(0),
-            rounds_mean: if rounds.is_empty() {
-                0.0
-            } else {
-                rounds.iter().sum::<u64>() as f64 / rounds.len() as f64
-            },
+            rounds_mean: if rounds.is_empty() { 0.0 } else { rounds.iter().sum::<u64>() as f64 / rounds.len() as f64 },
         }
     }
 }
@@ -218,11 +200,7 @@ mod tests {
     use syncsim_sim::history::Output;
 
     fn exp(key: Key, write: u64, stamp: u64) -> Exposure {
-        Exposure {
-            key,
-            write: RequestId(write),
-            stamp,
-        }
+        Exposure { key, write: RequestId(write), stamp }
     }
 
     #[test]

@@ -101,27 +101,15 @@ impl Latency {
     pub fn sampler(&self) -> Sampler {
         match *self {
             Latency::Constant(d) => Sampler::Constant(d.0),
-            Latency::Uniform { min, max } => Sampler::Uniform {
-                min: min.0,
-                span: max.0 - min.0,
-            },
-            Latency::Normal { mean, stddev } => Sampler::Normal {
-                mean: mean.0 as f64,
-                stddev: stddev.0 as f64,
-            },
+            Latency::Uniform { min, max } => Sampler::Uniform { min: min.0, span: max.0 - min.0 },
+            Latency::Normal { mean, stddev } => Sampler::Normal { mean: mean.0 as f64, stddev: stddev.0 as f64 },
             Latency::Lognormal { median, p99 } => {
                 // In base 2: exp2 is twice as fast as exp, and the distribution is the same.
                 let mu = libm::log2(median.0 as f64);
-                Sampler::Lognormal {
-                    mu,
-                    sigma: (libm::log2(p99.0 as f64) - mu) / Z99,
-                }
+                Sampler::Lognormal { mu, sigma: (libm::log2(p99.0 as f64) - mu) / Z99 }
             }
             Latency::Exponential { mean } => Sampler::Exponential { mean: mean.0 as f64 },
-            Latency::Pareto { scale, shape } => Sampler::Pareto {
-                scale: scale.0 as f64,
-                inv_shape: 1.0 / shape,
-            },
+            Latency::Pareto { scale, shape } => Sampler::Pareto { scale: scale.0 as f64, inv_shape: 1.0 / shape },
         }
     }
 }
@@ -208,11 +196,7 @@ fn ziggurat() -> &'static Ziggurat {
         let mut dn = ZIG_R;
         let mut tn = dn;
         let q = v / libm::exp(-0.5 * dn * dn);
-        let mut z = Ziggurat {
-            k: [0; 128],
-            w: [0.0; 128],
-            f: [0.0; 128],
-        };
+        let mut z = Ziggurat { k: [0; 128], w: [0.0; 128], f: [0.0; 128] };
         z.k[0] = ((dn / q) * m1) as u32;
         z.k[1] = 0;
         z.w[0] = q / m1;
@@ -275,10 +259,7 @@ mod tests {
 
     #[test]
     fn lognormal_hits_its_median_and_p99() {
-        let l = Latency::Lognormal {
-            median: SimDuration::from_millis(2),
-            p99: SimDuration::from_millis(20),
-        };
+        let l = Latency::Lognormal { median: SimDuration::from_millis(2), p99: SimDuration::from_millis(20) };
         let p50 = quantile(&l, 0.5) / 1e6;
         let p99 = quantile(&l, 0.99) / 1e6;
         assert!((p50 - 2.0).abs() < 0.05, "median {p50}ms");
@@ -287,29 +268,18 @@ mod tests {
 
     #[test]
     fn exponential_and_pareto_follow_their_medians() {
-        let e = Latency::Exponential {
-            mean: SimDuration::from_millis(10),
-        };
+        let e = Latency::Exponential { mean: SimDuration::from_millis(10) };
         assert!((quantile(&e, 0.5) - e.median().0 as f64).abs() / 1e6 < 0.2);
-        let p = Latency::Pareto {
-            scale: SimDuration::from_millis(1),
-            shape: 2.0,
-        };
+        let p = Latency::Pareto { scale: SimDuration::from_millis(1), shape: 2.0 };
         assert!((quantile(&p, 0.5) - p.median().0 as f64).abs() / 1e6 < 0.02);
         assert!(quantile(&p, 0.0) >= 1e6, "pareto never goes below its scale");
     }
 
     #[test]
     fn normal_is_truncated_at_zero_and_uniform_stays_in_range() {
-        let n = Latency::Normal {
-            mean: SimDuration::from_millis(1),
-            stddev: SimDuration::from_millis(5),
-        };
+        let n = Latency::Normal { mean: SimDuration::from_millis(1), stddev: SimDuration::from_millis(5) };
         assert_eq!(quantile(&n, 0.0), 0.0);
-        let u = Latency::Uniform {
-            min: SimDuration::from_millis(3),
-            max: SimDuration::from_millis(4),
-        };
+        let u = Latency::Uniform { min: SimDuration::from_millis(3), max: SimDuration::from_millis(4) };
         assert!(quantile(&u, 0.0) >= 3e6 && quantile(&u, 0.9999) <= 4e6);
     }
 
@@ -326,24 +296,15 @@ mod tests {
         // > 3.4426 (the ziggurat's base layer) = 0.000576.
         for (t, p) in [(1.0, 0.3173), (2.0, 0.0455), (3.0, 0.0027), (ZIG_R, 0.000576)] {
             let share = xs.iter().filter(|x| x.abs() > t).count() as f64 / n as f64;
-            assert!(
-                (share - p).abs() < 4.0 * (p / n as f64).sqrt() + 1e-4,
-                "P(|Z| > {t}) = {share}, expected {p}"
-            );
+            assert!((share - p).abs() < 4.0 * (p / n as f64).sqrt() + 1e-4, "P(|Z| > {t}) = {share}, expected {p}");
         }
     }
 
     #[test]
     fn invalid_parameters_are_named() {
-        let bad = Latency::Lognormal {
-            median: SimDuration::from_millis(5),
-            p99: SimDuration::from_millis(1),
-        };
+        let bad = Latency::Lognormal { median: SimDuration::from_millis(5), p99: SimDuration::from_millis(1) };
         assert!(bad.validate().unwrap_err().contains("p99"));
-        let bad = Latency::Pareto {
-            scale: SimDuration::from_millis(1),
-            shape: -1.0,
-        };
+        let bad = Latency::Pareto { scale: SimDuration::from_millis(1), shape: -1.0 };
         assert!(bad.validate().unwrap_err().contains("shape"));
     }
 }

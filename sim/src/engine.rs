@@ -121,13 +121,7 @@ struct Clock {
 
 impl Clock {
     fn exact() -> Clock {
-        Clock {
-            rate: 1.0,
-            base: 1.0,
-            drifts: Vec::new(),
-            anchor_real: 0,
-            anchor_local: 0,
-        }
+        Clock { rate: 1.0, base: 1.0, drifts: Vec::new(), anchor_real: 0, anchor_local: 0 }
     }
 
     #[inline]
@@ -136,22 +130,14 @@ impl Clock {
             return real; // an unskewed clock: the common case
         }
         let elapsed = real.0 - self.anchor_real;
-        let scaled = if self.rate == 1.0 {
-            elapsed as i64
-        } else {
-            (elapsed as f64 * self.rate) as i64
-        };
+        let scaled = if self.rate == 1.0 { elapsed as i64 } else { (elapsed as f64 * self.rate) as i64 };
         SimTime(self.anchor_local.saturating_add(scaled).max(0) as u64)
     }
 
     /// Real time until a timer set for `after` on this clock fires. Timers already armed keep
     /// the deadline they got when armed, whatever the clock does later.
     fn real_delay(&self, after: SimDuration) -> SimDuration {
-        if self.rate == 1.0 {
-            after
-        } else {
-            SimDuration(libm::ceil(after.0 as f64 / self.rate) as u64)
-        }
+        if self.rate == 1.0 { after } else { SimDuration(libm::ceil(after.0 as f64 / self.rate) as u64) }
     }
 
     /// From `now` on, runs at `base` times every drift, after jumping by `jump`.
@@ -178,32 +164,13 @@ struct Node<P: Protocol> {
 }
 
 enum Event<P: Protocol> {
-    Deliver {
-        to: NodeId,
-        from: NodeId,
-        incarnation: u32,
-        sent: SimTime,
-        msg: P::Msg,
-    },
-    Timer {
-        node: NodeId,
-        timer: P::Timer,
-        generation: u64,
-    },
-    Arrival {
-        client: u32,
-    },
+    Deliver { to: NodeId, from: NodeId, incarnation: u32, sent: SimTime, msg: P::Msg },
+    Timer { node: NodeId, timer: P::Timer, generation: u64 },
+    Arrival { client: u32 },
     Script(usize),
-    Request {
-        id: RequestId,
-    },
-    Complete {
-        id: RequestId,
-        outcome: Outcome,
-    },
-    Timeout {
-        id: RequestId,
-    },
+    Request { id: RequestId },
+    Complete { id: RequestId, outcome: Outcome },
+    Timeout { id: RequestId },
     Fault(usize),
     Settle,
     Sample,
@@ -241,9 +208,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             Network::new(config.nodes, &config.network, Stream::Network.rng(seed)).map_err(SimError::Invalid)?;
         let until = SimTime::ZERO + config.duration;
         let mut faults = config.faults.clone();
-        let drawn = config
-            .random_faults
-            .draw(config.nodes, until, &mut Stream::Faults.rng(seed), &config.faults);
+        let drawn = config.random_faults.draw(config.nodes, until, &mut Stream::Faults.rng(seed), &config.faults);
         faults.extend(drawn);
         faults.sort_by_key(|f| f.at); // stable: scripted faults first among equals
         let nodes = (0..config.nodes)
@@ -358,11 +323,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             self.now = self.end();
         }
         self.history.close();
-        let final_digests = self
-            .nodes
-            .iter()
-            .map(|n| n.state.as_ref().map(|p| p.state_digest()))
-            .collect();
+        let final_digests = self.nodes.iter().map(|n| n.state.as_ref().map(|p| p.state_digest())).collect();
         RunOutput {
             seed: self.config.seed,
             history: self.history,
@@ -382,13 +343,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
 
     fn handle(&mut self, event: Event<P>) {
         match event {
-            Event::Deliver {
-                to,
-                from,
-                incarnation,
-                sent,
-                msg,
-            } => {
+            Event::Deliver { to, from, incarnation, sent, msg } => {
                 let node = &mut self.nodes[to.index()];
                 if node.status == Status::Crashed || node.incarnation != incarnation {
                     self.network.stats.dropped_down += 1;
@@ -399,13 +354,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                     return;
                 }
                 if node.status == Status::Paused {
-                    node.held.push(Event::Deliver {
-                        to,
-                        from,
-                        incarnation,
-                        sent,
-                        msg,
-                    });
+                    node.held.push(Event::Deliver { to, from, incarnation, sent, msg });
                     return;
                 }
                 let size = msg.wire_size() as u64;
@@ -418,21 +367,13 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 }
                 self.call(to, |p, ctx| p.on_message(ctx, from, msg));
             }
-            Event::Timer {
-                node: k,
-                timer,
-                generation,
-            } => {
+            Event::Timer { node: k, timer, generation } => {
                 let node = &mut self.nodes[k.index()];
                 let Some(pos) = node.timers.iter().position(|&(t, g)| t == timer && g == generation) else {
                     return; // cancelled, re-armed or lost in a crash
                 };
                 if node.status == Status::Paused {
-                    node.held.push(Event::Timer {
-                        node: k,
-                        timer,
-                        generation,
-                    });
+                    node.held.push(Event::Timer { node: k, timer, generation });
                     return;
                 }
                 node.timers.swap_remove(pos);
@@ -480,8 +421,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         let id = RequestId(self.history.len() as u64);
         let (node, op) = self.clients.next_op(client, id);
         self.history.call(client, node, op, self.now);
-        self.queue
-            .push(self.now + self.config.workload.timeout, Event::Timeout { id });
+        self.queue.push(self.now + self.config.workload.timeout, Event::Timeout { id });
         if self.clients.open_loop() {
             let gap = self.clients.gap(client);
             self.queue.push(self.now + gap, Event::Arrival { client });
@@ -495,8 +435,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         let script = &self.config.workload.script[i];
         let client = self.config.workload.clients + i as u32;
         let id = self.history.call(client, script.node, script.op.clone(), self.now);
-        self.queue
-            .push(self.now + self.config.workload.timeout, Event::Timeout { id });
+        self.queue.push(self.now + self.config.workload.timeout, Event::Timeout { id });
         self.send_request(id, client);
     }
 
@@ -585,47 +524,18 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
 
     fn apply_effects(&mut self, from: NodeId) {
         // Split borrows: the effects buffer is drained while the network and queue fill.
-        let Sim {
-            effects,
-            network,
-            queue,
-            nodes,
-            now,
-            config,
-            next_generation,
-            ..
-        } = self;
+        let Sim { effects, network, queue, nodes, now, config, next_generation, .. } = self;
         let now = *now;
         for (to, msg) in effects.sends.drain(..) {
-            assert!(
-                to.0 < config.nodes,
-                "protocol bug: {from} sent to {to}, which does not exist"
-            );
+            assert!(to.0 < config.nodes, "protocol bug: {from} sent to {to}, which does not exist");
             let arrivals = network.send(now, from, to, msg.wire_size() as u64);
             let incarnation = nodes[to.index()].incarnation;
+            let deliver = |msg| Event::Deliver { to, from, incarnation, sent: now, msg };
             if let [first, rest @ ..] = arrivals.as_slice() {
                 for &t in rest {
-                    queue.push(
-                        t,
-                        Event::Deliver {
-                            to,
-                            from,
-                            incarnation,
-                            sent: now,
-                            msg: msg.clone(),
-                        },
-                    );
+                    queue.push(t, deliver(msg.clone()));
                 }
-                queue.push(
-                    *first,
-                    Event::Deliver {
-                        to,
-                        from,
-                        incarnation,
-                        sent: now,
-                        msg,
-                    },
-                );
+                queue.push(*first, deliver(msg));
             }
         }
         let node = &mut nodes[from.index()];
@@ -639,14 +549,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                         None => node.timers.push((timer, generation)),
                     }
                     let at = now + node.clock.real_delay(after);
-                    queue.push(
-                        at,
-                        Event::Timer {
-                            node: from,
-                            timer,
-                            generation,
-                        },
-                    );
+                    queue.push(at, Event::Timer { node: from, timer, generation });
                 }
                 TimerOp::Cancel(timer) => node.timers.retain(|(t, _)| *t != timer),
             }
@@ -760,8 +663,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
     #[inline]
     fn mark(&mut self, kind: TraceKind, node: Option<NodeId>, aux: u64) {
         self.trace.mix(self.now.0);
-        self.trace
-            .mix(kind.code() << 32 | node.map_or(u64::from(u32::MAX), |n| u64::from(n.0)));
+        self.trace.mix(kind.code() << 32 | node.map_or(u64::from(u32::MAX), |n| u64::from(n.0)));
         self.trace.mix(aux);
     }
 
@@ -773,14 +675,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         sent: Option<SimTime>,
         detail: String,
     ) {
-        self.records.push(TraceRecord {
-            time: self.now,
-            kind,
-            node,
-            from,
-            sent,
-            detail,
-        });
+        self.records.push(TraceRecord { time: self.now, kind, node, from, sent, detail });
     }
 }
 
@@ -793,10 +688,7 @@ fn validate(config: &SimConfig) -> Result<(), SimError> {
     }
     let check = |k: NodeId, what: &str| {
         if k.0 >= n {
-            Err(SimError::Invalid(format!(
-                "{what} names node {}, but there are only {n}",
-                k.0
-            )))
+            Err(SimError::Invalid(format!("{what} names node {}, but there are only {n}", k.0)))
         } else {
             Ok(())
         }

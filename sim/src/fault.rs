@@ -71,12 +71,7 @@ impl Fault {
     /// The fault in words, naming nodes with `name`.
     pub fn describe(&self, name: impl Fn(NodeId) -> String) -> String {
         let list = |ns: &[NodeId]| ns.iter().map(|n| name(*n)).collect::<Vec<_>>().join(", ");
-        let groups = |gs: &[Vec<NodeId>]| {
-            gs.iter()
-                .map(|g| format!("[{}]", list(g)))
-                .collect::<Vec<_>>()
-                .join(" | ")
-        };
+        let groups = |gs: &[Vec<NodeId>]| gs.iter().map(|g| format!("[{}]", list(g))).collect::<Vec<_>>().join(" | ");
         let state = |on: bool| if on { "starts" } else { "ends" };
         match self {
             Fault::Partition(gs) => format!("partition {}", groups(gs)),
@@ -89,11 +84,7 @@ impl Fault {
             Fault::Resume(n) => format!("resume {}", name(*n)),
             Fault::Clock { node, rate, jump } => {
                 let sign = if *jump < 0 { "-" } else { "+" };
-                format!(
-                    "clock {} rate {rate} jump {sign}{}",
-                    name(*node),
-                    SimDuration(jump.unsigned_abs())
-                )
+                format!("clock {} rate {rate} jump {sign}{}", name(*node), SimDuration(jump.unsigned_abs()))
             }
             Fault::Drift { node, factor, on } => format!("clock {} drift x{factor} {}", name(*node), state(*on)),
             Fault::Link(c) => {
@@ -192,12 +183,7 @@ impl RandomFaults {
         if let Some(kind) = &self.partition {
             for (start, end) in windows(kind, until, rng) {
                 let groups = random_halves(nodes, rng);
-                pair(
-                    start,
-                    end,
-                    Fault::Partition(groups.clone()),
-                    Fault::EndPartition(groups),
-                );
+                pair(start, end, Fault::Partition(groups.clone()), Fault::EndPartition(groups));
             }
         }
         if let Some(kind) = &self.pause {
@@ -218,27 +204,13 @@ impl RandomFaults {
                 // Fast or slow with equal chance, by up to `max_factor`.
                 let skew = 1.0 + (max_factor - 1.0) * unit_f64(rng);
                 let factor = if below(rng, 2) == 0 { skew } else { 1.0 / skew };
-                pair(
-                    start,
-                    end,
-                    Fault::Drift { node, factor, on: true },
-                    Fault::Drift {
-                        node,
-                        factor,
-                        on: false,
-                    },
-                );
+                pair(start, end, Fault::Drift { node, factor, on: true }, Fault::Drift { node, factor, on: false });
             }
         }
         if let Some((kind, loss)) = &self.loss {
             for (start, end) in windows(kind, until, rng) {
                 let (loss, on, off) = (*loss, true, false);
-                pair(
-                    start,
-                    end,
-                    Fault::LossBurst { loss, on },
-                    Fault::LossBurst { loss, on: off },
-                );
+                pair(start, end, Fault::LossBurst { loss, on }, Fault::LossBurst { loss, on: off });
             }
         }
         // Stable: faults at the same instant keep the order they were drawn in.
@@ -302,9 +274,8 @@ impl Busy {
     /// A node free during all of `[start, end]`, chosen at random, now taken then; `None` if
     /// every node is taken at some moment of it.
     fn claim(&mut self, start: SimTime, end: SimTime, rng: &mut SimRng) -> Option<NodeId> {
-        let free: Vec<usize> = (0..self.windows.len())
-            .filter(|&n| self.windows[n].iter().all(|&(s, e)| e < start || s > end))
-            .collect();
+        let free: Vec<usize> =
+            (0..self.windows.len()).filter(|&n| self.windows[n].iter().all(|&(s, e)| e < start || s > end)).collect();
         if free.is_empty() {
             return None;
         }
@@ -356,14 +327,8 @@ mod tests {
     #[test]
     fn random_faults_come_in_start_and_recovery_pairs_before_the_end() {
         let kinds = RandomFaults {
-            crash: Some(RandomFault {
-                every: SimDuration::from_secs(2),
-                lasts: "100ms..1s".parse().unwrap(),
-            }),
-            partition: Some(RandomFault {
-                every: SimDuration::from_secs(5),
-                lasts: "1s".parse().unwrap(),
-            }),
+            crash: Some(RandomFault { every: SimDuration::from_secs(2), lasts: "100ms..1s".parse().unwrap() }),
+            partition: Some(RandomFault { every: SimDuration::from_secs(5), lasts: "1s".parse().unwrap() }),
             ..RandomFaults::default()
         };
         let until = SimTime(60_000_000_000);
@@ -380,37 +345,21 @@ mod tests {
                 assert!(groups.iter().all(|g| !g.is_empty()));
             }
         }
-        assert_eq!(
-            faults,
-            kinds.draw(5, until, &mut Stream::Faults.rng(3), &[]),
-            "same seed, same faults"
-        );
+        assert_eq!(faults, kinds.draw(5, until, &mut Stream::Faults.rng(3), &[]), "same seed, same faults");
     }
 
     #[test]
     fn random_crashes_never_overlap_each_other_or_the_script() {
         let kinds = RandomFaults {
-            crash: Some(RandomFault {
-                every: SimDuration::from_millis(300),
-                lasts: "1s..2s".parse().unwrap(),
-            }),
-            partition: Some(RandomFault {
-                every: SimDuration::from_secs(3),
-                lasts: "1s".parse().unwrap(),
-            }),
+            crash: Some(RandomFault { every: SimDuration::from_millis(300), lasts: "1s..2s".parse().unwrap() }),
+            partition: Some(RandomFault { every: SimDuration::from_secs(3), lasts: "1s".parse().unwrap() }),
             ..RandomFaults::default()
         };
         let until = SimTime(30_000_000_000);
         // The script keeps node 0 down from 5 s to 20 s.
         let script = [
-            TimedFault {
-                at: SimTime(5_000_000_000),
-                fault: Fault::Crash(NodeId(0)),
-            },
-            TimedFault {
-                at: SimTime(20_000_000_000),
-                fault: Fault::Restart(NodeId(0)),
-            },
+            TimedFault { at: SimTime(5_000_000_000), fault: Fault::Crash(NodeId(0)) },
+            TimedFault { at: SimTime(20_000_000_000), fault: Fault::Restart(NodeId(0)) },
         ];
         let faults = kinds.draw(3, until, &mut Stream::Faults.rng(4), &script);
         let mut down: Vec<Vec<(SimTime, SimTime)>> = vec![vec![(script[0].at, script[1].at)], vec![], vec![]];
@@ -428,22 +377,10 @@ mod tests {
                 _ => {}
             }
         }
-        assert!(
-            down.iter().map(Vec::len).sum::<usize>() > 10,
-            "crashes were still drawn"
-        );
-        let partitions: Vec<_> = faults
-            .iter()
-            .filter(|f| matches!(f.fault, Fault::Partition(_)))
-            .collect();
-        let ends: Vec<_> = faults
-            .iter()
-            .filter(|f| matches!(f.fault, Fault::EndPartition(_)))
-            .collect();
+        assert!(down.iter().map(Vec::len).sum::<usize>() > 10, "crashes were still drawn");
+        let partitions: Vec<_> = faults.iter().filter(|f| matches!(f.fault, Fault::Partition(_))).collect();
+        let ends: Vec<_> = faults.iter().filter(|f| matches!(f.fault, Fault::EndPartition(_))).collect();
         assert_eq!(partitions.len(), ends.len());
-        assert!(
-            !faults.iter().any(|f| f.fault == Fault::Heal),
-            "a random partition ends only itself"
-        );
+        assert!(!faults.iter().any(|f| f.fault == Fault::Heal), "a random partition ends only itself");
     }
 }

@@ -110,14 +110,7 @@ pub enum OpKind {
 
 impl OpKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [OpKind; 6] = [
-        OpKind::Put,
-        OpKind::Get,
-        OpKind::Incr,
-        OpKind::Read,
-        OpKind::Add,
-        OpKind::Remove,
-    ];
+    pub const ALL: [OpKind; 6] = [OpKind::Put, OpKind::Get, OpKind::Incr, OpKind::Read, OpKind::Add, OpKind::Remove];
 
     /// The name used in scenarios and reports.
     pub fn name(self) -> &'static str {
@@ -205,15 +198,7 @@ impl History {
     /// Records a new operation called at `call`; returns its id.
     pub fn call(&mut self, client: u32, node: NodeId, op: Op, call: SimTime) -> RequestId {
         let id = RequestId(self.entries.len() as u64);
-        self.entries.push(Entry {
-            id,
-            client,
-            node,
-            op,
-            call,
-            ret: None,
-            outcome: Outcome::Pending,
-        });
+        self.entries.push(Entry { id, client, node, op, call, ret: None, outcome: Outcome::Pending });
         id
     }
 
@@ -270,10 +255,7 @@ mod tests {
         let mut h = History::new();
         let id = h.call(0, NodeId(1), Op::Get { key: 3 }, SimTime(5));
         assert!(h.complete(id, SimTime(9), Outcome::Ok(Output::Value(None))));
-        assert!(
-            !h.complete(id, SimTime(10), Outcome::Unknown),
-            "a late timeout changes nothing"
-        );
+        assert!(!h.complete(id, SimTime(10), Outcome::Unknown), "a late timeout changes nothing");
         let e = h.get(id).unwrap();
         assert_eq!(e.ret, Some(SimTime(9)));
         assert_eq!(e.outcome, Outcome::Ok(Output::Value(None)));
@@ -286,10 +268,6 @@ mod tests {
         let _b = h.call(1, NodeId(0), Op::Put { key: 1, value: 2 }, SimTime(0));
         h.complete(a, SimTime(7), Outcome::Unknown);
         h.close();
-        assert!(
-            h.entries()
-                .iter()
-                .all(|e| e.outcome == Outcome::Unknown && e.ret.is_none())
-        );
+        assert!(h.entries().iter().all(|e| e.outcome == Outcome::Unknown && e.ret.is_none()));
     }
 }

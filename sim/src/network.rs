@@ -27,12 +27,7 @@ pub struct LinkSpec {
 
 impl Default for LinkSpec {
     fn default() -> Self {
-        LinkSpec {
-            latency: Latency::default(),
-            loss: Probability::ZERO,
-            duplicate: Probability::ZERO,
-            bandwidth: None,
-        }
+        LinkSpec { latency: Latency::default(), loss: Probability::ZERO, duplicate: Probability::ZERO, bandwidth: None }
     }
 }
 
@@ -188,12 +183,7 @@ struct Link {
 
 impl Link {
     fn new(spec: LinkSpec) -> Link {
-        Link {
-            latency: spec.latency.sampler(),
-            loss: spec.loss.get(),
-            duplicate: spec.duplicate.get(),
-            spec,
-        }
+        Link { latency: spec.latency.sampler(), loss: spec.loss.get(), duplicate: spec.duplicate.get(), spec }
     }
 
     fn changed(&self, change: &LinkChange) -> Link {
@@ -231,10 +221,7 @@ impl LinkTable {
             return link;
         }
         if self.regions > 0 {
-            let (ra, rb) = (
-                self.region_of[from.index()] as usize,
-                self.region_of[to.index()] as usize,
-            );
+            let (ra, rb) = (self.region_of[from.index()] as usize, self.region_of[to.index()] as usize);
             if let Some(link) = &self.region_links[ra * self.regions + rb] {
                 return link;
             }
@@ -329,10 +316,8 @@ impl Network {
         for o in &config.links {
             table.overrides.insert((o.from.0, o.to.0), Link::new(o.spec.clone()));
         }
-        let topology = Topology::new(&config.topology, nodes, |a, b| {
-            table.get(a, b).spec.latency.median().as_nanos()
-        })
-        .map_err(|e| e.to_string())?;
+        let topology = Topology::new(&config.topology, nodes, |a, b| table.get(a, b).spec.latency.median().as_nanos())
+            .map_err(|e| e.to_string())?;
         Ok(Network {
             nodes,
             ordering: config.ordering,
@@ -406,11 +391,7 @@ impl Network {
                 *busy = done;
                 t = done;
             }
-            let loss = if self.bursts.is_empty() {
-                loss
-            } else {
-                1.0 - (1.0 - loss) * self.burst_keep
-            };
+            let loss = if self.bursts.is_empty() { loss } else { 1.0 - (1.0 - loss) * self.burst_keep };
             if chance(&mut self.rng, loss) {
                 self.stats.dropped_loss += 1;
                 return None;
@@ -522,10 +503,7 @@ mod tests {
     }
 
     fn constant(ms: u64) -> LinkSpec {
-        LinkSpec {
-            latency: Latency::Constant(SimDuration::from_millis(ms)),
-            ..LinkSpec::default()
-        }
+        LinkSpec { latency: Latency::Constant(SimDuration::from_millis(ms)), ..LinkSpec::default() }
     }
 
     #[test]
@@ -552,47 +530,26 @@ mod tests {
 
     #[test]
     fn loss_bursts_stack_on_link_loss_and_end_cleanly() {
-        let spec = LinkSpec {
-            loss: Probability::new(0.5).unwrap(),
-            ..constant(1)
-        };
-        let mut n = net(
-            NetworkConfig {
-                default: spec,
-                ..NetworkConfig::default()
-            },
-            2,
-        );
+        let spec = LinkSpec { loss: Probability::new(0.5).unwrap(), ..constant(1) };
+        let mut n = net(NetworkConfig { default: spec, ..NetworkConfig::default() }, 2);
         let burst = Probability::new(0.5).unwrap();
         n.loss_burst(burst, true);
-        let arrived = (0..40_000)
-            .filter(|_| !n.send(SimTime(0), NodeId(0), NodeId(1), 1).as_slice().is_empty())
-            .count();
-        assert!(
-            (arrived as f64 / 40_000.0 - 0.25).abs() < 0.01,
-            "half of half gets through: {arrived}"
-        );
+        let arrived =
+            (0..40_000).filter(|_| !n.send(SimTime(0), NodeId(0), NodeId(1), 1).as_slice().is_empty()).count();
+        assert!((arrived as f64 / 40_000.0 - 0.25).abs() < 0.01, "half of half gets through: {arrived}");
         n.loss_burst(burst, false);
-        let arrived = (0..40_000)
-            .filter(|_| !n.send(SimTime(0), NodeId(0), NodeId(1), 1).as_slice().is_empty())
-            .count();
+        let arrived =
+            (0..40_000).filter(|_| !n.send(SimTime(0), NodeId(0), NodeId(1), 1).as_slice().is_empty()).count();
         assert!((arrived as f64 / 40_000.0 - 0.5).abs() < 0.01, "{arrived}");
     }
 
     #[test]
     fn fifo_links_never_reorder() {
         let spec = LinkSpec {
-            latency: Latency::Uniform {
-                min: SimDuration::ZERO,
-                max: SimDuration::from_millis(100),
-            },
+            latency: Latency::Uniform { min: SimDuration::ZERO, max: SimDuration::from_millis(100) },
             ..LinkSpec::default()
         };
-        let config = NetworkConfig {
-            default: spec,
-            ordering: Ordering::Fifo,
-            ..NetworkConfig::default()
-        };
+        let config = NetworkConfig { default: spec, ordering: Ordering::Fifo, ..NetworkConfig::default() };
         let mut n = net(config, 2);
         let mut last = SimTime::ZERO;
         for i in 0..1000 {
@@ -604,17 +561,8 @@ mod tests {
 
     #[test]
     fn bandwidth_queues_messages_behind_each_other() {
-        let spec = LinkSpec {
-            bandwidth: Some(Bandwidth::bytes_per_sec(1_000_000).unwrap()),
-            ..constant(1)
-        };
-        let mut n = net(
-            NetworkConfig {
-                default: spec,
-                ..NetworkConfig::default()
-            },
-            2,
-        );
+        let spec = LinkSpec { bandwidth: Some(Bandwidth::bytes_per_sec(1_000_000).unwrap()), ..constant(1) };
+        let mut n = net(NetworkConfig { default: spec, ..NetworkConfig::default() }, 2);
         let a = n.send(SimTime(0), NodeId(0), NodeId(1), 1000).as_slice()[0];
         let b = n.send(SimTime(0), NodeId(0), NodeId(1), 1000).as_slice()[0];
         assert_eq!(a, SimTime(2_000_000), "1 ms on the wire + 1 ms latency");
@@ -623,28 +571,14 @@ mod tests {
 
     #[test]
     fn loss_and_duplication_happen_at_their_rates() {
-        let spec = LinkSpec {
-            loss: Probability::new(0.1).unwrap(),
-            duplicate: Probability::new(0.2).unwrap(),
-            ..constant(1)
-        };
-        let mut n = net(
-            NetworkConfig {
-                default: spec,
-                ..NetworkConfig::default()
-            },
-            2,
-        );
-        let copies: usize = (0..100_000)
-            .map(|_| n.send(SimTime(0), NodeId(0), NodeId(1), 1).as_slice().len())
-            .sum();
+        let spec =
+            LinkSpec { loss: Probability::new(0.1).unwrap(), duplicate: Probability::new(0.2).unwrap(), ..constant(1) };
+        let mut n = net(NetworkConfig { default: spec, ..NetworkConfig::default() }, 2);
+        let copies: usize = (0..100_000).map(|_| n.send(SimTime(0), NodeId(0), NodeId(1), 1).as_slice().len()).sum();
         let lost = n.stats.dropped_loss as f64 / 100_000.0;
         assert!((lost - 0.1 - 0.1 * 0.2 * 0.9).abs() < 0.01, "loss rate {lost}");
         // A copy arrives with p = 0.9; a duplicate is made with p = 0.2 and arrives with p = 0.9.
-        assert!(
-            (copies as f64 / 100_000.0 - 0.9 * (1.0 + 0.2 * 0.9)).abs() < 0.01,
-            "{copies} copies"
-        );
+        assert!((copies as f64 / 100_000.0 - 0.9 * (1.0 + 0.2 * 0.9)).abs() < 0.01, "{copies} copies");
         assert!((n.stats.duplicated as f64 / 90_000.0 - 0.2).abs() < 0.01);
     }
 
@@ -658,61 +592,29 @@ mod tests {
         let config = NetworkConfig {
             default: constant(1),
             regions: Some(regions),
-            links: vec![LinkOverride {
-                from: NodeId(1),
-                to: NodeId(2),
-                spec: constant(7),
-            }],
+            links: vec![LinkOverride { from: NodeId(1), to: NodeId(2), spec: constant(7) }],
             ..NetworkConfig::default()
         };
         let mut n = net(config, 3);
-        assert_eq!(
-            n.send(SimTime(0), NodeId(0), NodeId(1), 1).as_slice()[0],
-            SimTime(1_000_000)
-        );
-        assert_eq!(
-            n.send(SimTime(0), NodeId(0), NodeId(2), 1).as_slice()[0],
-            SimTime(40_000_000)
-        );
-        assert_eq!(
-            n.send(SimTime(0), NodeId(1), NodeId(2), 1).as_slice()[0],
-            SimTime(7_000_000)
-        );
-        assert_eq!(
-            n.send(SimTime(0), NodeId(2), NodeId(1), 1).as_slice()[0],
-            SimTime(40_000_000)
-        );
+        assert_eq!(n.send(SimTime(0), NodeId(0), NodeId(1), 1).as_slice()[0], SimTime(1_000_000));
+        assert_eq!(n.send(SimTime(0), NodeId(0), NodeId(2), 1).as_slice()[0], SimTime(40_000_000));
+        assert_eq!(n.send(SimTime(0), NodeId(1), NodeId(2), 1).as_slice()[0], SimTime(7_000_000));
+        assert_eq!(n.send(SimTime(0), NodeId(2), NodeId(1), 1).as_slice()[0], SimTime(40_000_000));
         n.change(&LinkChange {
             latency: Some(Latency::Constant(SimDuration::from_millis(3))),
             ..LinkChange::default()
         });
-        assert_eq!(
-            n.send(SimTime(0), NodeId(0), NodeId(2), 1).as_slice()[0],
-            SimTime(3_000_000)
-        );
+        assert_eq!(n.send(SimTime(0), NodeId(0), NodeId(2), 1).as_slice()[0], SimTime(3_000_000));
         n.restore();
-        assert_eq!(
-            n.send(SimTime(0), NodeId(0), NodeId(2), 1).as_slice()[0],
-            SimTime(40_000_000)
-        );
+        assert_eq!(n.send(SimTime(0), NodeId(0), NodeId(2), 1).as_slice()[0], SimTime(40_000_000));
     }
 
     #[test]
     fn multi_hop_latency_adds_up_along_the_route() {
-        let config = NetworkConfig {
-            default: constant(5),
-            topology: TopologySpec::Ring,
-            ..NetworkConfig::default()
-        };
+        let config = NetworkConfig { default: constant(5), topology: TopologySpec::Ring, ..NetworkConfig::default() };
         let mut n = net(config, 6);
-        assert_eq!(
-            n.send(SimTime(0), NodeId(0), NodeId(3), 1).as_slice()[0],
-            SimTime(15_000_000)
-        );
+        assert_eq!(n.send(SimTime(0), NodeId(0), NodeId(3), 1).as_slice()[0], SimTime(15_000_000));
         n.cut(Cut::groups(6, &[vec![NodeId(1)], vec![NodeId(2)]]));
-        assert!(
-            n.path_cut(NodeId(0), NodeId(3)),
-            "the route 0-1-2-3 crosses the cut 1|2"
-        );
+        assert!(n.path_cut(NodeId(0), NodeId(3)), "the route 0-1-2-3 crosses the cut 1|2");
     }
 }

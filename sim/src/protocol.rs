@@ -154,12 +154,7 @@ pub struct Effects<M, T> {
 
 impl<M, T> Default for Effects<M, T> {
     fn default() -> Self {
-        Effects {
-            sends: Vec::new(),
-            timers: Vec::new(),
-            replies: Vec::new(),
-            exposures: Vec::new(),
-        }
+        Effects { sends: Vec::new(), timers: Vec::new(), replies: Vec::new(), exposures: Vec::new() }
     }
 }
 
@@ -213,13 +208,7 @@ impl<'a, P: Protocol> Ctx<'a, P> {
         rng: &'a mut SimRng,
         out: &'a mut Effects<P::Msg, P::Timer>,
     ) -> Self {
-        Ctx {
-            now,
-            id,
-            nodes,
-            rng,
-            out,
-        }
+        Ctx { now, id, nodes, rng, out }
     }
 
     /// The node's own clock (which may run fast or slow under clock-skew faults).
@@ -236,10 +225,7 @@ impl<'a, P: Protocol> Ctx<'a, P> {
     }
     /// Every other node.
     pub fn peers(&self) -> Peers {
-        Peers {
-            nodes: self.nodes,
-            me: self.id.0,
-        }
+        Peers { nodes: self.nodes, me: self.id.0 }
     }
     /// This node's own random stream.
     pub fn rng(&mut self) -> &mut SimRng {
@@ -343,10 +329,7 @@ mod tests {
         }
         assert_eq!(counts[2], 0, "never itself");
         for (k, c) in counts.iter().enumerate().filter(|(k, _)| *k != 2) {
-            assert!(
-                (f64::from(*c) / 10_000.0 - 0.6).abs() < 0.03,
-                "peer {k} chosen {c} times"
-            );
+            assert!((f64::from(*c) / 10_000.0 - 0.6).abs() < 0.03, "peer {k} chosen {c} times");
         }
         assert_eq!(ctx.random_peers(10).len(), 5, "at most every peer");
     }
@@ -356,9 +339,6 @@ mod tests {
         let p = Peers { nodes: 4, me: 2 };
         assert_eq!(p.len(), 3);
         assert_eq!(p.iter().collect::<Vec<_>>(), vec![NodeId(0), NodeId(1), NodeId(3)]);
-        assert_eq!(
-            (0..3).map(|i| p.get(i)).collect::<Vec<_>>(),
-            p.iter().collect::<Vec<_>>()
-        );
+        assert_eq!((0..3).map(|i| p.get(i)).collect::<Vec<_>>(), p.iter().collect::<Vec<_>>());
     }
 }

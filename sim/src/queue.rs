@@ -46,12 +46,7 @@ pub struct EventQueue<E> {
 
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
-        EventQueue {
-            heap: BinaryHeap::new(),
-            slots: Vec::new(),
-            free: Vec::new(),
-            seq: 0,
-        }
+        EventQueue { heap: BinaryHeap::new(), slots: Vec::new(), free: Vec::new(), seq: 0 }
     }
 }
 
@@ -69,11 +64,7 @@ impl<E> EventQueue<E> {
                 u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 pending events")
             }
         };
-        self.heap.push(Key {
-            time: time.0,
-            seq: self.seq,
-            slot,
-        });
+        self.heap.push(Key { time: time.0, seq: self.seq, slot });
         self.seq += 1;
     }
 
@@ -81,9 +72,7 @@ impl<E> EventQueue<E> {
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         let key = self.heap.pop()?;
-        let event = self.slots[key.slot as usize]
-            .take()
-            .expect("a queued slot holds its event");
+        let event = self.slots[key.slot as usize].take().expect("a queued slot holds its event");
         self.free.push(key.slot);
         Some((SimTime(key.time), event))
     }

@@ -106,13 +106,8 @@ impl fmt::Display for SimDuration {
         if ns == 0 {
             return f.write_str("0s");
         }
-        for (unit, name) in [
-            (NS_PER_H, "h"),
-            (NS_PER_MIN, "m"),
-            (NS_PER_S, "s"),
-            (NS_PER_MS, "ms"),
-            (NS_PER_US, "us"),
-        ] {
+        for (unit, name) in [(NS_PER_H, "h"), (NS_PER_MIN, "m"), (NS_PER_S, "s"), (NS_PER_MS, "ms"), (NS_PER_US, "us")]
+        {
             if ns.is_multiple_of(unit) {
                 return write!(f, "{}{}", ns / unit, name);
             }
@@ -164,9 +159,7 @@ impl FromStr for SimDuration {
             }
         };
         let ns = scale_decimal(number, unit_ns).ok_or_else(|| {
-            ParseDurationError(format!(
-                "`{s}` is not a non-negative duration such as `150ms` or `1.5s`"
-            ))
+            ParseDurationError(format!("`{s}` is not a non-negative duration such as `150ms` or `1.5s`"))
         })?;
         Ok(SimDuration(ns))
     }
@@ -224,9 +217,7 @@ impl<'de> Deserialize<'de> for SimDuration {
                 if v == 0 {
                     Ok(SimDuration::ZERO)
                 } else {
-                    Err(E::custom(format!(
-                        "`{v}` has no unit: write it as e.g. `{v}ms` or `{v}s`"
-                    )))
+                    Err(E::custom(format!("`{v}` has no unit: write it as e.g. `{v}ms` or `{v}s`")))
                 }
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<SimDuration, E> {
@@ -237,9 +228,7 @@ impl<'de> Deserialize<'de> for SimDuration {
                 }
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<SimDuration, E> {
-                Err(E::custom(format!(
-                    "`{v}` has no unit: write it as e.g. `{v}s` or `{v}ms`"
-                )))
+                Err(E::custom(format!("`{v}` has no unit: write it as e.g. `{v}s` or `{v}ms`")))
             }
         }
         d.deserialize_any(Visitor)
@@ -264,11 +253,7 @@ impl DurationRange {
 
 impl fmt::Display for DurationRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.min == self.max {
-            write!(f, "{}", self.min)
-        } else {
-            write!(f, "{}..{}", self.min, self.max)
-        }
+        if self.min == self.max { write!(f, "{}", self.min) } else { write!(f, "{}..{}", self.min, self.max) }
     }
 }
 
@@ -280,9 +265,7 @@ impl FromStr for DurationRange {
             Some((lo, hi)) => {
                 let (min, max): (SimDuration, SimDuration) = (lo.parse()?, hi.parse()?);
                 if min > max {
-                    return Err(ParseDurationError(format!(
-                        "range `{s}` is empty: its start is after its end"
-                    )));
+                    return Err(ParseDurationError(format!("range `{s}` is empty: its start is after its end")));
                 }
                 Ok(DurationRange { min, max })
             }
@@ -337,10 +320,7 @@ mod tests {
     #[test]
     fn ranges_must_be_ordered() {
         let r: DurationRange = "150ms..300ms".parse().unwrap();
-        assert_eq!(
-            (r.min, r.max),
-            (SimDuration::from_millis(150), SimDuration::from_millis(300))
-        );
+        assert_eq!((r.min, r.max), (SimDuration::from_millis(150), SimDuration::from_millis(300)));
         assert!("300ms..150ms".parse::<DurationRange>().is_err());
         assert_eq!("5ms".parse::<DurationRange>().unwrap().to_string(), "5ms");
     }

@@ -66,11 +66,7 @@ impl Topology {
     pub fn new(spec: &TopologySpec, nodes: u32, weight: impl Fn(NodeId, NodeId) -> u64) -> Result<Self, Disconnected> {
         let edges: Vec<(u32, u32)> = match spec {
             TopologySpec::Mesh => {
-                return Ok(Topology {
-                    nodes,
-                    graph: None,
-                    dist_to: BTreeMap::new(),
-                });
+                return Ok(Topology { nodes, graph: None, dist_to: BTreeMap::new() });
             }
             TopologySpec::Ring => match nodes {
                 0 | 1 => vec![],
@@ -89,11 +85,7 @@ impl Topology {
             let w = weight(NodeId(a), NodeId(b)).max(weight(NodeId(b), NodeId(a))) + 1;
             graph.add_edge(NodeIndex::new(a as usize), NodeIndex::new(b as usize), w);
         }
-        let mut topology = Topology {
-            nodes,
-            graph: Some(graph),
-            dist_to: BTreeMap::new(),
-        };
+        let mut topology = Topology { nodes, graph: Some(graph), dist_to: BTreeMap::new() };
         if nodes > 1 {
             let reach = topology.distances(0);
             if let Some(k) = reach.iter().position(|&d| d == u64::MAX) {
@@ -180,11 +172,7 @@ mod tests {
         // 0-1 is slow (100); 0-2-1 is fast (10 + 10).
         let links = vec![(NodeId(0), NodeId(1)), (NodeId(0), NodeId(2)), (NodeId(2), NodeId(1))];
         let weight = |a: NodeId, b: NodeId| {
-            if (a.0, b.0) == (0, 1) || (a.0, b.0) == (1, 0) {
-                100
-            } else {
-                10
-            }
+            if (a.0, b.0) == (0, 1) || (a.0, b.0) == (1, 0) { 100 } else { 10 }
         };
         let mut t = Topology::new(&TopologySpec::Links(links), 3, weight).unwrap();
         assert_eq!(route(&mut t, 0, 1), vec![2, 1]);

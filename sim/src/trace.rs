@@ -164,9 +164,6 @@ mod tests {
         assert_ne!(a, StableHasher::hash_of(&Msg::A { x: 1, ys: vec![3, 2] }));
         assert_ne!(StableHasher::hash_of(&Msg::B(5)), StableHasher::hash_of(&Msg::B(6)));
         // Pinned: the same on every machine and every run (a change here changes every trace hash).
-        assert_eq!(
-            StableHasher::hash_of(&(7u64, "n0")),
-            StableHasher::hash_of(&(7u64, "n0"))
-        );
+        assert_eq!(StableHasher::hash_of(&(7u64, "n0")), StableHasher::hash_of(&(7u64, "n0")));
     }
 }

@@ -48,9 +48,7 @@ impl FromStr for Probability {
                 .parse::<f64>()
                 .map(|v| v / 100.0)
                 .map_err(|_| format!("`{s}` is not a percentage such as `0.5%`"))?,
-            None => s
-                .parse::<f64>()
-                .map_err(|_| format!("`{s}` is not a probability such as `0.005` or `0.5%`"))?,
+            None => s.parse::<f64>().map_err(|_| format!("`{s}` is not a probability such as `0.005` or `0.5%`"))?,
         };
         Probability::new(value)
     }
@@ -115,22 +113,14 @@ impl FromStr for Rate {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let s = s.trim();
-        let (count, per) = s
-            .split_once('/')
-            .ok_or_else(|| format!("`{s}` is not a rate such as `500/s` or `30/min`"))?;
-        let count: f64 = count
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{s}`: `{count}` is not a number"))?;
+        let (count, per) =
+            s.split_once('/').ok_or_else(|| format!("`{s}` is not a rate such as `500/s` or `30/min`"))?;
+        let count: f64 = count.trim().parse().map_err(|_| format!("`{s}`: `{count}` is not a number"))?;
         let per = per.trim();
-        let unit = if per.chars().next().is_some_and(|c| c.is_ascii_digit()) {
-            per.to_string()
-        } else {
-            format!("1{per}")
-        };
-        let span: SimDuration = unit
-            .parse()
-            .map_err(|_| format!("`{s}`: `{per}` is not a time unit (ns, us, ms, s, min, h)"))?;
+        let unit =
+            if per.chars().next().is_some_and(|c| c.is_ascii_digit()) { per.to_string() } else { format!("1{per}") };
+        let span: SimDuration =
+            unit.parse().map_err(|_| format!("`{s}`: `{per}` is not a time unit (ns, us, ms, s, min, h)"))?;
         if span == SimDuration::ZERO {
             return Err(format!("`{s}`: the time span must not be zero"));
         }
@@ -160,11 +150,7 @@ pub struct Bandwidth {
 impl Bandwidth {
     /// A capacity of `bytes_per_sec`; must be positive.
     pub fn bytes_per_sec(bytes_per_sec: u64) -> Result<Self, String> {
-        if bytes_per_sec == 0 {
-            Err("a bandwidth must be positive".into())
-        } else {
-            Ok(Bandwidth { bytes_per_sec })
-        }
+        if bytes_per_sec == 0 { Err("a bandwidth must be positive".into()) } else { Ok(Bandwidth { bytes_per_sec }) }
     }
     /// Bytes per second.
     pub fn get(self) -> u64 {

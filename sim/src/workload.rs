@@ -80,9 +80,7 @@ impl Default for WorkloadConfig {
     fn default() -> Self {
         WorkloadConfig {
             clients: 0,
-            arrival: Arrival::Closed {
-                think: SimDuration::ZERO,
-            },
+            arrival: Arrival::Closed { think: SimDuration::ZERO },
             keys: 1,
             key_distribution: KeyDistribution::Uniform,
             mix: vec![],
@@ -207,14 +205,8 @@ impl Clients {
             OpKind::Get => Op::Get { key },
             OpKind::Incr => Op::Incr { key, by: 1 },
             OpKind::Read => Op::Read { key },
-            OpKind::Add => Op::Add {
-                key,
-                elem: below(rng, self.config.elements),
-            },
-            OpKind::Remove => Op::Remove {
-                key,
-                elem: below(rng, self.config.elements),
-            },
+            OpKind::Add => Op::Add { key, elem: below(rng, self.config.elements) },
+            OpKind::Remove => Op::Remove { key, elem: below(rng, self.config.elements) },
         };
         (node, op)
     }
@@ -252,16 +244,11 @@ mod tests {
     #[test]
     fn the_mix_and_the_rate_are_respected() {
         let mut c = Clients::new(&config(KeyDistribution::Uniform), 3, 1);
-        let puts = (0..40_000u64)
-            .filter(|&i| c.next_op((i % 4) as u32, RequestId(i)).1.kind() == OpKind::Put)
-            .count();
+        let puts = (0..40_000u64).filter(|&i| c.next_op((i % 4) as u32, RequestId(i)).1.kind() == OpKind::Put).count();
         assert!((puts as f64 / 40_000.0 - 0.25).abs() < 0.01);
         let total: u64 = (0..10_000).map(|_| c.gap(0).as_nanos()).sum();
         let mean_ms = total as f64 / 10_000.0 / 1e6;
-        assert!(
-            (mean_ms - 4.0).abs() < 0.2,
-            "4 clients at 1000/s: one every 4 ms each, got {mean_ms}"
-        );
+        assert!((mean_ms - 4.0).abs() < 0.2, "4 clients at 1000/s: one every 4 ms each, got {mean_ms}");
     }
 
     #[test]

@@ -114,10 +114,7 @@ fn config(seed: u64, faults: Vec<TimedFault>) -> SimConfig {
         restart_on_settle: false,
         network: NetworkConfig {
             default: LinkSpec {
-                latency: Latency::Uniform {
-                    min: SimDuration::from_millis(1),
-                    max: SimDuration::from_millis(3),
-                },
+                latency: Latency::Uniform { min: SimDuration::from_millis(1), max: SimDuration::from_millis(3) },
                 ..LinkSpec::default()
             },
             ..NetworkConfig::default()
@@ -127,17 +124,11 @@ fn config(seed: u64, faults: Vec<TimedFault>) -> SimConfig {
     }
 }
 
-const PROTO: Config = Config {
-    payload: 1,
-    tick: SimDuration::from_millis(10),
-    reply_after: SimDuration::from_millis(5),
-};
+const PROTO: Config =
+    Config { payload: 1, tick: SimDuration::from_millis(10), reply_after: SimDuration::from_millis(5) };
 
 fn at(ms: u64, fault: Fault) -> TimedFault {
-    TimedFault {
-        at: SimTime(ms * 1_000_000),
-        fault,
-    }
+    TimedFault { at: SimTime(ms * 1_000_000), fault }
 }
 
 #[test]
@@ -151,27 +142,17 @@ fn same_seed_same_hash_and_different_seed_different_hash() {
 
 #[test]
 fn the_trace_hash_covers_what_messages_carry() {
-    let run = |payload| {
-        Sim::<Pinger>::new(config(1, vec![]), Config { payload, ..PROTO }, ())
-            .unwrap()
-            .run()
-    };
+    let run = |payload| Sim::<Pinger>::new(config(1, vec![]), Config { payload, ..PROTO }, ()).unwrap().run();
     let (a, b) = (run(1), run(2));
     assert_eq!(a.events, b.events, "the same events at the same times ...");
     assert_eq!(a.net, b.net);
-    assert_ne!(
-        a.trace_hash, b.trace_hash,
-        "... but different contents: a different trace"
-    );
+    assert_ne!(a.trace_hash, b.trace_hash, "... but different contents: a different trace");
 }
 
 #[test]
 fn a_crash_keeps_durable_state_and_loses_the_rest() {
     let mut sim = Sim::<Pinger>::new(
-        config(
-            3,
-            vec![at(500, Fault::Crash(NodeId(1))), at(700, Fault::Restart(NodeId(1)))],
-        ),
+        config(3, vec![at(500, Fault::Crash(NodeId(1))), at(700, Fault::Restart(NodeId(1)))]),
         PROTO,
         (),
     )
@@ -183,10 +164,7 @@ fn a_crash_keeps_durable_state_and_loses_the_rest() {
     assert!(sim.node(NodeId(1)).is_none(), "crashed nodes have no state");
     sim.run_until(SimTime(700_000_000));
     let restarted = sim.node(NodeId(1)).unwrap();
-    assert_eq!(
-        restarted.durable_pings, before,
-        "nothing delivered while down, durable count kept"
-    );
+    assert_eq!(restarted.durable_pings, before, "nothing delivered while down, durable count kept");
     assert_eq!(restarted.volatile_pings, 0, "volatile state is lost");
     assert_eq!(restarted.ticks, 0, "old timers died with the crash");
     let out = sim.run();
@@ -196,26 +174,16 @@ fn a_crash_keeps_durable_state_and_loses_the_rest() {
 #[test]
 fn pause_holds_messages_and_timers_until_resume() {
     let mut sim = Sim::<Pinger>::new(
-        config(
-            4,
-            vec![at(200, Fault::Pause(NodeId(0))), at(400, Fault::Resume(NodeId(0)))],
-        ),
+        config(4, vec![at(200, Fault::Pause(NodeId(0))), at(400, Fault::Resume(NodeId(0)))]),
         PROTO,
         (),
     )
     .unwrap();
     sim.run_until(SimTime(201_000_000));
-    let (ticks, pings) = (
-        sim.node(NodeId(0)).unwrap().ticks,
-        sim.node(NodeId(0)).unwrap().durable_pings,
-    );
+    let (ticks, pings) = (sim.node(NodeId(0)).unwrap().ticks, sim.node(NodeId(0)).unwrap().durable_pings);
     sim.run_until(SimTime(399_000_000));
     assert_eq!(sim.node(NodeId(0)).unwrap().ticks, ticks, "no timer fires while paused");
-    assert_eq!(
-        sim.node(NodeId(0)).unwrap().durable_pings,
-        pings,
-        "no message is handled while paused"
-    );
+    assert_eq!(sim.node(NodeId(0)).unwrap().durable_pings, pings, "no message is handled while paused");
     sim.run_until(SimTime(400_000_000));
     let after = sim.node(NodeId(0)).unwrap();
     assert!(after.durable_pings > pings + 5, "held pings are handled at resume");
@@ -224,14 +192,7 @@ fn pause_holds_messages_and_timers_until_resume() {
 
 #[test]
 fn a_fast_clock_fires_timers_early() {
-    let skew = at(
-        0,
-        Fault::Clock {
-            node: NodeId(2),
-            rate: 2.0,
-            jump: 0,
-        },
-    );
+    let skew = at(0, Fault::Clock { node: NodeId(2), rate: 2.0, jump: 0 });
     let out = Sim::<Pinger>::new(config(5, vec![skew]), PROTO, ()).unwrap();
     let mut sim = out;
     sim.run_until(SimTime(1_000_000_000));
@@ -244,31 +205,14 @@ fn a_fast_clock_fires_timers_early() {
 
 #[test]
 fn timeouts_give_unknown_and_down_nodes_fail_fast() {
-    let mut c = config(
-        6,
-        vec![at(100, Fault::Crash(NodeId(1))), at(100, Fault::Pause(NodeId(2)))],
-    );
+    let mut c = config(6, vec![at(100, Fault::Crash(NodeId(1))), at(100, Fault::Pause(NodeId(2)))]);
     c.workload = WorkloadConfig {
         timeout: SimDuration::from_millis(50),
-        arrival: Arrival::Closed {
-            think: SimDuration::ZERO,
-        },
+        arrival: Arrival::Closed { think: SimDuration::ZERO },
         script: vec![
-            ScriptedOp {
-                at: SimTime(10_000_000),
-                node: NodeId(0),
-                op: Op::Get { key: 0 },
-            },
-            ScriptedOp {
-                at: SimTime(200_000_000),
-                node: NodeId(1),
-                op: Op::Get { key: 0 },
-            },
-            ScriptedOp {
-                at: SimTime(200_000_000),
-                node: NodeId(2),
-                op: Op::Get { key: 0 },
-            },
+            ScriptedOp { at: SimTime(10_000_000), node: NodeId(0), op: Op::Get { key: 0 } },
+            ScriptedOp { at: SimTime(200_000_000), node: NodeId(1), op: Op::Get { key: 0 } },
+            ScriptedOp { at: SimTime(200_000_000), node: NodeId(2), op: Op::Get { key: 0 } },
         ],
         ..WorkloadConfig::default()
     };

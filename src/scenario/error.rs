@@ -43,9 +43,6 @@ pub struct FieldError {
 impl FieldError {
     /// An error at `path`.
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError {
-            path: path.into(),
-            message: message.into(),
-        }
+        FieldError { path: path.into(), message: message.into() }
     }
 }

@@ -29,24 +29,13 @@ impl Locations {
         let mut parser = Parser::new_from_str(text);
         parser.load(&mut builder, true).map_err(|e| {
             let m = e.marker();
-            (
-                Position {
-                    line: m.line(),
-                    column: m.col() + 1,
-                },
-                e.info().to_string(),
-            )
+            (Position { line: m.line(), column: m.col() + 1 }, e.info().to_string())
         })?;
         if builder.documents > 1 {
             let pos = builder.second_document.unwrap_or(Position { line: 1, column: 1 });
-            return Err((
-                pos,
-                "a scenario file holds one YAML document, this one has several".into(),
-            ));
+            return Err((pos, "a scenario file holds one YAML document, this one has several".into()));
         }
-        Ok(Locations {
-            positions: builder.positions,
-        })
+        Ok(Locations { positions: builder.positions })
     }
 
     /// The position of the field at `path`, or of its nearest enclosing field.
@@ -114,10 +103,7 @@ impl Builder {
 
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
-        let pos = Position {
-            line: mark.line(),
-            column: mark.col() + 1,
-        };
+        let pos = Position { line: mark.line(), column: mark.col() + 1 };
         match ev {
             Event::DocumentStart => {
                 self.documents += 1;
@@ -160,14 +146,8 @@ mod tests {
         let loc = Locations::index(text).unwrap();
         assert_eq!(loc.find("name"), Some(Position { line: 1, column: 7 }));
         assert_eq!(loc.find("faults[0].crash"), Some(Position { line: 3, column: 22 }));
-        assert_eq!(
-            loc.find("faults[1].partition[1][0]"),
-            Some(Position { line: 5, column: 24 })
-        );
-        assert_eq!(
-            loc.find("faults[1].partition[1][0].nothing"),
-            loc.find("faults[1].partition[1][0]")
-        );
+        assert_eq!(loc.find("faults[1].partition[1][0]"), Some(Position { line: 5, column: 24 }));
+        assert_eq!(loc.find("faults[1].partition[1][0].nothing"), loc.find("faults[1].partition[1][0]"));
     }
 
     #[test]

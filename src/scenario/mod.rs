@@ -43,18 +43,10 @@ impl Scenario {
     /// Reads and checks the scenario file at `path`.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let file = path.display().to_string();
-        let fail = |message: String| ScenarioError {
-            file: file.clone(),
-            position: None,
-            field: None,
-            message,
-        };
+        let fail = |message: String| ScenarioError { file: file.clone(), position: None, field: None, message };
         let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read the scenario: {e}")))?;
         if meta.len() > MAX_FILE_BYTES {
-            return Err(fail(format!(
-                "the file is {} bytes; scenarios are limited to {MAX_FILE_BYTES}",
-                meta.len()
-            )));
+            return Err(fail(format!("the file is {} bytes; scenarios are limited to {MAX_FILE_BYTES}", meta.len())));
         }
         let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read the scenario: {e}")))?;
         let text = String::from_utf8(bytes).map_err(|e| fail(format!("the file is not UTF-8 text: {e}")))?;
@@ -75,15 +67,11 @@ impl Scenario {
             return Err(at(None, None, "the file is empty".into()));
         }
         let de = serde_yaml::Deserializer::from_str(text);
-        let raw: RawScenario = serde_path_to_error::deserialize::<_, EnumsAsMaps<RawScenario>>(de)
-            .map(|r| r.0)
-            .map_err(|e| {
+        let raw: RawScenario =
+            serde_path_to_error::deserialize::<_, EnumsAsMaps<RawScenario>>(de).map(|r| r.0).map_err(|e| {
                 let path = e.path().to_string();
                 let inner = e.into_inner();
-                let fallback = inner.location().map(|l| Position {
-                    line: l.line(),
-                    column: l.column(),
-                });
+                let fallback = inner.location().map(|l| Position { line: l.line(), column: l.column() });
                 let message = clean_message(&inner.to_string(), &path);
                 let path = if path == "." { String::new() } else { path };
                 let position = locations.find(&path).filter(|_| !path.is_empty()).or(fallback);
@@ -147,10 +135,7 @@ fn clean_message(message: &str, path: &str) -> String {
         m = rest.to_string();
     }
     if let Some(i) = m.rfind(" at line ")
-        && m[i..]
-            .split_whitespace()
-            .nth(2)
-            .is_some_and(|w| w.chars().all(|c| c.is_ascii_digit()))
+        && m[i..].split_whitespace().nth(2).is_some_and(|w| w.chars().all(|c| c.is_ascii_digit()))
     {
         m.truncate(i);
     }
@@ -183,10 +168,7 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("faults[0].crash"));
         assert_eq!(e.position, Some(Position { line: 6, column: 22 }));
         assert!(e.message.contains("unknown node `n7`"), "{}", e.message);
-        assert!(
-            e.to_string().starts_with("t.yaml:6:22: faults[0].crash: unknown node"),
-            "{e}"
-        );
+        assert!(e.to_string().starts_with("t.yaml:6:22: faults[0].crash: unknown node"), "{e}");
     }
 
     #[test]
@@ -211,9 +193,7 @@ mod tests {
     fn node_ranges_expand_and_bad_ranges_are_rejected() {
         let with = |partition: &str| format!("{MINIMAL}faults:\n  - {{ at: 1s, partition: {partition} }}\n");
         let s = Scenario::parse(&with("[[n0..n1], [n2]]"), "t.yaml").unwrap();
-        let syncsim_sim::fault::Fault::Partition(groups) = &s.sim.faults[0].fault else {
-            panic!()
-        };
+        let syncsim_sim::fault::Fault::Partition(groups) = &s.sim.faults[0].fault else { panic!() };
         assert_eq!(groups[0].len(), 2);
         for (bad, fragment) in [
             ("[[n0..n5], [n2]]", "unknown node `n5`"),

@@ -72,10 +72,7 @@ fn yes() -> bool {
 
 impl Default for Settle {
     fn default() -> Self {
-        Settle {
-            duration: SimDuration::from_secs(5),
-            restart_crashed: true,
-        }
+        Settle { duration: SimDuration::from_secs(5), restart_crashed: true }
     }
 }
 
@@ -88,10 +85,7 @@ pub fn settle_from<'de, D: Deserializer<'de>>(d: D) -> Result<Settle, D::Error> 
             f.write_str("a duration such as `5s`, or a map with `duration` and `restart_crashed`")
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Settle, E> {
-            Ok(Settle {
-                duration: v.parse().map_err(E::custom)?,
-                restart_crashed: true,
-            })
+            Ok(Settle { duration: v.parse().map_err(E::custom)?, restart_crashed: true })
         }
         fn visit_u64<E: de::Error>(self, v: u64) -> Result<Settle, E> {
             Ok(Settle {
@@ -108,10 +102,7 @@ pub fn settle_from<'de, D: Deserializer<'de>>(d: D) -> Result<Settle, D::Error> 
                 restart_crashed: bool,
             }
             let f = Full::deserialize(de::value::MapAccessDeserializer::new(map))?;
-            Ok(Settle {
-                duration: f.duration,
-                restart_crashed: f.restart_crashed,
-            })
+            Ok(Settle { duration: f.duration, restart_crashed: f.restart_crashed })
         }
     }
     d.deserialize_any(V)
@@ -413,9 +404,7 @@ impl Default for RawWorkload {
     fn default() -> Self {
         RawWorkload {
             clients: 0,
-            arrival: RawArrival::Closed {
-                think: SimDuration::from_millis(10),
-            },
+            arrival: RawArrival::Closed { think: SimDuration::from_millis(10) },
             keys: RawKeys::default(),
             ops: OrderedMap::default(),
             elements: 100,
@@ -452,10 +441,7 @@ pub struct RawKeys {
 
 impl Default for RawKeys {
     fn default() -> Self {
-        RawKeys {
-            count: 100,
-            distribution: RawKeyDistribution::Uniform,
-        }
+        RawKeys { count: 100, distribution: RawKeyDistribution::Uniform }
     }
 }
 
@@ -664,9 +650,6 @@ pub struct RawEngine {
 
 impl Default for RawEngine {
     fn default() -> Self {
-        RawEngine {
-            sample_every: SimDuration::from_millis(10),
-            max_events: None,
-        }
+        RawEngine { sample_every: SimDuration::from_millis(10), max_events: None }
     }
 }

@@ -93,16 +93,10 @@ pub fn resolve(raw: &RawScenario) -> Result<Resolved> {
         })
         .collect::<Result<Vec<_>>>()?;
     if raw.engine.sample_every == SimDuration::ZERO {
-        return Err(FieldError::new(
-            "engine.sample_every",
-            "the sampling interval must be positive",
-        ));
+        return Err(FieldError::new("engine.sample_every", "the sampling interval must be positive"));
     }
     if raw.engine.max_events == Some(0) {
-        return Err(FieldError::new(
-            "engine.max_events",
-            "the event limit must be at least 1",
-        ));
+        return Err(FieldError::new("engine.max_events", "the event limit must be at least 1"));
     }
     let sim = SimConfig {
         seed: raw.seed,
@@ -118,11 +112,7 @@ pub fn resolve(raw: &RawScenario) -> Result<Resolved> {
         record_trace: false,
         max_events: raw.engine.max_events,
     };
-    Ok(Resolved {
-        node_names: names,
-        sim,
-        expectations,
-    })
+    Ok(Resolved { node_names: names, sim, expectations })
 }
 
 /// Whether this run can measure `metric` at all: an expectation on something that never
@@ -137,22 +127,15 @@ fn measurable(metric: &str, workload: &WorkloadConfig, protocol: &ProtocolConfig
         Needs::Nothing => Ok(()),
         Needs::Op(name) => match op_kind(name) {
             Some(kind) if issued(kind) => Ok(()),
-            _ => Err(format!(
-                "the workload issues no `{name}` operations, so `{metric}` cannot be measured"
-            )),
+            _ => Err(format!("the workload issues no `{name}` operations, so `{metric}` cannot be measured")),
         },
         Needs::Writes if writes() => Ok(()),
-        Needs::Writes => Err(format!(
-            "the workload makes no writes, so `{metric}` cannot be measured"
-        )),
-        Needs::Rounds if protocol.info().round.is_none() => Err(format!(
-            "{} does not work in rounds, so `{metric}` cannot be measured",
-            protocol.info().name
-        )),
+        Needs::Writes => Err(format!("the workload makes no writes, so `{metric}` cannot be measured")),
+        Needs::Rounds if protocol.info().round.is_none() => {
+            Err(format!("{} does not work in rounds, so `{metric}` cannot be measured", protocol.info().name))
+        }
         Needs::Rounds if writes() => Ok(()),
-        Needs::Rounds => Err(format!(
-            "the workload makes no writes, so `{metric}` cannot be measured"
-        )),
+        Needs::Rounds => Err(format!("the workload makes no writes, so `{metric}` cannot be measured")),
     }
 }
 
@@ -161,10 +144,7 @@ fn duration_within(path: &str, d: SimDuration, positive: bool) -> Result<()> {
         return Err(FieldError::new(path, "must be longer than 0s"));
     }
     if d > MAX_DURATION {
-        return Err(FieldError::new(
-            path,
-            format!("{d} is longer than the limit of {MAX_DURATION} of simulated time"),
-        ));
+        return Err(FieldError::new(path, format!("{d} is longer than the limit of {MAX_DURATION} of simulated time")));
     }
     Ok(())
 }
@@ -177,11 +157,7 @@ struct Names<'a> {
 
 impl<'a> Names<'a> {
     fn new(names: &'a [String]) -> Self {
-        let ids = names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.as_str(), NodeId(i as u32)))
-            .collect();
+        let ids = names.iter().enumerate().map(|(i, n)| (n.as_str(), NodeId(i as u32))).collect();
         Names { names, ids }
     }
 
@@ -259,10 +235,7 @@ fn node_names(nodes: &Nodes) -> Result<(Vec<String>, Option<RegionsOf>)> {
         if n == 0 {
             Err(FieldError::new(path, "a cluster needs at least one node"))
         } else if n > MAX_NODES {
-            Err(FieldError::new(
-                path,
-                format!("{n} nodes is more than the limit of {MAX_NODES}"),
-            ))
+            Err(FieldError::new(path, format!("{n} nodes is more than the limit of {MAX_NODES}")))
         } else {
             Ok(())
         }
@@ -354,12 +327,8 @@ fn overlay(path: &str, base: &LinkSpec, link: &RawLink) -> Result<LinkSpec> {
 
 fn network(raw: &RawNetwork, nodes: &Names, regions: Option<RegionsOf>) -> Result<NetworkConfig> {
     latency_ok("network.latency", &raw.latency)?;
-    let default = LinkSpec {
-        latency: raw.latency.clone(),
-        loss: raw.loss,
-        duplicate: raw.duplicate,
-        bandwidth: raw.bandwidth,
-    };
+    let default =
+        LinkSpec { latency: raw.latency.clone(), loss: raw.loss, duplicate: raw.duplicate, bandwidth: raw.bandwidth };
     let regions = match regions {
         None => {
             if !raw.regions.is_empty() {
@@ -376,10 +345,7 @@ fn network(raw: &RawNetwork, nodes: &Names, regions: Option<RegionsOf>) -> Resul
             for (i, link) in raw.regions.iter().enumerate() {
                 let path = format!("network.regions[{i}]");
                 if link.from.is_some() || link.to.is_some() {
-                    return Err(FieldError::new(
-                        path,
-                        "region links are symmetric: use `between: [a, b]`",
-                    ));
+                    return Err(FieldError::new(path, "region links are symmetric: use `between: [a, b]`"));
                 }
                 let Some([a, b]) = &link.between else {
                     return Err(FieldError::new(path, "say which regions: `between: [a, b]`"));
@@ -407,21 +373,14 @@ fn network(raw: &RawNetwork, nodes: &Names, regions: Option<RegionsOf>) -> Resul
                 }
                 between.push((ra, rb, overlay(&path, &default, link)?));
             }
-            Some(Regions {
-                names,
-                of_node,
-                between,
-            })
+            Some(Regions { names, of_node, between })
         }
     };
     // The link a pair has before any per-link override.
     let base_of = |a: NodeId, b: NodeId| -> LinkSpec {
         if let Some(r) = &regions {
             let (ra, rb) = (r.of_node[a.index()], r.of_node[b.index()]);
-            if let Some((_, _, spec)) = r
-                .between
-                .iter()
-                .find(|(x, y, _)| (*x, *y) == (ra, rb) || (*x, *y) == (rb, ra))
+            if let Some((_, _, spec)) = r.between.iter().find(|(x, y, _)| (*x, *y) == (ra, rb) || (*x, *y) == (rb, ra))
             {
                 return spec.clone();
             }
@@ -431,9 +390,7 @@ fn network(raw: &RawNetwork, nodes: &Names, regions: Option<RegionsOf>) -> Resul
     let topology = match &raw.topology {
         RawTopology::Mesh => TopologySpec::Mesh,
         RawTopology::Ring => TopologySpec::Ring,
-        RawTopology::Star { hub } => TopologySpec::Star {
-            hub: nodes.id("network.topology.star.hub", hub)?,
-        },
+        RawTopology::Star { hub } => TopologySpec::Star { hub: nodes.id("network.topology.star.hub", hub)? },
         RawTopology::Links(list) => {
             let mut edges = Vec::new();
             let mut seen = BTreeSet::new();
@@ -457,16 +414,12 @@ fn network(raw: &RawNetwork, nodes: &Names, regions: Option<RegionsOf>) -> Resul
         let path = format!("network.links[{i}]");
         let pairs = match (&link.between, &link.from, &link.to) {
             (Some([a, b]), None, None) => {
-                let (x, y) = (
-                    nodes.id(&format!("{path}.between[0]"), a)?,
-                    nodes.id(&format!("{path}.between[1]"), b)?,
-                );
+                let (x, y) = (nodes.id(&format!("{path}.between[0]"), a)?, nodes.id(&format!("{path}.between[1]"), b)?);
                 vec![(x, y), (y, x)]
             }
-            (None, Some(a), Some(b)) => vec![(
-                nodes.id(&format!("{path}.from"), a)?,
-                nodes.id(&format!("{path}.to"), b)?,
-            )],
+            (None, Some(a), Some(b)) => {
+                vec![(nodes.id(&format!("{path}.from"), a)?, nodes.id(&format!("{path}.to"), b)?)]
+            }
             _ => {
                 return Err(FieldError::new(
                     path,
@@ -491,37 +444,19 @@ fn network(raw: &RawNetwork, nodes: &Names, regions: Option<RegionsOf>) -> Resul
             if !seen.insert((a, b)) {
                 return Err(FieldError::new(
                     path,
-                    format!(
-                        "the link {} -> {} is given twice",
-                        nodes.names[a.index()],
-                        nodes.names[b.index()]
-                    ),
+                    format!("the link {} -> {} is given twice", nodes.names[a.index()], nodes.names[b.index()]),
                 ));
             }
-            links.push(LinkOverride {
-                from: a,
-                to: b,
-                spec: overlay(&path, &base_of(a, b), link)?,
-            });
+            links.push(LinkOverride { from: a, to: b, spec: overlay(&path, &base_of(a, b), link)? });
         }
     }
     if let Err(Disconnected(k)) = Topology::new(&topology, nodes.count(), |_, _| 1) {
         return Err(FieldError::new(
             "network.topology",
-            format!(
-                "the topology is disconnected: `{}` cannot reach `{}`",
-                nodes.names[k.index()],
-                nodes.names[0]
-            ),
+            format!("the topology is disconnected: `{}` cannot reach `{}`", nodes.names[k.index()], nodes.names[0]),
         ));
     }
-    Ok(NetworkConfig {
-        default,
-        ordering: raw.ordering,
-        topology,
-        regions,
-        links,
-    })
+    Ok(NetworkConfig { default, ordering: raw.ordering, topology, regions, links })
 }
 
 fn op_kind(name: &str) -> Option<OpKind> {
@@ -545,11 +480,7 @@ fn workload(
                 format!(
                     "{} does not support `{kind}` (it serves: {})",
                     info.name,
-                    if served.is_empty() {
-                        "no client operations".to_string()
-                    } else {
-                        served.join(", ")
-                    }
+                    if served.is_empty() { "no client operations".to_string() } else { served.join(", ") }
                 ),
             ))
         }
@@ -566,10 +497,7 @@ fn workload(
         let path = format!("workload.ops.{name}");
         let kind = op_kind(name).ok_or_else(|| {
             let all: Vec<&str> = OpKind::ALL.iter().map(|k| k.name()).collect();
-            FieldError::new(
-                &path,
-                format!("unknown operation `{name}` (operations: {})", all.join(", ")),
-            )
+            FieldError::new(&path, format!("unknown operation `{name}` (operations: {})", all.join(", ")))
         })?;
         supported(&path, kind)?;
         total += share.get();
@@ -649,17 +577,11 @@ fn workload(
         }
     };
     if raw.elements == 0 {
-        return Err(FieldError::new(
-            "workload.elements",
-            "sets need at least one possible element",
-        ));
+        return Err(FieldError::new("workload.elements", "sets need at least one possible element"));
     }
     latency_ok("workload.client_latency", &raw.client_latency)?;
     if raw.timeout == SimDuration::ZERO {
-        return Err(FieldError::new(
-            "workload.timeout",
-            "the timeout must be longer than 0s",
-        ));
+        return Err(FieldError::new("workload.timeout", "the timeout must be longer than 0s"));
     }
     let mut script = Vec::new();
     for (i, s) in raw.script.iter().enumerate() {
@@ -668,43 +590,16 @@ fn workload(
         if s.at > duration {
             return Err(FieldError::new(
                 format!("{path}.at"),
-                format!(
-                    "{} is after the scenario's duration ({duration}), when clients stop",
-                    s.at
-                ),
+                format!("{} is after the scenario's duration ({duration}), when clients stop", s.at),
             ));
         }
         let ops: Vec<(&str, Op)> = [
-            s.put.as_ref().map(|o| {
-                (
-                    "put",
-                    Op::Put {
-                        key: o.key,
-                        value: o.value,
-                    },
-                )
-            }),
+            s.put.as_ref().map(|o| ("put", Op::Put { key: o.key, value: o.value })),
             s.get.as_ref().map(|o| ("get", Op::Get { key: o.key })),
             s.incr.as_ref().map(|o| ("incr", Op::Incr { key: o.key, by: o.by })),
             s.read.as_ref().map(|o| ("read", Op::Read { key: o.key })),
-            s.add.as_ref().map(|o| {
-                (
-                    "add",
-                    Op::Add {
-                        key: o.key,
-                        elem: o.elem,
-                    },
-                )
-            }),
-            s.remove.as_ref().map(|o| {
-                (
-                    "remove",
-                    Op::Remove {
-                        key: o.key,
-                        elem: o.elem,
-                    },
-                )
-            }),
+            s.add.as_ref().map(|o| ("add", Op::Add { key: o.key, elem: o.elem })),
+            s.remove.as_ref().map(|o| ("remove", Op::Remove { key: o.key, elem: o.elem })),
         ]
         .into_iter()
         .flatten()
@@ -712,18 +607,11 @@ fn workload(
         let [(name, op)] = <[_; 1]>::try_from(ops).map_err(|ops: Vec<_>| {
             FieldError::new(
                 &path,
-                format!(
-                    "give exactly one operation (put, get, incr, read, add or remove), not {}",
-                    ops.len()
-                ),
+                format!("give exactly one operation (put, get, incr, read, add or remove), not {}", ops.len()),
             )
         })?;
         supported(&format!("{path}.{name}"), op.kind())?;
-        script.push(ScriptedOp {
-            at: SimTime::ZERO + s.at,
-            node,
-            op,
-        });
+        script.push(ScriptedOp { at: SimTime::ZERO + s.at, node, op });
     }
     Ok(WorkloadConfig {
         clients: raw.clients,
@@ -744,10 +632,7 @@ fn workload(
 
 fn faults(raw: &[RawFault], duration: SimDuration, nodes: &Names, topology: &TopologySpec) -> Result<Vec<TimedFault>> {
     if raw.len() > MAX_FAULTS {
-        return Err(FieldError::new(
-            "faults",
-            format!("{} faults is more than the limit of {MAX_FAULTS}", raw.len()),
-        ));
+        return Err(FieldError::new("faults", format!("{} faults is more than the limit of {MAX_FAULTS}", raw.len())));
     }
     raw.iter()
         .enumerate()
@@ -789,19 +674,13 @@ fn fault(path: &str, f: &RawFault, nodes: &Names, topology: &TopologySpec) -> Re
     if let Some(groups) = &f.partition {
         let path = format!("{path}.partition");
         if groups.len() < 2 {
-            return Err(FieldError::new(
-                path,
-                "a partition needs at least two groups, e.g. [[n0, n1], [n2, n3, n4]]",
-            ));
+            return Err(FieldError::new(path, "a partition needs at least two groups, e.g. [[n0, n1], [n2, n3, n4]]"));
         }
         let mut owner: BTreeMap<NodeId, usize> = BTreeMap::new();
         let mut out = Vec::new();
         for (g, group) in groups.iter().enumerate() {
             if group.is_empty() {
-                return Err(FieldError::new(
-                    format!("{path}[{g}]"),
-                    "a partition group cannot be empty",
-                ));
+                return Err(FieldError::new(format!("{path}[{g}]"), "a partition group cannot be empty"));
             }
             let ids = nodes.ids(&format!("{path}[{g}]"), group)?;
             for (j, id) in ids.iter().enumerate() {
@@ -823,10 +702,7 @@ fn fault(path: &str, f: &RawFault, nodes: &Names, topology: &TopologySpec) -> Re
         let from = nodes.ids(&format!("{path}.cut.from"), &cut.from)?;
         let to = nodes.ids(&format!("{path}.cut.to"), &cut.to)?;
         if from.is_empty() || to.is_empty() {
-            return Err(FieldError::new(
-                format!("{path}.cut"),
-                "a cut needs at least one node on each side",
-            ));
+            return Err(FieldError::new(format!("{path}.cut"), "a cut needs at least one node on each side"));
         }
         if let Some(n) = from.iter().find(|n| to.contains(n)) {
             return Err(FieldError::new(
@@ -840,10 +716,7 @@ fn fault(path: &str, f: &RawFault, nodes: &Names, topology: &TopologySpec) -> Re
         return if h == "all" {
             Ok(Fault::Heal)
         } else {
-            Err(FieldError::new(
-                format!("{path}.heal"),
-                format!("write `heal: all` (got `{h}`)"),
-            ))
+            Err(FieldError::new(format!("{path}.heal"), format!("write `heal: all` (got `{h}`)")))
         };
     }
     if let Some(n) = &f.crash {
@@ -873,9 +746,8 @@ fn fault(path: &str, f: &RawFault, nodes: &Names, topology: &TopologySpec) -> Re
                     Some(rest) => (-1i64, rest),
                     None => (1, text.trim().trim_start_matches('+')),
                 };
-                let d: SimDuration = body
-                    .parse()
-                    .map_err(|e| FieldError::new(format!("{path}.clock.jump"), format!("{e}")))?;
+                let d: SimDuration =
+                    body.parse().map_err(|e| FieldError::new(format!("{path}.clock.jump"), format!("{e}")))?;
                 if d > MAX_DURATION {
                     return Err(FieldError::new(
                         format!("{path}.clock.jump"),
@@ -885,25 +757,15 @@ fn fault(path: &str, f: &RawFault, nodes: &Names, topology: &TopologySpec) -> Re
                 sign * d.as_nanos() as i64
             }
         };
-        return Ok(Fault::Clock {
-            node,
-            rate: c.rate,
-            jump,
-        });
+        return Ok(Fault::Clock { node, rate: c.rate, jump });
     }
     if let Some(link) = &f.network {
         let path = format!("{path}.network");
         if link.from.is_some() || link.to.is_some() {
-            return Err(FieldError::new(
-                path,
-                "a network fault applies to every link, or to `between: [a, b]`",
-            ));
+            return Err(FieldError::new(path, "a network fault applies to every link, or to `between: [a, b]`"));
         }
         if link.bandwidth.is_some() {
-            return Err(FieldError::new(
-                format!("{path}.bandwidth"),
-                "bandwidth cannot change during a run",
-            ));
+            return Err(FieldError::new(format!("{path}.bandwidth"), "bandwidth cannot change during a run"));
         }
         if link.latency.is_none() && link.loss.is_none() && link.duplicate.is_none() {
             return Err(FieldError::new(path, "say what changes: latency, loss or duplicate"));
@@ -914,15 +776,9 @@ fn fault(path: &str, f: &RawFault, nodes: &Names, topology: &TopologySpec) -> Re
         let between = match &link.between {
             None => None,
             Some([a, b]) => {
-                let (x, y) = (
-                    nodes.id(&format!("{path}.between[0]"), a)?,
-                    nodes.id(&format!("{path}.between[1]"), b)?,
-                );
+                let (x, y) = (nodes.id(&format!("{path}.between[0]"), a)?, nodes.id(&format!("{path}.between[1]"), b)?);
                 if x == y {
-                    return Err(FieldError::new(
-                        format!("{path}.between"),
-                        "a link joins two different nodes",
-                    ));
+                    return Err(FieldError::new(format!("{path}.between"), "a link joins two different nodes"));
                 }
                 if !topology.adjacent(nodes.count(), x, y) {
                     return Err(FieldError::new(
@@ -954,21 +810,12 @@ fn random_faults(raw: &RawRandomFaults) -> Result<RandomFaults> {
             ));
         }
         if r.factor.is_some() && name != "clock" {
-            return Err(FieldError::new(
-                format!("{path}.factor"),
-                "`factor` belongs to clock faults only",
-            ));
+            return Err(FieldError::new(format!("{path}.factor"), "`factor` belongs to clock faults only"));
         }
         if r.loss.is_some() && name != "loss" {
-            return Err(FieldError::new(
-                format!("{path}.loss"),
-                "`loss` belongs to loss bursts only",
-            ));
+            return Err(FieldError::new(format!("{path}.loss"), "`loss` belongs to loss bursts only"));
         }
-        Ok(Some(RandomFault {
-            every: r.every,
-            lasts: r.lasts,
-        }))
+        Ok(Some(RandomFault { every: r.every, lasts: r.lasts }))
     };
     let clock = match (&raw.clock, kind("clock", &raw.clock)?) {
         (Some(r), Some(k)) => {
@@ -990,9 +837,7 @@ fn random_faults(raw: &RawRandomFaults) -> Result<RandomFaults> {
     };
     let loss = match (&raw.loss, kind("loss", &raw.loss)?) {
         (Some(r), Some(k)) => {
-            let p = r
-                .loss
-                .ok_or_else(|| FieldError::new("random_faults.loss", "say how much is lost: `loss: 20%`"))?;
+            let p = r.loss.ok_or_else(|| FieldError::new("random_faults.loss", "say how much is lost: `loss: 20%`"))?;
             Some((k, p))
         }
         _ => None,

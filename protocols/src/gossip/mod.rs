@@ -81,11 +81,7 @@ pub struct RumorConfig {
 
 impl Default for RumorConfig {
     fn default() -> Self {
-        RumorConfig {
-            response: Response::Feedback,
-            stop: Stop::Counter,
-            k: 2,
-        }
+        RumorConfig { response: Response::Feedback, stop: Stop::Counter, k: 2 }
     }
 }
 
@@ -150,22 +146,10 @@ impl GossipConfig {
     pub fn describe() -> Vec<(&'static str, String, &'static str)> {
         let d = GossipConfig::default();
         vec![
-            (
-                "mode",
-                d.mode.name().into(),
-                "push | pull | push-pull (anti-entropy) or rumor (rumor mongering)",
-            ),
-            (
-                "interval",
-                d.interval.to_string(),
-                "time between a node's gossip rounds",
-            ),
+            ("mode", d.mode.name().into(), "push | pull | push-pull (anti-entropy) or rumor (rumor mongering)"),
+            ("interval", d.interval.to_string(), "time between a node's gossip rounds"),
             ("fanout", d.fanout.to_string(), "peers contacted per round"),
-            (
-                "phase",
-                "random".into(),
-                "random: rounds start at random offsets; aligned: synchronous rounds",
-            ),
+            ("phase", "random".into(), "random: rounds start at random offsets; aligned: synchronous rounds"),
             (
                 "rumor.response",
                 "feedback".into(),
@@ -177,11 +161,7 @@ impl GossipConfig {
                 "counter: stop after k counted contacts; coin: stop with chance 1/k each; never",
             ),
             ("rumor.k", d.rumor.k.to_string(), "the k of the stop rule"),
-            (
-                "backup",
-                d.backup.to_string(),
-                "rumor mode: push-pull anti-entropy every this long (0s: none)",
-            ),
+            ("backup", d.backup.to_string(), "rumor mode: push-pull anti-entropy every this long (0s: none)"),
         ]
     }
 }
@@ -284,23 +264,14 @@ impl GossipNode {
     fn make_hot(&mut self, update: Update) {
         // A newer version of a key replaces its older rumor.
         self.hot.retain(|h| h.key != update.key);
-        self.hot.push(Hot {
-            key: update.key,
-            version: update.version,
-            contacts: 0,
-        });
+        self.hot.push(Hot { key: update.key, version: update.version, contacts: 0 });
     }
 
     /// One round: `fanout` distinct random peers.
     fn round(&mut self, ctx: &mut Ctx<'_, Self>) {
         for peer in ctx.random_peers(self.config.fanout as usize) {
             match self.config.mode {
-                Mode::Push => ctx.send(
-                    peer,
-                    GossipMsg::Offer {
-                        fingerprint: self.store.fingerprint(),
-                    },
-                ),
+                Mode::Push => ctx.send(peer, GossipMsg::Offer { fingerprint: self.store.fingerprint() }),
                 Mode::Pull => ctx.send(peer, self.digest_msg(false)),
                 Mode::PushPull => ctx.send(peer, self.digest_msg(true)),
                 Mode::Rumor => self.spread(ctx, peer),
@@ -309,11 +280,7 @@ impl GossipNode {
     }
 
     fn digest_msg(&self, want_back: bool) -> GossipMsg {
-        GossipMsg::Digest {
-            want_back,
-            fingerprint: self.store.fingerprint(),
-            digest: self.store.digest(),
-        }
+        GossipMsg::Digest { want_back, fingerprint: self.store.fingerprint(), digest: self.store.digest() }
     }
 
     /// Pushes every hot rumor to `peer`; in blind mode the contact itself counts.
@@ -321,11 +288,7 @@ impl GossipNode {
         if self.hot.is_empty() {
             return;
         }
-        let rumors: Vec<Update> = self
-            .hot
-            .iter()
-            .filter_map(|h| self.store.entry(h.key).copied())
-            .collect();
+        let rumors: Vec<Update> = self.hot.iter().filter_map(|h| self.store.entry(h.key).copied()).collect();
         ctx.send(peer, GossipMsg::Rumors(rumors));
         if self.config.rumor.response == Response::Blind {
             let all: Vec<(Key, Version)> = self.hot.iter().map(|h| (h.key, h.version)).collect();
@@ -401,11 +364,7 @@ impl Protocol for GossipNode {
     }
 
     fn new(_id: NodeId, config: &GossipConfig, durable: Option<Store>) -> Self {
-        GossipNode {
-            config: config.clone(),
-            store: durable.unwrap_or_default(),
-            hot: Vec::new(),
-        }
+        GossipNode { config: config.clone(), store: durable.unwrap_or_default(), hot: Vec::new() }
     }
 
     fn durable(&self) -> Store {
@@ -428,20 +387,12 @@ impl Protocol for GossipNode {
                     ctx.send(from, self.digest_msg(false));
                 }
             }
-            GossipMsg::Digest {
-                want_back,
-                fingerprint,
-                digest,
-            } => {
+            GossipMsg::Digest { want_back, fingerprint, digest } => {
                 if fingerprint == self.store.fingerprint() {
                     return; // equal states: nothing to send either way
                 }
                 let updates = self.store.newer_than(&digest);
-                let want = if want_back {
-                    self.store.behind(&digest)
-                } else {
-                    Vec::new()
-                };
+                let want = if want_back { self.store.behind(&digest) } else { Vec::new() };
                 if !updates.is_empty() || !want.is_empty() {
                     ctx.send(from, GossipMsg::Updates { updates, want });
                 }
@@ -452,13 +403,7 @@ impl Protocol for GossipNode {
                 }
                 let back: Vec<Update> = want.iter().filter_map(|k| self.store.entry(*k).copied()).collect();
                 if !back.is_empty() {
-                    ctx.send(
-                        from,
-                        GossipMsg::Updates {
-                            updates: back,
-                            want: Vec::new(),
-                        },
-                    );
+                    ctx.send(from, GossipMsg::Updates { updates: back, want: Vec::new() });
                 }
             }
             GossipMsg::Rumors(rumors) => {
@@ -472,11 +417,8 @@ impl Protocol for GossipNode {
                 }
             }
             GossipMsg::Known(known) => {
-                let unnecessary: Vec<(Key, Version)> = known
-                    .iter()
-                    .filter(|(_, _, was_known)| *was_known)
-                    .map(|(k, v, _)| (*k, *v))
-                    .collect();
+                let unnecessary: Vec<(Key, Version)> =
+                    known.iter().filter(|(_, _, was_known)| *was_known).map(|(k, v, _)| (*k, *v)).collect();
                 self.count_contacts(ctx, &unnecessary);
             }
         }
@@ -535,36 +477,21 @@ mod tests {
     }
 
     fn node(mode: Mode) -> GossipNode {
-        GossipNode::new(
-            NodeId(0),
-            &GossipConfig {
-                mode,
-                ..GossipConfig::default()
-            },
-            None,
-        )
+        GossipNode::new(NodeId(0), &GossipConfig { mode, ..GossipConfig::default() }, None)
     }
 
     #[test]
     fn push_pull_between_equal_replicas_sends_only_the_digest() {
         let (mut a, mut b) = (node(Mode::PushPull), node(Mode::PushPull));
         for n in [&mut a, &mut b] {
-            drive(n, 0, |n, ctx| {
-                n.on_request(ctx, RequestId(1), Op::Put { key: 1, value: 5 })
-            });
+            drive(n, 0, |n, ctx| n.on_request(ctx, RequestId(1), Op::Put { key: 1, value: 5 }));
         }
         let digest = a.digest_msg(true);
         let out = drive(&mut b, 1, |n, ctx| n.on_message(ctx, NodeId(0), digest));
         assert!(out.sends.is_empty(), "nothing to exchange: {:?}", out.sends);
         // Past the fingerprint short-cut, the per-key comparison finds nothing either.
-        let GossipMsg::Digest { want_back, digest, .. } = a.digest_msg(true) else {
-            unreachable!()
-        };
-        let forced = GossipMsg::Digest {
-            want_back,
-            fingerprint: 0,
-            digest,
-        };
+        let GossipMsg::Digest { want_back, digest, .. } = a.digest_msg(true) else { unreachable!() };
+        let forced = GossipMsg::Digest { want_back, fingerprint: 0, digest };
         let out = drive(&mut b, 1, |n, ctx| n.on_message(ctx, NodeId(0), forced));
         assert!(out.sends.is_empty(), "nothing to exchange: {:?}", out.sends);
     }
@@ -572,17 +499,11 @@ mod tests {
     #[test]
     fn push_pull_sends_each_side_exactly_what_it_lacks() {
         let (mut a, mut b) = (node(Mode::PushPull), node(Mode::PushPull));
-        drive(&mut a, 0, |n, ctx| {
-            n.on_request(ctx, RequestId(1), Op::Put { key: 1, value: 5 })
-        });
-        drive(&mut b, 1, |n, ctx| {
-            n.on_request(ctx, RequestId(2), Op::Put { key: 2, value: 6 })
-        });
+        drive(&mut a, 0, |n, ctx| n.on_request(ctx, RequestId(1), Op::Put { key: 1, value: 5 }));
+        drive(&mut b, 1, |n, ctx| n.on_request(ctx, RequestId(2), Op::Put { key: 2, value: 6 }));
         let digest = a.digest_msg(true);
         let out = drive(&mut b, 1, |n, ctx| n.on_message(ctx, NodeId(0), digest));
-        let GossipMsg::Updates { updates, want } = &out.sends[0].1 else {
-            panic!("{:?}", out.sends)
-        };
+        let GossipMsg::Updates { updates, want } = &out.sends[0].1 else { panic!("{:?}", out.sends) };
         assert_eq!(updates.iter().map(|u| u.key).collect::<Vec<_>>(), vec![2]);
         assert_eq!(want, &vec![1]);
         let reply = out.sends[0].1.clone();
@@ -600,24 +521,17 @@ mod tests {
             NodeId(0),
             &GossipConfig {
                 mode: Mode::Rumor,
-                rumor: RumorConfig {
-                    k: 2,
-                    ..RumorConfig::default()
-                },
+                rumor: RumorConfig { k: 2, ..RumorConfig::default() },
                 ..GossipConfig::default()
             },
             None,
         );
-        drive(&mut a, 0, |n, ctx| {
-            n.on_request(ctx, RequestId(1), Op::Put { key: 1, value: 5 })
-        });
+        drive(&mut a, 0, |n, ctx| n.on_request(ctx, RequestId(1), Op::Put { key: 1, value: 5 }));
         let v = a.store.entry(1).unwrap().version;
         for expected_hot in [1, 0] {
             let out = drive(&mut a, 0, |n, ctx| n.on_timer(ctx, GossipTimer::Round));
             assert!(matches!(out.sends[0].1, GossipMsg::Rumors(_)));
-            drive(&mut a, 0, |n, ctx| {
-                n.on_message(ctx, NodeId(1), GossipMsg::Known(vec![(1, v, true)]))
-            });
+            drive(&mut a, 0, |n, ctx| n.on_message(ctx, NodeId(1), GossipMsg::Known(vec![(1, v, true)])));
             assert_eq!(a.hot.len(), expected_hot);
         }
         let out = drive(&mut a, 0, |n, ctx| n.on_timer(ctx, GossipTimer::Round));
@@ -626,88 +540,41 @@ mod tests {
 
     #[test]
     fn a_contact_that_learns_the_rumor_does_not_count() {
-        let mut a = GossipNode::new(
-            NodeId(0),
-            &GossipConfig {
-                mode: Mode::Rumor,
-                ..GossipConfig::default()
-            },
-            None,
-        );
-        drive(&mut a, 0, |n, ctx| {
-            n.on_request(ctx, RequestId(1), Op::Put { key: 1, value: 5 })
-        });
+        let mut a = GossipNode::new(NodeId(0), &GossipConfig { mode: Mode::Rumor, ..GossipConfig::default() }, None);
+        drive(&mut a, 0, |n, ctx| n.on_request(ctx, RequestId(1), Op::Put { key: 1, value: 5 }));
         let v = a.store.entry(1).unwrap().version;
         for _ in 0..10 {
-            drive(&mut a, 0, |n, ctx| {
-                n.on_message(ctx, NodeId(1), GossipMsg::Known(vec![(1, v, false)]))
-            });
+            drive(&mut a, 0, |n, ctx| n.on_message(ctx, NodeId(1), GossipMsg::Known(vec![(1, v, false)])));
         }
         assert_eq!(a.hot.len(), 1);
     }
 
     #[test]
     fn blind_counter_rumors_stop_after_k_sends() {
-        let rumor = RumorConfig {
-            response: Response::Blind,
-            stop: Stop::Counter,
-            k: 3,
-        };
-        let mut a = GossipNode::new(
-            NodeId(0),
-            &GossipConfig {
-                mode: Mode::Rumor,
-                rumor,
-                ..GossipConfig::default()
-            },
-            None,
-        );
-        drive(&mut a, 0, |n, ctx| {
-            n.on_request(ctx, RequestId(1), Op::Put { key: 1, value: 5 })
-        });
-        let sends: usize = (0..10)
-            .map(|_| {
-                drive(&mut a, 0, |n, ctx| n.on_timer(ctx, GossipTimer::Round))
-                    .sends
-                    .len()
-            })
-            .sum();
+        let rumor = RumorConfig { response: Response::Blind, stop: Stop::Counter, k: 3 };
+        let mut a =
+            GossipNode::new(NodeId(0), &GossipConfig { mode: Mode::Rumor, rumor, ..GossipConfig::default() }, None);
+        drive(&mut a, 0, |n, ctx| n.on_request(ctx, RequestId(1), Op::Put { key: 1, value: 5 }));
+        let sends: usize =
+            (0..10).map(|_| drive(&mut a, 0, |n, ctx| n.on_timer(ctx, GossipTimer::Round)).sends.len()).sum();
         assert_eq!(sends, 3);
     }
 
     #[test]
     fn received_rumors_become_hot_and_get_feedback() {
-        let mut b = GossipNode::new(
-            NodeId(1),
-            &GossipConfig {
-                mode: Mode::Rumor,
-                ..GossipConfig::default()
-            },
-            None,
-        );
-        let u = Update {
-            key: 4,
-            version: Version { lamport: 1, node: 0 },
-            value: 9,
-            write: RequestId(3),
-        };
-        let out = drive(&mut b, 1, |n, ctx| {
-            n.on_message(ctx, NodeId(0), GossipMsg::Rumors(vec![u]))
-        });
+        let mut b = GossipNode::new(NodeId(1), &GossipConfig { mode: Mode::Rumor, ..GossipConfig::default() }, None);
+        let u = Update { key: 4, version: Version { lamport: 1, node: 0 }, value: 9, write: RequestId(3) };
+        let out = drive(&mut b, 1, |n, ctx| n.on_message(ctx, NodeId(0), GossipMsg::Rumors(vec![u])));
         assert_eq!(out.sends[0].1, GossipMsg::Known(vec![(4, u.version, false)]));
         assert_eq!(b.hot.len(), 1);
-        let out = drive(&mut b, 1, |n, ctx| {
-            n.on_message(ctx, NodeId(2), GossipMsg::Rumors(vec![u]))
-        });
+        let out = drive(&mut b, 1, |n, ctx| n.on_message(ctx, NodeId(2), GossipMsg::Rumors(vec![u])));
         assert_eq!(out.sends[0].1, GossipMsg::Known(vec![(4, u.version, true)]));
     }
 
     #[test]
     fn unsupported_operations_fail_with_a_reason() {
         let mut a = node(Mode::Push);
-        let out = drive(&mut a, 0, |n, ctx| {
-            n.on_request(ctx, RequestId(1), Op::Incr { key: 1, by: 1 })
-        });
+        let out = drive(&mut a, 0, |n, ctx| n.on_request(ctx, RequestId(1), Op::Incr { key: 1, by: 1 }));
         assert_eq!(out.replies[0].1, Err("gossip does not support incr".into()));
     }
 }

@@ -55,15 +55,7 @@ impl Store {
     pub fn write(&mut self, node: NodeId, key: Key, value: Value, write: RequestId) -> Update {
         // The clock already covers every version merged here, so the write outranks them all.
         self.clock += 1;
-        let update = Update {
-            key,
-            version: Version {
-                lamport: self.clock,
-                node: node.0,
-            },
-            value,
-            write,
-        };
+        let update = Update { key, version: Version { lamport: self.clock, node: node.0 }, value, write };
         self.put(update);
         update
     }
@@ -166,12 +158,7 @@ mod tests {
     use super::*;
 
     fn update(key: Key, lamport: u64, node: u32) -> Update {
-        Update {
-            key,
-            version: Version { lamport, node },
-            value: lamport * 10 + u64::from(node),
-            write: RequestId(0),
-        }
+        Update { key, version: Version { lamport, node }, value: lamport * 10 + u64::from(node), write: RequestId(0) }
     }
 
     #[test]
