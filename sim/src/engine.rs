@@ -1,6 +1,7 @@
 //! The discrete-event engine: it owns the clock, the event queue, the nodes, the network, the
 //! clients and the history, calls protocol handlers and applies the effects they leave.
 
+use std::hash::{Hash, Hasher};
 use std::mem;
 
 use crate::fault::{Fault, RandomFaults, TimedFault};
@@ -11,7 +12,7 @@ use crate::protocol::{Ctx, Effects, Message, NodeId, Protocol, Reply, RequestId,
 use crate::queue::EventQueue;
 use crate::rng::{SimRng, Stream};
 use crate::time::{SimDuration, SimTime};
-use crate::trace::{StableHasher, TraceHash, TraceKind, TraceRecord};
+use crate::trace::{StableHasher, TraceKind, TraceRecord};
 use crate::workload::{Clients, WorkloadConfig};
 
 /// Everything the engine needs to run one simulation.
@@ -191,7 +192,8 @@ pub struct Sim<P: Protocol, O: Observer = ()> {
     applied_faults: Vec<(SimTime, Fault)>,
     effects: Effects<P::Msg, P::Timer>,
     next_generation: u64,
-    trace: TraceHash,
+    /// Folds every handled event, and what messages and requests carry.
+    trace: StableHasher,
     records: Vec<TraceRecord>,
     events: u64,
     late_replies: u64,
@@ -235,7 +237,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             applied_faults: Vec::new(),
             effects: Effects::default(),
             next_generation: 0,
-            trace: TraceHash::default(),
+            trace: StableHasher::default(),
             records: Vec::new(),
             events: 0,
             late_replies: 0,
@@ -328,7 +330,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             seed: self.config.seed,
             history: self.history,
             net: self.network.stats,
-            trace_hash: self.trace.value(),
+            trace_hash: self.trace.finish(),
             events: self.events,
             settle_start: SimTime::ZERO + self.config.duration,
             end: self.now,
@@ -361,7 +363,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 self.network.stats.delivered += 1;
                 self.network.stats.bytes_delivered += size;
                 self.mark(TraceKind::Deliver, Some(to), u64::from(from.0) << 32 | size);
-                self.trace.mix(StableHasher::hash_of(&msg));
+                msg.hash(&mut self.trace);
                 if self.config.record_trace {
                     self.record(TraceKind::Deliver, Some(to), Some(from), Some(sent), format!("{msg:?}"));
                 }
@@ -481,7 +483,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             Status::Paused => self.nodes[k.index()].held.push(Event::Request { id }),
             Status::Up => {
                 self.mark(TraceKind::Request, Some(k), id.0);
-                self.trace.mix(StableHasher::hash_of(&op));
+                op.hash(&mut self.trace);
                 if self.config.record_trace {
                     self.record(TraceKind::Request, Some(k), None, None, format!("{id:?} {op:?}"));
                 }
@@ -662,9 +664,9 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
 
     #[inline]
     fn mark(&mut self, kind: TraceKind, node: Option<NodeId>, aux: u64) {
-        self.trace.mix(self.now.0);
-        self.trace.mix(kind.code() << 32 | node.map_or(u64::from(u32::MAX), |n| u64::from(n.0)));
-        self.trace.mix(aux);
+        self.trace.write_u64(self.now.0);
+        self.trace.write_u64(kind.code() << 32 | node.map_or(u64::from(u32::MAX), |n| u64::from(n.0)));
+        self.trace.write_u64(aux);
     }
 
     fn record(
