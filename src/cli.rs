@@ -1,4 +1,4 @@
-//! The `syncsim` command line: `run`, `validate`, `list`.
+//! The `syncsim` command line: `run`, `validate`, `list`, `lincheck`.
 //!
 //! Exit codes: 0 pass, 1 a safety expectation failed, 2 a liveness expectation failed, 3 bad
 //! input or usage.
@@ -10,7 +10,10 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 use syncsim_protocols::{KINDS, ProtocolConfig};
 use syncsim_reports::EXIT_BAD_INPUT;
+use syncsim_reports::lin::Budget;
+use syncsim_reports::lin::formats::Format;
 
+use crate::lincheck::{self, ModelName};
 use crate::output;
 use crate::runner;
 use crate::scenario::Scenario;
@@ -48,6 +51,37 @@ enum Command {
     },
     /// List the protocols with their parameters and defaults, and what scenarios can use.
     List,
+    /// Check a history file for linearizability (exit 0 yes, 1 no, 2 unknown, 3 bad input).
+    Lincheck {
+        /// The history: syncsim's history.jsonl, a Jepsen etcd log, or Porcupine's key-value EDN.
+        file: PathBuf,
+        /// The sequential model (default: from the format and the operations).
+        #[arg(long, value_enum)]
+        model: Option<ModelName>,
+        /// The file's format (default: detected from its first line).
+        #[arg(long, value_enum)]
+        format: Option<FormatName>,
+        /// Check all keys as one object instead of each key alone.
+        #[arg(long)]
+        whole: bool,
+        /// Memory the search of one partition may use before the verdict is unknown, in MiB.
+        #[arg(long, default_value_t = 2048)]
+        budget_mb: usize,
+        /// Print the verdict as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// History formats on the command line.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum FormatName {
+    /// syncsim's history.jsonl.
+    Jsonl,
+    /// Jepsen etcd log lines.
+    Etcd,
+    /// Porcupine's key-value EDN.
+    Edn,
 }
 
 /// Parses the command line, runs the command, and returns the process exit code.
@@ -66,6 +100,32 @@ pub fn main() -> i32 {
         Command::List => {
             print!("{}", list());
             0
+        }
+        Command::Lincheck { file, model, format, whole, budget_mb, json } => {
+            let format = format.map(|f| match f {
+                FormatName::Jsonl => Format::Jsonl,
+                FormatName::Etcd => Format::Etcd,
+                FormatName::Edn => Format::Edn,
+            });
+            let budget = Budget { max_bytes: budget_mb.saturating_mul(1 << 20) };
+            let started = Instant::now();
+            match lincheck::lincheck(&file, format, model, !whole, budget) {
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    EXIT_BAD_INPUT
+                }
+                Ok(report) => {
+                    if json {
+                        println!("{}", serde_json::to_string(&report).expect("reports serialize"));
+                    } else {
+                        print!(
+                            "{}",
+                            lincheck::render(&file.display().to_string(), &report, started.elapsed().as_secs_f64())
+                        );
+                    }
+                    lincheck::exit_code(report.result.verdict)
+                }
+            }
         }
     }
 }

@@ -6,7 +6,7 @@
 //! - [`protocols`]: the protocols, as sans-IO state machines;
 //! - [`reports`]: checkers, statistics, the report model and its renderings;
 //! - [`scenario`]: scenario files; [`runner`]: running one under a seed; [`output`]: the files
-//!   a run writes.
+//!   a run writes; [`lincheck`]: checking a history file for linearizability.
 //!
 //! ```
 //! let scenario = syncsim::scenario::Scenario::parse(
@@ -21,6 +21,7 @@
 //! ```
 
 pub mod cli;
+pub mod lincheck;
 pub mod output;
 pub mod runner;
 pub mod scenario;

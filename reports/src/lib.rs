@@ -10,6 +10,7 @@ pub mod convergence;
 pub mod expect;
 pub mod history;
 pub mod latency;
+pub mod lin;
 pub mod report;
 pub mod summary;
 pub mod tracker;

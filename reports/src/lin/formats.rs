@@ -1,0 +1,478 @@
+//! History files the checker reads: syncsim's own `history.jsonl`, Jepsen's etcd logs as
+//! Porcupine tests them, and Porcupine's key-value EDN histories. Jepsen and EDN files carry no
+//! times: their line order is the order of events, so the line number is the time.
+
+use std::fmt;
+
+use super::Operation;
+use super::model::{CounterInput, KvInput, RegisterInput, RegisterOutput};
+
+/// A history file's format.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// syncsim's `history.jsonl` (docs/history-format.md).
+    Jsonl,
+    /// Jepsen log lines `INFO jepsen.util - <process>\t:<type>\t:<f>\t<value>` (a CAS register).
+    Etcd,
+    /// Porcupine's key-value EDN maps `{:process 0, :type :invoke, :f :get, :key "1", ...}`.
+    Edn,
+}
+
+impl Format {
+    /// The format's name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Jsonl => "jsonl",
+            Format::Etcd => "etcd",
+            Format::Edn => "edn",
+        }
+    }
+
+    /// Guesses the format from the first line that says anything.
+    pub fn detect(text: &str) -> Option<Format> {
+        let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+        if line.starts_with("{:") {
+            Some(Format::Edn)
+        } else if line.starts_with('{') {
+            Some(Format::Jsonl)
+        } else if line.contains("jepsen.util - ") {
+            Some(Format::Etcd)
+        } else {
+            None
+        }
+    }
+}
+
+/// A history that cannot be read, with the line (1-based) at fault.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ParseError {
+    /// The line.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+fn err<T>(line: usize, message: impl Into<String>) -> Result<T, ParseError> {
+    Err(ParseError { line, message: message.into() })
+}
+
+/// Operations of a register history.
+pub type RegisterOps = Vec<Operation<RegisterInput, RegisterOutput>>;
+/// Operations of a key-value history.
+pub type KvOps = Vec<Operation<KvInput, String>>;
+/// Operations of a counter history.
+pub type CounterOps = Vec<Operation<CounterInput, i64>>;
+
+/// Pairs invocations with completions by process: a completion belongs to its process's
+/// pending invocation.
+struct Pending<I> {
+    open: std::collections::BTreeMap<u64, (usize, u64, I)>,
+}
+
+impl<I> Pending<I> {
+    fn new() -> Self {
+        Pending { open: Default::default() }
+    }
+    fn invoke(&mut self, line: usize, process: u64, time: u64, input: I) -> Result<(), ParseError> {
+        if self.open.contains_key(&process) {
+            return err(line, format!("process {process} invokes again while its last operation is pending"));
+        }
+        self.open.insert(process, (line, time, input));
+        Ok(())
+    }
+    fn complete(&mut self, line: usize, process: u64) -> Result<(u64, I), ParseError> {
+        match self.open.remove(&process) {
+            Some((_, time, input)) => Ok((time, input)),
+            None => err(line, format!("process {process} completes an operation it never invoked")),
+        }
+    }
+    /// Operations still pending at the end: their outcome is unknown.
+    fn rest(self) -> impl Iterator<Item = (u64, u64, I)> {
+        self.open.into_iter().map(|(p, (_, t, i))| (p, t, i))
+    }
+}
+
+/// Reads a Jepsen etcd log with Porcupine's semantics: `:fail` CAS operations stay as CAS calls
+/// that returned false, `:fail :read :timed-out` reads match any state, and `:info` operations
+/// stay pending and complete with an unknown result after the end.
+pub fn parse_etcd(text: &str) -> Result<RegisterOps, ParseError> {
+    let mut ops = Vec::new();
+    let mut pending = Pending::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        let Some((_, rest)) = raw.split_once("jepsen.util - ") else { continue };
+        // Fields are separated by tabs, or in some logs by runs of spaces; the value (`[1 2]`)
+        // may itself hold a space.
+        let Some((process, kind, f, value)) = jepsen_fields(rest) else {
+            return err(line, format!("expected `<process> :<type> :<f> <value>`, got `{rest}`"));
+        };
+        let process: u64 = process
+            .parse()
+            .map_err(|_| ParseError { line, message: format!("`{process}` is not a process number") })?;
+        let time = line as u64;
+        let int = |s: &str| -> Result<i64, ParseError> {
+            s.parse().map_err(|_| ParseError { line, message: format!("`{s}` is not an integer") })
+        };
+        let pair = |s: &str| -> Result<(i64, i64), ParseError> {
+            let inner = s.strip_prefix('[').and_then(|s| s.strip_suffix(']'));
+            match inner.map(|s| s.split_whitespace().collect::<Vec<_>>()).as_deref() {
+                Some([a, b]) => Ok((int(a)?, int(b)?)),
+                _ => err(line, format!("`{s}` is not a CAS pair `[from to]`")),
+            }
+        };
+        match (kind, f) {
+            (":invoke", ":read") => pending.invoke(line, process, time, RegisterInput::Read { key: 0 })?,
+            (":invoke", ":write") => {
+                pending.invoke(line, process, time, RegisterInput::Write { key: 0, value: int(value)? })?
+            }
+            (":invoke", ":cas") => {
+                let (expect, new) = pair(value)?;
+                pending.invoke(line, process, time, RegisterInput::Cas { key: 0, expect, new })?
+            }
+            (":ok", _) => {
+                let (call, input) = pending.complete(line, process)?;
+                let output = match &input {
+                    RegisterInput::Read { .. } if value == "nil" => RegisterOutput::Value(None),
+                    RegisterInput::Read { .. } => RegisterOutput::Value(Some(int(value)?)),
+                    RegisterInput::Write { .. } => RegisterOutput::Written,
+                    RegisterInput::Cas { .. } => RegisterOutput::Swapped(true),
+                };
+                ops.push(Operation { client: process, call, ret: Some(time), input, output: Some(output) });
+            }
+            (":fail", _) => {
+                let (call, input) = pending.complete(line, process)?;
+                match input {
+                    RegisterInput::Cas { .. } => ops.push(Operation {
+                        client: process,
+                        call,
+                        ret: Some(time),
+                        input,
+                        output: Some(RegisterOutput::Swapped(false)),
+                    }),
+                    // A failed read returned nothing: it matches any state.
+                    RegisterInput::Read { .. } => {
+                        ops.push(Operation { client: process, call, ret: Some(time), input, output: None })
+                    }
+                    // A failed write did not happen.
+                    RegisterInput::Write { .. } => {}
+                }
+            }
+            // Crashed or timed out: still pending, completed after the end.
+            (":info", _) => {}
+            _ => return err(line, format!("unknown event `{kind} {f}`")),
+        }
+    }
+    ops.extend(pending.rest().map(|(client, call, input)| Operation { client, call, ret: None, input, output: None }));
+    Ok(ops)
+}
+
+/// Splits `<process> :<type> :<f> <value>` on runs of whitespace; the value is the rest.
+fn jepsen_fields(s: &str) -> Option<(&str, &str, &str, &str)> {
+    let mut rest = s.trim();
+    let mut token = || {
+        let end = rest.find(char::is_whitespace)?;
+        let (tok, tail) = rest.split_at(end);
+        rest = tail.trim_start();
+        Some(tok)
+    };
+    let (process, kind, f) = (token()?, token()?, token()?);
+    (!rest.is_empty()).then_some((process, kind, f, rest))
+}
+
+/// One value of an EDN map.
+#[derive(Clone, Debug, PartialEq)]
+enum Edn {
+    Keyword(String),
+    Str(String),
+    Int(i64),
+    Nil,
+}
+
+/// Reads one flat EDN map of keyword keys, e.g. `{:process 0, :f :get, :key "1", :value nil}`.
+fn edn_map(line: usize, s: &str) -> Result<Vec<(String, Edn)>, ParseError> {
+    let inner = s
+        .trim()
+        .strip_prefix('{')
+        .and_then(|s| s.strip_suffix('}'))
+        .ok_or_else(|| ParseError { line, message: "expected a map `{:key value, ...}`".into() })?;
+    let chars: Vec<char> = inner.chars().collect();
+    let mut i = 0;
+    let mut out = Vec::new();
+    let skip = |i: &mut usize| {
+        while *i < chars.len() && (chars[*i].is_whitespace() || chars[*i] == ',') {
+            *i += 1;
+        }
+    };
+    let token = |i: &mut usize| -> String {
+        let start = *i;
+        while *i < chars.len() && !(chars[*i].is_whitespace() || chars[*i] == ',') {
+            *i += 1;
+        }
+        chars[start..*i].iter().collect()
+    };
+    loop {
+        skip(&mut i);
+        if i >= chars.len() {
+            return Ok(out);
+        }
+        let key = token(&mut i);
+        let Some(key) = key.strip_prefix(':') else {
+            return err(line, format!("expected a keyword key, got `{key}`"));
+        };
+        skip(&mut i);
+        let value = if chars.get(i) == Some(&'"') {
+            i += 1;
+            let mut s = String::new();
+            loop {
+                match chars.get(i) {
+                    None => return err(line, "unterminated string"),
+                    Some('"') => {
+                        i += 1;
+                        break;
+                    }
+                    Some('\\') => {
+                        match chars.get(i + 1) {
+                            Some('n') => s.push('\n'),
+                            Some(&c) => s.push(c),
+                            None => return err(line, "unterminated string"),
+                        }
+                        i += 2;
+                    }
+                    Some(&c) => {
+                        s.push(c);
+                        i += 1;
+                    }
+                }
+            }
+            Edn::Str(s)
+        } else {
+            let t = token(&mut i);
+            if t == "nil" {
+                Edn::Nil
+            } else if let Some(k) = t.strip_prefix(':') {
+                Edn::Keyword(k.to_string())
+            } else if let Ok(n) = t.parse() {
+                Edn::Int(n)
+            } else {
+                return err(line, format!("`{t}` is not a value this reader knows (string, integer, keyword, nil)"));
+            }
+        };
+        out.push((key.to_string(), value));
+    }
+}
+
+/// Reads Porcupine's key-value EDN history: invocations and completions of get, put and append.
+pub fn parse_kv_edn(text: &str) -> Result<KvOps, ParseError> {
+    let mut ops = Vec::new();
+    let mut pending = Pending::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let map = edn_map(line, raw)?;
+        let get = |k: &str| map.iter().find(|(key, _)| key == k).map(|(_, v)| v);
+        let Some(Edn::Int(process)) = get("process") else { return err(line, "`:process` must be an integer") };
+        let process = *process as u64;
+        let Some(Edn::Keyword(kind)) = get("type") else { return err(line, "`:type` must be a keyword") };
+        let time = line as u64;
+        match kind.as_str() {
+            "invoke" => {
+                let Some(Edn::Keyword(f)) = get("f") else { return err(line, "`:f` must be a keyword") };
+                let Some(Edn::Str(key)) = get("key") else { return err(line, "`:key` must be a string") };
+                let value = || match get("value") {
+                    Some(Edn::Str(v)) => Ok(v.clone()),
+                    _ => err(line, "`:value` must be a string"),
+                };
+                let input = match f.as_str() {
+                    "get" => KvInput::Get(key.clone()),
+                    "put" => KvInput::Put(key.clone(), value()?),
+                    "append" => KvInput::Append(key.clone(), value()?),
+                    other => return err(line, format!("unknown operation `:{other}` (get, put, append)")),
+                };
+                pending.invoke(line, process, time, input)?;
+            }
+            "ok" => {
+                let (call, input) = pending.complete(line, process)?;
+                let output = match (&input, get("value")) {
+                    (KvInput::Get(_), Some(Edn::Str(v))) => Some(v.clone()),
+                    (KvInput::Get(_), Some(Edn::Nil) | None) => Some(String::new()),
+                    (KvInput::Get(_), Some(_)) => return err(line, "a get returns a string"),
+                    // What put and append return is not checked.
+                    _ => None,
+                };
+                ops.push(Operation { client: process, call, ret: Some(time), input, output });
+            }
+            "fail" => {
+                pending.complete(line, process)?;
+            }
+            "info" => {}
+            other => return err(line, format!("unknown `:type :{other}` (invoke, ok, fail, info)")),
+        }
+    }
+    ops.extend(pending.rest().map(|(client, call, input)| Operation { client, call, ret: None, input, output: None }));
+    Ok(ops)
+}
+
+/// A syncsim history, split by the model its operations need.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SyncsimHistory {
+    /// put, get and cas operations (registers).
+    pub registers: RegisterOps,
+    /// incr and read operations (counters).
+    pub counters: CounterOps,
+}
+
+/// Reads syncsim's `history.jsonl`. Failed operations did not happen and are left out;
+/// unknown ones may take effect at any time after their call.
+pub fn parse_jsonl(text: &str) -> Result<SyncsimHistory, ParseError> {
+    #[derive(serde::Deserialize)]
+    struct Line {
+        client: u64,
+        f: String,
+        key: u64,
+        #[serde(default)]
+        arg: Option<u64>,
+        #[serde(default)]
+        expect: Option<u64>,
+        call_ns: u64,
+        #[serde(default)]
+        return_ns: Option<u64>,
+        outcome: String,
+        #[serde(default)]
+        result: Option<serde_json::Value>,
+    }
+    let mut h = SyncsimHistory::default();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let l: Line = serde_json::from_str(raw).map_err(|e| ParseError { line, message: e.to_string() })?;
+        let known = match l.outcome.as_str() {
+            "ok" => true,
+            "unknown" => false,
+            "failed" => continue,
+            other => return err(line, format!("unknown outcome `{other}` (ok, failed, unknown)")),
+        };
+        let ret = if known {
+            Some(
+                l.return_ns
+                    .ok_or_else(|| ParseError { line, message: "an `ok` operation needs `return_ns`".into() })?,
+            )
+        } else {
+            None
+        };
+        let arg = |name: &str| -> Result<i64, ParseError> {
+            let v = if name == "expect" { l.expect } else { l.arg };
+            v.map(|v| v as i64).ok_or_else(|| ParseError { line, message: format!("`{}` needs `{name}`", l.f) })
+        };
+        let result_int = || -> Result<Option<i64>, ParseError> {
+            match &l.result {
+                None | Some(serde_json::Value::Null) => Ok(None),
+                Some(v) => v
+                    .as_i64()
+                    .map(Some)
+                    .ok_or_else(|| ParseError { line, message: format!("`{v}` is not an integer result") }),
+            }
+        };
+        let key = l.key;
+        match l.f.as_str() {
+            "put" | "get" | "cas" => {
+                let input = match l.f.as_str() {
+                    "put" => RegisterInput::Write { key, value: arg("arg")? },
+                    "get" => RegisterInput::Read { key },
+                    _ => RegisterInput::Cas { key, expect: arg("expect")?, new: arg("arg")? },
+                };
+                let output = if !known {
+                    None
+                } else {
+                    Some(match input {
+                        RegisterInput::Read { .. } => RegisterOutput::Value(result_int()?),
+                        RegisterInput::Write { .. } => RegisterOutput::Written,
+                        RegisterInput::Cas { .. } => match &l.result {
+                            Some(serde_json::Value::Bool(b)) => RegisterOutput::Swapped(*b),
+                            _ => return err(line, "a cas result is true or false"),
+                        },
+                    })
+                };
+                h.registers.push(Operation { client: l.client, call: l.call_ns, ret, input, output });
+            }
+            "incr" | "read" => {
+                let input = if l.f == "incr" {
+                    CounterInput::Incr { key, by: arg("arg")? }
+                } else {
+                    CounterInput::Read { key }
+                };
+                let output = match (&input, known) {
+                    (CounterInput::Read { .. }, true) => result_int()?,
+                    _ => None,
+                };
+                h.counters.push(Operation { client: l.client, call: l.call_ns, ret, input, output });
+            }
+            "add" | "remove" => return err(line, "there is no linearizability model for sets yet"),
+            other => return err(line, format!("unknown operation `{other}`")),
+        }
+    }
+    Ok(h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etcd_lines_follow_porcupines_semantics() {
+        let log = "INFO  jepsen.util - 0\t:invoke\t:cas\t[1 2]\n\
+                   INFO  jepsen.util - 1\t:invoke\t:write\t4\n\
+                   INFO  jepsen.util - 2\t:invoke\t:read\tnil\n\
+                   INFO  jepsen.util - 0\t:fail\t:cas\t[1 2]\n\
+                   INFO  jepsen.util - 1\t:info\t:write\t:timed-out\n\
+                   INFO  jepsen.util - 2\t:fail\t:read\t:timed-out\n";
+        let ops = parse_etcd(log).unwrap();
+        assert_eq!(ops.len(), 3);
+        assert_eq!(ops[0].output, Some(RegisterOutput::Swapped(false)), "a failed CAS stays, as false");
+        assert_eq!((ops[1].ret, ops[1].output.clone()), (Some(6), None), "a timed-out read matches anything");
+        assert_eq!((ops[2].ret, ops[2].output.clone()), (None, None), "an :info write stays pending");
+    }
+
+    #[test]
+    fn edn_maps_pair_by_process() {
+        let text = "{:process 0, :type :invoke, :f :append, :key \"4\", :value \"x 0 1 y\"}\n\
+                    {:process 1, :type :invoke, :f :get, :key \"4\", :value nil}\n\
+                    {:process 0, :type :ok, :f :append, :key \"4\", :value \"x 0 1 y\"}\n\
+                    {:process 1, :type :ok, :f :get, :key \"4\", :value \"x 0 1 y\"}\n";
+        let ops = parse_kv_edn(text).unwrap();
+        assert_eq!(ops[0].input, KvInput::Append("4".into(), "x 0 1 y".into()));
+        assert_eq!((ops[0].call, ops[0].ret), (1, Some(3)));
+        assert_eq!(ops[1].output, Some("x 0 1 y".into()));
+        assert_eq!(parse_kv_edn("{:process 0 :type}").unwrap_err().line, 1);
+    }
+
+    #[test]
+    fn formats_are_detected_from_the_first_line() {
+        assert_eq!(Format::detect("\n{:process 0}"), Some(Format::Edn));
+        assert_eq!(Format::detect("{\"id\":0}"), Some(Format::Jsonl));
+        assert_eq!(Format::detect("INFO  jepsen.util - 0\t:invoke"), Some(Format::Etcd));
+        assert_eq!(Format::detect("hello"), None);
+    }
+
+    #[test]
+    fn syncsim_histories_drop_failed_operations_and_keep_unknown_ones_open() {
+        let text = r#"{"id":0,"client":2,"node":"n1","f":"put","key":3,"arg":9,"call_ns":10,"return_ns":20,"outcome":"ok"}
+{"id":1,"client":2,"node":"n0","f":"get","key":3,"call_ns":30,"return_ns":40,"outcome":"ok","result":9}
+{"id":2,"client":1,"node":"n0","f":"put","key":3,"arg":4,"call_ns":50,"return_ns":55,"outcome":"failed","result":"node down"}
+{"id":3,"client":1,"node":"n0","f":"cas","key":3,"expect":9,"arg":5,"call_ns":60,"outcome":"unknown"}"#;
+        let h = parse_jsonl(text).unwrap();
+        assert_eq!(h.registers.len(), 3);
+        assert_eq!(h.registers[1].output, Some(RegisterOutput::Value(Some(9))));
+        assert_eq!((h.registers[2].ret, h.registers[2].output.clone()), (None, None));
+        assert!(parse_jsonl("{\"nope\": 1}").unwrap_err().message.contains("missing field"));
+    }
+}
