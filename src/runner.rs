@@ -1,7 +1,7 @@
 //! Runs a checked scenario under one seed: picks the protocol, drives the engine with the
 //! report's tracker watching, and builds the report.
 
-use syncsim_protocols::{FloodNode, GossipNode, ProtocolConfig};
+use syncsim_protocols::{FloodNode, GossipNode, ProtocolConfig, RaftNode};
 use syncsim_reports::{Report, RunContext, Tracker};
 use syncsim_sim::history::History;
 use syncsim_sim::trace::TraceRecord;
@@ -29,6 +29,7 @@ pub fn reproduce_command(file: &str, seed: u64) -> String {
 pub fn run(scenario: &Scenario, seed: u64, record_trace: bool) -> Result<RunResult, SimError> {
     match scenario.protocol() {
         ProtocolConfig::Gossip(config) => run_with::<GossipNode>(scenario, config.clone(), seed, record_trace),
+        ProtocolConfig::Raft(config) => run_with::<RaftNode>(scenario, config.clone(), seed, record_trace),
         ProtocolConfig::Flood(config) => run_with::<FloodNode>(scenario, config.clone(), seed, record_trace),
     }
 }
@@ -55,6 +56,9 @@ fn run_with<P: Protocol>(
         node_names: scenario.node_names.clone(),
         expectations: scenario.expectations.clone(),
         reproduce: reproduce_command(&scenario.file, seed),
+        lincheck_budget: syncsim_reports::lin::Budget {
+            max_bytes: scenario.raw.engine.lincheck_budget_mb.saturating_mul(1 << 20),
+        },
     };
     let report = Report::build(context, &out);
     Ok(RunResult { report, history: out.history, trace: out.trace })

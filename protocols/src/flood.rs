@@ -3,7 +3,7 @@
 //! throughput benchmark runs it).
 
 use serde::{Deserialize, Serialize};
-use syncsim_sim::{Consistency, Ctx, Message, NodeId, Op, Protocol, ProtocolInfo, RequestId};
+use syncsim_sim::{NoMonitor, Consistency, Ctx, Message, NodeId, Op, Protocol, ProtocolInfo, RequestId};
 
 /// Flood parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -59,6 +59,12 @@ impl Protocol for FloodNode {
     type Timer = ();
     type Durable = ();
     type Config = FloodConfig;
+    type Note = ();
+    type Monitor = NoMonitor;
+
+    fn monitor(_: &FloodConfig, _: u32) -> NoMonitor {
+        NoMonitor
+    }
 
     fn info(_: &FloodConfig) -> ProtocolInfo {
         ProtocolInfo {

@@ -9,6 +9,7 @@
 
 pub mod flood;
 pub mod gossip;
+pub mod raft;
 
 use std::fmt;
 
@@ -18,9 +19,10 @@ use syncsim_sim::{Protocol, ProtocolInfo};
 
 pub use flood::{FloodConfig, FloodNode};
 pub use gossip::{GossipConfig, GossipNode};
+pub use raft::{RaftConfig, RaftNode};
 
 /// The protocol families a scenario can name in `protocol: { kind: ... }`.
-pub const KINDS: &[&str] = &["gossip", "flood"];
+pub const KINDS: &[&str] = &["gossip", "raft", "flood"];
 
 /// A protocol and its parameters, as a scenario gives them.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -28,6 +30,8 @@ pub const KINDS: &[&str] = &["gossip", "flood"];
 pub enum ProtocolConfig {
     /// Anti-entropy or rumor-mongering gossip.
     Gossip(GossipConfig),
+    /// Raft consensus over a replicated key-value store.
+    Raft(RaftConfig),
     /// Token flooding (engine load).
     Flood(FloodConfig),
 }
@@ -37,6 +41,7 @@ impl ProtocolConfig {
     pub fn info(&self) -> ProtocolInfo {
         match self {
             ProtocolConfig::Gossip(c) => GossipNode::info(c),
+            ProtocolConfig::Raft(c) => RaftNode::info(c),
             ProtocolConfig::Flood(c) => FloodNode::info(c),
         }
     }
@@ -45,6 +50,7 @@ impl ProtocolConfig {
     pub fn validate(&self) -> Result<(), (String, String)> {
         match self {
             ProtocolConfig::Gossip(c) => c.validate(),
+            ProtocolConfig::Raft(c) => c.validate(),
             ProtocolConfig::Flood(_) => Ok(()),
         }
     }
@@ -53,6 +59,7 @@ impl ProtocolConfig {
     pub fn describe(kind: &str) -> Vec<(&'static str, String, &'static str)> {
         match kind {
             "gossip" => GossipConfig::describe(),
+            "raft" => RaftConfig::describe(),
             "flood" => FloodConfig::describe(),
             _ => vec![],
         }
@@ -62,6 +69,7 @@ impl ProtocolConfig {
     pub fn default_for(kind: &str) -> Option<ProtocolConfig> {
         match kind {
             "gossip" => Some(ProtocolConfig::Gossip(GossipConfig::default())),
+            "raft" => Some(ProtocolConfig::Raft(RaftConfig::default())),
             "flood" => Some(ProtocolConfig::Flood(FloodConfig::default())),
             _ => None,
         }
@@ -92,6 +100,7 @@ impl<'de> Deserialize<'de> for ProtocolConfig {
                 let rest = de::value::MapAccessDeserializer::new(map);
                 match kind.as_str() {
                     "gossip" => GossipConfig::deserialize(rest).map(ProtocolConfig::Gossip),
+                    "raft" => RaftConfig::deserialize(rest).map(ProtocolConfig::Raft),
                     "flood" => FloodConfig::deserialize(rest).map(ProtocolConfig::Flood),
                     other => Err(de::Error::unknown_variant(other, KINDS)),
                 }

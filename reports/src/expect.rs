@@ -112,7 +112,7 @@ impl Expectation {
     }
 }
 
-const OPS: &[&str] = &["all", "put", "get", "incr", "read", "add", "remove"];
+const OPS: &[&str] = &["all", "put", "get", "cas", "incr", "read", "add", "remove"];
 const PERCENTILES: &[&str] = &["p50", "p90", "p99", "p99.9", "max", "mean"];
 
 /// What a run must do for a metric to be measurable at all.
@@ -156,6 +156,9 @@ pub fn metric(name: &str) -> Option<(Kind, Class)> {
         ["visibility", "everywhere" | "residue"] => (Fraction, Liveness),
         ["rounds", "p50" | "p99" | "max" | "mean"] => (Number, Liveness),
         ["writes", "lost"] => (Number, Safety),
+        ["linearizable"] => (Bool, Safety),
+        ["protocol", _] => (Number, Liveness),
+        ["protocol", _, "p50" | "p90" | "p99" | "max" | "mean"] => (Duration, Liveness),
         ["messages_per_op" | "bytes_per_op"] => (Number, Liveness),
         _ => return None,
     })
@@ -179,6 +182,9 @@ pub fn metric_names() -> Vec<String> {
             "rounds.max",
             "rounds.mean",
             "writes.lost",
+            "linearizable",
+            "protocol.<number>",
+            "protocol.<duration>.<p50|p90|p99|max|mean>",
             "messages_per_op",
             "bytes_per_op",
         ]

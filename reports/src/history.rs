@@ -19,9 +19,12 @@ pub struct HistoryLine<'a> {
     pub f: &'static str,
     /// Key.
     pub key: u64,
-    /// The argument: value written (put), amount (incr) or element (add, remove).
+    /// The argument: value written (put, cas), amount (incr) or element (add, remove).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arg: Option<u64>,
+    /// The value a cas expects.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expect: Option<u64>,
     /// Call time, nanoseconds since the run began.
     pub call_ns: u64,
     /// Return time; absent for unknown outcomes.
@@ -36,8 +39,12 @@ pub struct HistoryLine<'a> {
 }
 
 fn line<'a>(e: &Entry, names: &'a [String]) -> HistoryLine<'a> {
+    let expect = match e.op {
+        Op::Cas { expect, .. } => Some(expect),
+        _ => None,
+    };
     let arg = match e.op {
-        Op::Put { value, .. } => Some(value),
+        Op::Put { value, .. } | Op::Cas { new: value, .. } => Some(value),
         Op::Incr { by, .. } => Some(by),
         Op::Add { elem, .. } | Op::Remove { elem, .. } => Some(elem),
         Op::Get { .. } | Op::Read { .. } => None,
@@ -50,6 +57,7 @@ fn line<'a>(e: &Entry, names: &'a [String]) -> HistoryLine<'a> {
                 Output::Value(v) => Some(serde_json::json!(v)),
                 Output::Count(c) => Some(serde_json::json!(c)),
                 Output::Elems(xs) => Some(serde_json::json!(xs)),
+                Output::Swapped(b) => Some(serde_json::json!(b)),
             },
         ),
         Outcome::Failed(reason) => ("failed", Some(serde_json::json!(reason))),
@@ -62,6 +70,7 @@ fn line<'a>(e: &Entry, names: &'a [String]) -> HistoryLine<'a> {
         f: e.op.kind().name(),
         key: e.op.key(),
         arg,
+        expect,
         call_ns: e.call.0,
         return_ns: e.ret.map(|t| t.0),
         outcome,

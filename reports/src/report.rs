@@ -9,7 +9,8 @@ use syncsim_sim::{NodeId, ProtocolInfo, RunOutput, SimDuration};
 
 use crate::convergence::ConvergenceStats;
 use crate::expect::{Class, Expectation, Kind};
-use crate::latency::{LatencyStats, OpCounts, operation_stats};
+use crate::latency::{LatencyStats, OpCounts, operation_stats, quantile};
+use crate::lin::{CheckResult, Verdict as LinVerdict};
 use crate::tracker::Tracker;
 use crate::visibility::VisibilityStats;
 
@@ -62,6 +63,8 @@ pub struct RunContext {
     pub expectations: Vec<Expectation>,
     /// The command that reproduces the run.
     pub reproduce: String,
+    /// Memory the linearizability check may use per key, for protocols that claim it.
+    pub lincheck_budget: crate::lin::Budget,
 }
 
 /// The scenario a report belongs to.
@@ -102,6 +105,61 @@ pub struct NetworkFigures {
     pub messages_per_op: f64,
     /// Bytes sent per client operation.
     pub bytes_per_op: f64,
+}
+
+/// A broken protocol invariant, when and where.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct InvariantViolation {
+    /// When (ns).
+    pub time_ns: u64,
+    /// The node whose report revealed it.
+    pub node: String,
+    /// What broke.
+    pub message: String,
+    /// The event being handled.
+    pub event: String,
+}
+
+/// A protocol's own metrics: numbers, and durations as percentiles.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ProtocolFigures {
+    /// Named numbers.
+    pub numbers: BTreeMap<String, f64>,
+    /// Named durations.
+    pub durations: BTreeMap<String, DurationFigures>,
+}
+
+/// Percentiles of a list of durations.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct DurationFigures {
+    /// How many.
+    pub count: u64,
+    /// Median (ns).
+    pub p50_ns: u64,
+    /// 90th percentile (ns).
+    pub p90_ns: u64,
+    /// 99th percentile (ns).
+    pub p99_ns: u64,
+    /// Longest (ns).
+    pub max_ns: u64,
+    /// Mean (ns).
+    pub mean_ns: u64,
+}
+
+impl DurationFigures {
+    /// The percentiles of `samples`.
+    pub fn of(samples: &[u64]) -> Self {
+        let mut xs = samples.to_vec();
+        xs.sort_unstable();
+        DurationFigures {
+            count: xs.len() as u64,
+            p50_ns: quantile(&xs, 0.5),
+            p90_ns: quantile(&xs, 0.9),
+            p99_ns: quantile(&xs, 0.99),
+            max_ns: xs.last().copied().unwrap_or(0),
+            mean_ns: if xs.is_empty() { 0 } else { (xs.iter().map(|&x| u128::from(x)).sum::<u128>() / xs.len() as u128) as u64 },
+        }
+    }
 }
 
 /// A fault as applied.
@@ -164,6 +222,12 @@ pub struct Report {
     pub visibility: VisibilityStats,
     /// Convergence after settle.
     pub convergence: ConvergenceStats,
+    /// The linearizability check of the history, for protocols that claim linearizability.
+    pub linearizability: Option<CheckResult>,
+    /// The protocol invariant that broke, which ended the run.
+    pub invariant_violation: Option<InvariantViolation>,
+    /// What the protocol's own monitor measured.
+    pub protocol_metrics: ProtocolFigures,
     /// Every fault applied.
     pub faults: Vec<FaultRecord>,
     /// Expectations and their verdicts.
@@ -181,6 +245,9 @@ impl Report {
             if attempted == 0 { 0.0 } else { x as f64 / attempted as f64 }
         };
         let name = |n: &NodeId| ctx.node_names.get(n.index()).cloned().unwrap_or_else(|| n.to_string());
+        let linearizability = (ctx.protocol.consistency == syncsim_sim::Consistency::Linearizable)
+            .then(|| crate::lin::check_history(&out.history, ctx.lincheck_budget))
+            .flatten();
         let mut report = Report {
             schema_version: SCHEMA_VERSION,
             syncsim_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -210,6 +277,23 @@ impl Report {
             },
             visibility,
             convergence: out.observer.convergence.finish(),
+            linearizability,
+            invariant_violation: out.violation.as_ref().map(|v| InvariantViolation {
+                time_ns: v.time.0,
+                node: name(&v.node),
+                message: v.message.clone(),
+                event: v.event.clone(),
+            }),
+            protocol_metrics: ProtocolFigures {
+                numbers: {
+                    let mut numbers = out.protocol_metrics.numbers.clone();
+                    if let Some(&entries) = numbers.get("committed_entries").filter(|&&e| e > 0.0) {
+                        numbers.insert("messages_per_committed_entry".into(), out.net.sent as f64 / entries);
+                    }
+                    numbers
+                },
+                durations: out.protocol_metrics.durations.iter().map(|(k, v)| (k.clone(), DurationFigures::of(v))).collect(),
+            },
             faults: out
                 .faults
                 .iter()
@@ -238,6 +322,17 @@ impl Report {
             self.failures.push(format!("the run stopped early: {reason}"));
             outcome = Verdict::LivenessFailure;
         }
+        if let Some(v) = &self.invariant_violation {
+            self.failures.push(format!("invariant broken at {}: {} (while handling {})", format_ns(v.time_ns), v.message, v.event));
+            outcome = Verdict::SafetyViolation;
+        }
+        if let Some(lin) = &self.linearizability
+            && lin.verdict == LinVerdict::NotLinearizable
+        {
+            let what = lin.violation.as_ref().map_or(String::new(), |v| format!(": key {} cannot place {}", v.partition, v.stuck));
+            self.failures.push(format!("the history is not linearizable{what}"));
+            outcome = Verdict::SafetyViolation;
+        }
         for r in self.expectations.iter().filter(|r| !r.passed) {
             let measured = match (r.actual, &r.note) {
                 (Some(a), _) => format!("measured {}", format_value(r.expectation.kind(), a)),
@@ -245,9 +340,13 @@ impl Report {
                 (None, None) => "not measured".into(),
             };
             self.failures.push(format!("{} ({measured})", r.expectation));
-            outcome = match (outcome, r.expectation.class) {
-                (_, Class::Safety) | (Verdict::SafetyViolation, _) => Verdict::SafetyViolation,
-                _ => Verdict::LivenessFailure,
+            // A safety property that could not be decided (e.g. the linearizability check ran
+            // out of budget) is not a violation: the run failed to show it, not to keep it.
+            let violated = r.expectation.class == Class::Safety && r.actual.is_some();
+            outcome = if violated || outcome == Verdict::SafetyViolation {
+                Verdict::SafetyViolation
+            } else {
+                Verdict::LivenessFailure
             };
         }
         self.outcome = outcome;
@@ -317,6 +416,36 @@ impl Report {
                 }
             }
             ["writes", "lost"] => v.lost as f64,
+            ["linearizable"] => match &self.linearizability {
+                None => return Err("the protocol does not claim linearizability, so it was not checked".into()),
+                Some(l) => match l.verdict {
+                    LinVerdict::Linearizable => 1.0,
+                    LinVerdict::NotLinearizable => 0.0,
+                    LinVerdict::Unknown => {
+                        return Err(format!("the check could not decide: {}", l.unknown_reason.clone().unwrap_or_default()));
+                    }
+                },
+            },
+            ["protocol", name] => *self
+                .protocol_metrics
+                .numbers
+                .get(*name)
+                .ok_or_else(|| format!("the protocol measures no `{name}`"))?,
+            ["protocol", name, p] => {
+                let d = self
+                    .protocol_metrics
+                    .durations
+                    .get(*name)
+                    .filter(|d| d.count > 0)
+                    .ok_or_else(|| format!("the protocol measured no `{name}`"))?;
+                (match *p {
+                    "p50" => d.p50_ns,
+                    "p90" => d.p90_ns,
+                    "p99" => d.p99_ns,
+                    "max" => d.max_ns,
+                    _ => d.mean_ns,
+                }) as f64
+            }
             ["messages_per_op"] => self.network.messages_per_op,
             ["bytes_per_op"] => self.network.bytes_per_op,
             _ => return Err(format!("unknown metric `{name}`")),

@@ -93,6 +93,57 @@ pub fn render(report: &Report) -> String {
             c.distinct_states_at_end, c.live_replicas
         ),
     };
+    if let Some(lin) = &report.linearizability {
+        use crate::lin::Verdict as V;
+        let _ = match lin.verdict {
+            V::Linearizable => writeln!(
+                s,
+                "linearizability: LINEARIZABLE ({} operations in {} keys, {} states explored)",
+                lin.operations, lin.partitions, lin.states_explored
+            ),
+            V::Unknown => writeln!(s, "linearizability: UNKNOWN: {}", lin.unknown_reason.as_deref().unwrap_or("")),
+            V::NotLinearizable => {
+                let _ = writeln!(s, "linearizability: NOT LINEARIZABLE");
+                if let Some(v) = &lin.violation {
+                    let _ = writeln!(
+                        s,
+                        "  key {}: the longest linearizable prefix has {} of its {} operations, ending:",
+                        v.partition,
+                        v.prefix.len(),
+                        v.partition_operations
+                    );
+                    for op in v.prefix.iter().skip(v.prefix.len().saturating_sub(5)) {
+                        let _ = writeln!(s, "    {op}");
+                    }
+                    let _ = writeln!(s, "  then no order can place: {}", v.stuck);
+                }
+                Ok(())
+            }
+        };
+    }
+    if let Some(v) = &report.invariant_violation {
+        let _ = writeln!(s, "INVARIANT BROKEN at {} on {}: {}", format_ns(v.time_ns), v.node, v.message);
+        let _ = writeln!(s, "  while handling: {}", v.event);
+    }
+    let p = &report.protocol_metrics;
+    if !p.numbers.is_empty() || !p.durations.is_empty() {
+        let numbers: Vec<String> = p
+            .numbers
+            .iter()
+            .map(|(k, v)| if v.fract() == 0.0 { format!("{k} {v}") } else { format!("{k} {v:.2}") })
+            .collect();
+        let _ = writeln!(s, "{}: {}", report.protocol.name, numbers.join(", "));
+        for (name, d) in p.durations.iter().filter(|(_, d)| d.count > 0) {
+            let _ = writeln!(
+                s,
+                "  {name}: {} samples, p50 {} p99 {} max {}",
+                d.count,
+                format_ns(d.p50_ns),
+                format_ns(d.p99_ns),
+                format_ns(d.max_ns)
+            );
+        }
+    }
     if !report.expectations.is_empty() {
         let _ = writeln!(s, "expectations:");
         for r in &report.expectations {

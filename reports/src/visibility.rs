@@ -84,7 +84,9 @@ impl VisibilityTracker {
         let mut missed = 0.0f64;
         let mut lost_ids = Vec::new();
         for e in history.entries() {
-            if !e.op.is_update() {
+            // Only operations that wrote something: a compare-and-set that did not swap wrote
+            // nothing.
+            if !e.op.is_update() || e.outcome == Outcome::Ok(syncsim_sim::Output::Swapped(false)) {
                 continue;
             }
             let acked = matches!(e.outcome, Outcome::Ok(_));

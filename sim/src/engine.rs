@@ -4,8 +4,9 @@
 use std::hash::{Hash, Hasher};
 use std::mem;
 
-use crate::fault::{Fault, RandomFaults, TimedFault};
+use crate::fault::{Fault, RandomFaults, Target, Targeted, TimedFault};
 use crate::history::{History, Op, Outcome};
+use crate::monitor::{Monitor, ProtocolMetrics, Violation};
 use crate::network::{Cut, NetStats, Network, NetworkConfig};
 use crate::observe::Observer;
 use crate::protocol::{Ctx, Effects, Message, NodeId, Protocol, Reply, RequestId, TimerOp};
@@ -98,6 +99,10 @@ pub struct RunOutput<O> {
     pub trace: Vec<TraceRecord>,
     /// Set when the run stopped early, with the reason.
     pub aborted: Option<String>,
+    /// The protocol invariant that broke, which ended the run.
+    pub violation: Option<Violation>,
+    /// What the protocol's monitor measured.
+    pub protocol_metrics: ProtocolMetrics,
     /// The observer, with what it gathered.
     pub observer: O,
 }
@@ -190,7 +195,11 @@ pub struct Sim<P: Protocol, O: Observer = ()> {
     history: History,
     faults: Vec<TimedFault>,
     applied_faults: Vec<(SimTime, Fault)>,
-    effects: Effects<P::Msg, P::Timer>,
+    effects: Effects<P::Msg, P::Timer, P::Note>,
+    monitor: P::Monitor,
+    violation: Option<Violation>,
+    /// The event being handled, for violation reports: kind, node, sender.
+    current: (TraceKind, Option<NodeId>, Option<NodeId>),
     next_generation: u64,
     /// Folds every handled event, and what messages and requests carry.
     trace: StableHasher,
@@ -225,6 +234,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 clock: Clock::exact(),
             })
             .collect();
+        let monitor = P::monitor(&protocol, config.nodes);
         let mut sim = Sim {
             clients: Clients::new(&config.workload, config.nodes, seed),
             protocol,
@@ -236,6 +246,9 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             history: History::new(),
             applied_faults: Vec::new(),
             effects: Effects::default(),
+            monitor,
+            violation: None,
+            current: (TraceKind::Fault, None, None),
             next_generation: 0,
             trace: StableHasher::default(),
             records: Vec::new(),
@@ -288,13 +301,32 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         self.nodes.get(k.index()).and_then(|n| n.state.as_ref())
     }
 
+    /// Applies `fault` now, outside the scripted timeline (for experiments that react to what
+    /// the protocol does).
+    pub fn inject(&mut self, fault: Fault) {
+        self.apply_fault(fault);
+    }
+
+    /// The protocol's invariant monitor.
+    pub fn monitor(&self) -> &P::Monitor {
+        &self.monitor
+    }
+
+    /// The invariant that broke, if one did.
+    pub fn violation(&self) -> Option<&Violation> {
+        self.violation.as_ref()
+    }
+
     /// When the run ends: the scenario's duration plus its settle phase.
     pub fn end(&self) -> SimTime {
         SimTime::ZERO + self.config.duration + self.config.settle
     }
 
-    /// Handles the next event; false when none is left before the end.
+    /// Handles the next event; false when none is left before the end, or an invariant broke.
     pub fn step(&mut self) -> bool {
+        if self.violation.is_some() {
+            return false;
+        }
         match self.queue.peek_time() {
             Some(t) if t <= self.end() => {}
             _ => return false,
@@ -321,7 +353,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 break;
             }
         }
-        if aborted.is_none() {
+        if aborted.is_none() && self.violation.is_none() {
             self.now = self.end();
         }
         self.history.close();
@@ -339,6 +371,8 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             late_replies: self.late_replies,
             trace: self.records,
             aborted,
+            protocol_metrics: self.monitor.metrics(self.now),
+            violation: self.violation,
             observer: self.observer,
         }
     }
@@ -367,6 +401,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 if self.config.record_trace {
                     self.record(TraceKind::Deliver, Some(to), Some(from), Some(sent), format!("{msg:?}"));
                 }
+                self.current = (TraceKind::Deliver, Some(to), Some(from));
                 self.call(to, |p, ctx| p.on_message(ctx, from, msg));
             }
             Event::Timer { node: k, timer, generation } => {
@@ -383,6 +418,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 if self.config.record_trace {
                     self.record(TraceKind::Timer, Some(k), None, None, format!("{timer:?}"));
                 }
+                self.current = (TraceKind::Timer, Some(k), None);
                 self.call(k, |p, ctx| p.on_timer(ctx, timer));
             }
             Event::Arrival { client } => self.arrival(client),
@@ -464,6 +500,11 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
 
     /// The client learns the outcome of `id`, unless it already gave up on it.
     fn complete(&mut self, id: RequestId, outcome: Outcome) {
+        let entry = self.history.get(id).expect("recorded");
+        if entry.outcome == Outcome::Pending {
+            let (client, op) = (entry.client, entry.op.clone());
+            self.clients.learn(client, &op, &outcome);
+        }
         if self.history.complete(id, self.now, outcome) {
             self.next_closed_loop(id);
         } else {
@@ -487,6 +528,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 if self.config.record_trace {
                     self.record(TraceKind::Request, Some(k), None, None, format!("{id:?} {op:?}"));
                 }
+                self.current = (TraceKind::Request, Some(k), None);
                 self.call(k, |p, ctx| p.on_request(ctx, id, op));
             }
         }
@@ -566,6 +608,16 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         for exposure in self.effects.exposures.drain(..) {
             self.observer.on_expose(now, from, &exposure);
         }
+        for note in self.effects.notes.drain(..) {
+            if let Err(message) = self.monitor.observe(now, from, &note)
+                && self.violation.is_none()
+            {
+                let (kind, node, sender) = self.current;
+                let name = |n: Option<NodeId>| n.map_or("-".to_string(), |n| n.0.to_string());
+                let event = format!("{kind:?} at node {} from {} at {}", name(node), name(sender), SimTime(now.0));
+                self.violation = Some(Violation { time: now, node: from, message, event });
+            }
+        }
     }
 
     fn apply_fault(&mut self, fault: Fault) {
@@ -581,6 +633,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             Fault::Crash(k) => {
                 let node = &mut self.nodes[k.index()];
                 if node.status != Status::Crashed {
+                    self.monitor.crashed(self.now, *k);
                     node.durable = node.state.take().map(|p| p.durable());
                     node.status = Status::Crashed;
                     node.incarnation += 1;
@@ -593,6 +646,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 if node.status == Status::Crashed {
                     node.state = Some(P::new(*k, &self.protocol, node.durable.take()));
                     node.status = Status::Up;
+                    self.current = (TraceKind::Fault, Some(*k), None);
                     self.call(*k, |p, ctx| p.on_start(ctx));
                 }
             }
@@ -631,9 +685,61 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 self.network.uncut(&Cut::groups(n, groups));
             }
             Fault::LossBurst { loss, on } => self.network.loss_burst(*loss, *on),
+            Fault::Targeted(t) => {
+                // Resolved now into concrete faults, which are applied (and recorded) instead.
+                for concrete in self.resolve(t) {
+                    self.apply_fault(concrete);
+                }
+                return;
+            }
         }
         self.observer.on_fault(self.now, &fault);
         self.applied_faults.push((self.now, fault));
+    }
+
+    /// The node leading the highest term now, if any (the lowest id among equals).
+    fn current_leader(&self) -> Option<NodeId> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(k, n)| n.state.as_ref()?.leader_term().map(|t| (t, std::cmp::Reverse(k))))
+            .max()
+            .map(|(_, std::cmp::Reverse(k))| NodeId(k as u32))
+    }
+
+    /// The concrete faults a targeted fault means right now.
+    fn resolve(&self, t: &Targeted) -> Vec<Fault> {
+        let n = self.config.nodes;
+        let pick = |target: &Target, wanted: Status| -> Vec<NodeId> {
+            match target {
+                Target::Node(k) => vec![*k],
+                Target::Leader => self.current_leader().into_iter().collect(),
+                Target::All => (0..n).map(NodeId).filter(|k| self.nodes[k.index()].status == wanted).collect(),
+                Target::Rest => vec![],
+            }
+        };
+        match t {
+            Targeted::Crash(x) => pick(x, Status::Up).into_iter().map(Fault::Crash).collect(),
+            Targeted::Restart(x) => pick(x, Status::Crashed).into_iter().map(Fault::Restart).collect(),
+            Targeted::Pause(x) => pick(x, Status::Up).into_iter().map(Fault::Pause).collect(),
+            Targeted::Resume(x) => pick(x, Status::Paused).into_iter().map(Fault::Resume).collect(),
+            Targeted::Partition(groups) => {
+                let mut named: Vec<Vec<NodeId>> =
+                    groups.iter().map(|g| g.iter().flat_map(|x| pick(x, Status::Up)).collect()).collect();
+                // A leader may also be named by its name: keep each node in its first group.
+                let mut seen = std::collections::BTreeSet::new();
+                for g in &mut named {
+                    g.retain(|k| seen.insert(*k));
+                }
+                for (g, targets) in groups.iter().enumerate() {
+                    if targets.contains(&Target::Rest) {
+                        named[g].extend((0..n).map(NodeId).filter(|k| !seen.contains(k)));
+                    }
+                }
+                named.retain(|g| !g.is_empty());
+                if named.len() < 2 { vec![] } else { vec![Fault::Partition(named)] }
+            }
+        }
     }
 
     /// The settle phase: clients stop, every fault heals, and the run goes on.
@@ -721,6 +827,17 @@ fn validate(config: &SimConfig) -> Result<(), SimError> {
                 }
             }
             Fault::Heal | Fault::RestoreLinks | Fault::LossBurst { .. } => {}
+            Fault::Targeted(t) => {
+                let targets: Vec<Target> = match t {
+                    Targeted::Crash(x) | Targeted::Restart(x) | Targeted::Pause(x) | Targeted::Resume(x) => vec![*x],
+                    Targeted::Partition(gs) => gs.iter().flatten().copied().collect(),
+                };
+                for x in targets {
+                    if let Target::Node(k) = x {
+                        check(k, "a fault")?;
+                    }
+                }
+            }
         }
     }
     let w = &config.workload;

@@ -47,6 +47,8 @@ pub enum Fault {
     /// The partition with exactly these groups ends; other partitions stay (the end of a
     /// random partition window).
     EndPartition(Vec<Vec<NodeId>>),
+    /// A fault whose nodes are chosen when it happens (the current leader, the rest).
+    Targeted(Targeted),
     /// Every link also loses this share of messages (`on`), or stops doing so; bursts stack
     /// on the links' own loss and on each other.
     LossBurst {
@@ -105,6 +107,58 @@ impl Fault {
             }
             Fault::RestoreLinks => "restore links".into(),
             Fault::LossBurst { loss, on } => format!("loss burst {loss} {}", state(*on)),
+            Fault::Targeted(t) => {
+                let one = |t: &Target| t.describe(&name);
+                match t {
+                    Targeted::Crash(x) => format!("crash {}", one(x)),
+                    Targeted::Restart(x) => format!("restart {}", one(x)),
+                    Targeted::Pause(x) => format!("pause {}", one(x)),
+                    Targeted::Resume(x) => format!("resume {}", one(x)),
+                    Targeted::Partition(gs) => format!(
+                        "partition {}",
+                        gs.iter().map(|g| format!("[{}]", g.iter().map(one).collect::<Vec<_>>().join(", "))).collect::<Vec<_>>().join(" | ")
+                    ),
+                }
+            }
+        }
+    }
+}
+
+/// A node chosen when a fault happens.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// This node.
+    Node(NodeId),
+    /// The node that leads the highest term right then (`Protocol::leader_term`).
+    Leader,
+    /// In a partition: every node no other group names.
+    Rest,
+    /// Every node the fault can apply to (restart: every crashed node; resume: every paused one).
+    All,
+}
+
+/// A fault on nodes chosen when it happens.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Targeted {
+    /// Crash the target.
+    Crash(Target),
+    /// Restart the target.
+    Restart(Target),
+    /// Pause the target.
+    Pause(Target),
+    /// Resume the target.
+    Resume(Target),
+    /// Partition into these groups.
+    Partition(Vec<Vec<Target>>),
+}
+
+impl Target {
+    fn describe(&self, name: &impl Fn(NodeId) -> String) -> String {
+        match self {
+            Target::Node(n) => name(*n),
+            Target::Leader => "leader".into(),
+            Target::Rest => "rest".into(),
+            Target::All => "all".into(),
         }
     }
 }

@@ -57,6 +57,15 @@ pub enum Op {
         /// The element.
         elem: Value,
     },
+    /// If the register at `key` holds `expect`, set it to `new`; answers whether it did.
+    Cas {
+        /// Which register.
+        key: Key,
+        /// The value it must hold.
+        expect: Value,
+        /// The value it gets.
+        new: Value,
+    },
 }
 
 impl Op {
@@ -69,6 +78,7 @@ impl Op {
             Op::Read { .. } => OpKind::Read,
             Op::Add { .. } => OpKind::Add,
             Op::Remove { .. } => OpKind::Remove,
+            Op::Cas { .. } => OpKind::Cas,
         }
     }
 
@@ -80,7 +90,8 @@ impl Op {
             | Op::Incr { key, .. }
             | Op::Read { key }
             | Op::Add { key, .. }
-            | Op::Remove { key, .. } => key,
+            | Op::Remove { key, .. }
+            | Op::Cas { key, .. } => key,
         }
     }
 
@@ -106,11 +117,14 @@ pub enum OpKind {
     Add,
     /// Set removal.
     Remove,
+    /// Register compare-and-set.
+    Cas,
 }
 
 impl OpKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [OpKind; 6] = [OpKind::Put, OpKind::Get, OpKind::Incr, OpKind::Read, OpKind::Add, OpKind::Remove];
+    pub const ALL: [OpKind; 7] =
+        [OpKind::Put, OpKind::Get, OpKind::Cas, OpKind::Incr, OpKind::Read, OpKind::Add, OpKind::Remove];
 
     /// The name used in scenarios and reports.
     pub fn name(self) -> &'static str {
@@ -121,6 +135,7 @@ impl OpKind {
             OpKind::Read => "read",
             OpKind::Add => "add",
             OpKind::Remove => "remove",
+            OpKind::Cas => "cas",
         }
     }
 
@@ -137,7 +152,7 @@ impl fmt::Display for OpKind {
 }
 
 /// What a successful operation returned.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Output {
     /// An update took effect; nothing to return.
@@ -148,6 +163,8 @@ pub enum Output {
     Count(i64),
     /// A set's elements, in ascending order.
     Elems(Vec<Value>),
+    /// Whether a compare-and-set swapped.
+    Swapped(bool),
 }
 
 /// How an operation ended.

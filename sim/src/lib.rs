@@ -9,6 +9,7 @@ pub mod dist;
 pub mod engine;
 pub mod fault;
 pub mod history;
+pub mod monitor;
 pub mod network;
 pub mod observe;
 pub mod protocol;
@@ -22,6 +23,7 @@ pub mod workload;
 
 pub use engine::{RunOutput, Sim, SimConfig, SimError};
 pub use history::{Entry, History, Key, Op, OpKind, Outcome, Output, Value};
+pub use monitor::{Monitor, NoMonitor, ProtocolMetrics, Violation};
 pub use observe::Observer;
 pub use protocol::{
     Consistency, Ctx, Effects, Exposure, Message, NodeId, Peers, Protocol, ProtocolInfo, Reply, RequestId, TimerOp,

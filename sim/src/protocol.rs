@@ -10,6 +10,7 @@ use std::hash::Hash;
 use serde::{Deserialize, Serialize};
 
 use crate::history::{Key, Op, OpKind, Output};
+use crate::monitor::Monitor;
 use crate::rng::{SimRng, below};
 use crate::time::{SimDuration, SimTime};
 
@@ -89,6 +90,13 @@ pub trait Protocol: Sized {
     type Durable: Clone + Debug;
     /// Parameters from the scenario's `protocol:` map.
     type Config: Clone + Debug;
+    /// Facts a node reports about itself for the invariant monitor (`()` when there are none).
+    type Note: Debug;
+    /// Checks the protocol's invariants across every node's notes while the run goes on.
+    type Monitor: Monitor<Self::Note>;
+
+    /// The monitor for a run of `nodes` nodes under `config`.
+    fn monitor(config: &Self::Config, nodes: u32) -> Self::Monitor;
 
     /// Describes the protocol under this configuration.
     fn info(config: &Self::Config) -> ProtocolInfo;
@@ -115,6 +123,12 @@ pub trait Protocol: Sized {
     /// A fingerprint of the replica's readable state: equal states give equal digests.
     /// Used to judge convergence and divergence.
     fn state_digest(&self) -> u64;
+
+    /// The term (epoch, ballot) this node leads, if it believes it leads; faults aimed at
+    /// `leader` pick the node leading the highest term.
+    fn leader_term(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A change to a node's timers.
@@ -141,7 +155,7 @@ pub struct Exposure {
 
 /// Everything a handler asked for, applied by the driver after the handler returns.
 #[derive(Debug)]
-pub struct Effects<M, T> {
+pub struct Effects<M, T, N = ()> {
     /// Messages to send, in order.
     pub sends: Vec<(NodeId, M)>,
     /// Timer changes, in order.
@@ -150,11 +164,13 @@ pub struct Effects<M, T> {
     pub replies: Vec<(RequestId, Reply)>,
     /// Writes that became readable at this node.
     pub exposures: Vec<Exposure>,
+    /// Facts for the invariant monitor.
+    pub notes: Vec<N>,
 }
 
-impl<M, T> Default for Effects<M, T> {
+impl<M, T, N> Default for Effects<M, T, N> {
     fn default() -> Self {
-        Effects { sends: Vec::new(), timers: Vec::new(), replies: Vec::new(), exposures: Vec::new() }
+        Effects { sends: Vec::new(), timers: Vec::new(), replies: Vec::new(), exposures: Vec::new(), notes: Vec::new() }
     }
 }
 
@@ -195,7 +211,7 @@ pub struct Ctx<'a, P: Protocol> {
     id: NodeId,
     nodes: u32,
     rng: &'a mut SimRng,
-    out: &'a mut Effects<P::Msg, P::Timer>,
+    out: &'a mut Effects<P::Msg, P::Timer, P::Note>,
 }
 
 impl<'a, P: Protocol> Ctx<'a, P> {
@@ -206,7 +222,7 @@ impl<'a, P: Protocol> Ctx<'a, P> {
         id: NodeId,
         nodes: u32,
         rng: &'a mut SimRng,
-        out: &'a mut Effects<P::Msg, P::Timer>,
+        out: &'a mut Effects<P::Msg, P::Timer, P::Note>,
     ) -> Self {
         Ctx { now, id, nodes, rng, out }
     }
@@ -274,6 +290,10 @@ impl<'a, P: Protocol> Ctx<'a, P> {
     pub fn reply(&mut self, req: RequestId, reply: Reply) {
         self.out.replies.push((req, reply));
     }
+    /// Reports a fact to the protocol's invariant monitor.
+    pub fn note(&mut self, note: P::Note) {
+        self.out.notes.push(note);
+    }
     /// Reports that the write of client operation `write` is now readable here.
     pub fn expose(&mut self, key: Key, write: RequestId, stamp: u64) {
         self.out.exposures.push(Exposure { key, write, stamp });
@@ -286,6 +306,7 @@ mod tests {
 
     #[test]
     fn random_peers_are_distinct_and_uniform() {
+        use crate::monitor::NoMonitor;
         struct Dummy;
         #[derive(Clone, Debug, Hash)]
         struct M;
@@ -299,6 +320,11 @@ mod tests {
             type Timer = ();
             type Durable = ();
             type Config = ();
+            type Note = ();
+            type Monitor = NoMonitor;
+            fn monitor(_: &(), _: u32) -> NoMonitor {
+                NoMonitor
+            }
             fn info(_: &()) -> ProtocolInfo {
                 unimplemented!()
             }

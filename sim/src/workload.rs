@@ -2,7 +2,7 @@
 //! and scripted operations at fixed times.
 
 use crate::dist::{Latency, Sampler};
-use crate::history::{Key, Op, OpKind};
+use crate::history::{Key, Op, OpKind, Value};
 use crate::protocol::{NodeId, RequestId};
 use crate::rng::{SimRng, Stream, below, unit_f64};
 use crate::time::{SimDuration, SimTime};
@@ -107,6 +107,8 @@ pub struct Clients {
     /// Mean gap between one client's arrivals (open loop), in nanoseconds.
     mean_gap_ns: f64,
     nodes: u32,
+    /// The last value each client saw at each key, which its compare-and-sets expect.
+    seen: Vec<std::collections::BTreeMap<Key, Value>>,
 }
 
 impl Clients {
@@ -138,6 +140,7 @@ impl Clients {
             mix_total: config.mix.iter().map(|(_, w)| u64::from(*w)).sum(),
             mean_gap_ns,
             nodes,
+            seen: vec![Default::default(); config.clients as usize],
             config: config.clone(),
         }
     }
@@ -170,6 +173,22 @@ impl Clients {
             None => &mut self.script_rng,
         };
         self.link.sample(rng)
+    }
+
+    /// Client `c` learns what its operation returned: the value it saw or wrote is what its
+    /// next compare-and-set on that key expects.
+    pub fn learn(&mut self, c: u32, op: &Op, outcome: &crate::history::Outcome) {
+        use crate::history::{Outcome, Output};
+        let Some(seen) = self.seen.get_mut(c as usize) else { return };
+        match (op, outcome) {
+            (Op::Put { key, value }, Outcome::Ok(_)) | (Op::Cas { key, new: value, .. }, Outcome::Ok(Output::Swapped(true))) => {
+                seen.insert(*key, *value);
+            }
+            (Op::Get { key }, Outcome::Ok(Output::Value(Some(v)))) => {
+                seen.insert(*key, *v);
+            }
+            _ => {}
+        }
     }
 
     /// True in open loop: arrivals do not wait for replies.
@@ -207,6 +226,10 @@ impl Clients {
             OpKind::Read => Op::Read { key },
             OpKind::Add => Op::Add { key, elem: below(rng, self.config.elements) },
             OpKind::Remove => Op::Remove { key, elem: below(rng, self.config.elements) },
+            OpKind::Cas => {
+                let expect = self.seen[c as usize].get(&key).copied().unwrap_or(0);
+                Op::Cas { key, expect, new: id.0 + 1 }
+            }
         };
         (node, op)
     }

@@ -7,7 +7,7 @@ use syncsim_sim::history::{OpKind, Outcome, Output};
 use syncsim_sim::network::{LinkSpec, NetworkConfig};
 use syncsim_sim::protocol::Consistency;
 use syncsim_sim::workload::{Arrival, ScriptedOp, WorkloadConfig};
-use syncsim_sim::{Ctx, Message, NodeId, Op, Protocol, ProtocolInfo, RequestId, Sim, SimConfig, SimDuration, SimTime};
+use syncsim_sim::{NoMonitor, Ctx, Message, NodeId, Op, Protocol, ProtocolInfo, RequestId, Sim, SimConfig, SimDuration, SimTime};
 
 /// Every `tick`, node k pings a random peer. It counts pings in a durable and a volatile
 /// counter, and answers `get` with the durable count after `reply_after`.
@@ -49,6 +49,12 @@ impl Protocol for Pinger {
     type Timer = Timer;
     type Durable = u64;
     type Config = Config;
+    type Note = ();
+    type Monitor = NoMonitor;
+
+    fn monitor(_: &Config, _: u32) -> NoMonitor {
+        NoMonitor
+    }
 
     fn info(_: &Config) -> ProtocolInfo {
         ProtocolInfo {
@@ -235,6 +241,11 @@ fn re_arming_a_timer_replaces_the_earlier_arming() {
         type Timer = Timer;
         type Durable = ();
         type Config = ();
+        type Note = ();
+        type Monitor = NoMonitor;
+        fn monitor(_: &(), _: u32) -> NoMonitor {
+            NoMonitor
+        }
         fn info(_: &()) -> ProtocolInfo {
             Pinger::info(&PROTO)
         }

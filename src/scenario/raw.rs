@@ -646,10 +646,12 @@ pub struct RawEngine {
     pub sample_every: SimDuration,
     /// Stop a run after this many events (`none`: no limit).
     pub max_events: Option<u64>,
+    /// Memory the linearizability check may use per key before its verdict is unknown (MiB).
+    pub lincheck_budget_mb: usize,
 }
 
 impl Default for RawEngine {
     fn default() -> Self {
-        RawEngine { sample_every: SimDuration::from_millis(10), max_events: None }
+        RawEngine { sample_every: SimDuration::from_millis(10), max_events: None, lincheck_budget_mb: 1024 }
     }
 }

@@ -5,11 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use syncsim_protocols::ProtocolConfig;
 use syncsim_reports::expect::{self, Expectation, Needs, Written};
-use syncsim_sim::fault::{Fault, RandomFault, RandomFaults, TimedFault};
+use syncsim_sim::fault::{Fault, RandomFault, RandomFaults, Target, Targeted, TimedFault};
 use syncsim_sim::history::OpKind;
 use syncsim_sim::network::{LinkChange, LinkOverride, LinkSpec, NetworkConfig, Regions};
 use syncsim_sim::topology::{Disconnected, Topology, TopologySpec};
-use syncsim_sim::workload::{Arrival, KeyDistribution, ScriptedOp, Target, WorkloadConfig};
+use syncsim_sim::workload::{self, Arrival, KeyDistribution, ScriptedOp, WorkloadConfig};
 use syncsim_sim::{NodeId, Op, SimConfig, SimDuration, SimTime};
 
 use super::error::FieldError;
@@ -229,6 +229,9 @@ fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
+/// Words faults use for nodes chosen when they happen; no node may be called so.
+const RESERVED: [&str; 3] = ["leader", "rest", "all"];
+
 /// The node names, and the regions when `nodes` gives them.
 fn node_names(nodes: &Nodes) -> Result<(Vec<String>, Option<RegionsOf>)> {
     let check_count = |path: &str, n: u64| {
@@ -297,6 +300,9 @@ fn node_names(nodes: &Nodes) -> Result<(Vec<String>, Option<RegionsOf>)> {
         }
         if !seen.insert(name.as_str()) {
             return Err(FieldError::new(path, format!("node `{name}` is named twice")));
+        }
+        if RESERVED.contains(&name.as_str()) {
+            return Err(FieldError::new(path, format!("`{name}` is reserved for faults (leader, rest, all): name the node otherwise")));
         }
     }
     Ok((names, regions))
@@ -622,8 +628,8 @@ fn workload(
         elements: raw.elements,
         timeout: raw.timeout,
         target: match raw.target {
-            RawTarget::Sticky => Target::Sticky,
-            RawTarget::Random => Target::Random,
+            RawTarget::Sticky => workload::Target::Sticky,
+            RawTarget::Random => workload::Target::Random,
         },
         client_latency: raw.client_latency.clone(),
         script,
@@ -676,27 +682,44 @@ fn fault(path: &str, f: &RawFault, nodes: &Names, topology: &TopologySpec) -> Re
         if groups.len() < 2 {
             return Err(FieldError::new(path, "a partition needs at least two groups, e.g. [[n0, n1], [n2, n3, n4]]"));
         }
+        let dynamic = groups.iter().flatten().any(|n| n == "leader" || n == "rest");
         let mut owner: BTreeMap<NodeId, usize> = BTreeMap::new();
-        let mut out = Vec::new();
+        let (mut fixed, mut targeted) = (Vec::new(), Vec::new());
+        let mut rest_seen = false;
         for (g, group) in groups.iter().enumerate() {
             if group.is_empty() {
                 return Err(FieldError::new(format!("{path}[{g}]"), "a partition group cannot be empty"));
             }
-            let ids = nodes.ids(&format!("{path}[{g}]"), group)?;
-            for (j, id) in ids.iter().enumerate() {
-                if let Some(other) = owner.insert(*id, g) {
+            let mut group_targets = Vec::new();
+            let mut names = Vec::new();
+            for (j, name) in group.iter().enumerate() {
+                match name.as_str() {
+                    "leader" => group_targets.push(Target::Leader),
+                    "rest" if rest_seen => {
+                        return Err(FieldError::new(format!("{path}[{g}][{j}]"), "`rest` may appear in one group only"));
+                    }
+                    "rest" => {
+                        rest_seen = true;
+                        group_targets.push(Target::Rest);
+                    }
+                    _ => names.push((j, name.clone())),
+                }
+            }
+            let listed: Vec<String> = names.iter().map(|(_, n)| n.clone()).collect();
+            let ids = nodes.ids(&format!("{path}[{g}]"), &listed)?;
+            for (&id, (j, name)) in ids.iter().zip(&names) {
+                if let Some(other) = owner.insert(id, g) {
                     return Err(FieldError::new(
                         format!("{path}[{g}][{j}]"),
-                        format!(
-                            "node `{}` is in group {other} and group {g}: partition groups must not overlap",
-                            group[j]
-                        ),
+                        format!("node `{name}` is in group {other} and group {g}: partition groups must not overlap"),
                     ));
                 }
             }
-            out.push(ids);
+            group_targets.extend(ids.iter().map(|&k| Target::Node(k)));
+            targeted.push(group_targets);
+            fixed.push(ids);
         }
-        return Ok(Fault::Partition(out));
+        return Ok(if dynamic { Fault::Targeted(Targeted::Partition(targeted)) } else { Fault::Partition(fixed) });
     }
     if let Some(cut) = &f.cut {
         let from = nodes.ids(&format!("{path}.cut.from"), &cut.from)?;
@@ -719,17 +742,41 @@ fn fault(path: &str, f: &RawFault, nodes: &Names, topology: &TopologySpec) -> Re
             Err(FieldError::new(format!("{path}.heal"), format!("write `heal: all` (got `{h}`)")))
         };
     }
+    // `leader` is whoever leads when the fault happens; `all` every node it can apply to.
+    let target = |field: &str, name: &String, all_ok: bool| -> Result<Option<Target>> {
+        match name.as_str() {
+            "leader" => Ok(Some(Target::Leader)),
+            "all" if all_ok => Ok(Some(Target::All)),
+            "all" => Err(FieldError::new(format!("{path}.{field}"), format!("`{field}: all` is not a thing: name one node, or `leader`"))),
+            _ => {
+                one(field, name)?;
+                Ok(None)
+            }
+        }
+    };
     if let Some(n) = &f.crash {
-        return Ok(Fault::Crash(one("crash", n)?));
+        return Ok(match target("crash", n, false)? {
+            Some(t) => Fault::Targeted(Targeted::Crash(t)),
+            None => Fault::Crash(one("crash", n)?),
+        });
     }
     if let Some(n) = &f.restart {
-        return Ok(Fault::Restart(one("restart", n)?));
+        return Ok(match target("restart", n, true)? {
+            Some(t) => Fault::Targeted(Targeted::Restart(t)),
+            None => Fault::Restart(one("restart", n)?),
+        });
     }
     if let Some(n) = &f.pause {
-        return Ok(Fault::Pause(one("pause", n)?));
+        return Ok(match target("pause", n, false)? {
+            Some(t) => Fault::Targeted(Targeted::Pause(t)),
+            None => Fault::Pause(one("pause", n)?),
+        });
     }
     if let Some(n) = &f.resume {
-        return Ok(Fault::Resume(one("resume", n)?));
+        return Ok(match target("resume", n, true)? {
+            Some(t) => Fault::Targeted(Targeted::Resume(t)),
+            None => Fault::Resume(one("resume", n)?),
+        });
     }
     if let Some(c) = &f.clock {
         let node = nodes.id(&format!("{path}.clock.node"), &c.node)?;

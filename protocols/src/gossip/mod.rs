@@ -16,7 +16,7 @@ mod store;
 use serde::{Deserialize, Serialize};
 use syncsim_sim::history::{OpKind, Output};
 use syncsim_sim::rng::{below, chance};
-use syncsim_sim::{Consistency, Ctx, Key, Message, NodeId, Op, Protocol, ProtocolInfo, RequestId, SimDuration};
+use syncsim_sim::{NoMonitor, Consistency, Ctx, Key, Message, NodeId, Op, Protocol, ProtocolInfo, RequestId, SimDuration};
 
 pub use store::{Digest, Store, Update, Version};
 
@@ -336,6 +336,12 @@ impl Protocol for GossipNode {
     type Timer = GossipTimer;
     type Durable = Store;
     type Config = GossipConfig;
+    type Note = ();
+    type Monitor = NoMonitor;
+
+    fn monitor(_: &GossipConfig, _: u32) -> NoMonitor {
+        NoMonitor
+    }
 
     fn info(config: &GossipConfig) -> ProtocolInfo {
         let variant = match config.mode {

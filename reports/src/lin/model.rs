@@ -41,6 +41,10 @@ pub trait Model {
 
     /// The operation in words, for explanations.
     fn describe(&self, input: &Self::Input, output: Option<&Self::Output>) -> String;
+
+    /// True if the operation never changes the state (a read): with an unknown output it
+    /// constrains nothing, and the checker leaves it out.
+    fn is_read(&self, input: &Self::Input) -> bool;
 }
 
 /// A keyed object specified one key at a time.
@@ -62,6 +66,8 @@ pub trait Object {
     fn step(&self, state: &Self::State, input: &Self::Input, output: Option<&Self::Output>) -> Step<Self::State>;
     /// The operation in words.
     fn describe(&self, input: &Self::Input, output: Option<&Self::Output>) -> String;
+    /// True for operations that never change the state.
+    fn is_read(&self, input: &Self::Input) -> bool;
 }
 
 /// Checks each key alone: the state is one key's value.
@@ -84,6 +90,9 @@ impl<O: Object> Model for PerKey<O> {
     }
     fn describe(&self, input: &O::Input, output: Option<&O::Output>) -> String {
         self.0.describe(input, output)
+    }
+    fn is_read(&self, input: &O::Input) -> bool {
+        self.0.is_read(input)
     }
 }
 
@@ -167,6 +176,10 @@ impl<O: Object> Model for Whole<O> {
 
     fn describe(&self, input: &O::Input, output: Option<&O::Output>) -> String {
         self.0.describe(input, output)
+    }
+
+    fn is_read(&self, input: &O::Input) -> bool {
+        self.0.is_read(input)
     }
 }
 
@@ -280,6 +293,10 @@ impl Object for CasRegister {
             RegisterInput::Cas { key, expect, new } => format!("cas({key}, {expect}, {new}) -> {out}"),
         }
     }
+
+    fn is_read(&self, input: &RegisterInput) -> bool {
+        matches!(input, RegisterInput::Read { .. })
+    }
 }
 
 /// A string that appends in place of copying when it can, with its length and a polynomial
@@ -383,6 +400,10 @@ impl Object for KvStore {
             KvInput::Append(k, v) => format!("append({k:?}, {v:?})"),
         }
     }
+
+    fn is_read(&self, input: &KvInput) -> bool {
+        matches!(input, KvInput::Get(_))
+    }
 }
 
 /// Integer counters with increment and read, every counter starting at 0.
@@ -439,6 +460,10 @@ impl Object for Counter {
             CounterInput::Incr { key, by } => format!("incr({key}, {by})"),
             CounterInput::Read { key } => format!("read({key}) -> {}", output.map_or("?".into(), |v| v.to_string())),
         }
+    }
+
+    fn is_read(&self, input: &CounterInput) -> bool {
+        matches!(input, CounterInput::Read { .. })
     }
 }
 

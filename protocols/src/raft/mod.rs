@@ -1,0 +1,1022 @@
+//! Raft (Ongaro & Ousterhout, "In Search of an Understandable Consensus Algorithm", 2014, and
+//! Ongaro's thesis): leader election with randomized timeouts, log replication, commitment by
+//! majority, and a replicated key-value state machine with put, get and compare-and-set.
+//!
+//! - Clients may reach any node: a follower forwards to the leader (and forwards again to a new
+//!   leader), and applying an entry answers the client through the node it reached. Each request
+//!   id is applied once, whatever the retries.
+//! - Reads go through the log, or by ReadIndex (a heartbeat round confirms leadership), or by a
+//!   leader lease that is safe only while clocks drift less than `lease_drift` allows.
+//! - PreVote and CheckQuorum are options; snapshots bound the log, InstallSnapshot brings
+//!   laggards up to date.
+//! - Durable state is the term, the vote, the log and the snapshot; the state machine is rebuilt
+//!   from them after a crash.
+//! - Every node reports its elections, log changes and applies to [`monitor::RaftMonitor`],
+//!   which checks Raft's safety properties as the run goes.
+
+pub mod log;
+pub mod monitor;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use syncsim_sim::history::{OpKind, Output};
+use syncsim_sim::rng::below;
+use syncsim_sim::{
+    Consistency, Ctx, DurationRange, Key, Message, NodeId, Op, Protocol, ProtocolInfo, Reply, RequestId, SimDuration,
+    SimTime, Value,
+};
+
+use self::log::{Command, Entry, Log, SnapshotMeta};
+use self::monitor::{RaftMonitor, RaftNote};
+
+/// How the leader serves reads.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reads {
+    /// Reads are log entries like writes: linearizable, one round of replication each.
+    Log,
+    /// ReadIndex: a heartbeat round confirms the leader still leads, then it reads locally.
+    ReadIndex,
+    /// A leader lease: no round while the lease lasts; safe only if clocks drift less than
+    /// `lease_drift` allows.
+    Lease,
+}
+
+impl Reads {
+    /// The name scenarios use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reads::Log => "log",
+            Reads::ReadIndex => "read-index",
+            Reads::Lease => "lease",
+        }
+    }
+}
+
+/// A deliberate bug, for tests that the invariant checks and the linearizability checker catch
+/// what they must. Never set it in a real scenario.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Bug {
+    /// Correct Raft.
+    None,
+    /// A node grants its vote to every candidate of a term, not just the first.
+    VoteTwice,
+    /// The leader commits an entry once one follower has it, not a majority.
+    MinorityCommit,
+}
+
+impl Bug {
+    /// The name scenarios use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Bug::None => "none",
+            Bug::VoteTwice => "vote-twice",
+            Bug::MinorityCommit => "minority-commit",
+        }
+    }
+}
+
+/// Raft parameters from the scenario's `protocol:` map.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RaftConfig {
+    /// Followers wait a random time in this range without hearing a leader before campaigning.
+    pub election_timeout: DurationRange,
+    /// The leader's heartbeat (and replication) interval.
+    pub heartbeat: SimDuration,
+    /// Most entries in one AppendEntries.
+    pub max_batch: u32,
+    /// How reads are served.
+    pub reads: Reads,
+    /// Lease reads assume clocks run at most this many times fast (1.0: no drift).
+    pub lease_drift: f64,
+    /// Ask for pre-votes before raising the term.
+    pub pre_vote: bool,
+    /// A leader steps down when it has not heard from a majority within an election timeout.
+    pub check_quorum: bool,
+    /// Snapshot after this many applied entries (0: never).
+    pub snapshot_every: u64,
+    /// Followers forward client requests to the leader (else they refuse them).
+    pub forward: bool,
+    /// Check Raft's invariants while running.
+    pub check_invariants: bool,
+    /// A deliberate bug (tests only).
+    pub bug: Bug,
+}
+
+impl Default for RaftConfig {
+    fn default() -> Self {
+        RaftConfig {
+            election_timeout: DurationRange { min: SimDuration::from_millis(150), max: SimDuration::from_millis(300) },
+            heartbeat: SimDuration::from_millis(50),
+            max_batch: 64,
+            reads: Reads::ReadIndex,
+            lease_drift: 1.0,
+            pre_vote: false,
+            check_quorum: false,
+            snapshot_every: 1000,
+            forward: true,
+            check_invariants: true,
+            bug: Bug::None,
+        }
+    }
+}
+
+impl RaftConfig {
+    /// Checks the parameters: `Err((field, message))`.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let bad = |f: &str, m: String| Err((f.to_string(), m));
+        if self.election_timeout.min == SimDuration::ZERO {
+            return bad("election_timeout", "must be longer than 0s".into());
+        }
+        if self.heartbeat == SimDuration::ZERO {
+            return bad("heartbeat", "must be longer than 0s".into());
+        }
+        if self.heartbeat >= self.election_timeout.min {
+            return bad(
+                "heartbeat",
+                format!(
+                    "{} is not shorter than the election timeout ({}): followers would campaign between heartbeats",
+                    self.heartbeat, self.election_timeout.min
+                ),
+            );
+        }
+        if self.max_batch == 0 {
+            return bad("max_batch", "must be at least 1".into());
+        }
+        if !(self.lease_drift.is_finite() && self.lease_drift >= 1.0) {
+            return bad("lease_drift", format!("a drift bound of at least 1.0, not {}", self.lease_drift));
+        }
+        Ok(())
+    }
+
+    /// Every parameter with its default and meaning, for `syncsim list`.
+    pub fn describe() -> Vec<(&'static str, String, &'static str)> {
+        let d = RaftConfig::default();
+        vec![
+            ("election_timeout", d.election_timeout.to_string(), "followers campaign after a random time in this range"),
+            ("heartbeat", d.heartbeat.to_string(), "the leader's heartbeat and replication interval"),
+            ("max_batch", d.max_batch.to_string(), "most entries in one AppendEntries"),
+            ("reads", d.reads.name().into(), "log | read-index | lease"),
+            ("lease_drift", d.lease_drift.to_string(), "lease reads assume clocks run at most this many times fast"),
+            ("pre_vote", d.pre_vote.to_string(), "ask for pre-votes before raising the term"),
+            ("check_quorum", d.check_quorum.to_string(), "a leader that has not heard from a majority steps down"),
+            ("snapshot_every", d.snapshot_every.to_string(), "snapshot after this many applied entries (0: never)"),
+            ("forward", d.forward.to_string(), "followers forward client requests to the leader"),
+            ("check_invariants", d.check_invariants.to_string(), "check Raft's safety properties while running"),
+            ("bug", d.bug.name().into(), "tests only: none | vote-twice | minority-commit"),
+        ]
+    }
+}
+
+/// The replicated key-value state machine, with the results of applied requests so that a
+/// retried request is answered, not applied again.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct StateMachine {
+    /// Each key's value, with the log index and request that wrote it.
+    values: BTreeMap<Key, (Value, u64, RequestId)>,
+    results: BTreeMap<RequestId, Output>,
+    fingerprint: u64,
+}
+
+impl StateMachine {
+    /// Applies `op` for request `req`, the entry at `index` (once: a request seen before gets
+    /// its first result).
+    fn apply(&mut self, index: u64, req: RequestId, op: &Op) -> Output {
+        if let Some(done) = self.results.get(&req) {
+            return done.clone();
+        }
+        let out = match *op {
+            Op::Put { key, value } => {
+                self.set(key, value, index, req);
+                Output::Done
+            }
+            Op::Get { key } => self.read(key),
+            Op::Cas { key, expect, new } => {
+                let swap = self.values.get(&key).map(|v| v.0) == Some(expect);
+                if swap {
+                    self.set(key, new, index, req);
+                }
+                Output::Swapped(swap)
+            }
+            _ => unreachable!("only put, get and cas are proposed"),
+        };
+        if op.is_update() {
+            self.results.insert(req, out.clone());
+        }
+        out
+    }
+
+    fn set(&mut self, key: Key, value: Value, index: u64, req: RequestId) {
+        let h = |k: Key, v: Value| mix(k ^ mix(v));
+        if let Some((old, ..)) = self.values.insert(key, (value, index, req)) {
+            self.fingerprint ^= h(key, old);
+        }
+        self.fingerprint ^= h(key, value);
+    }
+
+    fn read(&self, key: Key) -> Output {
+        Output::Value(self.values.get(&key).map(|v| v.0))
+    }
+}
+
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// A snapshot: the state machine as of an index.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Snapshot {
+    /// What it covers.
+    pub meta: SnapshotMeta,
+    /// The state machine then.
+    pub state: StateMachine,
+}
+
+/// Raft messages.
+#[derive(Clone, Debug, PartialEq, Hash)]
+pub enum RaftMsg {
+    /// "Would you vote for me in `term`?" (changes nobody's term).
+    PreVote {
+        /// The term the sender would campaign in.
+        term: u64,
+        /// Its last log index.
+        last_index: u64,
+        /// Its last log term.
+        last_term: u64,
+    },
+    /// The answer to a pre-vote.
+    PreVoteReply {
+        /// The term asked about.
+        term: u64,
+        /// Whether it would.
+        granted: bool,
+    },
+    /// "Vote for me in `term`."
+    RequestVote {
+        /// The candidate's term.
+        term: u64,
+        /// Its last log index.
+        last_index: u64,
+        /// Its last log term.
+        last_term: u64,
+    },
+    /// A vote.
+    Vote {
+        /// The voter's term.
+        term: u64,
+        /// Whether it voted for the candidate.
+        granted: bool,
+    },
+    /// Entries to append after (prev_index, prev_term), and the leader's commit index.
+    Append {
+        /// The leader's term.
+        term: u64,
+        /// The entry before the new ones.
+        prev_index: u64,
+        /// Its term.
+        prev_term: u64,
+        /// The new entries.
+        entries: Vec<Arc<Entry>>,
+        /// The leader's commit index.
+        commit: u64,
+        /// The heartbeat round this message belongs to (ReadIndex and leases count them).
+        round: u64,
+    },
+    /// The answer to an Append.
+    AppendReply {
+        /// The follower's term.
+        term: u64,
+        /// Whether its log now matches the leader's up to `index`.
+        success: bool,
+        /// On success, its last matching index; on failure, where the leader should try next.
+        index: u64,
+        /// The round answered.
+        round: u64,
+    },
+    /// A snapshot for a follower too far behind.
+    InstallSnapshot {
+        /// The leader's term.
+        term: u64,
+        /// The snapshot.
+        snapshot: Arc<Snapshot>,
+        /// The round it belongs to.
+        round: u64,
+    },
+    /// A client request forwarded by the node its client reached.
+    Forward {
+        /// The request.
+        req: RequestId,
+        /// What it asks.
+        op: Op,
+    },
+    /// The result of a forwarded request, for the node its client waits at.
+    ForwardReply {
+        /// The request.
+        req: RequestId,
+        /// Its result.
+        reply: Reply,
+    },
+}
+
+impl Message for RaftMsg {
+    fn wire_size(&self) -> usize {
+        // A tag, 8-byte integers; an entry is its term and a 33-byte command.
+        const ENTRY: usize = 8 + 33;
+        1 + match self {
+            RaftMsg::PreVote { .. } | RaftMsg::RequestVote { .. } => 24,
+            RaftMsg::PreVoteReply { .. } | RaftMsg::Vote { .. } => 9,
+            RaftMsg::Append { entries, .. } => 40 + 4 + entries.len() * ENTRY,
+            RaftMsg::AppendReply { .. } => 25,
+            RaftMsg::InstallSnapshot { snapshot, .. } => {
+                40 + 16 * snapshot.state.values.len() + 17 * snapshot.state.results.len()
+            }
+            RaftMsg::Forward { .. } => 8 + 25,
+            RaftMsg::ForwardReply { .. } => 8 + 10,
+        }
+    }
+}
+
+/// Raft timers.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RaftTimer {
+    /// Follower and candidate: campaign when it fires. Leader with CheckQuorum: check it.
+    Election,
+    /// Leader: send heartbeats.
+    Heartbeat,
+}
+
+/// What survives a crash.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Durable {
+    term: u64,
+    voted_for: Option<NodeId>,
+    log: Log,
+    snapshot: Option<Arc<Snapshot>>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Role {
+    Follower,
+    PreCandidate,
+    Candidate,
+    Leader,
+}
+
+/// A read waiting for its heartbeat round to be acknowledged by a majority, and for the state
+/// machine to reach its read index.
+#[derive(Clone, Debug)]
+struct PendingRead {
+    req: RequestId,
+    origin: NodeId,
+    key: Key,
+    index: u64,
+    round: u64,
+}
+
+/// One Raft node.
+#[derive(Clone, Debug)]
+pub struct RaftNode {
+    id: NodeId,
+    nodes: u32,
+    config: RaftConfig,
+    // Durable.
+    term: u64,
+    voted_for: Option<NodeId>,
+    log: Log,
+    snapshot: Option<Arc<Snapshot>>,
+    // Volatile.
+    role: Role,
+    leader: Option<NodeId>,
+    votes: BTreeSet<NodeId>,
+    commit: u64,
+    applied: u64,
+    machine: StateMachine,
+    last_heard_leader: Option<SimTime>,
+    // Leader only.
+    next: Vec<u64>,
+    matched: Vec<u64>,
+    acked_round: Vec<u64>,
+    last_ack: Vec<SimTime>,
+    round: u64,
+    round_sent: BTreeMap<u64, SimTime>,
+    lease_until: SimTime,
+    proposed_at: BTreeMap<u64, SimTime>,
+    reads: Vec<PendingRead>,
+    // Follower: requests forwarded to a leader and not yet answered.
+    forwarded: BTreeMap<RequestId, Op>,
+}
+
+impl RaftNode {
+    /// This node's role, for tests and experiments: true while it believes it leads.
+    pub fn is_leader(&self) -> bool {
+        self.role == Role::Leader
+    }
+    /// The node it believes leads, if any.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.leader
+    }
+    /// Its current term.
+    pub fn term(&self) -> u64 {
+        self.term
+    }
+    /// Its log's last index.
+    pub fn last_index(&self) -> u64 {
+        self.log.last_index()
+    }
+    /// Its commit index.
+    pub fn commit_index(&self) -> u64 {
+        self.commit
+    }
+
+    fn majority(&self) -> usize {
+        self.nodes as usize / 2 + 1
+    }
+
+    fn election_delay(&self, ctx: &mut Ctx<'_, Self>) -> SimDuration {
+        let DurationRange { min, max } = self.config.election_timeout;
+        SimDuration(min.as_nanos() + below(ctx.rng(), max.as_nanos() - min.as_nanos() + 1))
+    }
+
+    fn reset_election_timer(&self, ctx: &mut Ctx<'_, Self>) {
+        let d = self.election_delay(ctx);
+        ctx.set_timer(RaftTimer::Election, d);
+    }
+
+    fn up_to_date(&self, last_index: u64, last_term: u64) -> bool {
+        (last_term, last_index) >= (self.log.last_term(), self.log.last_index())
+    }
+
+    /// True within the minimum election timeout of hearing from the leader: then a follower
+    /// ignores campaigns (with PreVote or CheckQuorum), so one flaky node cannot disrupt a
+    /// working cluster.
+    fn leader_is_fresh(&self, now: SimTime) -> bool {
+        self.last_heard_leader.is_some_and(|t| now.since(t) < self.config.election_timeout.min)
+    }
+
+    fn become_follower(&mut self, ctx: &mut Ctx<'_, Self>, term: u64, leader: Option<NodeId>) {
+        if self.role == Role::Leader {
+            ctx.note(RaftNote::SteppedDown);
+            ctx.cancel_timer(RaftTimer::Heartbeat);
+            self.reads.clear();
+            self.proposed_at.clear();
+        }
+        if term > self.term {
+            self.term = term;
+            self.voted_for = None;
+            self.leader = None;
+        }
+        self.role = Role::Follower;
+        self.votes.clear();
+        if let Some(l) = leader
+            && self.leader != Some(l)
+        {
+            self.leader = Some(l);
+            self.refer_forwarded(ctx);
+        }
+    }
+
+    fn campaign(&mut self, ctx: &mut Ctx<'_, Self>, pre: bool) {
+        self.votes = BTreeSet::from([self.id]);
+        self.leader = None;
+        let (last_index, last_term) = (self.log.last_index(), self.log.last_term());
+        if pre {
+            self.role = Role::PreCandidate;
+            ctx.broadcast(RaftMsg::PreVote { term: self.term + 1, last_index, last_term });
+        } else {
+            self.role = Role::Candidate;
+            self.term += 1;
+            self.voted_for = Some(self.id);
+            ctx.note(RaftNote::Campaign { term: self.term });
+            ctx.broadcast(RaftMsg::RequestVote { term: self.term, last_index, last_term });
+        }
+        self.reset_election_timer(ctx);
+        if self.votes.len() >= self.majority() {
+            self.win(ctx, pre);
+        }
+    }
+
+    fn win(&mut self, ctx: &mut Ctx<'_, Self>, pre: bool) {
+        if pre {
+            self.campaign(ctx, false);
+            return;
+        }
+        self.role = Role::Leader;
+        self.leader = Some(self.id);
+        let n = self.nodes as usize;
+        let last = self.log.last_index();
+        self.next = vec![last + 1; n];
+        self.matched = vec![0; n];
+        self.acked_round = vec![0; n];
+        self.last_ack = vec![ctx.now(); n];
+        self.lease_until = SimTime::ZERO;
+        ctx.note(RaftNote::Leader { term: self.term });
+        // A no-op of the new term lets the leader commit (and learn) everything before it.
+        self.propose(ctx, Command { request: None, op: None });
+        if self.config.check_quorum {
+            ctx.set_timer(RaftTimer::Election, self.config.election_timeout.min);
+        } else {
+            ctx.cancel_timer(RaftTimer::Election);
+        }
+        self.refer_forwarded(ctx);
+        self.heartbeat(ctx);
+    }
+
+    fn propose(&mut self, ctx: &mut Ctx<'_, Self>, command: Command) {
+        let (index, chain) = self.log.push(Arc::new(Entry { term: self.term, command }));
+        ctx.note(RaftNote::Appended { first: index, entries: vec![(self.term, chain)] });
+        self.matched[self.id.index()] = index;
+        self.proposed_at.insert(index, ctx.now());
+        self.advance_commit(ctx);
+    }
+
+    /// Starts a heartbeat round: every follower gets what it lacks, or an empty Append.
+    fn heartbeat(&mut self, ctx: &mut Ctx<'_, Self>) {
+        self.round += 1;
+        self.round_sent.insert(self.round, ctx.now());
+        for peer in ctx.peers().iter() {
+            self.send_append(ctx, peer);
+        }
+        ctx.set_timer(RaftTimer::Heartbeat, self.config.heartbeat);
+    }
+
+    fn send_append(&self, ctx: &mut Ctx<'_, Self>, peer: NodeId) {
+        let next = self.next[peer.index()];
+        if next <= self.log.base().index {
+            let snapshot = self.snapshot.clone().expect("a compacted log has a snapshot");
+            ctx.send(peer, RaftMsg::InstallSnapshot { term: self.term, snapshot, round: self.round });
+            return;
+        }
+        let prev_index = next - 1;
+        let prev_term = self.log.term_at(prev_index).expect("next is within the log");
+        let entries = self.log.from(next, self.config.max_batch as usize);
+        ctx.send(
+            peer,
+            RaftMsg::Append { term: self.term, prev_index, prev_term, entries, commit: self.commit, round: self.round },
+        );
+    }
+
+    fn advance_commit(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let mut matched = self.matched.clone();
+        matched.sort_unstable_by(|a, b| b.cmp(a));
+        let quorum = match self.config.bug {
+            // The bug: the leader and one follower are enough.
+            Bug::MinorityCommit => 2.min(matched.len()),
+            _ => self.majority(),
+        };
+        let candidate = matched[quorum - 1];
+        // Only an entry of the leader's own term commits by counting (Raft §5.4.2).
+        if candidate > self.commit && self.log.term_at(candidate) == Some(self.term) {
+            let now = ctx.now();
+            let newly: Vec<u64> = self.proposed_at.range(..=candidate).map(|(i, _)| *i).collect();
+            for i in newly {
+                let t = self.proposed_at.remove(&i).expect("listed");
+                ctx.note(RaftNote::Committed { latency: now.since(t).as_nanos() });
+            }
+            self.commit = candidate;
+            self.apply(ctx);
+        }
+    }
+
+    fn apply(&mut self, ctx: &mut Ctx<'_, Self>) {
+        while self.applied < self.commit {
+            let index = self.applied + 1;
+            let entry = self.log.get(index).expect("committed entries are in the log").clone();
+            self.applied = index;
+            if let (Some((req, origin)), Some(op)) = (entry.command.request, &entry.command.op) {
+                let out = self.machine.apply(index, req, op);
+                if let Op::Put { key, .. } | Op::Cas { key, .. } = *op
+                    && self.machine.values.get(&key).is_some_and(|v| v.1 == index)
+                {
+                    ctx.expose(key, req, index);
+                }
+                // The leader that applies it answers the client, through the node it reached.
+                if self.role == Role::Leader {
+                    self.answer(ctx, req, origin, Ok(out));
+                }
+            }
+            ctx.note(RaftNote::Applied { index, chain: self.log.chain_at(index).expect("in the log") });
+        }
+        self.serve_reads(ctx);
+        if self.config.snapshot_every > 0 && self.applied - self.log.base().index >= self.config.snapshot_every {
+            let meta = SnapshotMeta {
+                index: self.applied,
+                term: self.log.term_at(self.applied).expect("applied entries are in the log"),
+                chain: self.log.chain_at(self.applied).expect("in the log"),
+            };
+            self.snapshot = Some(Arc::new(Snapshot { meta, state: self.machine.clone() }));
+            self.log.compact(self.applied);
+        }
+    }
+
+    fn answer(&mut self, ctx: &mut Ctx<'_, Self>, req: RequestId, origin: NodeId, reply: Reply) {
+        if origin == self.id {
+            self.forwarded.remove(&req);
+            ctx.reply(req, reply);
+        } else {
+            ctx.send(origin, RaftMsg::ForwardReply { req, reply });
+        }
+    }
+
+    /// Serves the reads whose round a majority acknowledged and whose index is applied.
+    fn serve_reads(&mut self, ctx: &mut Ctx<'_, Self>) {
+        if self.role != Role::Leader || self.reads.is_empty() {
+            return;
+        }
+        let mut acked = self.acked_round.clone();
+        acked[self.id.index()] = self.round;
+        acked.sort_unstable_by(|a, b| b.cmp(a));
+        let confirmed = acked[self.majority() - 1];
+        let applied = self.applied;
+        let (ready, waiting): (Vec<PendingRead>, Vec<PendingRead>) =
+            self.reads.drain(..).partition(|r| r.round <= confirmed && r.index <= applied);
+        self.reads = waiting;
+        for r in ready {
+            let out = self.machine.read(r.key);
+            self.answer(ctx, r.req, r.origin, Ok(out));
+        }
+    }
+
+    /// The leader handles a client request that reached `origin`.
+    fn lead_request(&mut self, ctx: &mut Ctx<'_, Self>, req: RequestId, op: Op, origin: NodeId) {
+        match (op.clone(), self.config.reads) {
+            (Op::Get { key }, Reads::ReadIndex | Reads::Lease) => {
+                // The read index is the commit index, once this term has committed its no-op.
+                let index = self.commit.max(self.first_index_of_term());
+                if self.config.reads == Reads::Lease && ctx.now() < self.lease_until && index <= self.applied {
+                    let out = self.machine.read(key);
+                    self.answer(ctx, req, origin, Ok(out));
+                    return;
+                }
+                self.reads.push(PendingRead { req, origin, key, index, round: self.round + 1 });
+                self.heartbeat(ctx);
+            }
+            _ => {
+                self.propose(ctx, Command { request: Some((req, origin)), op: Some(op) });
+                for peer in ctx.peers().iter() {
+                    if self.next[peer.index()] == self.log.last_index() {
+                        self.send_append(ctx, peer);
+                    }
+                }
+            }
+        }
+    }
+
+    fn first_index_of_term(&self) -> u64 {
+        (self.log.base().index + 1..=self.log.last_index())
+            .find(|&i| self.log.term_at(i) == Some(self.term))
+            .unwrap_or(self.log.last_index())
+    }
+
+    /// Sends every forwarded request still unanswered to the current leader (again): the
+    /// leader may have changed, and the state machine applies each request id once.
+    fn refer_forwarded(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let Some(leader) = self.leader else { return };
+        let pending: Vec<(RequestId, Op)> = self.forwarded.iter().map(|(r, o)| (*r, o.clone())).collect();
+        if leader == self.id {
+            self.forwarded.clear();
+            for (req, op) in pending {
+                self.lead_request(ctx, req, op, self.id);
+            }
+        } else {
+            for (req, op) in pending {
+                ctx.send(leader, RaftMsg::Forward { req, op });
+            }
+        }
+    }
+
+    fn on_append(
+        &mut self,
+        ctx: &mut Ctx<'_, Self>,
+        from: NodeId,
+        (term, prev_index, prev_term, entries, commit, round): (u64, u64, u64, Vec<Arc<Entry>>, u64, u64),
+    ) {
+        if term < self.term {
+            ctx.send(from, RaftMsg::AppendReply { term: self.term, success: false, index: 0, round });
+            return;
+        }
+        self.become_follower(ctx, term, Some(from));
+        self.last_heard_leader = Some(ctx.now());
+        self.reset_election_timer(ctx);
+        let last = self.log.last_index();
+        if prev_index > last {
+            ctx.send(from, RaftMsg::AppendReply { term: self.term, success: false, index: last + 1, round });
+            return;
+        }
+        let base = self.log.base().index;
+        if prev_index >= base && self.log.term_at(prev_index) != Some(prev_term) {
+            // Conflict: the leader backs up past this whole term of ours.
+            let bad_term = self.log.term_at(prev_index);
+            let mut hint = prev_index;
+            while hint > base + 1 && self.log.term_at(hint - 1) == bad_term {
+                hint -= 1;
+            }
+            ctx.send(from, RaftMsg::AppendReply { term: self.term, success: false, index: hint.max(1), round });
+            return;
+        }
+        let mut appended = Vec::new();
+        let mut first_new = None;
+        for (k, entry) in entries.iter().enumerate() {
+            let index = prev_index + 1 + k as u64;
+            if index <= base {
+                continue; // already in the snapshot
+            }
+            if first_new.is_none() {
+                match self.log.term_at(index) {
+                    Some(t) if t == entry.term => continue,
+                    Some(_) => {
+                        self.log.truncate_from(index);
+                        ctx.note(RaftNote::Truncated { from: index });
+                    }
+                    None => {}
+                }
+                first_new = Some(index);
+            }
+            let (_, chain) = self.log.push(entry.clone());
+            appended.push((entry.term, chain));
+        }
+        if let Some(first) = first_new {
+            ctx.note(RaftNote::Appended { first, entries: appended });
+        }
+        let matched = prev_index + entries.len() as u64;
+        let new_commit = commit.min(matched.max(base));
+        if new_commit > self.commit {
+            self.commit = new_commit;
+            self.apply(ctx);
+        }
+        ctx.send(from, RaftMsg::AppendReply { term: self.term, success: true, index: matched, round });
+    }
+
+    fn on_append_reply(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, term: u64, success: bool, index: u64, round: u64) {
+        if term > self.term {
+            self.become_follower(ctx, term, None);
+            self.reset_election_timer(ctx);
+            return;
+        }
+        if self.role != Role::Leader || term != self.term {
+            return;
+        }
+        let f = from.index();
+        self.last_ack[f] = ctx.now();
+        if round > self.acked_round[f] {
+            self.acked_round[f] = round;
+            self.renew_lease();
+        }
+        if success {
+            if index > self.matched[f] {
+                self.matched[f] = index;
+                self.advance_commit(ctx);
+            }
+            self.next[f] = self.next[f].max(self.matched[f] + 1);
+            if self.next[f] <= self.log.last_index() {
+                self.send_append(ctx, from);
+            }
+        } else {
+            // Back up to the follower's hint, never below what it is known to hold (stale or
+            // duplicated replies carry old hints).
+            self.next[f] = index.min(self.next[f].saturating_sub(1)).max(self.matched[f] + 1);
+            self.send_append(ctx, from);
+        }
+        self.serve_reads(ctx);
+    }
+
+    /// A majority acknowledged a round sent at time s: no other leader can be elected before
+    /// s + election_min / lease_drift on any clock drifting by at most lease_drift.
+    fn renew_lease(&mut self) {
+        let mut acked = self.acked_round.clone();
+        acked[self.id.index()] = self.round;
+        acked.sort_unstable_by(|a, b| b.cmp(a));
+        let confirmed = acked[self.majority() - 1];
+        if let Some(&sent) = self.round_sent.get(&confirmed) {
+            let lease = self.config.election_timeout.min.as_nanos() as f64 / self.config.lease_drift;
+            self.lease_until = self.lease_until.max(sent + SimDuration(lease as u64));
+        }
+        // Rounds before the one a majority confirmed can never renew the lease again.
+        self.round_sent = self.round_sent.split_off(&confirmed);
+    }
+}
+
+impl Protocol for RaftNode {
+    type Msg = RaftMsg;
+    type Timer = RaftTimer;
+    type Durable = Durable;
+    type Config = RaftConfig;
+    type Note = RaftNote;
+    type Monitor = RaftMonitor;
+
+    fn monitor(config: &RaftConfig, nodes: u32) -> RaftMonitor {
+        RaftMonitor::new(nodes, config.check_invariants)
+    }
+
+    fn info(config: &RaftConfig) -> ProtocolInfo {
+        let mut variant = format!("reads by {}", config.reads.name());
+        if config.pre_vote {
+            variant.push_str(", pre-vote");
+        }
+        if config.check_quorum {
+            variant.push_str(", check-quorum");
+        }
+        if config.bug != Bug::None {
+            variant.push_str(&format!(", BUG {}", config.bug.name()));
+        }
+        ProtocolInfo {
+            name: "raft",
+            variant,
+            ops: vec![OpKind::Put, OpKind::Get, OpKind::Cas],
+            consistency: Consistency::Linearizable,
+            round: None,
+        }
+    }
+
+    fn new(id: NodeId, config: &RaftConfig, durable: Option<Durable>) -> Self {
+        let Durable { term, voted_for, log, snapshot } = durable.unwrap_or_default();
+        let (machine, applied) = match &snapshot {
+            Some(s) => (s.state.clone(), s.meta.index),
+            None => (StateMachine::default(), 0),
+        };
+        RaftNode {
+            id,
+            nodes: 0,
+            config: config.clone(),
+            term,
+            voted_for,
+            log,
+            snapshot,
+            role: Role::Follower,
+            leader: None,
+            votes: BTreeSet::new(),
+            commit: applied,
+            applied,
+            machine,
+            last_heard_leader: None,
+            next: Vec::new(),
+            matched: Vec::new(),
+            acked_round: Vec::new(),
+            last_ack: Vec::new(),
+            round: 0,
+            round_sent: BTreeMap::new(),
+            lease_until: SimTime::ZERO,
+            proposed_at: BTreeMap::new(),
+            reads: Vec::new(),
+            forwarded: BTreeMap::new(),
+        }
+    }
+
+    fn durable(&self) -> Durable {
+        Durable { term: self.term, voted_for: self.voted_for, log: self.log.clone(), snapshot: self.snapshot.clone() }
+    }
+
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
+        self.nodes = ctx.cluster_size();
+        self.reset_election_timer(ctx);
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: RaftMsg) {
+        match msg {
+            RaftMsg::PreVote { term, last_index, last_term } => {
+                let fresh = self.leader_is_fresh(ctx.now());
+                let granted = term > self.term && !fresh && self.up_to_date(last_index, last_term);
+                ctx.send(from, RaftMsg::PreVoteReply { term, granted });
+            }
+            RaftMsg::PreVoteReply { term, granted } => {
+                if self.role == Role::PreCandidate && term == self.term + 1 && granted {
+                    self.votes.insert(from);
+                    if self.votes.len() >= self.majority() {
+                        self.win(ctx, true);
+                    }
+                }
+            }
+            RaftMsg::RequestVote { term, last_index, last_term } => {
+                if self.config.check_quorum && term > self.term && self.leader_is_fresh(ctx.now()) {
+                    return; // a working leader: ignore the disruption
+                }
+                if term > self.term {
+                    self.become_follower(ctx, term, None);
+                }
+                let free = match self.config.bug {
+                    Bug::VoteTwice => true,
+                    _ => self.voted_for.is_none() || self.voted_for == Some(from),
+                };
+                let granted = term == self.term && free && self.up_to_date(last_index, last_term);
+                if granted {
+                    self.voted_for = Some(from);
+                    self.reset_election_timer(ctx);
+                }
+                ctx.send(from, RaftMsg::Vote { term: self.term, granted });
+            }
+            RaftMsg::Vote { term, granted } => {
+                if term > self.term {
+                    self.become_follower(ctx, term, None);
+                    self.reset_election_timer(ctx);
+                } else if self.role == Role::Candidate && term == self.term && granted {
+                    self.votes.insert(from);
+                    if self.votes.len() >= self.majority() {
+                        self.win(ctx, false);
+                    }
+                }
+            }
+            RaftMsg::Append { term, prev_index, prev_term, entries, commit, round } => {
+                self.on_append(ctx, from, (term, prev_index, prev_term, entries, commit, round));
+            }
+            RaftMsg::AppendReply { term, success, index, round } => {
+                self.on_append_reply(ctx, from, term, success, index, round);
+            }
+            RaftMsg::InstallSnapshot { term, snapshot, round } => {
+                if term < self.term {
+                    ctx.send(from, RaftMsg::AppendReply { term: self.term, success: false, index: 0, round });
+                    return;
+                }
+                self.become_follower(ctx, term, Some(from));
+                self.last_heard_leader = Some(ctx.now());
+                self.reset_election_timer(ctx);
+                let meta = snapshot.meta.clone();
+                if meta.index > self.commit {
+                    let keeps_suffix = self.log.term_at(meta.index) == Some(meta.term);
+                    if keeps_suffix {
+                        self.log.compact(meta.index);
+                    } else {
+                        self.log.reset(meta.clone());
+                        ctx.note(RaftNote::Installed { index: meta.index, term: meta.term, chain: meta.chain });
+                    }
+                    self.machine = snapshot.state.clone();
+                    // What the snapshot holds is now readable here.
+                    for (&key, &(_, index, req)) in &self.machine.values {
+                        ctx.expose(key, req, index);
+                    }
+                    self.commit = meta.index;
+                    self.applied = meta.index;
+                    self.snapshot = Some(snapshot);
+                    ctx.note(RaftNote::Applied { index: meta.index, chain: meta.chain });
+                }
+                let index = self.log.last_index().min(meta.index.max(self.commit));
+                ctx.send(from, RaftMsg::AppendReply { term: self.term, success: true, index, round });
+            }
+            RaftMsg::Forward { req, op } => {
+                if self.role == Role::Leader {
+                    self.lead_request(ctx, req, op, from);
+                }
+                // Otherwise the origin forwards again when it learns of the new leader.
+            }
+            RaftMsg::ForwardReply { req, reply } => {
+                if self.forwarded.remove(&req).is_some() {
+                    ctx.reply(req, reply);
+                }
+            }
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: RaftTimer) {
+        match (timer, self.role) {
+            (RaftTimer::Heartbeat, Role::Leader) => self.heartbeat(ctx),
+            (RaftTimer::Election, Role::Leader) => {
+                // CheckQuorum: step down unless a majority answered within the timeout.
+                let now = ctx.now();
+                let heard = (0..self.nodes as usize)
+                    .filter(|&i| i == self.id.index() || now.since(self.last_ack[i]) < self.config.election_timeout.min)
+                    .count();
+                if heard < self.majority() {
+                    self.become_follower(ctx, self.term, None);
+                    self.leader = None;
+                    self.reset_election_timer(ctx);
+                } else {
+                    ctx.set_timer(RaftTimer::Election, self.config.election_timeout.min);
+                }
+            }
+            (RaftTimer::Election, _) => self.campaign(ctx, self.config.pre_vote),
+            (RaftTimer::Heartbeat, _) => {}
+        }
+    }
+
+    fn on_request(&mut self, ctx: &mut Ctx<'_, Self>, req: RequestId, op: Op) {
+        if !matches!(op, Op::Put { .. } | Op::Get { .. } | Op::Cas { .. }) {
+            ctx.reply(req, Err(format!("raft does not support {}", op.kind())));
+            return;
+        }
+        match self.leader {
+            _ if self.role == Role::Leader => self.lead_request(ctx, req, op, self.id),
+            Some(leader) if self.config.forward => {
+                self.forwarded.insert(req, op.clone());
+                ctx.send(leader, RaftMsg::Forward { req, op });
+            }
+            Some(leader) => ctx.reply(req, Err(format!("not the leader: try node {}", leader.0))),
+            // Like etcd's ErrNoLeader: refused now, so certainly not applied.
+            None => ctx.reply(req, Err("no leader known".into())),
+        }
+    }
+
+    fn state_digest(&self) -> u64 {
+        self.machine.fingerprint
+    }
+
+    fn leader_term(&self) -> Option<u64> {
+        (self.role == Role::Leader).then_some(self.term)
+    }
+}
+
+#[cfg(test)]
+mod tests;

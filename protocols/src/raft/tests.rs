@@ -1,0 +1,138 @@
+//! Raft end to end on the engine: elections, replication, failover, forwarding, snapshots.
+
+use syncsim_sim::fault::{Fault, TimedFault};
+use syncsim_sim::history::{Outcome, Output};
+use syncsim_sim::network::{LinkSpec, NetworkConfig};
+use syncsim_sim::workload::{ScriptedOp, WorkloadConfig};
+use syncsim_sim::{NodeId, Op, Sim, SimConfig, SimDuration, SimTime};
+
+use super::*;
+
+fn ms(t: u64) -> SimTime {
+    SimTime(t * 1_000_000)
+}
+
+fn cluster(script: Vec<ScriptedOp>, faults: Vec<TimedFault>) -> SimConfig {
+    SimConfig {
+        seed: 3,
+        nodes: 5,
+        duration: SimDuration::from_secs(3),
+        settle: SimDuration::from_secs(1),
+        network: NetworkConfig {
+            default: LinkSpec {
+                latency: syncsim_sim::dist::Latency::Uniform {
+                    min: SimDuration::from_millis(1),
+                    max: SimDuration::from_millis(5),
+                },
+                ..LinkSpec::default()
+            },
+            ..NetworkConfig::default()
+        },
+        workload: WorkloadConfig { script, timeout: SimDuration::from_secs(1), ..WorkloadConfig::default() },
+        faults,
+        ..SimConfig::default()
+    }
+}
+
+fn op(at: u64, node: u32, op: Op) -> ScriptedOp {
+    ScriptedOp { at: ms(at), node: NodeId(node), op }
+}
+
+fn leader_of(sim: &Sim<RaftNode>) -> Option<NodeId> {
+    (0..5).map(NodeId).find(|&k| sim.node(k).is_some_and(RaftNode::is_leader))
+}
+
+#[test]
+fn a_leader_is_elected_and_writes_reach_every_node() {
+    let script = vec![op(500, 1, Op::Put { key: 1, value: 10 }), op(600, 3, Op::Get { key: 1 })];
+    let mut sim = Sim::<RaftNode>::new(cluster(script, vec![]), RaftConfig::default(), ()).unwrap();
+    sim.run_until(ms(2000));
+    let leader = leader_of(&sim).expect("a leader");
+    let term = sim.node(leader).unwrap().term();
+    for k in 0..5 {
+        let n = sim.node(NodeId(k)).unwrap();
+        assert_eq!(n.term(), term);
+        assert_eq!(n.leader(), Some(leader));
+        assert_eq!(n.commit_index(), sim.node(leader).unwrap().commit_index(), "heartbeats spread the commit index");
+    }
+    let out = sim.run();
+    assert!(out.violation.is_none(), "{:?}", out.violation);
+    let h = out.history.entries();
+    assert_eq!(h[0].outcome, Outcome::Ok(Output::Done), "a write at a follower is forwarded");
+    assert_eq!(h[1].outcome, Outcome::Ok(Output::Value(Some(10))), "a later read sees it");
+    assert_eq!(out.final_digests.iter().collect::<std::collections::BTreeSet<_>>().len(), 1, "all replicas agree");
+}
+
+#[test]
+fn the_cluster_fails_over_when_the_leader_crashes() {
+    let mut sim = Sim::<RaftNode>::new(cluster(vec![], vec![]), RaftConfig::default(), ()).unwrap();
+    sim.run_until(ms(1000));
+    let old = leader_of(&sim).expect("a leader");
+    let old_term = sim.node(old).unwrap().term();
+    sim.inject(Fault::Crash(old));
+    sim.run_until(ms(2000));
+    let new = leader_of(&sim).expect("a new leader");
+    assert_ne!(new, old);
+    assert!(sim.node(new).unwrap().term() > old_term);
+    sim.inject(Fault::Restart(old));
+    sim.run_until(ms(2500));
+    assert_eq!(sim.node(old).unwrap().leader(), Some(new), "the old leader rejoins as a follower");
+    let out = sim.run();
+    assert!(out.violation.is_none(), "{:?}", out.violation);
+    assert!(out.protocol_metrics.numbers["elections"] >= 2.0);
+}
+
+#[test]
+fn compare_and_set_and_duplicate_requests() {
+    let script = vec![
+        op(500, 0, Op::Put { key: 7, value: 1 }),
+        op(600, 2, Op::Cas { key: 7, expect: 1, new: 2 }),
+        op(700, 4, Op::Cas { key: 7, expect: 1, new: 3 }),
+        op(800, 1, Op::Get { key: 7 }),
+    ];
+    let out = Sim::<RaftNode>::new(cluster(script, vec![]), RaftConfig::default(), ()).unwrap().run();
+    let h = out.history.entries();
+    assert_eq!(h[1].outcome, Outcome::Ok(Output::Swapped(true)));
+    assert_eq!(h[2].outcome, Outcome::Ok(Output::Swapped(false)));
+    assert_eq!(h[3].outcome, Outcome::Ok(Output::Value(Some(2))));
+    let mut m = StateMachine::default();
+    let put = Op::Put { key: 1, value: 5 };
+    m.apply(1, RequestId(9), &put);
+    m.apply(2, RequestId(10), &Op::Put { key: 1, value: 6 });
+    assert_eq!(m.apply(3, RequestId(9), &put), Output::Done, "a retried request is answered ...");
+    assert_eq!(m.read(1), Output::Value(Some(6)), "... but not applied again");
+}
+
+#[test]
+fn snapshots_bound_the_log_and_bring_a_laggard_up_to_date() {
+    // Node 4 is cut off while 200 writes go through; snapshots every 50 entries compact them.
+    let script: Vec<ScriptedOp> = (0..200).map(|i| op(400 + i * 5, (i % 4) as u32, Op::Put { key: i % 10, value: i })).collect();
+    let faults = vec![
+        TimedFault { at: ms(300), fault: Fault::Partition(vec![vec![NodeId(4)], (0..4).map(NodeId).collect()]) },
+        TimedFault { at: ms(2000), fault: Fault::Heal },
+    ];
+    let config = RaftConfig { snapshot_every: 50, ..RaftConfig::default() };
+    let mut sim = Sim::<RaftNode>::new(cluster(script, faults), config, ()).unwrap();
+    sim.run_until(ms(1900));
+    let leader = leader_of(&sim).filter(|l| l.0 != 4).expect("a leader in the majority");
+    assert!(sim.node(leader).unwrap().log.len() < 60, "the leader's log was compacted");
+    sim.run_until(ms(3000));
+    let caught_up = sim.node(NodeId(4)).unwrap();
+    assert_eq!(caught_up.machine, sim.node(leader).unwrap().machine, "InstallSnapshot brought node 4 up to date");
+    let out = sim.run();
+    assert!(out.violation.is_none(), "{:?}", out.violation);
+}
+
+#[test]
+fn the_vote_twice_bug_breaks_election_safety() {
+    // With two candidates at once somewhere in many seeds, a node votes for both and two
+    // leaders win one term.
+    let config = RaftConfig { bug: Bug::VoteTwice, election_timeout: "150ms..152ms".parse().unwrap(), ..RaftConfig::default() };
+    let caught = (0..50).any(|seed| {
+        let mut c = cluster(vec![], vec![]);
+        c.seed = seed;
+        let out = Sim::<RaftNode>::new(c, config.clone(), ()).unwrap().run();
+        out.violation.is_some_and(|v| v.message.contains("election safety"))
+    });
+    assert!(caught, "the monitor catches two leaders in one term");
+}
