@@ -3,7 +3,7 @@
 //! throughput benchmark runs it).
 
 use serde::{Deserialize, Serialize};
-use syncsim_sim::{NoMonitor, Consistency, Ctx, Message, NodeId, Op, Protocol, ProtocolInfo, RequestId};
+use syncsim_sim::{Consistency, Ctx, Message, NoMonitor, NodeId, Op, Protocol, ProtocolInfo, RequestId};
 
 /// Flood parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -157,7 +157,11 @@ impl DurationFigures {
             p90_ns: quantile(&xs, 0.9),
             p99_ns: quantile(&xs, 0.99),
             max_ns: xs.last().copied().unwrap_or(0),
-            mean_ns: if xs.is_empty() { 0 } else { (xs.iter().map(|&x| u128::from(x)).sum::<u128>() / xs.len() as u128) as u64 },
+            mean_ns: if xs.is_empty() {
+                0
+            } else {
+                (xs.iter().map(|&x| u128::from(x)).sum::<u128>() / xs.len() as u128) as u64
+            },
         }
     }
 }
@@ -292,7 +296,12 @@ impl Report {
                     }
                     numbers
                 },
-                durations: out.protocol_metrics.durations.iter().map(|(k, v)| (k.clone(), DurationFigures::of(v))).collect(),
+                durations: out
+                    .protocol_metrics
+                    .durations
+                    .iter()
+                    .map(|(k, v)| (k.clone(), DurationFigures::of(v)))
+                    .collect(),
             },
             faults: out
                 .faults
@@ -323,13 +332,21 @@ impl Report {
             outcome = Verdict::LivenessFailure;
         }
         if let Some(v) = &self.invariant_violation {
-            self.failures.push(format!("invariant broken at {}: {} (while handling {})", format_ns(v.time_ns), v.message, v.event));
+            self.failures.push(format!(
+                "invariant broken at {}: {} (while handling {})",
+                format_ns(v.time_ns),
+                v.message,
+                v.event
+            ));
             outcome = Verdict::SafetyViolation;
         }
         if let Some(lin) = &self.linearizability
             && lin.verdict == LinVerdict::NotLinearizable
         {
-            let what = lin.violation.as_ref().map_or(String::new(), |v| format!(": key {} cannot place {}", v.partition, v.stuck));
+            let what = lin
+                .violation
+                .as_ref()
+                .map_or(String::new(), |v| format!(": key {} cannot place {}", v.partition, v.stuck));
             self.failures.push(format!("the history is not linearizable{what}"));
             outcome = Verdict::SafetyViolation;
         }
@@ -422,15 +439,16 @@ impl Report {
                     LinVerdict::Linearizable => 1.0,
                     LinVerdict::NotLinearizable => 0.0,
                     LinVerdict::Unknown => {
-                        return Err(format!("the check could not decide: {}", l.unknown_reason.clone().unwrap_or_default()));
+                        return Err(format!(
+                            "the check could not decide: {}",
+                            l.unknown_reason.clone().unwrap_or_default()
+                        ));
                     }
                 },
             },
-            ["protocol", name] => *self
-                .protocol_metrics
-                .numbers
-                .get(*name)
-                .ok_or_else(|| format!("the protocol measures no `{name}`"))?,
+            ["protocol", name] => {
+                *self.protocol_metrics.numbers.get(*name).ok_or_else(|| format!("the protocol measures no `{name}`"))?
+            }
             ["protocol", name, p] => {
                 let d = self
                     .protocol_metrics

@@ -116,7 +116,10 @@ impl Fault {
                     Targeted::Resume(x) => format!("resume {}", one(x)),
                     Targeted::Partition(gs) => format!(
                         "partition {}",
-                        gs.iter().map(|g| format!("[{}]", g.iter().map(one).collect::<Vec<_>>().join(", "))).collect::<Vec<_>>().join(" | ")
+                        gs.iter()
+                            .map(|g| format!("[{}]", g.iter().map(one).collect::<Vec<_>>().join(", ")))
+                            .collect::<Vec<_>>()
+                            .join(" | ")
                     ),
                 }
             }

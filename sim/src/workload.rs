@@ -181,7 +181,8 @@ impl Clients {
         use crate::history::{Outcome, Output};
         let Some(seen) = self.seen.get_mut(c as usize) else { return };
         match (op, outcome) {
-            (Op::Put { key, value }, Outcome::Ok(_)) | (Op::Cas { key, new: value, .. }, Outcome::Ok(Output::Swapped(true))) => {
+            (Op::Put { key, value }, Outcome::Ok(_))
+            | (Op::Cas { key, new: value, .. }, Outcome::Ok(Output::Swapped(true))) => {
                 seen.insert(*key, *value);
             }
             (Op::Get { key }, Outcome::Ok(Output::Value(Some(v)))) => {

@@ -7,7 +7,9 @@ use syncsim_sim::history::{OpKind, Outcome, Output};
 use syncsim_sim::network::{LinkSpec, NetworkConfig};
 use syncsim_sim::protocol::Consistency;
 use syncsim_sim::workload::{Arrival, ScriptedOp, WorkloadConfig};
-use syncsim_sim::{NoMonitor, Ctx, Message, NodeId, Op, Protocol, ProtocolInfo, RequestId, Sim, SimConfig, SimDuration, SimTime};
+use syncsim_sim::{
+    Ctx, Message, NoMonitor, NodeId, Op, Protocol, ProtocolInfo, RequestId, Sim, SimConfig, SimDuration, SimTime,
+};
 
 /// Every `tick`, node k pings a random peer. It counts pings in a durable and a volatile
 /// counter, and answers `get` with the durable count after `reply_after`.

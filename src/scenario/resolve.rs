@@ -302,7 +302,10 @@ fn node_names(nodes: &Nodes) -> Result<(Vec<String>, Option<RegionsOf>)> {
             return Err(FieldError::new(path, format!("node `{name}` is named twice")));
         }
         if RESERVED.contains(&name.as_str()) {
-            return Err(FieldError::new(path, format!("`{name}` is reserved for faults (leader, rest, all): name the node otherwise")));
+            return Err(FieldError::new(
+                path,
+                format!("`{name}` is reserved for faults (leader, rest, all): name the node otherwise"),
+            ));
         }
     }
     Ok((names, regions))
@@ -696,7 +699,10 @@ fn fault(path: &str, f: &RawFault, nodes: &Names, topology: &TopologySpec) -> Re
                 match name.as_str() {
                     "leader" => group_targets.push(Target::Leader),
                     "rest" if rest_seen => {
-                        return Err(FieldError::new(format!("{path}[{g}][{j}]"), "`rest` may appear in one group only"));
+                        return Err(FieldError::new(
+                            format!("{path}[{g}][{j}]"),
+                            "`rest` may appear in one group only",
+                        ));
                     }
                     "rest" => {
                         rest_seen = true;
@@ -707,12 +713,18 @@ fn fault(path: &str, f: &RawFault, nodes: &Names, topology: &TopologySpec) -> Re
             }
             let listed: Vec<String> = names.iter().map(|(_, n)| n.clone()).collect();
             let ids = nodes.ids(&format!("{path}[{g}]"), &listed)?;
-            for (&id, (j, name)) in ids.iter().zip(&names) {
-                if let Some(other) = owner.insert(id, g) {
-                    return Err(FieldError::new(
-                        format!("{path}[{g}][{j}]"),
-                        format!("node `{name}` is in group {other} and group {g}: partition groups must not overlap"),
-                    ));
+            for (j, name) in &names {
+                // Each item again on its own (a range is several nodes), to blame the right one.
+                for id in nodes.ids(&format!("{path}[{g}][{j}]"), std::slice::from_ref(name))? {
+                    if let Some(other) = owner.insert(id, g) {
+                        let node = &nodes.names[id.index()];
+                        return Err(FieldError::new(
+                            format!("{path}[{g}][{j}]"),
+                            format!(
+                                "node `{node}` is in group {other} and group {g}: partition groups must not overlap"
+                            ),
+                        ));
+                    }
                 }
             }
             group_targets.extend(ids.iter().map(|&k| Target::Node(k)));
@@ -747,7 +759,10 @@ fn fault(path: &str, f: &RawFault, nodes: &Names, topology: &TopologySpec) -> Re
         match name.as_str() {
             "leader" => Ok(Some(Target::Leader)),
             "all" if all_ok => Ok(Some(Target::All)),
-            "all" => Err(FieldError::new(format!("{path}.{field}"), format!("`{field}: all` is not a thing: name one node, or `leader`"))),
+            "all" => Err(FieldError::new(
+                format!("{path}.{field}"),
+                format!("`{field}: all` is not a thing: name one node, or `leader`"),
+            )),
             _ => {
                 one(field, name)?;
                 Ok(None)

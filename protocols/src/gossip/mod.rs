@@ -16,7 +16,9 @@ mod store;
 use serde::{Deserialize, Serialize};
 use syncsim_sim::history::{OpKind, Output};
 use syncsim_sim::rng::{below, chance};
-use syncsim_sim::{NoMonitor, Consistency, Ctx, Key, Message, NodeId, Op, Protocol, ProtocolInfo, RequestId, SimDuration};
+use syncsim_sim::{
+    Consistency, Ctx, Key, Message, NoMonitor, NodeId, Op, Protocol, ProtocolInfo, RequestId, SimDuration,
+};
 
 pub use store::{Digest, Store, Update, Version};
 

@@ -25,7 +25,7 @@ pub struct Entry {
 }
 
 /// A snapshot of the state machine: everything up to `index`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct SnapshotMeta {
     /// The last index it covers.
     pub index: u64,
@@ -40,12 +40,6 @@ pub struct SnapshotMeta {
 pub struct Log {
     base: SnapshotMeta,
     entries: Vec<(Arc<Entry>, u64)>,
-}
-
-impl Default for SnapshotMeta {
-    fn default() -> Self {
-        SnapshotMeta { index: 0, term: 0, chain: 0 }
-    }
 }
 
 /// The chain hash of an entry after `prev`.

@@ -157,11 +157,19 @@ impl RaftConfig {
     pub fn describe() -> Vec<(&'static str, String, &'static str)> {
         let d = RaftConfig::default();
         vec![
-            ("election_timeout", d.election_timeout.to_string(), "followers campaign after a random time in this range"),
+            (
+                "election_timeout",
+                d.election_timeout.to_string(),
+                "followers campaign after a random time in this range",
+            ),
             ("heartbeat", d.heartbeat.to_string(), "the leader's heartbeat and replication interval"),
             ("max_batch", d.max_batch.to_string(), "most entries in one AppendEntries"),
             ("reads", d.reads.name().into(), "log | read-index | lease"),
-            ("lease_drift", d.lease_drift.to_string(), "lease reads assume clocks run at most this many times fast"),
+            (
+                "lease_drift",
+                format!("{:?}", d.lease_drift),
+                "lease reads assume clocks run at most this many times fast",
+            ),
             ("pre_vote", d.pre_vote.to_string(), "ask for pre-votes before raising the term"),
             ("check_quorum", d.check_quorum.to_string(), "a leader that has not heard from a majority steps down"),
             ("snapshot_every", d.snapshot_every.to_string(), "snapshot after this many applied entries (0: never)"),
@@ -752,7 +760,15 @@ impl RaftNode {
         ctx.send(from, RaftMsg::AppendReply { term: self.term, success: true, index: matched, round });
     }
 
-    fn on_append_reply(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, term: u64, success: bool, index: u64, round: u64) {
+    fn on_append_reply(
+        &mut self,
+        ctx: &mut Ctx<'_, Self>,
+        from: NodeId,
+        term: u64,
+        success: bool,
+        index: u64,
+        round: u64,
+    ) {
         if term > self.term {
             self.become_follower(ctx, term, None);
             self.reset_election_timer(ctx);

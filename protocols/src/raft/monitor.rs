@@ -148,7 +148,9 @@ impl Monitor<RaftNote> for RaftMonitor {
                         return Err(format!("election safety: nodes {} and {} both lead term {term}", other.0, node.0));
                     }
                     let log = &self.logs[node.index()];
-                    if let Some(i) = (0..self.applied.len()).find(|&i| log.get(i).is_none_or(|&(_, c)| c != self.applied[i])) {
+                    if let Some(i) =
+                        (0..self.applied.len()).find(|&i| log.get(i).is_none_or(|&(_, c)| c != self.applied[i]))
+                    {
                         return Err(format!(
                             "leader completeness: node {} leads term {term} without the entry applied at index {}",
                             node.0,
@@ -189,7 +191,10 @@ impl Monitor<RaftNote> for RaftMonitor {
                     *last = (*term, *chain);
                 }
                 if self.check && self.applied.get(*index as usize - 1).is_some_and(|c| c != chain) {
-                    return Err(format!("state machine safety: node {} installed a snapshot that differs at {index}", node.0));
+                    return Err(format!(
+                        "state machine safety: node {} installed a snapshot that differs at {index}",
+                        node.0
+                    ));
                 }
             }
             RaftNote::Applied { index, chain } => {
@@ -208,11 +213,20 @@ impl Monitor<RaftNote> for RaftMonitor {
                         let c = log.get(j).map(|&(_, c)| c);
                         match c {
                             Some(c) => self.applied.push(c),
-                            None => return Err(format!("node {} applied index {} that its log does not hold", node.0, j + 1)),
+                            None => {
+                                return Err(format!(
+                                    "node {} applied index {} that its log does not hold",
+                                    node.0,
+                                    j + 1
+                                ));
+                            }
                         }
                     }
                     if self.check && self.applied[i - 1] != *chain {
-                        return Err(format!("node {} applied index {index} with a chain its log does not have", node.0));
+                        return Err(format!(
+                            "node {} applied index {index} with a chain its log does not have",
+                            node.0
+                        ));
                     }
                 }
             }

@@ -106,7 +106,8 @@ fn compare_and_set_and_duplicate_requests() {
 #[test]
 fn snapshots_bound_the_log_and_bring_a_laggard_up_to_date() {
     // Node 4 is cut off while 200 writes go through; snapshots every 50 entries compact them.
-    let script: Vec<ScriptedOp> = (0..200).map(|i| op(400 + i * 5, (i % 4) as u32, Op::Put { key: i % 10, value: i })).collect();
+    let script: Vec<ScriptedOp> =
+        (0..200).map(|i| op(400 + i * 5, (i % 4) as u32, Op::Put { key: i % 10, value: i })).collect();
     let faults = vec![
         TimedFault { at: ms(300), fault: Fault::Partition(vec![vec![NodeId(4)], (0..4).map(NodeId).collect()]) },
         TimedFault { at: ms(2000), fault: Fault::Heal },
@@ -127,7 +128,8 @@ fn snapshots_bound_the_log_and_bring_a_laggard_up_to_date() {
 fn the_vote_twice_bug_breaks_election_safety() {
     // With two candidates at once somewhere in many seeds, a node votes for both and two
     // leaders win one term.
-    let config = RaftConfig { bug: Bug::VoteTwice, election_timeout: "150ms..152ms".parse().unwrap(), ..RaftConfig::default() };
+    let config =
+        RaftConfig { bug: Bug::VoteTwice, election_timeout: "150ms..152ms".parse().unwrap(), ..RaftConfig::default() };
     let caught = (0..50).any(|seed| {
         let mut c = cluster(vec![], vec![]);
         c.seed = seed;

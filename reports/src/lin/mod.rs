@@ -153,9 +153,13 @@ pub fn check_history(history: &syncsim_sim::History, budget: Budget) -> Option<C
                     _ => None,
                 },
             }),
-            (Op::Incr { key, by }, _) => {
-                counters.push(Operation { client, call, ret, input: CounterInput::Incr { key: *key, by: int(*by) }, output: None })
-            }
+            (Op::Incr { key, by }, _) => counters.push(Operation {
+                client,
+                call,
+                ret,
+                input: CounterInput::Incr { key: *key, by: int(*by) },
+                output: None,
+            }),
             (Op::Read { key }, out) => counters.push(Operation {
                 client,
                 call,
