@@ -151,6 +151,9 @@ fn run(file: PathBuf, seed: Option<u64>, out: Option<PathBuf>, trace: bool) -> i
     }
     let _ = std::io::stdout().flush();
     let started = Instant::now();
+    if scenario.raw.experiment.is_some() {
+        return run_experiment(&scenario, seed, &dir, started);
+    }
     let result = match runner::run(&scenario, seed, trace) {
         Ok(r) => r,
         Err(e) => {
@@ -173,6 +176,27 @@ fn run(file: PathBuf, seed: Option<u64>, out: Option<PathBuf>, trace: bool) -> i
     // The outcome and the reproducing command come last.
     print!("{}", syncsim_reports::summary::render(&result.report));
     result.report.exit_code
+}
+
+fn run_experiment(scenario: &Scenario, seed: u64, dir: &std::path::Path, started: Instant) -> i32 {
+    let (report, charts) = match crate::experiment::run(scenario, seed) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {}: {e}", scenario.file);
+            return EXIT_BAD_INPUT;
+        }
+    };
+    if let Err(e) = output::write_experiment(dir, &report, &charts) {
+        eprintln!("error: {e:#}");
+        return EXIT_BAD_INPUT;
+    }
+    println!(
+        "\nran in {:.2}s of wall time; report: {}\n",
+        started.elapsed().as_secs_f64(),
+        dir.join("report.json").display()
+    );
+    print!("{}", crate::experiment::render(&report));
+    report.exit_code
 }
 
 fn validate(files: &[PathBuf]) -> i32 {

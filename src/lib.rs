@@ -21,6 +21,7 @@
 //! ```
 
 pub mod cli;
+pub mod experiment;
 pub mod lincheck;
 pub mod output;
 pub mod runner;

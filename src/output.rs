@@ -46,3 +46,20 @@ fn write_file(path: &Path, body: impl FnOnce(&mut BufWriter<File>) -> std::io::R
     let mut w = BufWriter::new(file);
     body(&mut w).and_then(|_| w.flush()).with_context(|| format!("cannot write {}", path.display()))
 }
+
+/// Writes an experiment's `report.json` and charts into `dir`.
+pub fn write_experiment(
+    dir: &Path,
+    report: &crate::experiment::ExperimentReport,
+    charts: &[(String, String)],
+) -> Result<()> {
+    fs::create_dir_all(dir.join("charts"))
+        .with_context(|| format!("cannot create the output folder {}", dir.display()))?;
+    let mut json = serde_json::to_string_pretty(report).context("serializing the report")?;
+    json.push('\n');
+    write_file(&dir.join("report.json"), |w| w.write_all(json.as_bytes()))?;
+    for (file, svg) in charts {
+        write_file(&dir.join(file), |w| w.write_all(svg.as_bytes()))?;
+    }
+    Ok(())
+}

@@ -13,7 +13,12 @@ fn shipped() -> Vec<Scenario> {
         .collect();
     paths.sort();
     assert!(paths.len() >= 3, "quickstart and at least two more worked examples");
-    paths.iter().map(|p| Scenario::load(p).unwrap_or_else(|e| panic!("{e}"))).collect()
+    paths
+        .iter()
+        .map(|p| Scenario::load(p).unwrap_or_else(|e| panic!("{e}")))
+        // Experiments (many trials, not one run) have their own tests (tests/raft.rs).
+        .filter(|s| s.raw.experiment.is_none())
+        .collect()
 }
 
 #[test]

@@ -338,9 +338,13 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         true
     }
 
-    /// Handles every event up to and including `until`.
+    /// Handles every event up to and including `until`; the clock then reads `until` (or the
+    /// end of the run, if sooner), so that what is injected next happens at `until`.
     pub fn run_until(&mut self, until: SimTime) {
         while self.queue.peek_time().is_some_and(|t| t <= until) && self.step() {}
+        if self.violation.is_none() {
+            self.now = self.now.max(until.min(self.end()));
+        }
     }
 
     /// Runs to the end and returns what the run produced.

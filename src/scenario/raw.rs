@@ -52,6 +52,42 @@ pub struct RawScenario {
     /// Engine settings.
     #[serde(default)]
     pub engine: RawEngine,
+    /// An experiment of many trials instead of one run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<RawExperiment>,
+}
+
+/// Experiments a scenario can run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RawExperiment {
+    /// The Raft paper's leader-election experiment (Ongaro & Ousterhout 2014, §9.3): crash the
+    /// leader, measure the downtime until every other node hears the new leader.
+    LeaderElection(RawLeaderElection),
+}
+
+/// The leader-election experiment's settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLeaderElection {
+    /// Trials per configuration.
+    pub trials: u32,
+    /// Groups of election-timeout ranges, one chart each; the heartbeat of each is half its
+    /// minimum timeout.
+    pub groups: Vec<RawElectionGroup>,
+}
+
+/// One chart's worth of configurations.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawElectionGroup {
+    /// The chart's title.
+    pub name: String,
+    /// Downtime on a log scale.
+    #[serde(default)]
+    pub log_scale: bool,
+    /// Election timeout ranges, one line each.
+    pub timeouts: Vec<DurationRange>,
 }
 
 /// The settle phase: a duration, or a duration with options.

@@ -95,6 +95,31 @@ pub fn resolve(raw: &RawScenario) -> Result<Resolved> {
     if raw.engine.sample_every == SimDuration::ZERO {
         return Err(FieldError::new("engine.sample_every", "the sampling interval must be positive"));
     }
+    if let Some(RawExperiment::LeaderElection(e)) = &raw.experiment {
+        let path = "experiment.leader-election";
+        if !matches!(raw.protocol, ProtocolConfig::Raft(_)) {
+            return Err(FieldError::new("experiment", "the leader-election experiment needs `kind: raft`"));
+        }
+        if !(1..=100_000).contains(&e.trials) {
+            return Err(FieldError::new(format!("{path}.trials"), "between 1 and 100000 trials"));
+        }
+        if e.groups.is_empty() {
+            return Err(FieldError::new(format!("{path}.groups"), "give at least one group of timeouts"));
+        }
+        for (g, group) in e.groups.iter().enumerate() {
+            if group.timeouts.is_empty() {
+                return Err(FieldError::new(format!("{path}.groups[{g}].timeouts"), "give at least one timeout range"));
+            }
+            for (t, range) in group.timeouts.iter().enumerate() {
+                if range.min < SimDuration::from_millis(1) {
+                    return Err(FieldError::new(
+                        format!("{path}.groups[{g}].timeouts[{t}]"),
+                        "an election timeout of at least 1ms (the heartbeat is half of it)",
+                    ));
+                }
+            }
+        }
+    }
     if raw.engine.max_events == Some(0) {
         return Err(FieldError::new("engine.max_events", "the event limit must be at least 1"));
     }

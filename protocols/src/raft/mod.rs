@@ -101,6 +101,9 @@ pub struct RaftConfig {
     pub snapshot_every: u64,
     /// Followers forward client requests to the leader (else they refuse them).
     pub forward: bool,
+    /// Time to make state durable (an fsync): votes and append replies wait this long,
+    /// batched (group commit). 0s: instant.
+    pub disk_latency: SimDuration,
     /// Check Raft's invariants while running.
     pub check_invariants: bool,
     /// A deliberate bug (tests only).
@@ -119,6 +122,7 @@ impl Default for RaftConfig {
             check_quorum: false,
             snapshot_every: 1000,
             forward: true,
+            disk_latency: SimDuration::ZERO,
             check_invariants: true,
             bug: Bug::None,
         }
@@ -174,6 +178,7 @@ impl RaftConfig {
             ("check_quorum", d.check_quorum.to_string(), "a leader that has not heard from a majority steps down"),
             ("snapshot_every", d.snapshot_every.to_string(), "snapshot after this many applied entries (0: never)"),
             ("forward", d.forward.to_string(), "followers forward client requests to the leader"),
+            ("disk_latency", d.disk_latency.to_string(), "fsync time: votes and append replies wait for it (0s: none)"),
             ("check_invariants", d.check_invariants.to_string(), "check Raft's safety properties while running"),
             ("bug", d.bug.name().into(), "tests only: none | vote-twice | minority-commit"),
         ]
@@ -357,6 +362,8 @@ pub enum RaftTimer {
     Election,
     /// Leader: send heartbeats.
     Heartbeat,
+    /// The disk finished writing: send the replies that waited for it.
+    Disk,
 }
 
 /// What survives a crash.
@@ -418,6 +425,8 @@ pub struct RaftNode {
     reads: Vec<PendingRead>,
     // Follower: requests forwarded to a leader and not yet answered.
     forwarded: BTreeMap<RequestId, Op>,
+    /// Replies waiting for the disk to make the state they report durable.
+    unsynced: Vec<(NodeId, RaftMsg)>,
 }
 
 impl RaftNode {
@@ -440,6 +449,10 @@ impl RaftNode {
     /// Its commit index.
     pub fn commit_index(&self) -> u64 {
         self.commit
+    }
+    /// How many heartbeat rounds it has sent as leader.
+    pub fn rounds(&self) -> u64 {
+        self.round
     }
 
     fn majority(&self) -> usize {
@@ -622,6 +635,18 @@ impl RaftNode {
         }
     }
 
+    /// Sends a reply that reports durable state once the disk has written it.
+    fn persist(&mut self, ctx: &mut Ctx<'_, Self>, to: NodeId, msg: RaftMsg) {
+        if self.config.disk_latency == SimDuration::ZERO {
+            ctx.send(to, msg);
+            return;
+        }
+        if self.unsynced.is_empty() {
+            ctx.set_timer(RaftTimer::Disk, self.config.disk_latency);
+        }
+        self.unsynced.push((to, msg));
+    }
+
     fn answer(&mut self, ctx: &mut Ctx<'_, Self>, req: RequestId, origin: NodeId, reply: Reply) {
         if origin == self.id {
             self.forwarded.remove(&req);
@@ -705,7 +730,7 @@ impl RaftNode {
         (term, prev_index, prev_term, entries, commit, round): (u64, u64, u64, Vec<Arc<Entry>>, u64, u64),
     ) {
         if term < self.term {
-            ctx.send(from, RaftMsg::AppendReply { term: self.term, success: false, index: 0, round });
+            self.persist(ctx, from, RaftMsg::AppendReply { term: self.term, success: false, index: 0, round });
             return;
         }
         self.become_follower(ctx, term, Some(from));
@@ -713,7 +738,7 @@ impl RaftNode {
         self.reset_election_timer(ctx);
         let last = self.log.last_index();
         if prev_index > last {
-            ctx.send(from, RaftMsg::AppendReply { term: self.term, success: false, index: last + 1, round });
+            self.persist(ctx, from, RaftMsg::AppendReply { term: self.term, success: false, index: last + 1, round });
             return;
         }
         let base = self.log.base().index;
@@ -724,7 +749,11 @@ impl RaftNode {
             while hint > base + 1 && self.log.term_at(hint - 1) == bad_term {
                 hint -= 1;
             }
-            ctx.send(from, RaftMsg::AppendReply { term: self.term, success: false, index: hint.max(1), round });
+            self.persist(
+                ctx,
+                from,
+                RaftMsg::AppendReply { term: self.term, success: false, index: hint.max(1), round },
+            );
             return;
         }
         let mut appended = Vec::new();
@@ -757,7 +786,7 @@ impl RaftNode {
             self.commit = new_commit;
             self.apply(ctx);
         }
-        ctx.send(from, RaftMsg::AppendReply { term: self.term, success: true, index: matched, round });
+        self.persist(ctx, from, RaftMsg::AppendReply { term: self.term, success: true, index: matched, round });
     }
 
     fn on_append_reply(
@@ -880,6 +909,7 @@ impl Protocol for RaftNode {
             proposed_at: BTreeMap::new(),
             reads: Vec::new(),
             forwarded: BTreeMap::new(),
+            unsynced: Vec::new(),
         }
     }
 
@@ -923,7 +953,7 @@ impl Protocol for RaftNode {
                     self.voted_for = Some(from);
                     self.reset_election_timer(ctx);
                 }
-                ctx.send(from, RaftMsg::Vote { term: self.term, granted });
+                self.persist(ctx, from, RaftMsg::Vote { term: self.term, granted });
             }
             RaftMsg::Vote { term, granted } => {
                 if term > self.term {
@@ -944,7 +974,7 @@ impl Protocol for RaftNode {
             }
             RaftMsg::InstallSnapshot { term, snapshot, round } => {
                 if term < self.term {
-                    ctx.send(from, RaftMsg::AppendReply { term: self.term, success: false, index: 0, round });
+                    self.persist(ctx, from, RaftMsg::AppendReply { term: self.term, success: false, index: 0, round });
                     return;
                 }
                 self.become_follower(ctx, term, Some(from));
@@ -970,7 +1000,7 @@ impl Protocol for RaftNode {
                     ctx.note(RaftNote::Applied { index: meta.index, chain: meta.chain });
                 }
                 let index = self.log.last_index().min(meta.index.max(self.commit));
-                ctx.send(from, RaftMsg::AppendReply { term: self.term, success: true, index, round });
+                self.persist(ctx, from, RaftMsg::AppendReply { term: self.term, success: true, index, round });
             }
             RaftMsg::Forward { req, op } => {
                 if self.role == Role::Leader {
@@ -1005,6 +1035,11 @@ impl Protocol for RaftNode {
             }
             (RaftTimer::Election, _) => self.campaign(ctx, self.config.pre_vote),
             (RaftTimer::Heartbeat, _) => {}
+            (RaftTimer::Disk, _) => {
+                for (to, msg) in std::mem::take(&mut self.unsynced) {
+                    ctx.send(to, msg);
+                }
+            }
         }
     }
 

@@ -1,0 +1,282 @@
+//! Experiments: many trials of one scenario, each steered as it goes.
+//!
+//! The leader-election experiment reproduces §9.3 of the Raft paper (Ongaro & Ousterhout 2014):
+//! once a leader is established, it is crashed at a uniformly random point of its heartbeat
+//! interval right after a heartbeat; the downtime runs from the crash until every other node
+//! has heard the new leader's first heartbeat. Clients keep writing throughout, so the
+//! followers' logs differ in length and some of them cannot win. Trials run in parallel; each
+//! has its own seed, so the results do not depend on the number of threads.
+
+use rayon::prelude::*;
+use serde::Serialize;
+use syncsim_protocols::raft::{RaftConfig, RaftNode};
+use syncsim_reports::charts;
+use syncsim_reports::report::DurationFigures;
+use syncsim_sim::fault::Fault;
+use syncsim_sim::rng::{Stream, below};
+use syncsim_sim::{NodeId, Sim, SimDuration, SimError, SimTime};
+
+use crate::scenario::Scenario;
+use crate::scenario::raw::RawLeaderElection;
+
+/// How long a trial may take to establish its first leader, or to replace it, before it
+/// counts as incomplete.
+const TRIAL_LIMIT: SimDuration = SimDuration::from_secs(60);
+
+/// One configuration's downtimes.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ElectionConfiguration {
+    /// The election timeout range.
+    pub election_timeout: String,
+    /// The heartbeat interval (half the minimum timeout).
+    pub heartbeat: String,
+    /// Trials run.
+    pub trials: u32,
+    /// Trials in which a new leader took over within the limit.
+    pub completed: u32,
+    /// Downtime percentiles, in nanoseconds.
+    pub downtime: DurationFigures,
+    /// The downtime distribution: (milliseconds, percent of trials at or below).
+    pub cdf_ms: Vec<(f64, f64)>,
+}
+
+/// One chart's configurations.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ElectionGroup {
+    /// The chart's title.
+    pub name: String,
+    /// Whether downtime is drawn on a log scale.
+    pub log_scale: bool,
+    /// Its configurations.
+    pub configurations: Vec<ElectionConfiguration>,
+    /// The chart's file, relative to the output folder.
+    pub chart: String,
+}
+
+/// The experiment's results.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ElectionResults {
+    /// Trials per configuration.
+    pub trials: u32,
+    /// Every group.
+    pub groups: Vec<ElectionGroup>,
+}
+
+/// Runs the experiment; returns its results and each group's chart (file name, SVG).
+pub fn leader_election(
+    scenario: &Scenario,
+    base: &RaftConfig,
+    spec: &RawLeaderElection,
+    seed: u64,
+) -> Result<(ElectionResults, Vec<(String, String)>), SimError> {
+    let mut groups = Vec::new();
+    let mut svgs = Vec::new();
+    for (g, group) in spec.groups.iter().enumerate() {
+        let mut configurations = Vec::new();
+        for (c, &timeout) in group.timeouts.iter().enumerate() {
+            let heartbeat = SimDuration(timeout.min.as_nanos() / 2);
+            let config = RaftConfig { election_timeout: timeout, heartbeat, ..base.clone() };
+            // Each trial its own seed, from the run's seed and its place in the experiment.
+            let downtimes: Vec<Option<u64>> = (0..spec.trials)
+                .into_par_iter()
+                .map(|t| {
+                    let trial_seed =
+                        seed.wrapping_mul(1_000_003) ^ ((g as u64) << 48 | (c as u64) << 32 | u64::from(t));
+                    trial(scenario, &config, trial_seed)
+                })
+                .collect::<Result<_, _>>()?;
+            let done: Vec<u64> = downtimes.iter().flatten().copied().collect();
+            let ms: Vec<f64> = done.iter().map(|&ns| ns as f64 / 1e6).collect();
+            configurations.push(ElectionConfiguration {
+                election_timeout: timeout.to_string(),
+                heartbeat: heartbeat.to_string(),
+                trials: spec.trials,
+                completed: done.len() as u32,
+                downtime: DurationFigures::of(&done),
+                cdf_ms: charts::cdf_points(&ms, spec.trials as usize, 400),
+            });
+        }
+        let file = format!("charts/election-{}.svg", slug(&group.name));
+        let series: Vec<charts::Series> = configurations
+            .iter()
+            .map(|c| {
+                let mut label = format!("{} ms", c.election_timeout.replace("ms", ""));
+                if c.completed < c.trials {
+                    label.push_str(&format!(" ({} of {} within {})", c.completed, c.trials, TRIAL_LIMIT));
+                }
+                (label, c.cdf_ms.clone())
+            })
+            .collect();
+        let svg = charts::cdf(&format!("Leader election: {}", group.name), "downtime (ms)", &series, group.log_scale)
+            .map_err(|e| SimError::Invalid(format!("cannot draw the chart: {e}")))?;
+        svgs.push((file.clone(), svg));
+        groups.push(ElectionGroup {
+            name: group.name.clone(),
+            log_scale: group.log_scale,
+            configurations,
+            chart: file,
+        });
+    }
+    Ok((ElectionResults { trials: spec.trials, groups }, svgs))
+}
+
+fn slug(name: &str) -> String {
+    let s: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+    s.split('-').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("-")
+}
+
+/// The node every live node follows, if the cluster has settled on one.
+fn settled_leader(sim: &Sim<RaftNode>, nodes: u32, other_than: Option<NodeId>, above_term: u64) -> Option<NodeId> {
+    let leader = (0..nodes)
+        .map(NodeId)
+        .find(|&k| Some(k) != other_than && sim.node(k).is_some_and(|n| n.is_leader() && n.term() > above_term))?;
+    let term = sim.node(leader)?.term();
+    let all_follow = (0..nodes)
+        .map(NodeId)
+        .filter(|&k| Some(k) != other_than)
+        .all(|k| sim.node(k).is_none_or(|n| n.leader() == Some(leader) && n.term() == term));
+    all_follow.then_some(leader)
+}
+
+/// One trial: the downtime in nanoseconds, or `None` if it did not complete within the limit.
+fn trial(scenario: &Scenario, config: &RaftConfig, seed: u64) -> Result<Option<u64>, SimError> {
+    let mut sim_config = scenario.sim.clone();
+    sim_config.seed = seed;
+    sim_config.faults.clear();
+    sim_config.duration = TRIAL_LIMIT + TRIAL_LIMIT;
+    sim_config.settle = SimDuration::ZERO;
+    let nodes = sim_config.nodes;
+    let mut sim = Sim::<RaftNode>::new(sim_config, config.clone(), ())?;
+    let heartbeat = config.heartbeat;
+    // A leader everyone follows, and a little history behind it.
+    let warm_up = SimTime::ZERO + config.election_timeout.max + config.election_timeout.max;
+    let leader = loop {
+        if !sim.step() || sim.now() > SimTime::ZERO + TRIAL_LIMIT {
+            return Ok(None);
+        }
+        if sim.now() >= warm_up
+            && let Some(l) = settled_leader(&sim, nodes, None, 0)
+        {
+            break l;
+        }
+    };
+    let old_term = sim.node(leader).expect("leads").term();
+    // Right after a heartbeat, crash it at a uniform point of its heartbeat interval.
+    let rounds = sim.node(leader).expect("leads").rounds();
+    while sim.node(leader).is_some_and(|n| n.is_leader() && n.rounds() == rounds) {
+        if !sim.step() {
+            return Ok(None);
+        }
+    }
+    let mut rng = Stream::Faults.rng(seed);
+    let crash_at = sim.now() + SimDuration(below(&mut rng, heartbeat.as_nanos()));
+    sim.run_until(crash_at);
+    let crashed = sim.now();
+    sim.inject(Fault::Crash(leader));
+    let limit = crashed + TRIAL_LIMIT;
+    loop {
+        if settled_leader(&sim, nodes, Some(leader), old_term).is_some() {
+            return Ok(Some(sim.now().since(crashed).as_nanos()));
+        }
+        if !sim.step() || sim.now() > limit {
+            return Ok(None);
+        }
+    }
+}
+
+/// The report of an experiment run (its `report.json`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ExperimentReport {
+    /// The `report.json` schema version.
+    pub schema_version: u32,
+    /// Which experiment.
+    pub kind: &'static str,
+    /// The syncsim version that wrote it.
+    pub syncsim_version: String,
+    /// The scenario.
+    pub scenario: syncsim_reports::report::ScenarioRef,
+    /// The master seed (each trial's seed derives from it).
+    pub seed: u64,
+    /// The verdict (an experiment passes once it has measured).
+    pub outcome: syncsim_reports::Verdict,
+    /// The process exit code.
+    pub exit_code: i32,
+    /// The command that reproduces the run.
+    pub reproduce: String,
+    /// Every resolved parameter.
+    pub parameters: serde_json::Value,
+    /// The results.
+    pub experiment: ElectionResults,
+}
+
+/// Runs `scenario`'s experiment under `seed`: the report, and the charts to write beside it.
+pub fn run(scenario: &Scenario, seed: u64) -> Result<(ExperimentReport, Vec<(String, String)>), SimError> {
+    let (
+        Some(crate::scenario::raw::RawExperiment::LeaderElection(spec)),
+        syncsim_protocols::ProtocolConfig::Raft(raft),
+    ) = (&scenario.raw.experiment, scenario.protocol())
+    else {
+        return Err(SimError::Invalid("the scenario has no experiment to run".into()));
+    };
+    let (results, charts) = leader_election(scenario, raft, spec, seed)?;
+    // An experiment measures; how many trials completed is part of what it reports.
+    let outcome = syncsim_reports::Verdict::Pass;
+    let mut parameters = scenario.parameters();
+    parameters["seed"] = seed.into();
+    let report = ExperimentReport {
+        schema_version: syncsim_reports::report::SCHEMA_VERSION,
+        kind: "leader-election",
+        syncsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: syncsim_reports::report::ScenarioRef {
+            name: scenario.name().to_string(),
+            description: scenario.raw.description.clone(),
+            file: scenario.file.clone(),
+        },
+        seed,
+        outcome,
+        exit_code: outcome.exit_code(),
+        reproduce: crate::runner::reproduce_command(&scenario.file, seed),
+        parameters,
+        experiment: results,
+    };
+    Ok((report, charts))
+}
+
+/// The terminal summary of an experiment: a table per group, then the outcome and the
+/// reproducing command, last.
+pub fn render(report: &ExperimentReport) -> String {
+    use std::fmt::Write;
+    let ms = |ns: u64| format!("{:.1}", ns as f64 / 1e6);
+    let mut s = String::new();
+    let _ = writeln!(s, "leader election: {} trials per configuration; downtime in ms", report.experiment.trials);
+    for g in &report.experiment.groups {
+        let _ = writeln!(s, "  {} ({})", g.name, g.chart);
+        let _ = writeln!(
+            s,
+            "    {:<16} {:>9} {:>8} {:>8} {:>8} {:>9}",
+            "election timeout", "completed", "median", "mean", "p99", "max"
+        );
+        for c in &g.configurations {
+            let d = &c.downtime;
+            let _ = writeln!(
+                s,
+                "    {:<16} {:>9} {:>8} {:>8} {:>8} {:>9}",
+                c.election_timeout,
+                c.completed,
+                ms(d.p50_ns),
+                ms(d.mean_ns),
+                ms(d.p99_ns),
+                ms(d.max_ns)
+            );
+        }
+    }
+    let verdict = match report.outcome {
+        syncsim_reports::Verdict::Pass => "PASS",
+        syncsim_reports::Verdict::SafetyViolation => "SAFETY VIOLATION",
+        syncsim_reports::Verdict::LivenessFailure => "LIVENESS FAILURE",
+    };
+    let _ = writeln!(s, "outcome: {verdict} (exit {})   seed {}", report.exit_code, report.seed);
+    let _ = writeln!(s, "reproduce: {}", report.reproduce);
+    s
+}
