@@ -43,6 +43,9 @@ const CASES: &[(&str, usize, usize, &str, &str)] = &[
     ("unmeasurable-expectation.yaml", 9, 20, "expect.latency.get.p99", "issues no `get` operations"),
     ("escaping-name.yaml", 2, 7, "name", "not a valid scenario name"),
     ("zero-event-limit.yaml", 7, 23, "engine.max_events", "at least 1"),
+    ("raft-heartbeat-too-long.yaml", 8, 14, "protocol.heartbeat", "not shorter than the election timeout"),
+    ("experiment-without-raft.yaml", 7, 18, "experiment", "needs `kind: raft`"),
+    ("reserved-node-name.yaml", 4, 13, "nodes[1]", "reserved for faults"),
 ];
 
 fn syncsim(args: &[&str]) -> (i32, String) {
