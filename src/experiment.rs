@@ -60,6 +60,18 @@ pub struct ElectionResults {
     pub trials: u32,
     /// Every group.
     pub groups: Vec<ElectionGroup>,
+    /// Trials in which a Raft invariant broke: the trial's seed and what broke.
+    pub violations: Vec<(u64, String)>,
+}
+
+/// How one trial ended.
+enum Trial {
+    /// A new leader took over after this downtime (ns).
+    Done(u64),
+    /// It did not, within the limit.
+    Incomplete,
+    /// An invariant broke (with the trial's seed).
+    Violation(u64, String),
 }
 
 /// Runs the experiment; returns its results and each group's chart (file name, SVG).
@@ -71,13 +83,14 @@ pub fn leader_election(
 ) -> Result<(ElectionResults, Vec<(String, String)>), SimError> {
     let mut groups = Vec::new();
     let mut svgs = Vec::new();
+    let mut violations = Vec::new();
     for (g, group) in spec.groups.iter().enumerate() {
         let mut configurations = Vec::new();
         for (c, &timeout) in group.timeouts.iter().enumerate() {
             let heartbeat = SimDuration(timeout.min.as_nanos() / 2);
             let config = RaftConfig { election_timeout: timeout, heartbeat, ..base.clone() };
             // Each trial its own seed, from the run's seed and its place in the experiment.
-            let downtimes: Vec<Option<u64>> = (0..spec.trials)
+            let trials: Vec<Trial> = (0..spec.trials)
                 .into_par_iter()
                 .map(|t| {
                     let trial_seed =
@@ -85,7 +98,14 @@ pub fn leader_election(
                     trial(scenario, &config, trial_seed)
                 })
                 .collect::<Result<_, _>>()?;
-            let done: Vec<u64> = downtimes.iter().flatten().copied().collect();
+            let mut done = Vec::new();
+            for t in trials {
+                match t {
+                    Trial::Done(ns) => done.push(ns),
+                    Trial::Incomplete => {}
+                    Trial::Violation(seed, what) => violations.push((seed, format!("{timeout}: {what}"))),
+                }
+            }
             let ms: Vec<f64> = done.iter().map(|&ns| ns as f64 / 1e6).collect();
             configurations.push(ElectionConfiguration {
                 election_timeout: timeout.to_string(),
@@ -117,7 +137,7 @@ pub fn leader_election(
             chart: file,
         });
     }
-    Ok((ElectionResults { trials: spec.trials, groups }, svgs))
+    Ok((ElectionResults { trials: spec.trials, groups, violations }, svgs))
 }
 
 fn slug(name: &str) -> String {
@@ -139,15 +159,30 @@ fn settled_leader(sim: &Sim<RaftNode>, nodes: u32, other_than: Option<NodeId>, a
     all_follow.then_some(leader)
 }
 
-/// One trial: the downtime in nanoseconds, or `None` if it did not complete within the limit.
-fn trial(scenario: &Scenario, config: &RaftConfig, seed: u64) -> Result<Option<u64>, SimError> {
+/// One trial: the downtime, or why there is none.
+fn trial(scenario: &Scenario, config: &RaftConfig, seed: u64) -> Result<Trial, SimError> {
+    let mut sim = None;
+    let outcome = run_trial(scenario, config, seed, &mut sim)?;
+    // A trial that stopped because an invariant broke is a finding, not a slow election.
+    match sim.as_ref().and_then(|s: &Sim<RaftNode>| s.violation()) {
+        Some(v) => Ok(Trial::Violation(seed, v.message.clone())),
+        None => Ok(outcome.map_or(Trial::Incomplete, Trial::Done)),
+    }
+}
+
+fn run_trial(
+    scenario: &Scenario,
+    config: &RaftConfig,
+    seed: u64,
+    keep: &mut Option<Sim<RaftNode>>,
+) -> Result<Option<u64>, SimError> {
     let mut sim_config = scenario.sim.clone();
     sim_config.seed = seed;
     sim_config.faults.clear();
     sim_config.duration = TRIAL_LIMIT + TRIAL_LIMIT;
     sim_config.settle = SimDuration::ZERO;
     let nodes = sim_config.nodes;
-    let mut sim = Sim::<RaftNode>::new(sim_config, config.clone(), ())?;
+    let sim = keep.insert(Sim::<RaftNode>::new(sim_config, config.clone(), ())?);
     let heartbeat = config.heartbeat;
     // A leader everyone follows, and a little history behind it.
     let warm_up = SimTime::ZERO + config.election_timeout.max + config.election_timeout.max;
@@ -156,7 +191,7 @@ fn trial(scenario: &Scenario, config: &RaftConfig, seed: u64) -> Result<Option<u
             return Ok(None);
         }
         if sim.now() >= warm_up
-            && let Some(l) = settled_leader(&sim, nodes, None, 0)
+            && let Some(l) = settled_leader(sim, nodes, None, 0)
         {
             break l;
         }
@@ -176,7 +211,7 @@ fn trial(scenario: &Scenario, config: &RaftConfig, seed: u64) -> Result<Option<u
     sim.inject(Fault::Crash(leader));
     let limit = crashed + TRIAL_LIMIT;
     loop {
-        if settled_leader(&sim, nodes, Some(leader), old_term).is_some() {
+        if settled_leader(sim, nodes, Some(leader), old_term).is_some() {
             return Ok(Some(sim.now().since(crashed).as_nanos()));
         }
         if !sim.step() || sim.now() > limit {
@@ -220,8 +255,13 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<(ExperimentReport, Vec<(Str
         return Err(SimError::Invalid("the scenario has no experiment to run".into()));
     };
     let (results, charts) = leader_election(scenario, raft, spec, seed)?;
-    // An experiment measures; how many trials completed is part of what it reports.
-    let outcome = syncsim_reports::Verdict::Pass;
+    // An experiment measures; how many trials completed is part of what it reports. A broken
+    // invariant in any trial is a safety violation.
+    let outcome = if results.violations.is_empty() {
+        syncsim_reports::Verdict::Pass
+    } else {
+        syncsim_reports::Verdict::SafetyViolation
+    };
     let mut parameters = scenario.parameters();
     parameters["seed"] = seed.into();
     let report = ExperimentReport {
@@ -270,6 +310,9 @@ pub fn render(report: &ExperimentReport) -> String {
                 ms(d.max_ns)
             );
         }
+    }
+    for (seed, what) in report.experiment.violations.iter().take(5) {
+        let _ = writeln!(s, "INVARIANT BROKEN in the trial with seed {seed}: {what}");
     }
     let verdict = match report.outcome {
         syncsim_reports::Verdict::Pass => "PASS",

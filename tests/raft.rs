@@ -23,24 +23,55 @@ fn sweep(scenario: &Scenario, seeds: std::ops::Range<u64>) -> Vec<(u64, syncsim:
     seeds.into_par_iter().map(|seed| (seed, runner::run(scenario, seed, false).unwrap())).collect()
 }
 
+fn with(s: &Scenario, change: impl Fn(&mut RaftConfig)) -> Scenario {
+    let mut s = s.clone();
+    let ProtocolConfig::Raft(c) = &mut s.raw.protocol else { panic!("a raft scenario") };
+    change(c);
+    s
+}
+
 #[test]
 fn raft_scenarios_stay_linearizable_and_safe_over_200_seeds() {
     for file in ["scenarios/raft-leader-partition.yaml", "scenarios/raft-crash-restart.yaml"] {
-        let s = load(file);
-        for (seed, r) in sweep(&s, 0..200) {
-            let lin = r.report.linearizability.as_ref().expect("raft claims linearizability");
-            assert_eq!(lin.verdict, Verdict::Linearizable, "{file} seed {seed}: {:?}", lin.violation);
-            assert!(r.report.invariant_violation.is_none(), "{file} seed {seed}: {:?}", r.report.invariant_violation);
-            assert_eq!(r.report.exit_code, 0, "{file} seed {seed}: {:?}", r.report.failures);
-        }
+        check_seeds(file, &load(file), 0..200);
+    }
+}
+
+/// The options the scenarios leave off, under crashes, loss and duplication.
+#[test]
+fn every_read_mode_and_option_stays_safe_under_crashes() {
+    let crashes = load("scenarios/raft-crash-restart.yaml");
+    type Change = fn(&mut RaftConfig);
+    let variants: [(&str, Change); 3] = [
+        ("read-index, pre-vote, check-quorum, a slow disk", |c| {
+            c.reads = Reads::ReadIndex;
+            c.pre_vote = true;
+            c.check_quorum = true;
+            c.disk_latency = syncsim::sim::SimDuration::from_millis(2);
+        }),
+        ("lease reads", |c| {
+            c.reads = Reads::Lease;
+            c.check_quorum = true;
+        }),
+        ("tiny snapshots", |c| c.snapshot_every = 20),
+    ];
+    for (name, change) in variants {
+        check_seeds(name, &with(&crashes, change), 0..100);
+    }
+}
+
+/// Every seed linearizable, every invariant kept, every expectation met.
+fn check_seeds(name: &str, s: &Scenario, seeds: std::ops::Range<u64>) {
+    for (seed, r) in sweep(s, seeds) {
+        let lin = r.report.linearizability.as_ref().expect("raft claims linearizability");
+        assert_eq!(lin.verdict, Verdict::Linearizable, "{name} seed {seed}: {:?}", lin.violation);
+        assert!(r.report.invariant_violation.is_none(), "{name} seed {seed}: {:?}", r.report.invariant_violation);
+        assert_eq!(r.report.exit_code, 0, "{name} seed {seed}: {:?}", r.report.failures);
     }
 }
 
 fn with_bug(s: &Scenario, bug: Bug) -> Scenario {
-    let mut s = s.clone();
-    let ProtocolConfig::Raft(c) = &mut s.raw.protocol else { panic!("a raft scenario") };
-    c.bug = bug;
-    s
+    with(s, |c| c.bug = bug)
 }
 
 #[test]
@@ -69,6 +100,7 @@ fn lease_reads_are_safe_under_clock_skew_only_when_configured_for_it() {
     let verdict = |lease_drift: f64| {
         let config = RaftConfig {
             reads: Reads::Lease,
+            check_quorum: true,
             lease_drift,
             election_timeout: "150ms..160ms".parse().unwrap(),
             ..RaftConfig::default()

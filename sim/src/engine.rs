@@ -690,11 +690,15 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             }
             Fault::LossBurst { loss, on } => self.network.loss_burst(*loss, *on),
             Fault::Targeted(t) => {
-                // Resolved now into concrete faults, which are applied (and recorded) instead.
-                for concrete in self.resolve(t) {
-                    self.apply_fault(concrete);
+                // Resolved now into concrete faults, which are applied (and recorded) instead;
+                // one that finds no node (no leader right now) is recorded as it was asked.
+                let concrete = self.resolve(t);
+                if !concrete.is_empty() {
+                    for f in concrete {
+                        self.apply_fault(f);
+                    }
+                    return;
                 }
-                return;
             }
         }
         self.observer.on_fault(self.now, &fault);

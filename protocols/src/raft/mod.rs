@@ -91,7 +91,8 @@ pub struct RaftConfig {
     pub max_batch: u32,
     /// How reads are served.
     pub reads: Reads,
-    /// Lease reads assume clocks run at most this many times fast (1.0: no drift).
+    /// Lease reads assume no two clocks' rates differ by more than this factor (a leader at
+    /// half speed and a follower at 1.5x is 3); clock jumps are never safe. 1.0: no drift.
     pub lease_drift: f64,
     /// Ask for pre-votes before raising the term.
     pub pre_vote: bool,
@@ -101,6 +102,9 @@ pub struct RaftConfig {
     pub snapshot_every: u64,
     /// Followers forward client requests to the leader (else they refuse them).
     pub forward: bool,
+    /// Results of updates are kept this many entries, so that retries are not applied twice;
+    /// older ones are dropped at snapshots, which keeps memory bounded.
+    pub dedup_window: u64,
     /// Time to make state durable (an fsync): votes and append replies wait this long,
     /// batched (group commit). 0s: instant.
     pub disk_latency: SimDuration,
@@ -122,6 +126,7 @@ impl Default for RaftConfig {
             check_quorum: false,
             snapshot_every: 1000,
             forward: true,
+            dedup_window: 10_000,
             disk_latency: SimDuration::ZERO,
             check_invariants: true,
             bug: Bug::None,
@@ -151,6 +156,13 @@ impl RaftConfig {
         if self.max_batch == 0 {
             return bad("max_batch", "must be at least 1".into());
         }
+        if self.reads == Reads::Lease && !self.check_quorum {
+            return bad(
+                "reads",
+                "lease reads need `check_quorum: true`: without it, followers vote for a new leader while the old lease still runs"
+                    .into(),
+            );
+        }
         if !(self.lease_drift.is_finite() && self.lease_drift >= 1.0) {
             return bad("lease_drift", format!("a drift bound of at least 1.0, not {}", self.lease_drift));
         }
@@ -172,12 +184,13 @@ impl RaftConfig {
             (
                 "lease_drift",
                 format!("{:?}", d.lease_drift),
-                "lease reads assume clocks run at most this many times fast",
+                "lease reads assume no two clock rates differ by more than this factor",
             ),
             ("pre_vote", d.pre_vote.to_string(), "ask for pre-votes before raising the term"),
             ("check_quorum", d.check_quorum.to_string(), "a leader that has not heard from a majority steps down"),
             ("snapshot_every", d.snapshot_every.to_string(), "snapshot after this many applied entries (0: never)"),
             ("forward", d.forward.to_string(), "followers forward client requests to the leader"),
+            ("dedup_window", d.dedup_window.to_string(), "entries for which retried updates are recognised"),
             ("disk_latency", d.disk_latency.to_string(), "fsync time: votes and append replies wait for it (0s: none)"),
             ("check_invariants", d.check_invariants.to_string(), "check Raft's safety properties while running"),
             ("bug", d.bug.name().into(), "tests only: none | vote-twice | minority-commit"),
@@ -191,7 +204,9 @@ impl RaftConfig {
 pub struct StateMachine {
     /// Each key's value, with the log index and request that wrote it.
     values: BTreeMap<Key, (Value, u64, RequestId)>,
-    results: BTreeMap<RequestId, Output>,
+    /// The result of each applied update, with the index it was applied at: a retried
+    /// request gets it back instead of being applied again.
+    results: BTreeMap<RequestId, (Output, u64)>,
     fingerprint: u64,
 }
 
@@ -199,7 +214,7 @@ impl StateMachine {
     /// Applies `op` for request `req`, the entry at `index` (once: a request seen before gets
     /// its first result).
     fn apply(&mut self, index: u64, req: RequestId, op: &Op) -> Output {
-        if let Some(done) = self.results.get(&req) {
+        if let Some((done, _)) = self.results.get(&req) {
             return done.clone();
         }
         let out = match *op {
@@ -218,9 +233,15 @@ impl StateMachine {
             _ => unreachable!("only put, get and cas are proposed"),
         };
         if op.is_update() {
-            self.results.insert(req, out.clone());
+            self.results.insert(req, (out.clone(), index));
         }
         out
+    }
+
+    /// Forgets the results of updates applied more than `window` entries before `applied`: a
+    /// retry that late (its client long gone) would be applied again.
+    fn forget_before(&mut self, applied: u64, window: u64) {
+        self.results.retain(|_, (_, index)| *index + window >= applied);
     }
 
     fn set(&mut self, key: Key, value: Value, index: u64, req: RequestId) {
@@ -364,6 +385,8 @@ pub enum RaftTimer {
     Heartbeat,
     /// The disk finished writing: send the replies that waited for it.
     Disk,
+    /// Send unanswered client requests on again.
+    Retry,
 }
 
 /// What survives a crash.
@@ -423,8 +446,14 @@ pub struct RaftNode {
     lease_until: SimTime,
     proposed_at: BTreeMap<u64, SimTime>,
     reads: Vec<PendingRead>,
-    // Follower: requests forwarded to a leader and not yet answered.
-    forwarded: BTreeMap<RequestId, Op>,
+    /// Requests whose client waits at this node and that no leader has answered yet, with how
+    /// many times they were retried. Sent on again on every leader change and every retry
+    /// interval (the state machine applies each request id once).
+    pending: BTreeMap<RequestId, (Op, u32)>,
+    /// The round started for reads and not yet confirmed by a majority.
+    read_round: Option<u64>,
+    /// The index of this leader's first entry of its term (its no-op).
+    term_start: u64,
     /// Replies waiting for the disk to make the state they report durable.
     unsynced: Vec<(NodeId, RaftMsg)>,
 }
@@ -484,7 +513,10 @@ impl RaftNode {
         if self.role == Role::Leader {
             ctx.note(RaftNote::SteppedDown);
             ctx.cancel_timer(RaftTimer::Heartbeat);
+            // A leader has no election timer running (or runs it as a quorum check).
+            self.reset_election_timer(ctx);
             self.reads.clear();
+            self.read_round = None;
             self.proposed_at.clear();
         }
         if term > self.term {
@@ -498,7 +530,7 @@ impl RaftNode {
             && self.leader != Some(l)
         {
             self.leader = Some(l);
-            self.refer_forwarded(ctx);
+            self.refer_pending(ctx);
         }
     }
 
@@ -539,12 +571,14 @@ impl RaftNode {
         ctx.note(RaftNote::Leader { term: self.term });
         // A no-op of the new term lets the leader commit (and learn) everything before it.
         self.propose(ctx, Command { request: None, op: None });
+        self.term_start = self.log.last_index();
+        self.read_round = None;
         if self.config.check_quorum {
             ctx.set_timer(RaftTimer::Election, self.config.election_timeout.min);
         } else {
             ctx.cancel_timer(RaftTimer::Election);
         }
-        self.refer_forwarded(ctx);
+        self.refer_pending(ctx);
         self.heartbeat(ctx);
     }
 
@@ -560,13 +594,17 @@ impl RaftNode {
     fn heartbeat(&mut self, ctx: &mut Ctx<'_, Self>) {
         self.round += 1;
         self.round_sent.insert(self.round, ctx.now());
+        if self.round_sent.len() > 1024 {
+            // No majority for a long while: the oldest rounds will not renew anything.
+            self.round_sent.pop_first();
+        }
         for peer in ctx.peers().iter() {
             self.send_append(ctx, peer);
         }
         ctx.set_timer(RaftTimer::Heartbeat, self.config.heartbeat);
     }
 
-    fn send_append(&self, ctx: &mut Ctx<'_, Self>, peer: NodeId) {
+    fn send_append(&mut self, ctx: &mut Ctx<'_, Self>, peer: NodeId) {
         let next = self.next[peer.index()];
         if next <= self.log.base().index {
             let snapshot = self.snapshot.clone().expect("a compacted log has a snapshot");
@@ -576,6 +614,8 @@ impl RaftNode {
         let prev_index = next - 1;
         let prev_term = self.log.term_at(prev_index).expect("next is within the log");
         let entries = self.log.from(next, self.config.max_batch as usize);
+        // Pipelining: assume they arrive; a failure reply backs `next` up again.
+        self.next[peer.index()] = next + entries.len() as u64;
         ctx.send(
             peer,
             RaftMsg::Append { term: self.term, prev_index, prev_term, entries, commit: self.commit, round: self.round },
@@ -630,6 +670,7 @@ impl RaftNode {
                 term: self.log.term_at(self.applied).expect("applied entries are in the log"),
                 chain: self.log.chain_at(self.applied).expect("in the log"),
             };
+            self.machine.forget_before(self.applied, self.config.dedup_window);
             self.snapshot = Some(Arc::new(Snapshot { meta, state: self.machine.clone() }));
             self.log.compact(self.applied);
         }
@@ -649,22 +690,28 @@ impl RaftNode {
 
     fn answer(&mut self, ctx: &mut Ctx<'_, Self>, req: RequestId, origin: NodeId, reply: Reply) {
         if origin == self.id {
-            self.forwarded.remove(&req);
+            self.pending.remove(&req);
             ctx.reply(req, reply);
         } else {
             ctx.send(origin, RaftMsg::ForwardReply { req, reply });
         }
     }
 
-    /// Serves the reads whose round a majority acknowledged and whose index is applied.
+    /// The latest heartbeat round a majority (this leader included) has acknowledged.
+    fn confirmed_round(&self) -> u64 {
+        let mut acked = self.acked_round.clone();
+        acked[self.id.index()] = self.round;
+        acked.sort_unstable_by(|a, b| b.cmp(a));
+        acked[self.majority() - 1]
+    }
+
+    /// Serves the reads whose round a majority acknowledged and whose index is applied; reads
+    /// that came during a read round wait for the next one, which starts when it is confirmed.
     fn serve_reads(&mut self, ctx: &mut Ctx<'_, Self>) {
         if self.role != Role::Leader || self.reads.is_empty() {
             return;
         }
-        let mut acked = self.acked_round.clone();
-        acked[self.id.index()] = self.round;
-        acked.sort_unstable_by(|a, b| b.cmp(a));
-        let confirmed = acked[self.majority() - 1];
+        let confirmed = self.confirmed_round();
         let applied = self.applied;
         let (ready, waiting): (Vec<PendingRead>, Vec<PendingRead>) =
             self.reads.drain(..).partition(|r| r.round <= confirmed && r.index <= applied);
@@ -673,6 +720,13 @@ impl RaftNode {
             let out = self.machine.read(r.key);
             self.answer(ctx, r.req, r.origin, Ok(out));
         }
+        if self.read_round.is_some_and(|r| r <= confirmed) {
+            self.read_round = None;
+        }
+        if self.read_round.is_none() && self.reads.iter().any(|r| r.round > self.round) {
+            self.heartbeat(ctx);
+            self.read_round = Some(self.round);
+        }
     }
 
     /// The leader handles a client request that reached `origin`.
@@ -680,14 +734,19 @@ impl RaftNode {
         match (op.clone(), self.config.reads) {
             (Op::Get { key }, Reads::ReadIndex | Reads::Lease) => {
                 // The read index is the commit index, once this term has committed its no-op.
-                let index = self.commit.max(self.first_index_of_term());
+                let index = self.commit.max(self.term_start);
                 if self.config.reads == Reads::Lease && ctx.now() < self.lease_until && index <= self.applied {
                     let out = self.machine.read(key);
                     self.answer(ctx, req, origin, Ok(out));
                     return;
                 }
+                // Confirmed by the first round sent after it came: now, unless a read round is
+                // already out, in which case the next one starts once that one is confirmed.
                 self.reads.push(PendingRead { req, origin, key, index, round: self.round + 1 });
-                self.heartbeat(ctx);
+                if self.read_round.is_none() {
+                    self.heartbeat(ctx);
+                    self.read_round = Some(self.round);
+                }
             }
             _ => {
                 self.propose(ctx, Command { request: Some((req, origin)), op: Some(op) });
@@ -700,26 +759,34 @@ impl RaftNode {
         }
     }
 
-    fn first_index_of_term(&self) -> u64 {
-        (self.log.base().index + 1..=self.log.last_index())
-            .find(|&i| self.log.term_at(i) == Some(self.term))
-            .unwrap_or(self.log.last_index())
-    }
-
-    /// Sends every forwarded request still unanswered to the current leader (again): the
-    /// leader may have changed, and the state machine applies each request id once.
-    fn refer_forwarded(&mut self, ctx: &mut Ctx<'_, Self>) {
+    /// Sends every unanswered request whose client waits here to the current leader (again):
+    /// the leader may have changed, or a message may have been lost, and the state machine
+    /// applies each request id once.
+    fn refer_pending(&mut self, ctx: &mut Ctx<'_, Self>) {
         let Some(leader) = self.leader else { return };
-        let pending: Vec<(RequestId, Op)> = self.forwarded.iter().map(|(r, o)| (*r, o.clone())).collect();
-        if leader == self.id {
-            self.forwarded.clear();
-            for (req, op) in pending {
+        let pending: Vec<(RequestId, Op)> = self.pending.iter().map(|(r, (o, _))| (*r, o.clone())).collect();
+        for (req, op) in pending {
+            if leader == self.id {
                 self.lead_request(ctx, req, op, self.id);
-            }
-        } else {
-            for (req, op) in pending {
+            } else {
                 ctx.send(leader, RaftMsg::Forward { req, op });
             }
+        }
+    }
+
+    /// Retries every pending request; gives up on those retried `RETRIES` times (their clients
+    /// have long timed out).
+    fn retry(&mut self, ctx: &mut Ctx<'_, Self>) {
+        const RETRIES: u32 = 10;
+        self.pending.retain(|_, (_, tries)| {
+            *tries += 1;
+            *tries <= RETRIES
+        });
+        if self.role != Role::Leader {
+            self.refer_pending(ctx);
+        }
+        if !self.pending.is_empty() {
+            ctx.set_timer(RaftTimer::Retry, self.config.election_timeout.max);
         }
     }
 
@@ -833,10 +900,7 @@ impl RaftNode {
     /// A majority acknowledged a round sent at time s: no other leader can be elected before
     /// s + election_min / lease_drift on any clock drifting by at most lease_drift.
     fn renew_lease(&mut self) {
-        let mut acked = self.acked_round.clone();
-        acked[self.id.index()] = self.round;
-        acked.sort_unstable_by(|a, b| b.cmp(a));
-        let confirmed = acked[self.majority() - 1];
+        let confirmed = self.confirmed_round();
         if let Some(&sent) = self.round_sent.get(&confirmed) {
             let lease = self.config.election_timeout.min.as_nanos() as f64 / self.config.lease_drift;
             self.lease_until = self.lease_until.max(sent + SimDuration(lease as u64));
@@ -908,7 +972,9 @@ impl Protocol for RaftNode {
             lease_until: SimTime::ZERO,
             proposed_at: BTreeMap::new(),
             reads: Vec::new(),
-            forwarded: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            read_round: None,
+            term_start: 0,
             unsynced: Vec::new(),
         }
     }
@@ -919,6 +985,9 @@ impl Protocol for RaftNode {
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
         self.nodes = ctx.cluster_size();
+        // After a restart the node may have just acknowledged a leader's lease: it behaves as
+        // if it had just heard from one, refusing to vote for a minimum election timeout.
+        self.last_heard_leader = Some(ctx.now());
         self.reset_election_timer(ctx);
     }
 
@@ -938,7 +1007,8 @@ impl Protocol for RaftNode {
                 }
             }
             RaftMsg::RequestVote { term, last_index, last_term } => {
-                if self.config.check_quorum && term > self.term && self.leader_is_fresh(ctx.now()) {
+                let leading = self.role == Role::Leader || self.leader_is_fresh(ctx.now());
+                if self.config.check_quorum && term > self.term && leading {
                     return; // a working leader: ignore the disruption
                 }
                 if term > self.term {
@@ -1009,7 +1079,7 @@ impl Protocol for RaftNode {
                 // Otherwise the origin forwards again when it learns of the new leader.
             }
             RaftMsg::ForwardReply { req, reply } => {
-                if self.forwarded.remove(&req).is_some() {
+                if self.pending.remove(&req).is_some() {
                     ctx.reply(req, reply);
                 }
             }
@@ -1035,6 +1105,7 @@ impl Protocol for RaftNode {
             }
             (RaftTimer::Election, _) => self.campaign(ctx, self.config.pre_vote),
             (RaftTimer::Heartbeat, _) => {}
+            (RaftTimer::Retry, _) => self.retry(ctx),
             (RaftTimer::Disk, _) => {
                 for (to, msg) in std::mem::take(&mut self.unsynced) {
                     ctx.send(to, msg);
@@ -1049,10 +1120,16 @@ impl Protocol for RaftNode {
             return;
         }
         match self.leader {
-            _ if self.role == Role::Leader => self.lead_request(ctx, req, op, self.id),
-            Some(leader) if self.config.forward => {
-                self.forwarded.insert(req, op.clone());
-                ctx.send(leader, RaftMsg::Forward { req, op });
+            Some(leader) if self.role == Role::Leader || self.config.forward => {
+                if self.pending.is_empty() {
+                    ctx.set_timer(RaftTimer::Retry, self.config.election_timeout.max);
+                }
+                self.pending.insert(req, (op.clone(), 0));
+                if self.role == Role::Leader {
+                    self.lead_request(ctx, req, op, self.id);
+                } else {
+                    ctx.send(leader, RaftMsg::Forward { req, op });
+                }
             }
             Some(leader) => ctx.reply(req, Err(format!("not the leader: try node {}", leader.0))),
             // Like etcd's ErrNoLeader: refused now, so certainly not applied.

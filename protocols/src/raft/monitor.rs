@@ -67,21 +67,33 @@ pub enum RaftNote {
 pub struct RaftMonitor {
     /// Whether to check the invariants (metrics are gathered either way).
     check: bool,
-    /// Each node's log: (term, chain) for index 1, 2, ...
+    /// Indexes up to `base` were applied by every node; they are forgotten, which keeps the
+    /// monitor's memory bounded however long the run.
+    base: u64,
+    /// Each node's log after `base`: (term, chain) for index base+1, base+2, ...
     logs: Vec<Vec<(u64, u64)>>,
+    /// The highest index each node has applied.
+    applied_by: Vec<u64>,
     /// The leader of each term.
     leaders: BTreeMap<u64, NodeId>,
-    /// (index, term) → chain, over every log ever seen.
+    /// (index, term) → chain, over every log seen (after `base`).
     entries: BTreeMap<(u64, u64), u64>,
-    /// Chain of each index applied somewhere: index 1 is `applied[0]`.
+    /// Chain of each index after `base` applied somewhere.
     applied: Vec<u64>,
-    /// The current leader, if the cluster has one.
-    leader: Option<NodeId>,
+    /// The current leader and its term, if the cluster has one.
+    leader: Option<(NodeId, u64)>,
+    /// Since when the cluster has known it has no leader (its leader crashed or stepped down).
     leaderless_since: Option<SimTime>,
+    /// The first campaign for a term above the current leader's: when followers gave up on it.
+    first_campaign: Option<SimTime>,
     leaderless: Vec<u64>,
     elections: u64,
+    campaigns: u64,
     commit_latency: Vec<u64>,
 }
+
+/// Indexes applied everywhere are forgotten in chunks of this many.
+const PRUNE: u64 = 4096;
 
 impl RaftMonitor {
     /// A monitor for `nodes` nodes; `check` turns the invariant checks on.
@@ -89,31 +101,43 @@ impl RaftMonitor {
         RaftMonitor {
             check,
             logs: vec![Vec::new(); nodes as usize],
+            applied_by: vec![0; nodes as usize],
             leaderless_since: Some(SimTime::ZERO),
             ..Default::default()
         }
     }
 
+    /// Position of `index` in the mirrors (which start after `base`).
+    fn pos(&self, index: u64) -> usize {
+        (index - self.base - 1) as usize
+    }
+
+    /// An inconsistency: a broken invariant when checking, ignored otherwise.
+    fn fail(&self, message: String) -> Result<(), String> {
+        if self.check { Err(message) } else { Ok(()) }
+    }
+
     fn log_entries(&mut self, node: NodeId, first: u64, entries: &[(u64, u64)]) -> Result<(), String> {
+        // Entries up to `base` are applied everywhere: nothing left to compare them with.
+        let skip = (self.base + 1).saturating_sub(first) as usize;
+        let (first, entries) = (first.max(self.base + 1), entries.get(skip..).unwrap_or(&[]));
+        let at = self.pos(first);
         let log = &mut self.logs[node.index()];
-        log.truncate(first.saturating_sub(1) as usize);
-        if log.len() + 1 < first as usize {
-            // A gap the mirror cannot fill (entries it never saw): take them from the applied
-            // prefix, which a correct node's log shares.
-            let have = log.len();
-            let want = (first - 1) as usize;
-            if want <= self.applied.len() {
-                log.extend((have..want).map(|i| (0, self.applied[i])));
-            } else {
-                return Err(format!("node {} appended at index {first} past the end of its log ({have})", node.0));
+        log.truncate(at);
+        if log.len() < at {
+            // A gap the mirror never saw: it is the applied prefix, which a correct log shares.
+            if at > self.applied.len() {
+                return self.fail(format!("node {} appended at index {first} past the end of its log", node.0));
             }
+            let have = log.len();
+            log.extend(self.applied[have..at].iter().map(|&c| (0, c)));
         }
         for (k, &(term, chain)) in entries.iter().enumerate() {
             let index = first + k as u64;
-            log.push((term, chain));
+            self.logs[node.index()].push((term, chain));
             let known = *self.entries.entry((index, term)).or_insert(chain);
-            if self.check && known != chain {
-                return Err(format!(
+            if known != chain {
+                return self.fail(format!(
                     "log matching: node {} holds an entry at index {index}, term {term} whose log prefix differs from another node's",
                     node.0
                 ));
@@ -126,42 +150,59 @@ impl RaftMonitor {
         self.leader = None;
         self.leaderless_since.get_or_insert(now);
     }
+
+    /// Forgets indexes every node has applied, a chunk at a time.
+    fn prune(&mut self) {
+        let everywhere = self.applied_by.iter().copied().min().unwrap_or(0);
+        if everywhere < self.base + PRUNE {
+            return;
+        }
+        let k = (everywhere - self.base) as usize;
+        for log in &mut self.logs {
+            log.drain(..k.min(log.len()));
+        }
+        self.applied.drain(..k.min(self.applied.len()));
+        self.base = everywhere;
+        self.entries = self.entries.split_off(&(everywhere + 1, 0));
+    }
 }
 
 impl Monitor<RaftNote> for RaftMonitor {
     fn observe(&mut self, now: SimTime, node: NodeId, note: &RaftNote) -> Result<(), String> {
         match note {
-            RaftNote::Campaign { .. } => {
-                // Someone gave up on the leader: until a new one is elected, none is trusted.
-                self.lose_leader(now);
+            RaftNote::Campaign { term } => {
+                self.campaigns += 1;
+                if self.leader.is_none_or(|(_, t)| *term > t) {
+                    self.first_campaign.get_or_insert(now);
+                }
             }
             RaftNote::Leader { term } => {
                 self.elections += 1;
-                if let Some(since) = self.leaderless_since.take() {
+                let gave_up = [self.leaderless_since.take(), self.first_campaign.take()].into_iter().flatten().min();
+                if let Some(since) = gave_up {
                     self.leaderless.push(now.since(since).as_nanos());
                 }
-                self.leader = Some(node);
-                if self.check {
-                    if let Some(&other) = self.leaders.get(term)
-                        && other != node
-                    {
-                        return Err(format!("election safety: nodes {} and {} both lead term {term}", other.0, node.0));
-                    }
-                    let log = &self.logs[node.index()];
-                    if let Some(i) =
-                        (0..self.applied.len()).find(|&i| log.get(i).is_none_or(|&(_, c)| c != self.applied[i]))
-                    {
-                        return Err(format!(
-                            "leader completeness: node {} leads term {term} without the entry applied at index {}",
-                            node.0,
-                            i + 1
-                        ));
-                    }
+                self.leader = Some((node, *term));
+                if let Some(&other) = self.leaders.get(term)
+                    && other != node
+                {
+                    return self
+                        .fail(format!("election safety: nodes {} and {} both lead term {term}", other.0, node.0));
                 }
                 self.leaders.insert(*term, node);
+                let log = &self.logs[node.index()];
+                if let Some(i) =
+                    (0..self.applied.len()).find(|&i| log.get(i).is_none_or(|&(_, c)| c != self.applied[i]))
+                {
+                    let index = self.base + i as u64 + 1;
+                    return self.fail(format!(
+                        "leader completeness: node {} leads term {term} without the entry applied at index {index}",
+                        node.0
+                    ));
+                }
             }
             RaftNote::SteppedDown => {
-                if self.leader == Some(node) {
+                if self.leader.is_some_and(|(l, _)| l == node) {
                     self.lose_leader(now);
                 }
             }
@@ -169,66 +210,61 @@ impl Monitor<RaftNote> for RaftMonitor {
             RaftNote::Truncated { from } => {
                 // Dropping an entry that conflicts with the leader's is how logs converge; only
                 // dropping the very entry that was applied somewhere loses committed data.
-                let i = from.saturating_sub(1) as usize;
-                let log = &mut self.logs[node.index()];
-                if self.check
-                    && let (Some(&(_, mine)), Some(&applied)) = (log.get(i), self.applied.get(i))
+                if *from <= self.base {
+                    return self.fail(format!("node {} dropped entry {from}, which every node had applied", node.0));
+                }
+                let i = self.pos(*from);
+                let log = &self.logs[node.index()];
+                if let (Some(&(_, mine)), Some(&applied)) = (log.get(i), self.applied.get(i))
                     && mine == applied
                 {
-                    return Err(format!("node {} dropped entry {from}, which was committed and applied", node.0));
+                    return self.fail(format!("node {} dropped entry {from}, which was committed and applied", node.0));
                 }
-                log.truncate(i);
+                self.logs[node.index()].truncate(i);
             }
             RaftNote::Installed { index, term, chain } => {
-                let log = &mut self.logs[node.index()];
-                log.truncate(0);
-                let known = (*index as usize).min(self.applied.len());
-                log.extend(self.applied[..known].iter().map(|&c| (0, c)));
-                if known < *index as usize {
-                    return Err(format!("node {} installed a snapshot up to {index}, past anything applied", node.0));
+                if *index <= self.base {
+                    return Ok(());
                 }
-                if let Some(last) = log.last_mut() {
-                    *last = (*term, *chain);
+                let upto = self.pos(*index) + 1;
+                if upto > self.applied.len() {
+                    return self
+                        .fail(format!("node {} installed a snapshot up to {index}, past anything applied", node.0));
                 }
-                if self.check && self.applied.get(*index as usize - 1).is_some_and(|c| c != chain) {
-                    return Err(format!(
+                if self.applied[upto - 1] != *chain {
+                    return self.fail(format!(
                         "state machine safety: node {} installed a snapshot that differs at {index}",
                         node.0
                     ));
                 }
+                let log = &mut self.logs[node.index()];
+                log.clear();
+                log.extend(self.applied[..upto].iter().map(|&c| (0, c)));
+                log[upto - 1] = (*term, *chain);
             }
             RaftNote::Applied { index, chain } => {
-                let i = *index as usize;
-                if i <= self.applied.len() {
-                    if self.check && self.applied[i - 1] != *chain {
-                        return Err(format!(
+                let by = &mut self.applied_by[node.index()];
+                *by = (*by).max(*index);
+                if *index > self.base {
+                    let i = self.pos(*index);
+                    if i >= self.applied.len() {
+                        // Newly applied indexes: their chains come from this node's log.
+                        let log = &self.logs[node.index()];
+                        if log.len() <= i {
+                            return self
+                                .fail(format!("node {} applied index {index}, which its log does not hold", node.0));
+                        }
+                        let have = self.applied.len();
+                        self.applied.extend(log[have..=i].iter().map(|&(_, c)| c));
+                    }
+                    if self.applied[i] != *chain {
+                        return self.fail(format!(
                             "state machine safety: node {} applied a different entry at index {index} than another node",
                             node.0
                         ));
                     }
-                } else {
-                    // Newly applied indexes: take their chains from this node's log.
-                    let log = &self.logs[node.index()];
-                    for j in self.applied.len()..i {
-                        let c = log.get(j).map(|&(_, c)| c);
-                        match c {
-                            Some(c) => self.applied.push(c),
-                            None => {
-                                return Err(format!(
-                                    "node {} applied index {} that its log does not hold",
-                                    node.0,
-                                    j + 1
-                                ));
-                            }
-                        }
-                    }
-                    if self.check && self.applied[i - 1] != *chain {
-                        return Err(format!(
-                            "node {} applied index {index} with a chain its log does not have",
-                            node.0
-                        ));
-                    }
                 }
+                self.prune();
             }
             RaftNote::Committed { latency } => self.commit_latency.push(*latency),
         }
@@ -236,7 +272,7 @@ impl Monitor<RaftNote> for RaftMonitor {
     }
 
     fn crashed(&mut self, now: SimTime, node: NodeId) {
-        if self.leader == Some(node) {
+        if self.leader.is_some_and(|(l, _)| l == node) {
             self.lose_leader(now);
         }
     }
@@ -244,11 +280,12 @@ impl Monitor<RaftNote> for RaftMonitor {
     fn metrics(&self, end: SimTime) -> ProtocolMetrics {
         let mut m = ProtocolMetrics::default();
         let mut leaderless = self.leaderless.clone();
-        if let Some(since) = self.leaderless_since {
+        if let Some(since) = [self.leaderless_since, self.first_campaign].into_iter().flatten().min() {
             leaderless.push(end.since(since).as_nanos());
         }
         m.numbers.insert("elections".into(), self.elections as f64);
-        m.numbers.insert("committed_entries".into(), self.applied.len() as f64);
+        m.numbers.insert("campaigns".into(), self.campaigns as f64);
+        m.numbers.insert("committed_entries".into(), (self.base + self.applied.len() as u64) as f64);
         m.numbers.insert("leaderless_total_ns".into(), leaderless.iter().sum::<u64>() as f64);
         m.durations.insert("leaderless_windows".into(), leaderless);
         m.durations.insert("commit_latency".into(), self.commit_latency.clone());
@@ -306,14 +343,36 @@ mod tests {
     }
 
     #[test]
+    fn entries_applied_everywhere_are_forgotten_and_still_checked_after() {
+        let mut m = RaftMonitor::new(2, true);
+        let n = PRUNE + 10;
+        let entries: Vec<(u64, u64)> = (1..=n).map(|i| (1, i * 7)).collect();
+        for k in 0..2 {
+            m.observe(SimTime(1), NodeId(k), &RaftNote::Appended { first: 1, entries: entries.clone() }).unwrap();
+            m.observe(SimTime(2), NodeId(k), &RaftNote::Applied { index: n, chain: n * 7 }).unwrap();
+        }
+        assert_eq!(m.base, n, "everything applied everywhere was forgotten");
+        assert!(m.applied.is_empty() && m.logs.iter().all(Vec::is_empty));
+        m.observe(SimTime(3), NodeId(0), &RaftNote::Appended { first: n + 1, entries: vec![(2, 99)] }).unwrap();
+        m.observe(SimTime(3), NodeId(0), &RaftNote::Applied { index: n + 1, chain: 99 }).unwrap();
+        m.observe(SimTime(4), NodeId(1), &RaftNote::Appended { first: n + 1, entries: vec![(2, 98)] }).unwrap_err();
+        assert_eq!(m.metrics(SimTime(5)).numbers["committed_entries"], (n + 1) as f64);
+    }
+
+    #[test]
     fn leaderless_windows_run_from_losing_a_leader_to_electing_one() {
         let mut m = RaftMonitor::new(3, true);
         m.observe(SimTime(100), NodeId(0), &RaftNote::Leader { term: 1 }).unwrap();
         m.crashed(SimTime(1000), NodeId(0));
         m.observe(SimTime(1200), NodeId(1), &RaftNote::Campaign { term: 2 }).unwrap();
         m.observe(SimTime(1300), NodeId(1), &RaftNote::Leader { term: 2 }).unwrap();
+        // A partitioned-away leader: the window runs from the first campaign against it.
+        m.observe(SimTime(2000), NodeId(2), &RaftNote::Campaign { term: 3 }).unwrap();
+        m.observe(SimTime(2050), NodeId(3), &RaftNote::Campaign { term: 3 }).unwrap();
+        m.observe(SimTime(2100), NodeId(2), &RaftNote::Leader { term: 3 }).unwrap();
         let metrics = m.metrics(SimTime(5000));
-        assert_eq!(metrics.durations["leaderless_windows"], vec![100, 300]);
-        assert_eq!(metrics.numbers["elections"], 2.0);
+        assert_eq!(metrics.durations["leaderless_windows"], vec![100, 300, 100]);
+        assert_eq!(metrics.numbers["elections"], 3.0);
+        assert_eq!(metrics.numbers["campaigns"], 3.0);
     }
 }

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use syncsim_sim::{Op, Outcome, Output};
+
 use super::Operation;
 use super::model::{CounterInput, KvInput, RegisterInput, RegisterOutput};
 
@@ -70,31 +72,31 @@ pub type KvOps = Vec<Operation<KvInput, String>>;
 pub type CounterOps = Vec<Operation<CounterInput, i64>>;
 
 /// Pairs invocations with completions by process: a completion belongs to its process's
-/// pending invocation.
+/// latest invocation. As in Porcupine, an invocation left without a completion (`:info`, or
+/// a process that invokes again) stays pending and completes, unknown, after the end.
 struct Pending<I> {
-    open: std::collections::BTreeMap<u64, (usize, u64, I)>,
+    open: std::collections::BTreeMap<u64, (u64, I)>,
+    abandoned: Vec<(u64, u64, I)>,
 }
 
 impl<I> Pending<I> {
     fn new() -> Self {
-        Pending { open: Default::default() }
+        Pending { open: Default::default(), abandoned: Vec::new() }
     }
-    fn invoke(&mut self, line: usize, process: u64, time: u64, input: I) -> Result<(), ParseError> {
-        if self.open.contains_key(&process) {
-            return err(line, format!("process {process} invokes again while its last operation is pending"));
+    fn invoke(&mut self, process: u64, time: u64, input: I) {
+        if let Some((t, i)) = self.open.insert(process, (time, input)) {
+            self.abandoned.push((process, t, i));
         }
-        self.open.insert(process, (line, time, input));
-        Ok(())
     }
     fn complete(&mut self, line: usize, process: u64) -> Result<(u64, I), ParseError> {
-        match self.open.remove(&process) {
-            Some((_, time, input)) => Ok((time, input)),
-            None => err(line, format!("process {process} completes an operation it never invoked")),
-        }
+        self.open.remove(&process).ok_or_else(|| ParseError {
+            line,
+            message: format!("process {process} completes an operation it never invoked"),
+        })
     }
     /// Operations still pending at the end: their outcome is unknown.
     fn rest(self) -> impl Iterator<Item = (u64, u64, I)> {
-        self.open.into_iter().map(|(p, (_, t, i))| (p, t, i))
+        self.abandoned.into_iter().chain(self.open.into_iter().map(|(p, (t, i))| (p, t, i)))
     }
 }
 
@@ -127,16 +129,22 @@ pub fn parse_etcd(text: &str) -> Result<RegisterOps, ParseError> {
             }
         };
         match (kind, f) {
-            (":invoke", ":read") => pending.invoke(line, process, time, RegisterInput::Read { key: 0 })?,
-            (":invoke", ":write") => {
-                pending.invoke(line, process, time, RegisterInput::Write { key: 0, value: int(value)? })?
-            }
+            (":invoke", ":read") => pending.invoke(process, time, RegisterInput::Read { key: 0 }),
+            (":invoke", ":write") => pending.invoke(process, time, RegisterInput::Write { key: 0, value: int(value)? }),
             (":invoke", ":cas") => {
                 let (expect, new) = pair(value)?;
-                pending.invoke(line, process, time, RegisterInput::Cas { key: 0, expect, new })?
+                pending.invoke(process, time, RegisterInput::Cas { key: 0, expect, new })
             }
             (":ok", _) => {
                 let (call, input) = pending.complete(line, process)?;
+                let invoked = match input {
+                    RegisterInput::Read { .. } => ":read",
+                    RegisterInput::Write { .. } => ":write",
+                    RegisterInput::Cas { .. } => ":cas",
+                };
+                if f != invoked {
+                    return err(line, format!("process {process} completes `{f}` but invoked `{invoked}`"));
+                }
                 let output = match &input {
                     RegisterInput::Read { .. } if value == "nil" => RegisterOutput::Value(None),
                     RegisterInput::Read { .. } => RegisterOutput::Value(Some(int(value)?)),
@@ -159,8 +167,8 @@ pub fn parse_etcd(text: &str) -> Result<RegisterOps, ParseError> {
                     RegisterInput::Read { .. } => {
                         ops.push(Operation { client: process, call, ret: Some(time), input, output: None })
                     }
-                    // A failed write did not happen.
-                    RegisterInput::Write { .. } => {}
+                    // Porcupine has no rule for a failed write: it stays pending, like `:info`.
+                    RegisterInput::Write { .. } => pending.invoke(process, call, input),
                 }
             }
             // Crashed or timed out: still pending, completed after the end.
@@ -296,7 +304,7 @@ pub fn parse_kv_edn(text: &str) -> Result<KvOps, ParseError> {
                     "append" => KvInput::Append(key.clone(), value()?),
                     other => return err(line, format!("unknown operation `:{other}` (get, put, append)")),
                 };
-                pending.invoke(line, process, time, input)?;
+                pending.invoke(process, time, input);
             }
             "ok" => {
                 let (call, input) = pending.complete(line, process)?;
@@ -329,8 +337,8 @@ pub struct SyncsimHistory {
     pub counters: CounterOps,
 }
 
-/// Reads syncsim's `history.jsonl`. Failed operations did not happen and are left out;
-/// unknown ones may take effect at any time after their call.
+/// Reads syncsim's `history.jsonl` into the engine's operations and outcomes, then into model
+/// operations (the same conversion a run's own history gets).
 pub fn parse_jsonl(text: &str) -> Result<SyncsimHistory, ParseError> {
     #[derive(serde::Deserialize)]
     struct Line {
@@ -348,79 +356,114 @@ pub fn parse_jsonl(text: &str) -> Result<SyncsimHistory, ParseError> {
         #[serde(default)]
         result: Option<serde_json::Value>,
     }
-    let mut h = SyncsimHistory::default();
+    let mut ops = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
         if raw.trim().is_empty() {
             continue;
         }
-        let l: Line = serde_json::from_str(raw).map_err(|e| ParseError { line, message: e.to_string() })?;
-        let known = match l.outcome.as_str() {
-            "ok" => true,
-            "unknown" => false,
-            "failed" => continue,
-            other => return err(line, format!("unknown outcome `{other}` (ok, failed, unknown)")),
-        };
-        let ret = if known {
-            Some(
-                l.return_ns
-                    .ok_or_else(|| ParseError { line, message: "an `ok` operation needs `return_ns`".into() })?,
-            )
-        } else {
-            None
-        };
-        let arg = |name: &str| -> Result<i64, ParseError> {
-            let v = if name == "expect" { l.expect } else { l.arg };
-            v.map(|v| v as i64).ok_or_else(|| ParseError { line, message: format!("`{}` needs `{name}`", l.f) })
-        };
-        let result_int = || -> Result<Option<i64>, ParseError> {
-            match &l.result {
-                None | Some(serde_json::Value::Null) => Ok(None),
-                Some(v) => v
-                    .as_i64()
-                    .map(Some)
-                    .ok_or_else(|| ParseError { line, message: format!("`{v}` is not an integer result") }),
-            }
-        };
+        let bad = |message: String| ParseError { line, message };
+        let l: Line = serde_json::from_str(raw).map_err(|e| bad(e.to_string()))?;
+        let arg = |name: &str, v: Option<u64>| v.ok_or_else(|| bad(format!("`{}` needs `{name}`", l.f)));
         let key = l.key;
-        match l.f.as_str() {
-            "put" | "get" | "cas" => {
-                let input = match l.f.as_str() {
-                    "put" => RegisterInput::Write { key, value: arg("arg")? },
-                    "get" => RegisterInput::Read { key },
-                    _ => RegisterInput::Cas { key, expect: arg("expect")?, new: arg("arg")? },
-                };
-                let output = if !known {
-                    None
-                } else {
-                    Some(match input {
-                        RegisterInput::Read { .. } => RegisterOutput::Value(result_int()?),
-                        RegisterInput::Write { .. } => RegisterOutput::Written,
-                        RegisterInput::Cas { .. } => match &l.result {
-                            Some(serde_json::Value::Bool(b)) => RegisterOutput::Swapped(*b),
-                            _ => return err(line, "a cas result is true or false"),
-                        },
-                    })
-                };
-                h.registers.push(Operation { client: l.client, call: l.call_ns, ret, input, output });
-            }
-            "incr" | "read" => {
-                let input = if l.f == "incr" {
-                    CounterInput::Incr { key, by: arg("arg")? }
-                } else {
-                    CounterInput::Read { key }
-                };
-                let output = match (&input, known) {
-                    (CounterInput::Read { .. }, true) => result_int()?,
-                    _ => None,
-                };
-                h.counters.push(Operation { client: l.client, call: l.call_ns, ret, input, output });
-            }
+        let op = match l.f.as_str() {
+            "put" => Op::Put { key, value: arg("arg", l.arg)? },
+            "get" => Op::Get { key },
+            "cas" => Op::Cas { key, expect: arg("expect", l.expect)?, new: arg("arg", l.arg)? },
+            "incr" => Op::Incr { key, by: arg("arg", l.arg)? },
+            "read" => Op::Read { key },
             "add" | "remove" => return err(line, "there is no linearizability model for sets yet"),
             other => return err(line, format!("unknown operation `{other}`")),
+        };
+        let outcome = match l.outcome.as_str() {
+            "ok" => {
+                let ret = l.return_ns.ok_or_else(|| bad("an `ok` operation needs `return_ns`".into()))?;
+                if ret < l.call_ns {
+                    return err(line, format!("it returns at {ret} ns, before its call at {} ns", l.call_ns));
+                }
+                let int =
+                    |v: &serde_json::Value| v.as_i64().ok_or_else(|| bad(format!("`{v}` is not an integer result")));
+                let output = match (&op, &l.result) {
+                    (Op::Get { .. }, None | Some(serde_json::Value::Null)) => Output::Value(None),
+                    (Op::Get { .. }, Some(v)) => Output::Value(Some(int(v)? as u64)),
+                    (Op::Read { .. }, Some(v)) => Output::Count(int(v)?),
+                    (Op::Read { .. }, None) => return err(line, "a read returns a count"),
+                    (Op::Cas { .. }, Some(serde_json::Value::Bool(b))) => Output::Swapped(*b),
+                    (Op::Cas { .. }, _) => return err(line, "a cas result is true or false"),
+                    _ => Output::Done,
+                };
+                (Some(ret), Outcome::Ok(output))
+            }
+            "failed" => (l.return_ns, Outcome::Failed(String::new())),
+            "unknown" => (None, Outcome::Unknown),
+            other => return err(line, format!("unknown outcome `{other}` (ok, failed, unknown)")),
+        };
+        ops.push((l.client, l.call_ns, outcome.0, op, outcome.1));
+    }
+    Ok(from_ops(ops.iter().map(|(c, call, ret, op, out)| (*c, *call, *ret, op, out))))
+}
+
+/// Converts syncsim operations (client, call, return, operation, outcome) into model
+/// operations: failed ones did not happen and are left out; unknown ones may take effect any
+/// time after their call.
+pub fn from_ops<'a>(ops: impl IntoIterator<Item = (u64, u64, Option<u64>, &'a Op, &'a Outcome)>) -> SyncsimHistory {
+    let mut h = SyncsimHistory::default();
+    for (client, call, ret, op, outcome) in ops {
+        let (ret, known) = match outcome {
+            Outcome::Ok(out) => (ret, Some(out)),
+            Outcome::Failed(_) => continue,
+            Outcome::Unknown | Outcome::Pending => (None, None),
+        };
+        let int = |v: u64| v as i64;
+        match *op {
+            Op::Put { key, value } => h.registers.push(Operation {
+                client,
+                call,
+                ret,
+                input: RegisterInput::Write { key, value: int(value) },
+                output: known.map(|_| RegisterOutput::Written),
+            }),
+            Op::Get { key } => h.registers.push(Operation {
+                client,
+                call,
+                ret,
+                input: RegisterInput::Read { key },
+                output: match known {
+                    Some(Output::Value(v)) => Some(RegisterOutput::Value(v.map(int))),
+                    _ => None,
+                },
+            }),
+            Op::Cas { key, expect, new } => h.registers.push(Operation {
+                client,
+                call,
+                ret,
+                input: RegisterInput::Cas { key, expect: int(expect), new: int(new) },
+                output: match known {
+                    Some(Output::Swapped(b)) => Some(RegisterOutput::Swapped(*b)),
+                    _ => None,
+                },
+            }),
+            Op::Incr { key, by } => h.counters.push(Operation {
+                client,
+                call,
+                ret,
+                input: CounterInput::Incr { key, by: int(by) },
+                output: None,
+            }),
+            Op::Read { key } => h.counters.push(Operation {
+                client,
+                call,
+                ret,
+                input: CounterInput::Read { key },
+                output: match known {
+                    Some(Output::Count(c)) => Some(*c),
+                    _ => None,
+                },
+            }),
+            Op::Add { .. } | Op::Remove { .. } => {}
         }
     }
-    Ok(h)
+    h
 }
 
 #[cfg(test)]
@@ -474,5 +517,7 @@ mod tests {
         assert_eq!(h.registers[1].output, Some(RegisterOutput::Value(Some(9))));
         assert_eq!((h.registers[2].ret, h.registers[2].output.clone()), (None, None));
         assert!(parse_jsonl("{\"nope\": 1}").unwrap_err().message.contains("missing field"));
+        let backwards = r#"{"client":1,"f":"get","key":3,"call_ns":50,"return_ns":40,"outcome":"ok","result":9}"#;
+        assert!(parse_jsonl(backwards).unwrap_err().message.contains("before its call"));
     }
 }

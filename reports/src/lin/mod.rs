@@ -114,65 +114,9 @@ pub(crate) struct Stuck {
 /// key alone. Failed operations did not happen; unknown ones may take effect any time after
 /// their call. `None` when the history has no operation these models cover.
 pub fn check_history(history: &syncsim_sim::History, budget: Budget) -> Option<CheckResult> {
-    use model::{CasRegister, Counter, CounterInput, RegisterInput, RegisterOutput};
-    use syncsim_sim::{Op, Outcome, Output};
-    let (mut registers, mut counters) = (Vec::new(), Vec::new());
-    for e in history.entries() {
-        let (ret, known) = match &e.outcome {
-            Outcome::Ok(out) => (e.ret.map(|t| t.0), Some(out)),
-            Outcome::Failed(_) => continue,
-            Outcome::Unknown | Outcome::Pending => (None, None),
-        };
-        let (client, call) = (u64::from(e.client), e.call.0);
-        let int = |v: u64| v as i64;
-        match (&e.op, known) {
-            (Op::Put { key, value }, out) => registers.push(Operation {
-                client,
-                call,
-                ret,
-                input: RegisterInput::Write { key: *key, value: int(*value) },
-                output: out.map(|_| RegisterOutput::Written),
-            }),
-            (Op::Get { key }, out) => registers.push(Operation {
-                client,
-                call,
-                ret,
-                input: RegisterInput::Read { key: *key },
-                output: match out {
-                    Some(Output::Value(v)) => Some(RegisterOutput::Value(v.map(int))),
-                    _ => None,
-                },
-            }),
-            (Op::Cas { key, expect, new }, out) => registers.push(Operation {
-                client,
-                call,
-                ret,
-                input: RegisterInput::Cas { key: *key, expect: int(*expect), new: int(*new) },
-                output: match out {
-                    Some(Output::Swapped(b)) => Some(RegisterOutput::Swapped(*b)),
-                    _ => None,
-                },
-            }),
-            (Op::Incr { key, by }, _) => counters.push(Operation {
-                client,
-                call,
-                ret,
-                input: CounterInput::Incr { key: *key, by: int(*by) },
-                output: None,
-            }),
-            (Op::Read { key }, out) => counters.push(Operation {
-                client,
-                call,
-                ret,
-                input: CounterInput::Read { key: *key },
-                output: match out {
-                    Some(Output::Count(c)) => Some(*c),
-                    _ => None,
-                },
-            }),
-            (Op::Add { .. } | Op::Remove { .. }, _) => {}
-        }
-    }
+    use model::{CasRegister, Counter};
+    let ops = history.entries().iter().map(|e| (u64::from(e.client), e.call.0, e.ret.map(|t| t.0), &e.op, &e.outcome));
+    let formats::SyncsimHistory { registers, counters } = formats::from_ops(ops);
     let results: Vec<CheckResult> = [
         (!registers.is_empty()).then(|| check(&PerKey(CasRegister), &registers, budget)),
         (!counters.is_empty()).then(|| check(&PerKey(Counter), &counters, budget)),

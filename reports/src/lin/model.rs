@@ -45,6 +45,12 @@ pub trait Model {
     /// True if the operation never changes the state (a read): with an unknown output it
     /// constrains nothing, and the checker leaves it out.
     fn is_read(&self, input: &Self::Input) -> bool;
+
+    /// Bytes a state holds, for the memory budget.
+    fn state_bytes(&self, state: &Self::State) -> usize {
+        let _ = state;
+        std::mem::size_of::<Self::State>()
+    }
 }
 
 /// A keyed object specified one key at a time.
@@ -68,6 +74,11 @@ pub trait Object {
     fn describe(&self, input: &Self::Input, output: Option<&Self::Output>) -> String;
     /// True for operations that never change the state.
     fn is_read(&self, input: &Self::Input) -> bool;
+    /// Bytes a key's value holds, for the memory budget.
+    fn state_bytes(&self, state: &Self::State) -> usize {
+        let _ = state;
+        std::mem::size_of::<Self::State>()
+    }
 }
 
 /// Checks each key alone: the state is one key's value.
@@ -93,6 +104,9 @@ impl<O: Object> Model for PerKey<O> {
     }
     fn is_read(&self, input: &O::Input) -> bool {
         self.0.is_read(input)
+    }
+    fn state_bytes(&self, state: &O::State) -> usize {
+        self.0.state_bytes(state)
     }
 }
 
@@ -180,6 +194,10 @@ impl<O: Object> Model for Whole<O> {
 
     fn is_read(&self, input: &O::Input) -> bool {
         self.0.is_read(input)
+    }
+
+    fn state_bytes(&self, state: &Self::State) -> usize {
+        state.entries.iter().map(|(_, v)| std::mem::size_of::<O::Key>() + self.0.state_bytes(v)).sum::<usize>() + 32
     }
 }
 
@@ -403,6 +421,10 @@ impl Object for KvStore {
 
     fn is_read(&self, input: &KvInput) -> bool {
         matches!(input, KvInput::Get(_))
+    }
+
+    fn state_bytes(&self, state: &Text) -> usize {
+        std::mem::size_of::<Text>() + state.as_str().len()
     }
 }
 

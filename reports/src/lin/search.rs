@@ -64,20 +64,31 @@ impl Seen {
 
     /// Records the pair; false if it was already there.
     fn insert(&mut self, hash: u64, set: &[u64], state: u32) -> bool {
-        let head = self.heads.get(&hash).copied().unwrap_or(NONE);
-        let mut i = head;
-        while i != NONE {
-            let at = i as usize;
-            if self.states[at] == state && self.bits[at * self.words..(at + 1) * self.words] == *set {
-                return false;
-            }
-            i = self.chain[at];
-        }
+        use std::collections::hash_map::Entry;
         let id = self.states.len() as u32;
+        let head = match self.heads.entry(hash) {
+            Entry::Vacant(slot) => {
+                slot.insert(id);
+                NONE
+            }
+            Entry::Occupied(mut slot) => {
+                let mut i = *slot.get();
+                while i != NONE {
+                    let at = i as usize;
+                    // The state first: one number, and most often what differs.
+                    if self.states[at] == state
+                        && self.bits[at * self.words..(at + 1) * self.words].iter().zip(set).all(|(a, b)| a == b)
+                    {
+                        return false;
+                    }
+                    i = self.chain[at];
+                }
+                std::mem::replace(slot.get_mut(), id)
+            }
+        };
         self.bits.extend_from_slice(set);
         self.states.push(state);
         self.chain.push(head);
-        self.heads.insert(hash, id);
         true
     }
 
@@ -91,14 +102,17 @@ impl Seen {
 struct Interner<S> {
     states: Vec<S>,
     ids: HashMap<S, u32, BuildHasherDefault<FxHasher>>,
+    /// Bytes the states hold, by the model's own count (twice: the list and the index).
+    bytes: usize,
 }
 
 impl<S: Clone + Eq + std::hash::Hash> Interner<S> {
-    fn id(&mut self, s: S) -> u32 {
+    fn id<M: Model<State = S>>(&mut self, model: &M, s: S) -> u32 {
         if let Some(&id) = self.ids.get(&s) {
             return id;
         }
         let id = self.states.len() as u32;
+        self.bytes += 2 * model.state_bytes(&s) + 16;
         self.states.push(s.clone());
         self.ids.insert(s, id);
         id
@@ -112,7 +126,8 @@ pub(super) fn search<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>]
     let mut order: Vec<(u64, bool, u32)> = Vec::with_capacity(2 * n);
     for (i, op) in ops.iter().enumerate() {
         order.push((op.call, false, i as u32));
-        order.push((op.ret.unwrap_or(u64::MAX), true, i as u32));
+        // A return is never before its call (a malformed history is read as if it were not).
+        order.push((op.ret.unwrap_or(u64::MAX).max(op.call), true, i as u32));
     }
     order.sort();
     // Index 0 is a sentinel head.
@@ -133,8 +148,8 @@ pub(super) fn search<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>]
 
     let words = n.div_ceil(64).max(1);
     let zobrist: Vec<u64> = (0..n as u64).map(|i| mix(i.wrapping_add(0x1234_5678))).collect();
-    let mut interner = Interner { states: Vec::new(), ids: HashMap::default() };
-    let mut state = interner.id(model.init());
+    let mut interner = Interner { states: Vec::new(), ids: HashMap::default(), bytes: 0 };
+    let mut state = interner.id(model, model.init());
     let mut set = vec![0u64; words];
     let mut set_hash = 0u64;
     let mut seen = Seen::new(words);
@@ -178,7 +193,7 @@ pub(super) fn search<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>]
             let next_state = match model.step(&interner.states[state as usize], &op.input, op.output.as_ref()) {
                 Step::Illegal => None,
                 Step::Same => Some(state),
-                Step::Next(s) => Some(interner.id(s)),
+                Step::Next(s) => Some(interner.id(model, s)),
             };
             if let Some(next_state) = next_state {
                 let bit = ev.op as usize;
@@ -193,7 +208,7 @@ pub(super) fn search<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>]
                         best = stack.iter().map(|&(e, _)| events[e as usize].op).collect();
                     }
                     cursor = events[0].next;
-                    if seen.bytes() > max_bytes {
+                    if seen.bytes() + interner.bytes > max_bytes {
                         return Outcome::Budget { explored: seen.len() as u64 };
                     }
                     continue;
