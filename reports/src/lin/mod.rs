@@ -141,7 +141,7 @@ pub fn check_history(history: &syncsim_sim::History, budget: Budget) -> Option<C
 }
 
 /// The smallest budget of the first round; each round doubles it.
-const FIRST_ROUND_BYTES: usize = 4 << 20;
+const FIRST_ROUND_BYTES: usize = 16 << 20;
 
 /// Checks `ops` against `model` within `budget`.
 pub fn check<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], budget: Budget) -> CheckResult {

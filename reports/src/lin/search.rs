@@ -102,7 +102,8 @@ impl Seen {
 struct Interner<S> {
     states: Vec<S>,
     ids: HashMap<S, u32, BuildHasherDefault<FxHasher>>,
-    /// Bytes the states hold, by the model's own count (twice: the list and the index).
+    /// Bytes the states hold, by the model's own count (the list and the index share what a
+    /// state points to: its clone is a second handle, not a second copy).
     bytes: usize,
 }
 
@@ -112,7 +113,7 @@ impl<S: Clone + Eq + std::hash::Hash> Interner<S> {
             return id;
         }
         let id = self.states.len() as u32;
-        self.bytes += 2 * model.state_bytes(&s) + 16;
+        self.bytes += model.state_bytes(&s) + std::mem::size_of::<S>() + 16;
         self.states.push(s.clone());
         self.ids.insert(s, id);
         id
