@@ -540,6 +540,8 @@ impl RaftNode {
         let (last_index, last_term) = (self.log.last_index(), self.log.last_term());
         if pre {
             self.role = Role::PreCandidate;
+            // Giving up on the leader starts here, pre-vote or not.
+            ctx.note(RaftNote::Campaign { term: self.term + 1 });
             ctx.broadcast(RaftMsg::PreVote { term: self.term + 1, last_index, last_term });
         } else {
             self.role = Role::Candidate;

@@ -15,7 +15,7 @@ use syncsim_sim::{Monitor, NodeId, ProtocolMetrics, SimTime};
 /// What a Raft node reports about itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RaftNote {
-    /// It started an election for `term`.
+    /// It gave up on the leader and started an election (or a pre-vote) for `term`.
     Campaign {
         /// The new term.
         term: u64,
