@@ -36,8 +36,30 @@ pub struct ElectionConfiguration {
     pub completed: u32,
     /// Downtime percentiles, in nanoseconds.
     pub downtime: DurationFigures,
+    /// The same in milliseconds, as the paper gives them.
+    pub downtime_ms: DowntimeMs,
     /// The downtime distribution: (milliseconds, percent of trials at or below).
     pub cdf_ms: Vec<(f64, f64)>,
+}
+
+/// A downtime distribution in milliseconds.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DowntimeMs {
+    /// Median.
+    pub median: f64,
+    /// Mean.
+    pub mean: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Longest.
+    pub max: f64,
+}
+
+impl From<&DurationFigures> for DowntimeMs {
+    fn from(d: &DurationFigures) -> Self {
+        let ms = |ns: u64| (ns as f64 / 1e3).round() / 1e3;
+        DowntimeMs { median: ms(d.p50_ns), mean: ms(d.mean_ns), p99: ms(d.p99_ns), max: ms(d.max_ns) }
+    }
 }
 
 /// One chart's configurations.
@@ -112,6 +134,7 @@ pub fn leader_election(
                 heartbeat: heartbeat.to_string(),
                 trials: spec.trials,
                 completed: done.len() as u32,
+                downtime_ms: DowntimeMs::from(&DurationFigures::of(&done)),
                 downtime: DurationFigures::of(&done),
                 cdf_ms: charts::cdf_points(&ms, spec.trials as usize, 400),
             });
