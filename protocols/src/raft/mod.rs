@@ -792,19 +792,28 @@ impl RaftNode {
         }
     }
 
+    /// A message from a leader of `term`: a stale one is refused (and told the newer term);
+    /// otherwise this node follows it, and its election timer starts over.
+    fn hear_leader(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, term: u64, round: u64) -> bool {
+        if term < self.term {
+            self.persist(ctx, from, RaftMsg::AppendReply { term: self.term, success: false, index: 0, round });
+            return false;
+        }
+        self.become_follower(ctx, term, Some(from));
+        self.last_heard_leader = Some(ctx.now());
+        self.reset_election_timer(ctx);
+        true
+    }
+
     fn on_append(
         &mut self,
         ctx: &mut Ctx<'_, Self>,
         from: NodeId,
         (term, prev_index, prev_term, entries, commit, round): (u64, u64, u64, Vec<Arc<Entry>>, u64, u64),
     ) {
-        if term < self.term {
-            self.persist(ctx, from, RaftMsg::AppendReply { term: self.term, success: false, index: 0, round });
+        if !self.hear_leader(ctx, from, term, round) {
             return;
         }
-        self.become_follower(ctx, term, Some(from));
-        self.last_heard_leader = Some(ctx.now());
-        self.reset_election_timer(ctx);
         let last = self.log.last_index();
         if prev_index > last {
             self.persist(ctx, from, RaftMsg::AppendReply { term: self.term, success: false, index: last + 1, round });
@@ -1045,13 +1054,9 @@ impl Protocol for RaftNode {
                 self.on_append_reply(ctx, from, term, success, index, round);
             }
             RaftMsg::InstallSnapshot { term, snapshot, round } => {
-                if term < self.term {
-                    self.persist(ctx, from, RaftMsg::AppendReply { term: self.term, success: false, index: 0, round });
+                if !self.hear_leader(ctx, from, term, round) {
                     return;
                 }
-                self.become_follower(ctx, term, Some(from));
-                self.last_heard_leader = Some(ctx.now());
-                self.reset_election_timer(ctx);
                 let meta = snapshot.meta.clone();
                 if meta.index > self.commit {
                     let keeps_suffix = self.log.term_at(meta.index) == Some(meta.term);
