@@ -112,7 +112,7 @@ impl Expectation {
     }
 }
 
-const OPS: &[&str] = &["all", "put", "get", "cas", "incr", "read", "add", "remove"];
+const OPS: &[&str] = &["all", "put", "get", "cas", "incr", "decr", "read", "add", "remove", "insert", "delete"];
 const PERCENTILES: &[&str] = &["p50", "p90", "p99", "p99.9", "max", "mean"];
 
 /// What a run must do for a metric to be measurable at all.

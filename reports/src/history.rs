@@ -15,13 +15,17 @@ pub struct HistoryLine<'a> {
     pub client: u32,
     /// Node it was sent to.
     pub node: &'a str,
-    /// Operation: put, get, incr, read, add, remove.
+    /// Operation: put, get, cas, incr, decr, read, add, remove, insert, delete.
     pub f: &'static str,
     /// Key.
     pub key: u64,
-    /// The argument: value written (put, cas), amount (incr) or element (add, remove).
+    /// The argument: value written (put, cas), amount (incr, decr) or element (add, remove,
+    /// insert).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arg: Option<u64>,
+    /// The position in the sequence (insert, delete).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pos: Option<u64>,
     /// The value a cas expects.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expect: Option<u64>,
@@ -43,11 +47,16 @@ fn line<'a>(e: &Entry, names: &'a [String]) -> HistoryLine<'a> {
         Op::Cas { expect, .. } => Some(expect),
         _ => None,
     };
+    let pos = match e.op {
+        Op::Insert { pos, .. } | Op::Delete { pos, .. } => Some(pos),
+        _ => None,
+    };
     let arg = match e.op {
         Op::Put { value, .. } | Op::Cas { new: value, .. } => Some(value),
-        Op::Incr { by, .. } => Some(by),
+        Op::Incr { by, .. } | Op::Decr { by, .. } => Some(by),
+        Op::Insert { elem, .. } => Some(elem),
         Op::Add { elem, .. } | Op::Remove { elem, .. } => Some(elem),
-        Op::Get { .. } | Op::Read { .. } => None,
+        Op::Get { .. } | Op::Read { .. } | Op::Delete { .. } => None,
     };
     let (outcome, result) = match &e.outcome {
         Outcome::Ok(out) => (
@@ -70,6 +79,7 @@ fn line<'a>(e: &Entry, names: &'a [String]) -> HistoryLine<'a> {
         f: e.op.kind().name(),
         key: e.op.key(),
         arg,
+        pos,
         expect,
         call_ns: e.call.0,
         return_ns: e.ret.map(|t| t.0),

@@ -66,6 +66,30 @@ pub enum Op {
         /// The value it gets.
         new: Value,
     },
+    /// Subtract `by` from the counter at `key`.
+    Decr {
+        /// Which counter.
+        key: Key,
+        /// How much to subtract.
+        by: u64,
+    },
+    /// Insert `elem` into the sequence at `key` before position `pos` (at the end if `pos` is
+    /// past it).
+    Insert {
+        /// Which sequence.
+        key: Key,
+        /// Where.
+        pos: u64,
+        /// What.
+        elem: Value,
+    },
+    /// Delete the element at position `pos` of the sequence at `key` (nothing if past the end).
+    Delete {
+        /// Which sequence.
+        key: Key,
+        /// Where.
+        pos: u64,
+    },
 }
 
 impl Op {
@@ -79,6 +103,9 @@ impl Op {
             Op::Add { .. } => OpKind::Add,
             Op::Remove { .. } => OpKind::Remove,
             Op::Cas { .. } => OpKind::Cas,
+            Op::Decr { .. } => OpKind::Decr,
+            Op::Insert { .. } => OpKind::Insert,
+            Op::Delete { .. } => OpKind::Delete,
         }
     }
 
@@ -91,7 +118,10 @@ impl Op {
             | Op::Read { key }
             | Op::Add { key, .. }
             | Op::Remove { key, .. }
-            | Op::Cas { key, .. } => key,
+            | Op::Cas { key, .. }
+            | Op::Decr { key, .. }
+            | Op::Insert { key, .. }
+            | Op::Delete { key, .. } => key,
         }
     }
 
@@ -119,12 +149,28 @@ pub enum OpKind {
     Remove,
     /// Register compare-and-set.
     Cas,
+    /// Counter decrement.
+    Decr,
+    /// Sequence insertion.
+    Insert,
+    /// Sequence deletion.
+    Delete,
 }
 
 impl OpKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [OpKind; 7] =
-        [OpKind::Put, OpKind::Get, OpKind::Cas, OpKind::Incr, OpKind::Read, OpKind::Add, OpKind::Remove];
+    pub const ALL: [OpKind; 10] = [
+        OpKind::Put,
+        OpKind::Get,
+        OpKind::Cas,
+        OpKind::Incr,
+        OpKind::Decr,
+        OpKind::Read,
+        OpKind::Add,
+        OpKind::Remove,
+        OpKind::Insert,
+        OpKind::Delete,
+    ];
 
     /// The name used in scenarios and reports.
     pub fn name(self) -> &'static str {
@@ -136,6 +182,9 @@ impl OpKind {
             OpKind::Add => "add",
             OpKind::Remove => "remove",
             OpKind::Cas => "cas",
+            OpKind::Decr => "decr",
+            OpKind::Insert => "insert",
+            OpKind::Delete => "delete",
         }
     }
 
@@ -161,7 +210,8 @@ pub enum Output {
     Value(Option<Value>),
     /// A counter's value.
     Count(i64),
-    /// A set's elements, in ascending order.
+    /// A set's elements in ascending order, a sequence's in its order, a multi-value
+    /// register's concurrent values in ascending order.
     Elems(Vec<Value>),
     /// Whether a compare-and-set swapped.
     Swapped(bool),

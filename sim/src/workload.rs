@@ -227,6 +227,10 @@ impl Clients {
             OpKind::Read => Op::Read { key },
             OpKind::Add => Op::Add { key, elem: below(rng, self.config.elements) },
             OpKind::Remove => Op::Remove { key, elem: below(rng, self.config.elements) },
+            OpKind::Decr => Op::Decr { key, by: 1 },
+            // Positions within the first `elements` places: past the end means at the end.
+            OpKind::Insert => Op::Insert { key, pos: below(rng, self.config.elements), elem: id.0 + 1 },
+            OpKind::Delete => Op::Delete { key, pos: below(rng, self.config.elements) },
             OpKind::Cas => {
                 let expect = self.seen[c as usize].get(&key).copied().unwrap_or(0);
                 Op::Cas { key, expect, new: id.0 + 1 }

@@ -529,6 +529,15 @@ pub struct RawScriptOp {
     /// Set removal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remove: Option<KeyElem>,
+    /// Counter decrement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decr: Option<KeyBy>,
+    /// Sequence insertion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insert: Option<KeyPosElem>,
+    /// Sequence deletion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete: Option<KeyPos>,
 }
 
 /// `{ key, value }`.
@@ -562,6 +571,28 @@ pub struct KeyBy {
 
 fn one() -> u64 {
     1
+}
+
+/// `{ key, pos, elem }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyPosElem {
+    /// The key.
+    pub key: u64,
+    /// The position.
+    pub pos: u64,
+    /// The element.
+    pub elem: u64,
+}
+
+/// `{ key, pos }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyPos {
+    /// The key.
+    pub key: u64,
+    /// The position.
+    pub pos: u64,
 }
 
 /// `{ key, elem }`.

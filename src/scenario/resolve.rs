@@ -634,6 +634,9 @@ fn workload(
             s.read.as_ref().map(|o| ("read", Op::Read { key: o.key })),
             s.add.as_ref().map(|o| ("add", Op::Add { key: o.key, elem: o.elem })),
             s.remove.as_ref().map(|o| ("remove", Op::Remove { key: o.key, elem: o.elem })),
+            s.decr.as_ref().map(|o| ("decr", Op::Decr { key: o.key, by: o.by })),
+            s.insert.as_ref().map(|o| ("insert", Op::Insert { key: o.key, pos: o.pos, elem: o.elem })),
+            s.delete.as_ref().map(|o| ("delete", Op::Delete { key: o.key, pos: o.pos })),
         ]
         .into_iter()
         .flatten()
@@ -641,7 +644,10 @@ fn workload(
         let [(name, op)] = <[_; 1]>::try_from(ops).map_err(|ops: Vec<_>| {
             FieldError::new(
                 &path,
-                format!("give exactly one operation (put, get, incr, read, add or remove), not {}", ops.len()),
+                format!(
+                    "give exactly one operation (put, get, incr, decr, read, add, remove, insert or delete), not {}",
+                    ops.len()
+                ),
             )
         })?;
         supported(&format!("{path}.{name}"), op.kind())?;

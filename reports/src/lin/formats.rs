@@ -373,6 +373,8 @@ pub fn parse_jsonl(text: &str) -> Result<SyncsimHistory, ParseError> {
             "incr" => Op::Incr { key, by: arg("arg", l.arg)? },
             "read" => Op::Read { key },
             "add" | "remove" => return err(line, "there is no linearizability model for sets yet"),
+            "insert" | "delete" => return err(line, "there is no linearizability model for sequences yet"),
+            "decr" => return err(line, "there is no linearizability model for counters with decrements yet"),
             other => return err(line, format!("unknown operation `{other}`")),
         };
         let outcome = match l.outcome.as_str() {
@@ -460,7 +462,8 @@ pub fn from_ops<'a>(ops: impl IntoIterator<Item = (u64, u64, Option<u64>, &'a Op
                     _ => None,
                 },
             }),
-            Op::Add { .. } | Op::Remove { .. } => {}
+            // Counters with decrements, sets and sequences have no model here yet.
+            Op::Decr { .. } | Op::Add { .. } | Op::Remove { .. } | Op::Insert { .. } | Op::Delete { .. } => {}
         }
     }
     h
