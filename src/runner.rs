@@ -1,7 +1,8 @@
 //! Runs a checked scenario under one seed: picks the protocol, drives the engine with the
 //! report's tracker watching, and builds the report.
 
-use syncsim_protocols::{FloodNode, GossipNode, ProtocolConfig, RaftNode};
+use syncsim_protocols::crdt::{GCounter, LwwRegister, MvRegister, OrSet, PnCounter, Rga};
+use syncsim_protocols::{CrdtNode, CrdtType, FloodNode, GossipNode, ProtocolConfig, RaftNode};
 use syncsim_reports::{Report, RunContext, Tracker};
 use syncsim_sim::history::History;
 use syncsim_sim::trace::TraceRecord;
@@ -31,6 +32,17 @@ pub fn run(scenario: &Scenario, seed: u64, record_trace: bool) -> Result<RunResu
         ProtocolConfig::Gossip(config) => run_with::<GossipNode>(scenario, config.clone(), seed, record_trace),
         ProtocolConfig::Raft(config) => run_with::<RaftNode>(scenario, config.clone(), seed, record_trace),
         ProtocolConfig::Flood(config) => run_with::<FloodNode>(scenario, config.clone(), seed, record_trace),
+        ProtocolConfig::Crdt(config) => {
+            let c = config.clone();
+            match config.datatype {
+                CrdtType::GCounter => run_with::<CrdtNode<GCounter>>(scenario, c, seed, record_trace),
+                CrdtType::PnCounter => run_with::<CrdtNode<PnCounter>>(scenario, c, seed, record_trace),
+                CrdtType::LwwMap => run_with::<CrdtNode<LwwRegister>>(scenario, c, seed, record_trace),
+                CrdtType::MvRegister => run_with::<CrdtNode<MvRegister>>(scenario, c, seed, record_trace),
+                CrdtType::OrSet => run_with::<CrdtNode<OrSet>>(scenario, c, seed, record_trace),
+                CrdtType::Rga => run_with::<CrdtNode<Rga>>(scenario, c, seed, record_trace),
+            }
+        }
     }
 }
 

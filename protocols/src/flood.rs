@@ -73,6 +73,7 @@ impl Protocol for FloodNode {
             ops: vec![],
             consistency: Consistency::Eventual,
             round: None,
+            datatype: syncsim_sim::Datatype::KeyValue,
         }
     }
 

@@ -2,11 +2,15 @@
 //!
 //! - [`gossip`]: anti-entropy (push, pull, push-pull) and rumor mongering over a
 //!   last-writer-wins key-value store.
+//! - [`crdt`]: conflict-free replicated data types (counters, LWW map, multi-value register,
+//!   OR-Set, RGA sequence) synchronised by full states, deltas or causal broadcast.
+//! - [`raft`]: Raft consensus over a replicated key-value store.
 //! - [`flood`]: tokens passed between random peers, to load the engine in benchmarks.
 //!
 //! [`ProtocolConfig`] is the scenario's `protocol:` map: `kind` first, then the family's own
 //! parameters, unknown ones rejected.
 
+pub mod crdt;
 pub mod flood;
 pub mod gossip;
 pub mod raft;
@@ -17,12 +21,13 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use syncsim_sim::{Protocol, ProtocolInfo};
 
+pub use crdt::{CrdtConfig, CrdtNode, CrdtType, SyncMode};
 pub use flood::{FloodConfig, FloodNode};
 pub use gossip::{GossipConfig, GossipNode};
 pub use raft::{RaftConfig, RaftNode};
 
 /// The protocol families a scenario can name in `protocol: { kind: ... }`.
-pub const KINDS: &[&str] = &["gossip", "raft", "flood"];
+pub const KINDS: &[&str] = &["gossip", "raft", "crdt", "flood"];
 
 /// A protocol and its parameters, as a scenario gives them.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -32,6 +37,8 @@ pub enum ProtocolConfig {
     Gossip(GossipConfig),
     /// Raft consensus over a replicated key-value store.
     Raft(RaftConfig),
+    /// Conflict-free replicated data types.
+    Crdt(CrdtConfig),
     /// Token flooding (engine load).
     Flood(FloodConfig),
 }
@@ -42,6 +49,7 @@ impl ProtocolConfig {
         match self {
             ProtocolConfig::Gossip(c) => GossipNode::info(c),
             ProtocolConfig::Raft(c) => RaftNode::info(c),
+            ProtocolConfig::Crdt(c) => crdt::info(c),
             ProtocolConfig::Flood(c) => FloodNode::info(c),
         }
     }
@@ -51,6 +59,7 @@ impl ProtocolConfig {
         match self {
             ProtocolConfig::Gossip(c) => c.validate(),
             ProtocolConfig::Raft(c) => c.validate(),
+            ProtocolConfig::Crdt(c) => c.validate(),
             ProtocolConfig::Flood(_) => Ok(()),
         }
     }
@@ -60,6 +69,7 @@ impl ProtocolConfig {
         match kind {
             "gossip" => GossipConfig::describe(),
             "raft" => RaftConfig::describe(),
+            "crdt" => CrdtConfig::describe(),
             "flood" => FloodConfig::describe(),
             _ => vec![],
         }
@@ -70,6 +80,7 @@ impl ProtocolConfig {
         match kind {
             "gossip" => Some(ProtocolConfig::Gossip(GossipConfig::default())),
             "raft" => Some(ProtocolConfig::Raft(RaftConfig::default())),
+            "crdt" => Some(ProtocolConfig::Crdt(CrdtConfig::default())),
             "flood" => Some(ProtocolConfig::Flood(FloodConfig::default())),
             _ => None,
         }
@@ -101,6 +112,7 @@ impl<'de> Deserialize<'de> for ProtocolConfig {
                 match kind.as_str() {
                     "gossip" => GossipConfig::deserialize(rest).map(ProtocolConfig::Gossip),
                     "raft" => RaftConfig::deserialize(rest).map(ProtocolConfig::Raft),
+                    "crdt" => CrdtConfig::deserialize(rest).map(ProtocolConfig::Crdt),
                     "flood" => FloodConfig::deserialize(rest).map(ProtocolConfig::Flood),
                     other => Err(de::Error::unknown_variant(other, KINDS)),
                 }

@@ -1,30 +1,37 @@
 //! t-visibility: how long until each write is readable at every live replica, and how many
 //! gossip rounds that took.
 //!
-//! A replica counts a write as visible once it exposes that write or a later one to the same
-//! key (stamps order the writes of a key), so an overwritten write still counts as having
-//! reached a replica that holds what replaced it. Tracked online, one exposure at a time, so
-//! that large clusters need no log of every exposure.
+//! A replica counts a write as visible once it holds that write or something that superseded
+//! it: exposures say how far along each of a key's write streams a replica is (see
+//! [`Exposure`]), so an overwritten write still counts as having reached a replica that holds
+//! what replaced it. Tracked online, one exposure at a time, so that large clusters need no
+//! log of every exposure.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use syncsim_sim::history::{History, Outcome};
+use syncsim_sim::history::{History, Op, Outcome};
 use syncsim_sim::{Exposure, Key, NodeId, RequestId, SimDuration, SimTime};
 
 use crate::latency::quantile;
 
-const UNSEEN: u64 = u64::MAX;
+/// A `seen` time meaning "never".
+pub const UNSEEN: u64 = u64::MAX;
 
-#[derive(Clone, Debug)]
-struct Write {
-    /// When each replica first had this write or a later one; `UNSEEN` if never.
-    seen: Vec<u64>,
+/// What the tracker knows of one write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WriteTrace {
+    /// The stream of its key it belongs to.
+    pub stream: u32,
+    /// Its stamp in that stream.
+    pub stamp: u64,
+    /// When each replica first held it or something later (ns); [`UNSEEN`] if never.
+    pub seen: Vec<u64>,
 }
 
-/// What is known of one key.
+/// What is known of one stream of a key.
 #[derive(Clone, Debug)]
-struct KeyState {
+struct StreamState {
     /// Its writes in stamp order, as (stamp, index into `writes`).
     writes: Vec<(u64, usize)>,
     /// The highest stamp each replica has exposed (0: none).
@@ -35,9 +42,9 @@ struct KeyState {
 #[derive(Clone, Debug, Default)]
 pub struct VisibilityTracker {
     nodes: usize,
-    writes: Vec<Write>,
+    writes: Vec<WriteTrace>,
     index: BTreeMap<RequestId, usize>,
-    keys: BTreeMap<Key, KeyState>,
+    streams: BTreeMap<(Key, u32), StreamState>,
 }
 
 impl VisibilityTracker {
@@ -49,29 +56,39 @@ impl VisibilityTracker {
     /// Records that `node` now exposes `e` at `now`.
     pub fn expose(&mut self, now: SimTime, node: NodeId, e: &Exposure) {
         let nodes = self.nodes;
-        let key = self.keys.entry(e.key).or_insert_with(|| KeyState { writes: Vec::new(), replica: vec![0; nodes] });
-        if let std::collections::btree_map::Entry::Vacant(slot) = self.index.entry(e.write) {
+        let stream = self
+            .streams
+            .entry((e.key, e.stream))
+            .or_insert_with(|| StreamState { writes: Vec::new(), replica: vec![0; nodes] });
+        if let Some(write) = e.write
+            && let std::collections::btree_map::Entry::Vacant(slot) = self.index.entry(write)
+        {
             // First sight of this write: replicas already past its stamp have it implicitly.
-            let seen = key.replica.iter().map(|&s| if s >= e.stamp { now.0 } else { UNSEEN }).collect();
+            let seen = stream.replica.iter().map(|&s| if s >= e.stamp { now.0 } else { UNSEEN }).collect();
             slot.insert(self.writes.len());
-            let pos = key.writes.partition_point(|&(s, _)| s < e.stamp);
-            key.writes.insert(pos, (e.stamp, self.writes.len()));
-            self.writes.push(Write { seen });
+            let pos = stream.writes.partition_point(|&(s, _)| s < e.stamp);
+            stream.writes.insert(pos, (e.stamp, self.writes.len()));
+            self.writes.push(WriteTrace { stream: e.stream, stamp: e.stamp, seen });
         }
-        let old = key.replica[node.index()];
+        let old = stream.replica[node.index()];
         if e.stamp < old {
             return;
         }
-        key.replica[node.index()] = e.stamp;
-        // Every write of this key up to the new stamp is now visible here.
-        let upto = key.writes.partition_point(|&(s, _)| s <= e.stamp);
-        let from = key.writes.partition_point(|&(s, _)| s < old);
-        for &(_, w) in &key.writes[from..upto] {
+        stream.replica[node.index()] = e.stamp;
+        // Every write of this stream up to the new stamp is now visible here.
+        let upto = stream.writes.partition_point(|&(s, _)| s <= e.stamp);
+        let from = stream.writes.partition_point(|&(s, _)| s < old);
+        for &(_, w) in &stream.writes[from..upto] {
             let seen = &mut self.writes[w].seen[node.index()];
             if *seen == UNSEEN {
                 *seen = now.0;
             }
         }
+    }
+
+    /// What is known of the write of operation `id`, if any replica ever exposed it.
+    pub fn write(&self, id: RequestId) -> Option<&WriteTrace> {
+        self.index.get(&id).map(|&i| &self.writes[i])
     }
 
     /// Visibility statistics for the writes of `history`, over the replicas `live` at the end;
@@ -90,7 +107,10 @@ impl VisibilityTracker {
                 continue;
             }
             let acked = matches!(e.outcome, Outcome::Ok(_));
-            let Some(w) = self.index.get(&e.id).map(|&i| &self.writes[i]) else {
+            if writes_nothing(&e.op) {
+                continue;
+            }
+            let Some(w) = self.write(e.id) else {
                 // Never exposed anywhere: lost if the client was told it succeeded.
                 if acked {
                     writes += 1;
@@ -134,7 +154,14 @@ impl VisibilityTracker {
         per_replica.sort_unstable();
         rounds.sort_unstable();
         lost_ids.truncate(20);
+        let within = |t: u64| {
+            if writes == 0 { 1.0 } else { everywhere.partition_point(|&d| d <= t) as f64 / writes as f64 }
+        };
         VisibilityStats {
+            everywhere_within: WITHIN_GRID_MS
+                .iter()
+                .map(|&ms| Within { within_ns: ms * 1_000_000, fraction: within(ms * 1_000_000) })
+                .collect(),
             writes,
             visible_everywhere: everywhere.len() as u64,
             visible_somewhere: partial,
@@ -151,8 +178,14 @@ impl VisibilityTracker {
             rounds_p99: quantile(&rounds, 0.99),
             rounds_max: rounds.last().copied().unwrap_or(0),
             rounds_mean: if rounds.is_empty() { 0.0 } else { rounds.iter().sum::<u64>() as f64 / rounds.len() as f64 },
+            everywhere_delays_ns: everywhere,
         }
     }
+}
+
+/// An update that changes nothing (a counter step of 0) has nothing to show.
+pub fn writes_nothing(op: &Op) -> bool {
+    matches!(op, Op::Incr { by: 0, .. } | Op::Decr { by: 0, .. })
 }
 
 /// How fast writes spread, over the replicas live at the end of the run.
@@ -193,16 +226,44 @@ pub struct VisibilityStats {
     pub rounds_max: u64,
     /// Mean rounds.
     pub rounds_mean: f64,
+    /// The fraction of writes visible at every live replica within each of a fixed set of
+    /// times after their call (probabilistically bounded staleness, as Bailis et al. put it).
+    pub everywhere_within: Vec<Within>,
+    /// Each write's time from call until every live replica had it, ascending.
+    #[serde(skip)]
+    pub everywhere_delays_ns: Vec<u64>,
+}
+
+impl VisibilityStats {
+    /// The fraction of writes visible at every live replica within `t` of their call.
+    pub fn fraction_within(&self, t: SimDuration) -> f64 {
+        if self.writes == 0 {
+            return 1.0;
+        }
+        self.everywhere_delays_ns.partition_point(|&d| d <= t.as_nanos()) as f64 / self.writes as f64
+    }
+}
+
+/// The times, in milliseconds, at which `everywhere_within` is reported.
+const WITHIN_GRID_MS: [u64; 16] =
+    [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 60_000, 300_000];
+
+/// The share of writes visible everywhere within a time.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Within {
+    /// The time after each write's call (ns).
+    pub within_ns: u64,
+    /// The fraction of writes visible at every live replica by then.
+    pub fraction: f64,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use syncsim_sim::Op;
     use syncsim_sim::history::Output;
 
     fn exp(key: Key, write: u64, stamp: u64) -> Exposure {
-        Exposure { key, write: RequestId(write), stamp }
+        Exposure { key, stream: 0, write: Some(RequestId(write)), stamp }
     }
 
     #[test]
@@ -225,6 +286,28 @@ mod tests {
         // w1, called at t=10, reaches its last replica at t=40 (delay 30).
         assert_eq!(s.all_max_ns, 40 - 10, "w1 reached the last replica at t=40");
         assert_eq!(s.rounds_max, 3);
+        // w0 took 30 ns, w1 30 ns: neither within 29 ns, both within 30.
+        assert_eq!(s.fraction_within(SimDuration(29)), 0.0);
+        assert_eq!(s.fraction_within(SimDuration(30)), 1.0);
+    }
+
+    #[test]
+    fn streams_of_a_key_are_independent_and_remote_replicas_need_not_name_writes() {
+        let mut h = History::new();
+        let a = h.call(0, NodeId(0), Op::Add { key: 1, elem: 7 }, SimTime(0));
+        h.complete(a, SimTime(1), Outcome::Ok(Output::Done));
+        let b = h.call(1, NodeId(1), Op::Add { key: 1, elem: 8 }, SimTime(0));
+        h.complete(b, SimTime(1), Outcome::Ok(Output::Done));
+        let mut t = VisibilityTracker::new(2);
+        // Each origin's first dot: stream = origin, stamp 1.
+        t.expose(SimTime(0), NodeId(0), &Exposure { key: 1, stream: 0, write: Some(a), stamp: 1 });
+        t.expose(SimTime(0), NodeId(1), &Exposure { key: 1, stream: 1, write: Some(b), stamp: 1 });
+        // Node 1 merges node 0's state: it only knows how far stream 0 has reached.
+        t.expose(SimTime(50), NodeId(1), &Exposure { key: 1, stream: 0, write: None, stamp: 1 });
+        let s = t.finish(&h, &[true, true], None);
+        assert_eq!((s.visible_everywhere, s.visible_somewhere), (1, 1), "b never reached node 0");
+        assert_eq!(t.write(a).unwrap().seen, vec![0, 50]);
+        assert_eq!(t.write(b).unwrap().seen, vec![UNSEEN, 0]);
     }
 
     #[test]

@@ -91,6 +91,9 @@ pub struct RunOutput<O> {
     pub end: SimTime,
     /// Each node's final state digest; `None` for a node that ended crashed.
     pub final_digests: Vec<Option<u64>>,
+    /// Each node's final readable state, key by key ([`Protocol::read_state`]); `None` for a
+    /// node that ended crashed.
+    pub final_reads: Vec<Option<Vec<(crate::Key, crate::Output)>>>,
     /// Every fault applied, scripted and random, with its time.
     pub faults: Vec<(SimTime, Fault)>,
     /// Replies that reached their client after it had given up (timed out).
@@ -362,6 +365,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         }
         self.history.close();
         let final_digests = self.nodes.iter().map(|n| n.state.as_ref().map(|p| p.state_digest())).collect();
+        let final_reads = self.nodes.iter().map(|n| n.state.as_ref().map(|p| p.read_state())).collect();
         RunOutput {
             seed: self.config.seed,
             history: self.history,
@@ -371,6 +375,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             settle_start: SimTime::ZERO + self.config.duration,
             end: self.now,
             final_digests,
+            final_reads,
             faults: self.applied_faults,
             late_replies: self.late_replies,
             trace: self.records,

@@ -26,7 +26,8 @@ pub use history::{Entry, History, Key, Op, OpKind, Outcome, Output, Value};
 pub use monitor::{Monitor, NoMonitor, ProtocolMetrics, Violation};
 pub use observe::Observer;
 pub use protocol::{
-    Consistency, Ctx, Effects, Exposure, Message, NodeId, Peers, Protocol, ProtocolInfo, Reply, RequestId, TimerOp,
+    Consistency, Ctx, Datatype, Effects, Exposure, Message, NodeId, Peers, Protocol, ProtocolInfo, Reply, RequestId,
+    TimerOp,
 };
 pub use rng::SimRng;
 pub use time::{DurationRange, SimDuration, SimTime};

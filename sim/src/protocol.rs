@@ -75,6 +75,26 @@ pub struct ProtocolInfo {
     pub consistency: Consistency,
     /// Length of one synchronisation round, for protocols that work in rounds.
     pub round: Option<SimDuration>,
+    /// The replicated data type, which decides what a history implies about final states.
+    pub datatype: Datatype,
+}
+
+/// The data type a protocol replicates, for the checkers that judge final states.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Datatype {
+    /// A map of registers (puts, gets, compare-and-set), possibly with counters and sets.
+    KeyValue,
+    /// Counters: increments and decrements.
+    Counter,
+    /// Last-writer-wins registers: a read sees the write with the greatest timestamp.
+    LwwRegister,
+    /// Multi-value registers: a read sees every write no other write has overwritten.
+    MvRegister,
+    /// Add-wins (observed-remove) sets.
+    AddWinsSet,
+    /// Sequences (lists) edited by position.
+    Sequence,
 }
 
 /// What a protocol replies to a client: an output, or a definite failure with its reason.
@@ -124,6 +144,12 @@ pub trait Protocol: Sized {
     /// Used to judge convergence and divergence.
     fn state_digest(&self) -> u64;
 
+    /// What a read of each key the replica holds would return, in key order, for checkers that
+    /// judge final states against the history (empty for protocols that do not offer it).
+    fn read_state(&self) -> Vec<(Key, Output)> {
+        Vec::new()
+    }
+
     /// The term (epoch, ballot) this node leads, if it believes it leads; faults aimed at
     /// `leader` pick the node leading the highest term.
     fn leader_term(&self) -> Option<u64> {
@@ -142,14 +168,23 @@ pub enum TimerOp<T> {
 
 /// A write becoming visible in a replica's readable state, for staleness and visibility
 /// metrics.
+///
+/// The writes to a key form one or more *streams*, each totally ordered by `stamp`: a replica
+/// that exposes stamp `s` of a stream holds every write of that stream stamped `s` or less
+/// (or something that superseded it). Totally ordered stores use one stream per key (stream
+/// 0, stamped by version or log index); CRDTs one per origin node (stamped by the origin's
+/// per-key sequence number or counter value).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Exposure {
     /// The key written.
     pub key: Key,
-    /// The client operation whose write is now readable here.
-    pub write: RequestId,
-    /// The write's position in the protocol's total order of writes to `key`: a replica that
-    /// exposes stamp `s` has seen every write to `key` with a smaller stamp, or superseded it.
+    /// Which of the key's streams.
+    pub stream: u32,
+    /// The client operation whose write this is, if the node knows it: the node that applied
+    /// the request does, and must expose it first; a replica that merged state in from a peer
+    /// may only know how far the stream has reached.
+    pub write: Option<RequestId>,
+    /// How far along the stream this replica now is.
     pub stamp: u64,
 }
 
@@ -294,9 +329,15 @@ impl<'a, P: Protocol> Ctx<'a, P> {
     pub fn note(&mut self, note: P::Note) {
         self.out.notes.push(note);
     }
-    /// Reports that the write of client operation `write` is now readable here.
+    /// Reports that the write of client operation `write`, at position `stamp` of the key's
+    /// single stream of writes, is now readable here.
     pub fn expose(&mut self, key: Key, write: RequestId, stamp: u64) {
-        self.out.exposures.push(Exposure { key, write, stamp });
+        self.out.exposures.push(Exposure { key, stream: 0, write: Some(write), stamp });
+    }
+    /// Reports that this replica now holds every write of stream `stream` of `key` up to
+    /// `stamp`; `write` names the client operation stamped `stamp` when this node applied it.
+    pub fn expose_stream(&mut self, key: Key, stream: u32, stamp: u64, write: Option<RequestId>) {
+        self.out.exposures.push(Exposure { key, stream, write, stamp });
     }
 }
 

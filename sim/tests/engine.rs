@@ -65,6 +65,7 @@ impl Protocol for Pinger {
             ops: vec![OpKind::Get],
             consistency: Consistency::Eventual,
             round: None,
+            datatype: syncsim_sim::Datatype::KeyValue,
         }
     }
     fn new(_: NodeId, config: &Config, durable: Option<u64>) -> Self {

@@ -368,6 +368,7 @@ impl Protocol for GossipNode {
             ops: vec![OpKind::Put, OpKind::Get],
             consistency: Consistency::Eventual,
             round: Some(config.interval),
+            datatype: syncsim_sim::Datatype::KeyValue,
         }
     }
 

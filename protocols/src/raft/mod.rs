@@ -950,6 +950,7 @@ impl Protocol for RaftNode {
             ops: vec![OpKind::Put, OpKind::Get, OpKind::Cas],
             consistency: Consistency::Linearizable,
             round: None,
+            datatype: syncsim_sim::Datatype::KeyValue,
         }
     }
 

@@ -1,0 +1,182 @@
+//! Conflict-free replicated data types: replicas accept updates with no coordination, and any
+//! two that have seen the same updates hold the same state (strong eventual consistency).
+//!
+//! Six types, one instance per key ([`types::Crdt`]): the grow-only and the
+//! positive-negative counter, a last-writer-wins register map with hybrid-logical-clock
+//! timestamps, a multi-value register, an add-wins observed-remove set with dots and no
+//! tombstones, and the RGA sequence for collaborative text.
+//!
+//! Each can be kept in sync three ways ([`SyncMode`]), all in [`node::CrdtNode`]:
+//! - **state**: every interval, a node sends its whole state to `fanout` random peers, which
+//!   join it into theirs;
+//! - **delta**: the delta-state protocol of Almeida, Shoker and Baquero, "Delta state
+//!   replicated data types" (JPDC 2018), Algorithm 2: a node keeps the join-decompositions
+//!   (deltas) of its updates and of what it received, numbered, and sends each peer the join of
+//!   those the peer has not acknowledged; the whole state when it no longer has them;
+//! - **op**: every update is broadcast once as an operation over a causal broadcast layer
+//!   (vector clocks; an operation waits until everything its sender had seen is delivered), with
+//!   periodic anti-entropy that re-sends the operations a peer lacks.
+//!
+//! A test-only [`Bug`] breaks a merge on purpose, so that tests can show the checkers catch it.
+
+pub mod clock;
+pub mod context;
+pub mod counter;
+pub mod lww;
+pub mod mvreg;
+pub mod node;
+pub mod orset;
+pub mod rga;
+pub mod types;
+pub mod wire;
+
+#[cfg(test)]
+mod laws;
+
+use serde::{Deserialize, Serialize};
+use syncsim_sim::{Protocol, ProtocolInfo, SimDuration};
+
+pub use counter::{GCounter, PnCounter};
+pub use lww::LwwRegister;
+pub use mvreg::MvRegister;
+pub use node::{CrdtMsg, CrdtNode, CrdtTimer};
+pub use orset::OrSet;
+pub use rga::Rga;
+pub use types::{Bug, Crdt, Env, Update};
+
+/// Which data type each key holds.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CrdtType {
+    /// Grow-only counter.
+    GCounter,
+    /// Counter that also counts down.
+    PnCounter,
+    /// Last-writer-wins register per key.
+    LwwMap,
+    /// Multi-value register.
+    MvRegister,
+    /// Add-wins observed-remove set.
+    OrSet,
+    /// Replicated growable array (a sequence).
+    Rga,
+}
+
+impl CrdtType {
+    /// The name scenarios use.
+    pub fn name(self) -> &'static str {
+        match self {
+            CrdtType::GCounter => GCounter::NAME,
+            CrdtType::PnCounter => PnCounter::NAME,
+            CrdtType::LwwMap => LwwRegister::NAME,
+            CrdtType::MvRegister => MvRegister::NAME,
+            CrdtType::OrSet => OrSet::NAME,
+            CrdtType::Rga => Rga::NAME,
+        }
+    }
+}
+
+/// How replicas exchange what they know.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncMode {
+    /// Periodic full state.
+    State,
+    /// Periodic deltas since the peer's last acknowledgement.
+    Delta,
+    /// Each operation broadcast once, delivered in causal order.
+    Op,
+}
+
+impl SyncMode {
+    /// The name scenarios use.
+    pub fn name(self) -> &'static str {
+        match self {
+            SyncMode::State => "state",
+            SyncMode::Delta => "delta",
+            SyncMode::Op => "op",
+        }
+    }
+}
+
+/// CRDT parameters from the scenario's `protocol:` map.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CrdtConfig {
+    /// The data type of every key.
+    #[serde(rename = "type")]
+    pub datatype: CrdtType,
+    /// How replicas synchronise.
+    pub sync: SyncMode,
+    /// Time between a node's synchronisation rounds (anti-entropy in op mode).
+    pub interval: SimDuration,
+    /// Peers contacted per round.
+    pub fanout: u32,
+    /// Delta mode: how many delta groups a node keeps for peers that have not acknowledged
+    /// them; a peer further behind gets the whole state.
+    pub delta_buffer: u32,
+    /// A deliberately broken merge, for tests of the checkers.
+    pub bug: Bug,
+}
+
+impl Default for CrdtConfig {
+    fn default() -> Self {
+        CrdtConfig {
+            datatype: CrdtType::OrSet,
+            sync: SyncMode::Delta,
+            interval: SimDuration::from_millis(100),
+            fanout: 1,
+            delta_buffer: 1024,
+            bug: Bug::None,
+        }
+    }
+}
+
+impl CrdtConfig {
+    /// Checks the parameters; the message names the field.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        if self.interval == SimDuration::ZERO {
+            return Err(("interval".into(), "the round interval must be positive".into()));
+        }
+        if self.fanout == 0 {
+            return Err(("fanout".into(), "fanout must be at least 1".into()));
+        }
+        if self.delta_buffer == 0 {
+            return Err(("delta_buffer".into(), "the delta buffer must hold at least 1 group".into()));
+        }
+        match (self.bug, self.datatype) {
+            (Bug::LwwTie, t) if t != CrdtType::LwwMap => {
+                Err(("bug".into(), format!("lww-tie breaks the lww-map merge, not {}", t.name())))
+            }
+            (Bug::CounterAdd, t) if !matches!(t, CrdtType::GCounter | CrdtType::PnCounter) => {
+                Err(("bug".into(), format!("counter-add breaks the counter merges, not {}", t.name())))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Every parameter with its meaning, for `syncsim list`.
+    pub fn describe() -> Vec<(&'static str, String, &'static str)> {
+        let d = CrdtConfig::default();
+        vec![
+            ("type", d.datatype.name().into(), "g-counter | pn-counter | lww-map | mv-register | or-set | rga"),
+            ("sync", d.sync.name().into(), "state (full state) | delta (delta-state, acked) | op (causal broadcast)"),
+            ("interval", d.interval.to_string(), "time between a node's sync rounds (op: anti-entropy rounds)"),
+            ("fanout", d.fanout.to_string(), "peers contacted per round"),
+            ("delta_buffer", d.delta_buffer.to_string(), "delta groups kept for unacknowledging peers"),
+            ("bug", "none".into(), "test only: lww-tie | counter-add, a deliberately broken merge"),
+        ]
+    }
+}
+
+/// The protocol's description under `config`, for the data type it names.
+pub fn info(config: &CrdtConfig) -> ProtocolInfo {
+    match config.datatype {
+        CrdtType::GCounter => CrdtNode::<GCounter>::info(config),
+        CrdtType::PnCounter => CrdtNode::<PnCounter>::info(config),
+        CrdtType::LwwMap => CrdtNode::<LwwRegister>::info(config),
+        CrdtType::MvRegister => CrdtNode::<MvRegister>::info(config),
+        CrdtType::OrSet => CrdtNode::<OrSet>::info(config),
+        CrdtType::Rga => CrdtNode::<Rga>::info(config),
+    }
+}

@@ -1,0 +1,468 @@
+//! A replica holding one CRDT per key, kept in sync by full states, deltas or causally
+//! delivered operations.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use syncsim_sim::rng::below;
+use syncsim_sim::trace::StableHasher;
+use syncsim_sim::{
+    Consistency, Ctx, Key, Message, NoMonitor, NodeId, Op, OpKind, Output, Protocol, ProtocolInfo, RequestId,
+};
+
+use super::types::{Crdt, Env};
+use super::{CrdtConfig, SyncMode, wire};
+
+/// A version vector: per origin node, how many of its operations were delivered.
+type Vv = BTreeMap<u32, u64>;
+
+/// A set of (stream, stamp) pairs, as [`Crdt::progress`] lists them.
+type Progress = Vec<(u32, u64)>;
+
+/// A delta group: the peer it came from (`None`: made here) and its deltas, key by key.
+type DeltaGroup<C> = (Option<u32>, Vec<(Key, C)>);
+
+/// An operation on its way through the causal broadcast layer.
+#[derive(Clone, Debug, PartialEq, Hash)]
+pub struct Envelope<C: Crdt> {
+    /// The node that made the update.
+    pub origin: u32,
+    /// Its number among the origin's operations, from 1.
+    pub seq: u64,
+    /// What the origin had delivered from each other node when it made the update: the
+    /// operation waits for those.
+    pub deps: Vec<(u32, u64)>,
+    /// The key updated.
+    pub key: Key,
+    /// The operation.
+    pub op: C::Op,
+}
+
+impl<C: Crdt> Envelope<C> {
+    fn size(&self) -> usize {
+        wire::varint(u64::from(self.origin))
+            + wire::varint(self.seq)
+            + vv_size(self.deps.iter().copied())
+            + wire::varint(self.key)
+            + C::op_size(&self.op)
+    }
+
+    fn ready(&self, vc: &Vv) -> bool {
+        vc.get(&self.origin).copied().unwrap_or(0) + 1 == self.seq
+            && self.deps.iter().all(|&(n, s)| vc.get(&n).copied().unwrap_or(0) >= s)
+    }
+}
+
+fn vv_size(vv: impl ExactSizeIterator<Item = (u32, u64)>) -> usize {
+    wire::varint(vv.len() as u64) + vv.map(|(n, s)| wire::varint(u64::from(n)) + wire::varint(s)).sum::<usize>()
+}
+
+fn parts_size<C: Crdt>(parts: &[(Key, C)]) -> usize {
+    wire::varint(parts.len() as u64) + parts.iter().map(|(k, c)| wire::varint(*k) + c.size()).sum::<usize>()
+}
+
+/// CRDT replicas' messages.
+#[derive(Clone, Debug, PartialEq, Hash)]
+pub enum CrdtMsg<C: Crdt> {
+    /// State mode: the sender's whole state, key by key.
+    State(Arc<Vec<(Key, C)>>),
+    /// Delta mode: the join of the sender's deltas numbered below `upto` that the receiver has
+    /// not acknowledged, or its whole state; the receiver acknowledges `upto`.
+    Delta {
+        /// One past the last delta group included.
+        upto: u64,
+        /// The deltas, key by key.
+        parts: Vec<(Key, C)>,
+    },
+    /// Delta mode: "I have joined your deltas below this number."
+    Ack(u64),
+    /// Op mode: operations, in the order they were delivered at the sender.
+    Ops(Vec<Envelope<C>>),
+    /// Op mode anti-entropy: what the sender has delivered; the receiver sends what it lacks.
+    Have {
+        /// The sender's version vector.
+        vc: Vec<(u32, u64)>,
+        /// Whether the receiver should say what it has in turn.
+        reply: bool,
+    },
+}
+
+impl<C: Crdt> Message for CrdtMsg<C> {
+    fn wire_size(&self) -> usize {
+        wire::TAG
+            + match self {
+                CrdtMsg::State(parts) => parts_size(parts),
+                CrdtMsg::Delta { upto, parts } => wire::varint(*upto) + parts_size(parts),
+                CrdtMsg::Ack(n) => wire::varint(*n),
+                CrdtMsg::Ops(ops) => wire::varint(ops.len() as u64) + ops.iter().map(Envelope::size).sum::<usize>(),
+                CrdtMsg::Have { vc, .. } => 1 + vv_size(vc.iter().copied()),
+            }
+    }
+}
+
+/// CRDT timers.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CrdtTimer {
+    /// The node's synchronisation round.
+    Round,
+}
+
+/// What survives a crash: the state, the clocks, and in op mode the delivered operations
+/// (other replicas may need them re-sent).
+#[derive(Clone, Debug)]
+pub struct Durable<C: Crdt> {
+    keys: BTreeMap<Key, C>,
+    env: Env,
+    seq: u64,
+    vc: Vv,
+    log: BTreeMap<(u32, u64), Envelope<C>>,
+}
+
+/// One replica.
+#[derive(Clone, Debug)]
+pub struct CrdtNode<C: Crdt> {
+    config: CrdtConfig,
+    env: Env,
+    keys: BTreeMap<Key, C>,
+    /// Delta mode: the number the next delta group gets.
+    seq: u64,
+    /// Delta mode: delta groups by number, each with the peer it came from, if any
+    /// (volatile).
+    deltas: BTreeMap<u64, DeltaGroup<C>>,
+    /// Delta mode: per peer, the delta number it acknowledged (volatile).
+    acks: BTreeMap<u32, u64>,
+    /// Op mode: operations delivered, per origin.
+    vc: Vv,
+    /// Op mode: delivered operations some peer may still lack.
+    log: BTreeMap<(u32, u64), Envelope<C>>,
+    /// Op mode: operations received before they were causally ready (volatile).
+    pending: BTreeMap<(u32, u64), Envelope<C>>,
+    /// Op mode: what each peer said it had delivered (volatile), to trim the log.
+    peer_vcs: BTreeMap<u32, Vv>,
+    scratch: (Progress, Progress),
+}
+
+impl<C: Crdt> CrdtNode<C> {
+    /// The replica's state of each key.
+    pub fn keys(&self) -> &BTreeMap<Key, C> {
+        &self.keys
+    }
+
+    fn clock(&mut self, ctx: &Ctx<'_, Self>) {
+        self.env.now_ms = ctx.now().as_nanos() / 1_000_000;
+    }
+
+    /// Joins `other` into key `key`'s state, exposes the streams that moved, and says whether
+    /// the state changed.
+    fn join_key(&mut self, ctx: &mut Ctx<'_, Self>, key: Key, other: &C) -> bool {
+        let state = self.keys.entry(key).or_default();
+        let before = state.clone();
+        state.join(other, &mut self.env);
+        let changed = *state != before;
+        if changed {
+            Self::expose_moves(ctx, key, &before, state, &mut self.scratch);
+        }
+        changed
+    }
+
+    /// Exposes every stream of `key` that is further along in `after` than in `before`.
+    fn expose_moves(ctx: &mut Ctx<'_, Self>, key: Key, before: &C, after: &C, (old, new): &mut (Progress, Progress)) {
+        old.clear();
+        new.clear();
+        before.progress(old);
+        after.progress(new);
+        let mut i = 0;
+        for &(stream, stamp) in new.iter() {
+            while i < old.len() && old[i].0 < stream {
+                i += 1;
+            }
+            let was = if i < old.len() && old[i].0 == stream { old[i].1 } else { 0 };
+            if stamp > was {
+                ctx.expose_stream(key, stream, stamp, None);
+            }
+        }
+    }
+
+    /// Delta mode: keeps `parts`, received from `from` (or made here), as the next delta group.
+    fn keep_delta(&mut self, from: Option<u32>, parts: Vec<(Key, C)>) {
+        self.deltas.insert(self.seq, (from, parts));
+        self.seq += 1;
+        while self.deltas.len() > self.config.delta_buffer as usize {
+            self.deltas.pop_first();
+        }
+    }
+
+    /// Op mode: delivers every pending operation that has become causally ready. Each pass
+    /// goes through the pending operations in (origin, number) order, so one pass delivers a
+    /// whole run of one origin's operations.
+    fn deliver_ready(&mut self, ctx: &mut Ctx<'_, Self>) {
+        loop {
+            let mut delivered = false;
+            let ids: Vec<(u32, u64)> = self.pending.keys().copied().collect();
+            for id in ids {
+                if self.pending[&id].ready(&self.vc) {
+                    let envelope = self.pending.remove(&id).expect("listed above");
+                    self.deliver(ctx, envelope);
+                    delivered = true;
+                }
+            }
+            if !delivered {
+                break;
+            }
+        }
+    }
+
+    fn deliver(&mut self, ctx: &mut Ctx<'_, Self>, envelope: Envelope<C>) {
+        let state = self.keys.entry(envelope.key).or_default();
+        let before = state.clone();
+        state.effect(&envelope.op, &mut self.env);
+        if *state != before {
+            Self::expose_moves(ctx, envelope.key, &before, state, &mut self.scratch);
+        }
+        self.vc.insert(envelope.origin, envelope.seq);
+        self.log.insert((envelope.origin, envelope.seq), envelope);
+    }
+
+    /// Op mode: drops logged operations every peer has said it delivered.
+    fn trim_log(&mut self, cluster: u32) {
+        if self.peer_vcs.len() + 1 < cluster as usize {
+            return;
+        }
+        let peer_vcs = &self.peer_vcs;
+        self.log.retain(|&(o, s), _| peer_vcs.values().any(|vc| vc.get(&o).copied().unwrap_or(0) < s));
+    }
+
+    fn round(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let peers = ctx.random_peers(self.config.fanout as usize);
+        match self.config.sync {
+            SyncMode::State => {
+                if self.keys.is_empty() {
+                    return;
+                }
+                let state = Arc::new(self.keys.iter().map(|(k, c)| (*k, c.clone())).collect::<Vec<_>>());
+                for peer in peers {
+                    ctx.send(peer, CrdtMsg::State(Arc::clone(&state)));
+                }
+            }
+            SyncMode::Delta => {
+                for peer in peers {
+                    if let Some(msg) = self.delta_for(peer.0) {
+                        ctx.send(peer, msg);
+                    }
+                }
+                // Groups every peer has acknowledged are no longer needed.
+                if self.acks.len() + 1 >= ctx.cluster_size() as usize {
+                    let min = self.acks.values().copied().min().unwrap_or(0);
+                    self.deltas.retain(|&n, _| n >= min);
+                }
+            }
+            SyncMode::Op => {
+                let vc: Vec<(u32, u64)> = self.vc.iter().map(|(&n, &s)| (n, s)).collect();
+                for peer in peers {
+                    ctx.send(peer, CrdtMsg::Have { vc: vc.clone(), reply: true });
+                }
+            }
+        }
+    }
+
+    /// Delta mode: what to send `peer` this round, if it lacks anything.
+    fn delta_for(&self, peer: u32) -> Option<CrdtMsg<C>> {
+        let acked = self.acks.get(&peer).copied().unwrap_or(0);
+        if acked >= self.seq {
+            return None;
+        }
+        let parts: Vec<(Key, C)> = match self.deltas.first_key_value() {
+            Some((&oldest, _)) if oldest <= acked => {
+                let mut joined: BTreeMap<Key, C> = BTreeMap::new();
+                let mut env = self.env.clone();
+                // Not back to the peer that sent them (the paper's back-propagation
+                // optimisation).
+                let groups = self.deltas.range(acked..).filter(|(_, (from, _))| *from != Some(peer));
+                for (_, (_, group)) in groups {
+                    for (k, d) in group {
+                        joined.entry(*k).or_default().join(d, &mut env);
+                    }
+                }
+                joined.into_iter().collect()
+            }
+            // The groups the peer lacks are gone (or never kept, after a restart): send it all.
+            _ => self.keys.iter().map(|(k, c)| (*k, c.clone())).collect(),
+        };
+        Some(CrdtMsg::Delta { upto: self.seq, parts })
+    }
+}
+
+impl<C: Crdt> Protocol for CrdtNode<C> {
+    type Msg = CrdtMsg<C>;
+    type Timer = CrdtTimer;
+    type Durable = Durable<C>;
+    type Config = CrdtConfig;
+    type Note = ();
+    type Monitor = NoMonitor;
+
+    fn monitor(_: &CrdtConfig, _: u32) -> NoMonitor {
+        NoMonitor
+    }
+
+    fn info(config: &CrdtConfig) -> ProtocolInfo {
+        ProtocolInfo {
+            name: "crdt",
+            variant: format!("{}/{}", C::NAME, config.sync.name()),
+            ops: C::OPS.to_vec(),
+            consistency: Consistency::StrongEventual,
+            round: Some(config.interval),
+            datatype: C::DATATYPE,
+        }
+    }
+
+    fn new(id: NodeId, config: &CrdtConfig, durable: Option<Durable<C>>) -> Self {
+        let d = durable.unwrap_or_else(|| Durable {
+            keys: BTreeMap::new(),
+            env: Env { me: id.0, bug: config.bug, ..Env::default() },
+            seq: 0,
+            vc: Vv::new(),
+            log: BTreeMap::new(),
+        });
+        CrdtNode {
+            config: config.clone(),
+            env: d.env,
+            keys: d.keys,
+            seq: d.seq,
+            deltas: BTreeMap::new(),
+            acks: BTreeMap::new(),
+            vc: d.vc,
+            log: d.log,
+            pending: BTreeMap::new(),
+            peer_vcs: BTreeMap::new(),
+            scratch: Default::default(),
+        }
+    }
+
+    fn durable(&self) -> Durable<C> {
+        Durable {
+            keys: self.keys.clone(),
+            env: self.env.clone(),
+            seq: self.seq,
+            vc: self.vc.clone(),
+            log: self.log.clone(),
+        }
+    }
+
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
+        // A random phase, so that nodes' rounds interleave.
+        let first = 1 + below(ctx.rng(), self.config.interval.as_nanos());
+        ctx.set_timer(CrdtTimer::Round, syncsim_sim::SimDuration(first));
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: CrdtMsg<C>) {
+        self.clock(ctx);
+        match msg {
+            CrdtMsg::State(parts) => {
+                for (k, c) in parts.iter() {
+                    self.join_key(ctx, *k, c);
+                }
+            }
+            CrdtMsg::Delta { upto, parts } => {
+                // Keep what was new here as a delta of this node's own, so it travels on.
+                let mut fresh = Vec::new();
+                for (k, d) in parts {
+                    if self.join_key(ctx, k, &d) {
+                        fresh.push((k, d));
+                    }
+                }
+                if !fresh.is_empty() {
+                    self.keep_delta(Some(from.0), fresh);
+                }
+                ctx.send(from, CrdtMsg::Ack(upto));
+            }
+            CrdtMsg::Ack(n) => {
+                let a = self.acks.entry(from.0).or_insert(0);
+                *a = (*a).max(n);
+            }
+            CrdtMsg::Ops(ops) => {
+                for e in ops {
+                    let delivered = self.vc.get(&e.origin).copied().unwrap_or(0);
+                    if e.seq > delivered {
+                        self.pending.insert((e.origin, e.seq), e);
+                    }
+                }
+                self.deliver_ready(ctx);
+            }
+            CrdtMsg::Have { vc, reply } => {
+                let theirs: Vv = vc.iter().copied().collect();
+                let missing: Vec<Envelope<C>> = self
+                    .log
+                    .iter()
+                    .filter(|((o, s), _)| theirs.get(o).copied().unwrap_or(0) < *s)
+                    .map(|(_, e)| e.clone())
+                    .collect();
+                if !missing.is_empty() {
+                    ctx.send(from, CrdtMsg::Ops(missing));
+                }
+                let behind = theirs.iter().any(|(o, &s)| self.vc.get(o).copied().unwrap_or(0) < s);
+                if reply && behind {
+                    ctx.send(from, CrdtMsg::Have { vc: self.vc.iter().map(|(&n, &s)| (n, s)).collect(), reply: false });
+                }
+                self.peer_vcs.insert(from.0, theirs);
+                self.trim_log(ctx.cluster_size());
+            }
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: CrdtTimer) {
+        self.clock(ctx);
+        match timer {
+            CrdtTimer::Round => {
+                self.round(ctx);
+                ctx.set_timer(CrdtTimer::Round, self.config.interval);
+            }
+        }
+    }
+
+    fn on_request(&mut self, ctx: &mut Ctx<'_, Self>, req: RequestId, op: Op) {
+        self.clock(ctx);
+        let kind = op.kind();
+        if !C::OPS.contains(&kind) {
+            ctx.reply(req, Err(format!("{} does not support {}", C::NAME, kind)));
+            return;
+        }
+        let key = op.key();
+        if matches!(kind, OpKind::Get | OpKind::Read) {
+            let value = self.keys.get(&key).map_or_else(|| C::default().read(), C::read);
+            ctx.reply(req, Ok(value));
+            return;
+        }
+        let state = self.keys.entry(key).or_default();
+        let before = state.clone();
+        let Some(update) = state.update(&op, &mut self.env) else {
+            ctx.reply(req, Err(format!("{} cannot apply {}", C::NAME, kind)));
+            return;
+        };
+        // The origin names the write first, then any other stream the update moved.
+        ctx.expose_stream(key, update.stream, update.stamp, Some(req));
+        Self::expose_moves(ctx, key, &before, state, &mut self.scratch);
+        match self.config.sync {
+            SyncMode::State => {}
+            SyncMode::Delta => self.keep_delta(None, vec![(key, update.delta)]),
+            SyncMode::Op => {
+                let me = self.env.me;
+                let seq = self.vc.get(&me).copied().unwrap_or(0) + 1;
+                let deps = self.vc.iter().filter(|&(&n, _)| n != me).map(|(&n, &s)| (n, s)).collect();
+                let envelope = Envelope { origin: me, seq, deps, key, op: update.op };
+                self.vc.insert(me, seq);
+                self.log.insert((me, seq), envelope.clone());
+                let ops = CrdtMsg::Ops(vec![envelope]);
+                ctx.broadcast(ops);
+            }
+        }
+        ctx.reply(req, Ok(update.output));
+    }
+
+    fn state_digest(&self) -> u64 {
+        StableHasher::hash_of(&self.keys)
+    }
+
+    fn read_state(&self) -> Vec<(Key, Output)> {
+        self.keys.iter().map(|(k, c)| (*k, c.read())).collect()
+    }
+}
