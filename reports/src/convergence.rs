@@ -1,5 +1,6 @@
 //! Convergence: from periodic samples of every replica's state digest, whether the live
-//! replicas ended equal and how long after the settle phase began they became so.
+//! replicas ended equal and how long after the settle phase began they became so, and how far
+//! apart they were over the run (the divergence timeline).
 
 use serde::Serialize;
 use syncsim_sim::SimTime;
@@ -14,6 +15,23 @@ pub struct ConvergenceTracker {
     last_live: usize,
     samples: u64,
     max_distinct: usize,
+    /// Every sample as (time, distinct states, share of differing replica pairs).
+    timeline: Vec<(u64, u32, f64)>,
+}
+
+/// The most points a report's divergence timeline keeps; longer runs are bucketed, each
+/// bucket keeping its worst sample.
+const TIMELINE_POINTS: usize = 500;
+
+/// How far apart the live replicas were at one moment.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct DivergencePoint {
+    /// When (ns).
+    pub t_ns: u64,
+    /// Distinct states among live replicas.
+    pub distinct: u32,
+    /// Share of pairs of live replicas whose states differ.
+    pub differing_pairs: f64,
 }
 
 impl ConvergenceTracker {
@@ -21,8 +39,12 @@ impl ConvergenceTracker {
     pub fn sample(&mut self, now: SimTime, digests: &[Option<u64>]) {
         let mut live: Vec<u64> = digests.iter().flatten().copied().collect();
         live.sort_unstable();
-        live.dedup();
-        let distinct = live.len();
+        let distinct = live.chunk_by(|a, b| a == b).count();
+        let n = live.len() as f64;
+        let same: f64 = live.chunk_by(|a, b| a == b).map(|g| (g.len() * (g.len() - 1)) as f64 / 2.0).sum();
+        let pairs = n * (n - 1.0) / 2.0;
+        let differing = if pairs > 0.0 { 1.0 - same / pairs } else { 0.0 };
+        self.timeline.push((now.0, distinct as u32, differing));
         self.samples += 1;
         self.last_live = digests.iter().flatten().count();
         self.last_distinct = distinct;
@@ -50,7 +72,23 @@ impl ConvergenceTracker {
             distinct_states_at_end: self.last_distinct as u64,
             max_distinct_states: self.max_distinct as u64,
             samples: self.samples,
+            timeline: self.timeline(),
         }
+    }
+
+    /// The samples, bucketed down to at most [`TIMELINE_POINTS`], each bucket's worst kept.
+    fn timeline(&self) -> Vec<DivergencePoint> {
+        let per = self.timeline.len().div_ceil(TIMELINE_POINTS).max(1);
+        self.timeline
+            .chunks(per)
+            .map(|bucket| {
+                let worst = bucket
+                    .iter()
+                    .max_by(|a, b| a.2.total_cmp(&b.2).then(a.1.cmp(&b.1)))
+                    .expect("chunks are never empty");
+                DivergencePoint { t_ns: bucket[0].0, distinct: worst.1, differing_pairs: worst.2 }
+            })
+            .collect()
     }
 }
 
@@ -70,6 +108,8 @@ pub struct ConvergenceStats {
     pub max_distinct_states: u64,
     /// Samples taken.
     pub samples: u64,
+    /// Divergence over the run, one point per sample or bucket of samples.
+    pub timeline: Vec<DivergencePoint>,
 }
 
 #[cfg(test)]
@@ -89,6 +129,30 @@ mod tests {
         assert_eq!(s.after_settle_ns, Some(20));
         assert_eq!(s.live_replicas, 2);
         assert_eq!(s.max_distinct_states, 2);
+        // Two replicas, two states: the one pair differs; then they agree.
+        assert_eq!(s.timeline[0].differing_pairs, 1.0);
+        assert_eq!((s.timeline[2].distinct, s.timeline[2].differing_pairs), (1, 0.0));
+    }
+
+    #[test]
+    fn differing_pairs_count_pairs_not_states() {
+        let mut c = ConvergenceTracker::default();
+        // States a, a, a, b: 3 of the 6 pairs differ.
+        c.sample(SimTime(0), &[Some(1), Some(1), Some(1), Some(2)]);
+        let p = &c.finish().timeline[0];
+        assert_eq!((p.distinct, p.differing_pairs), (2, 0.5));
+    }
+
+    #[test]
+    fn long_timelines_keep_each_buckets_worst_sample() {
+        let mut c = ConvergenceTracker::default();
+        for t in 0..2000u64 {
+            let d = if t == 1234 { [Some(1), Some(2)] } else { [Some(1), Some(1)] };
+            c.sample(SimTime(t), &d);
+        }
+        let timeline = c.finish().timeline;
+        assert!(timeline.len() <= TIMELINE_POINTS);
+        assert_eq!(timeline.iter().filter(|p| p.distinct == 2).count(), 1, "the one divergent sample survives");
     }
 
     #[test]

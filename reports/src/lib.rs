@@ -3,6 +3,8 @@
 //!
 //! - [`tracker`]: the observer fed while a run goes on ([`visibility`], [`convergence`]);
 //! - [`latency`]: operation counts, availability and latency percentiles;
+//! - [`sec`]: the strong-eventual-consistency checker of final states; [`staleness`]: stale
+//!   reads; [`windows`]: when faults were in force;
 //! - [`expect`]: the scenario's expectations;
 //! - [`report`]: the `report.json` model and the verdict; [`summary`]: the terminal rendering.
 
@@ -13,9 +15,12 @@ pub mod history;
 pub mod latency;
 pub mod lin;
 pub mod report;
+pub mod sec;
+pub mod staleness;
 pub mod summary;
 pub mod tracker;
 pub mod visibility;
+pub mod windows;
 
 pub use report::{EXIT_BAD_INPUT, Report, RunContext, Verdict};
 pub use tracker::Tracker;

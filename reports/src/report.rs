@@ -11,8 +11,11 @@ use crate::convergence::ConvergenceStats;
 use crate::expect::{Class, Expectation, Kind};
 use crate::latency::{LatencyStats, OpCounts, operation_stats, quantile};
 use crate::lin::{CheckResult, Verdict as LinVerdict};
+use crate::sec::SecCheck;
+use crate::staleness::StalenessStats;
 use crate::tracker::Tracker;
 use crate::visibility::VisibilityStats;
+use crate::windows::{FaultWindow, fault_windows};
 
 /// Version of the `report.json` schema; bumped whenever a field changes meaning or goes away.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -228,12 +231,18 @@ pub struct Report {
     pub convergence: ConvergenceStats,
     /// The linearizability check of the history, for protocols that claim linearizability.
     pub linearizability: Option<CheckResult>,
+    /// The strong-eventual-consistency check of the final states, for protocols that claim it.
+    pub sec: Option<SecCheck>,
+    /// How stale reads were, for eventually consistent protocols.
+    pub staleness: Option<StalenessStats>,
     /// The protocol invariant that broke, which ended the run.
     pub invariant_violation: Option<InvariantViolation>,
     /// What the protocol's own monitor measured.
     pub protocol_metrics: ProtocolFigures,
     /// Every fault applied.
     pub faults: Vec<FaultRecord>,
+    /// When each fault was in force, for timelines.
+    pub fault_windows: Vec<FaultWindow>,
     /// Expectations and their verdicts.
     pub expectations: Vec<ExpectationResult>,
 }
@@ -252,6 +261,15 @@ impl Report {
         let linearizability = (ctx.protocol.consistency == syncsim_sim::Consistency::Linearizable)
             .then(|| crate::lin::check_history(&out.history, ctx.lincheck_budget))
             .flatten();
+        let node = |i: usize| ctx.node_names.get(i).cloned().unwrap_or_else(|| format!("#{i}"));
+        let tracker = &out.observer.visibility;
+        let sec = (ctx.protocol.consistency == syncsim_sim::Consistency::StrongEventual)
+            .then(|| crate::sec::check(&out.history, ctx.protocol.datatype, &out.final_reads, tracker, node));
+        let staleness = matches!(
+            ctx.protocol.consistency,
+            syncsim_sim::Consistency::StrongEventual | syncsim_sim::Consistency::Eventual
+        )
+        .then(|| crate::staleness::check(&out.history, tracker, node));
         let mut report = Report {
             schema_version: SCHEMA_VERSION,
             syncsim_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -282,6 +300,8 @@ impl Report {
             visibility,
             convergence: out.observer.convergence.finish(),
             linearizability,
+            sec,
+            staleness,
             invariant_violation: out.violation.as_ref().map(|v| InvariantViolation {
                 time_ns: v.time.0,
                 node: name(&v.node),
@@ -308,6 +328,7 @@ impl Report {
                 .iter()
                 .map(|(t, f)| FaultRecord { at_ns: t.0, fault: f.describe(|n| name(&n)) })
                 .collect(),
+            fault_windows: fault_windows(&out.faults, out.end, |f| f.describe(|n| name(&n))),
             expectations: vec![],
         };
         report.expectations = ctx.expectations.into_iter().map(|e| report.judge(e)).collect();
@@ -350,6 +371,15 @@ impl Report {
             self.failures.push(format!("the history is not linearizable{what}"));
             outcome = Verdict::SafetyViolation;
         }
+        if let Some(sec) = self.sec.as_ref().filter(|s| !s.valid) {
+            let first = sec
+                .violations
+                .first()
+                .map_or(String::new(), |v| format!(": key {} at {}: {} ({:?})", v.key, v.node, v.message, v.finding));
+            self.failures
+                .push(format!("{} replica state(s) are not what the history implies{first}", sec.violation_count));
+            outcome = Verdict::SafetyViolation;
+        }
         for r in self.expectations.iter().filter(|r| !r.passed) {
             let measured = match (r.actual, &r.note) {
                 (Some(a), _) => format!("measured {}", format_value(r.expectation.kind(), a)),
@@ -368,6 +398,21 @@ impl Report {
         }
         self.outcome = outcome;
         self.exit_code = outcome.exit_code();
+    }
+
+    fn sec_check(&self) -> Result<&SecCheck, String> {
+        self.sec.as_ref().ok_or_else(|| "the protocol does not claim strong eventual consistency".to_string())
+    }
+
+    fn staleness_check(&self) -> Result<&StalenessStats, String> {
+        let s = self
+            .staleness
+            .as_ref()
+            .ok_or_else(|| "reads are judged for staleness only for eventually consistent protocols".to_string())?;
+        if s.reads == 0 {
+            return Err("no read succeeded".into());
+        }
+        Ok(s)
     }
 
     /// The value of a metric in its unit (nanoseconds, fraction, number, 1/0), or why it
@@ -404,6 +449,16 @@ impl Report {
                     self.convergence.distinct_states_at_end
                 )
             })? as f64,
+            ["visibility", "within", d] => {
+                need_writes()?;
+                let d: SimDuration = d.parse().map_err(|e| format!("`{name}`: {e}"))?;
+                v.fraction_within(d)
+            }
+            ["sec"] => f64::from(u8::from(self.sec_check()?.valid)),
+            ["sec", "converged"] => f64::from(u8::from(self.sec_check()?.converged)),
+            ["sec", "stranded"] => self.sec_check()?.stranded as f64,
+            ["reads", "stale"] => self.staleness_check()?.fraction_stale,
+            ["reads", "missed", "max"] => self.staleness_check()?.missed_max as f64,
             ["visibility", "everywhere"] => {
                 need_writes()?;
                 v.fraction_everywhere

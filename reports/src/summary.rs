@@ -93,6 +93,49 @@ pub fn render(report: &Report) -> String {
             c.distinct_states_at_end, c.live_replicas
         ),
     };
+    if let Some(sec) = &report.sec {
+        let _ = if sec.valid && sec.converged {
+            writeln!(
+                s,
+                "strong eventual consistency: OK ({} keys on {} live replicas; every state is what its updates imply)",
+                sec.keys, sec.live_replicas
+            )
+        } else {
+            writeln!(
+                s,
+                "strong eventual consistency: {}{}",
+                if sec.valid { String::new() } else { format!("{} INVALID replica state(s)", sec.violation_count) },
+                if sec.converged {
+                    String::new()
+                } else {
+                    format!("{}{} DIVERGED key(s)", if sec.valid { "" } else { "; " }, sec.diverged_keys)
+                }
+            )
+        };
+        for v in sec.violations.iter().take(5) {
+            let _ = writeln!(s, "  key {} at {}: {:?}: {}", v.key, v.node, v.finding, v.message);
+        }
+        for d in sec.diverged.iter().take(3) {
+            let states: Vec<String> =
+                d.states.iter().map(|(st, nodes)| format!("{} = {st}", nodes.join(","))).collect();
+            let _ = writeln!(s, "  key {} differs: {}", d.key, states.join("; "));
+        }
+        if sec.stranded > 0 {
+            let _ = writeln!(s, "  {} acknowledged update(s) held only by replicas down at the end", sec.stranded);
+        }
+    }
+    if let Some(st) = report.staleness.as_ref().filter(|st| st.reads > 0) {
+        let _ = writeln!(
+            s,
+            "staleness: {} of {} reads stale ({:.2}%); versions missed p50 {} p99 {} max {}",
+            st.stale,
+            st.reads,
+            st.fraction_stale * 100.0,
+            st.missed_p50,
+            st.missed_p99,
+            st.missed_max
+        );
+    }
     if let Some(lin) = &report.linearizability {
         use crate::lin::Verdict as V;
         let _ = match lin.verdict {
