@@ -42,6 +42,9 @@ enum Command {
         /// Also record every event to trace.jsonl.
         #[arg(long)]
         trace: bool,
+        /// Run only this one of the scenario's `variants` (default: all of them, compared).
+        #[arg(long)]
+        variant: Option<String>,
     },
     /// Check scenario files without running them.
     Validate {
@@ -95,7 +98,7 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Command::Run { file, seed, out, trace } => run(file, seed, out, trace),
+        Command::Run { file, seed, out, trace, variant } => run(file, seed, out, trace, variant),
         Command::Validate { files } => validate(&files),
         Command::List => {
             print!("{}", list());
@@ -130,7 +133,7 @@ pub fn main() -> i32 {
     }
 }
 
-fn run(file: PathBuf, seed: Option<u64>, out: Option<PathBuf>, trace: bool) -> i32 {
+fn run(file: PathBuf, seed: Option<u64>, out: Option<PathBuf>, trace: bool, variant: Option<String>) -> i32 {
     let scenario = match Scenario::load(&file) {
         Ok(s) => s,
         Err(e) => {
@@ -140,10 +143,29 @@ fn run(file: PathBuf, seed: Option<u64>, out: Option<PathBuf>, trace: bool) -> i
     };
     let seed = seed.unwrap_or(scenario.raw.seed);
     let dir = out.unwrap_or_else(|| output::default_dir(scenario.name(), seed));
-    let info = scenario.protocol().info();
     // The seed first, then every parameter: enough to reproduce the run from the log alone.
     println!("seed: {seed}");
     println!("scenario: {} ({})", scenario.name(), scenario.file);
+    let scenario = match (variant, scenario.variants.is_empty()) {
+        (None, false) => return run_variants(&scenario, seed, &dir, trace),
+        (None, true) => scenario,
+        (Some(v), _) => match scenario.variant(&v) {
+            Some(one) => one.clone(),
+            None => {
+                let names: Vec<&str> = scenario.variants.iter().filter_map(|s| s.variant.as_deref()).collect();
+                eprintln!(
+                    "error: {}: no variant `{v}`; the scenario has: {}",
+                    scenario.file,
+                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                );
+                return EXIT_BAD_INPUT;
+            }
+        },
+    };
+    if let Some(v) = &scenario.variant {
+        println!("variant: {v}");
+    }
+    let info = scenario.protocol().info();
     println!("protocol: {} {}", info.name, info.variant);
     println!("parameters:");
     for line in scenario.parameters_yaml().lines() {
@@ -176,6 +198,55 @@ fn run(file: PathBuf, seed: Option<u64>, out: Option<PathBuf>, trace: bool) -> i
     // The outcome and the reproducing command come last.
     print!("{}", syncsim_reports::summary::render(&result.report));
     result.report.exit_code
+}
+
+/// Runs every variant of `scenario` under `seed`, each into its own folder of `dir`, and
+/// compares them.
+fn run_variants(scenario: &Scenario, seed: u64, dir: &std::path::Path, trace: bool) -> i32 {
+    println!("parameters:");
+    for line in scenario.parameters_yaml().lines() {
+        println!("  {line}");
+    }
+    let _ = std::io::stdout().flush();
+    let mut runs = Vec::new();
+    for v in &scenario.variants {
+        let name = v.variant.clone().unwrap_or_default();
+        let started = Instant::now();
+        let result = match runner::run(v, seed, trace) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {} (variant {name}): {e}", scenario.file);
+                return EXIT_BAD_INPUT;
+            }
+        };
+        if let Err(e) = output::write_run(&dir.join(&name), &result, &v.node_names) {
+            eprintln!("error: {e:#}");
+            return EXIT_BAD_INPUT;
+        }
+        let r = &result.report;
+        println!(
+            "\nvariant {name}: {} {}: {} events in {:.2}s of wall time; report: {}",
+            r.protocol.name,
+            r.protocol.variant,
+            r.run.events,
+            started.elapsed().as_secs_f64(),
+            dir.join(&name).join("report.json").display()
+        );
+        for f in &r.failures {
+            println!("  FAILED: {f}");
+        }
+        println!("  reproduce: {}", r.reproduce);
+        runs.push((name, result.report));
+    }
+    let rows: Vec<(String, &syncsim_reports::Report)> = runs.iter().map(|(n, r)| (n.clone(), r)).collect();
+    let comparison = crate::compare::compare(scenario.name(), seed, &rows);
+    if let Err(e) = output::write_comparison(dir, &comparison) {
+        eprintln!("error: {e:#}");
+        return EXIT_BAD_INPUT;
+    }
+    println!("\ncomparison: {}\n", dir.join("comparison.json").display());
+    print!("{}", crate::compare::render(&comparison));
+    comparison.exit_code
 }
 
 fn run_experiment(scenario: &Scenario, seed: u64, dir: &std::path::Path, started: Instant) -> i32 {

@@ -299,7 +299,7 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<(ExperimentReport, Vec<(Str
         seed,
         outcome,
         exit_code: outcome.exit_code(),
-        reproduce: crate::runner::reproduce_command(&scenario.file, seed),
+        reproduce: crate::runner::reproduce_command(&scenario.file, seed, None),
         parameters,
         experiment: results,
     };

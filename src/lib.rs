@@ -5,8 +5,8 @@
 //! - [`sim`]: the engine (time, events, RNG streams, network, faults, clients, history);
 //! - [`protocols`]: the protocols, as sans-IO state machines;
 //! - [`reports`]: checkers, statistics, the report model and its renderings;
-//! - [`scenario`]: scenario files; [`runner`]: running one under a seed; [`output`]: the files
-//!   a run writes; [`lincheck`]: checking a history file for linearizability.
+//! - [`scenario`]: scenario files; [`runner`]: running one under a seed; [`compare`]: comparing
+//!   a scenario's protocol variants; [`output`]: the files a run writes; [`lincheck`]: checking a history file for linearizability.
 //!
 //! ```
 //! let scenario = syncsim::scenario::Scenario::parse(
@@ -21,6 +21,7 @@
 //! ```
 
 pub mod cli;
+pub mod compare;
 pub mod experiment;
 pub mod lincheck;
 pub mod output;

@@ -63,3 +63,11 @@ pub fn write_experiment(
     }
     Ok(())
 }
+
+/// Writes a comparison of variants as `comparison.json` into `dir`.
+pub fn write_comparison(dir: &Path, comparison: &crate::compare::Comparison) -> Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("cannot create the output folder {}", dir.display()))?;
+    let mut json = serde_json::to_string_pretty(comparison).context("serializing the comparison")?;
+    json.push('\n');
+    write_file(&dir.join("comparison.json"), |w| w.write_all(json.as_bytes()))
+}

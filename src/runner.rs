@@ -21,9 +21,13 @@ pub struct RunResult {
     pub trace: Vec<TraceRecord>,
 }
 
-/// The command line that reproduces a run of `file` under `seed`.
-pub fn reproduce_command(file: &str, seed: u64) -> String {
-    format!("syncsim run {file} --seed {seed}")
+/// The command line that reproduces a run of `file` (its variant `variant`, if any) under
+/// `seed`.
+pub fn reproduce_command(file: &str, seed: u64, variant: Option<&str>) -> String {
+    match variant {
+        Some(v) => format!("syncsim run {file} --seed {seed} --variant {v}"),
+        None => format!("syncsim run {file} --seed {seed}"),
+    }
 }
 
 /// Runs `scenario` under `seed`; `record_trace` keeps every event, not only the hash.
@@ -60,14 +64,17 @@ fn run_with<P: Protocol>(
     let mut parameters = scenario.parameters();
     parameters["seed"] = seed.into();
     let context = RunContext {
-        name: scenario.name().to_string(),
+        name: match &scenario.variant {
+            Some(v) => format!("{}/{v}", scenario.name()),
+            None => scenario.name().to_string(),
+        },
         description: scenario.raw.description.clone(),
         file: scenario.file.clone(),
         parameters,
         protocol: scenario.protocol().info(),
         node_names: scenario.node_names.clone(),
         expectations: scenario.expectations.clone(),
-        reproduce: reproduce_command(&scenario.file, seed),
+        reproduce: reproduce_command(&scenario.file, seed, scenario.variant.as_deref()),
         lincheck_budget: syncsim_reports::lin::Budget {
             max_bytes: scenario.raw.engine.lincheck_budget_mb.saturating_mul(1 << 20),
         },

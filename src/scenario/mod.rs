@@ -37,6 +37,10 @@ pub struct Scenario {
     pub sim: SimConfig,
     /// The expectations to judge.
     pub expectations: Vec<Expectation>,
+    /// The variant this scenario is, when it came from a scenario's `variants:` list.
+    pub variant: Option<String>,
+    /// The scenario's variants, each ready to run on its own (empty when it lists none).
+    pub variants: Vec<Scenario>,
 }
 
 impl Scenario {
@@ -81,13 +85,58 @@ impl Scenario {
             let position = locations.find(&e.path);
             at(position, Some(e.path), e.message)
         })?;
+        let mut variants = Vec::new();
+        for (i, v) in raw.variants.iter().enumerate() {
+            let mut names = raw.variants[..i].iter().map(|w| &w.name);
+            let problem = if !resolve::valid_name(&v.name) {
+                Some(format!("`{}` is not a valid variant name: letters, digits, `-`, `_` and `.`", v.name))
+            } else if names.any(|n| *n == v.name) {
+                Some(format!("two variants are called `{}`", v.name))
+            } else if raw.experiment.is_some() {
+                Some("a scenario runs either an experiment or variants, not both".into())
+            } else {
+                None
+            };
+            if let Some(message) = problem {
+                let path = format!("variants[{i}].name");
+                return Err(at(locations.find(&path), Some(path), message));
+            }
+            let mut one = raw.clone();
+            one.protocol = v.protocol.clone();
+            one.variants.clear();
+            let resolved = resolve::resolve(&one).map_err(|e| {
+                // Protocol errors point into the variant; others are the shared parts' fault
+                // under this variant's protocol.
+                let (path, message) = match e.path.strip_prefix("protocol") {
+                    Some(rest) => (format!("variants[{i}].protocol{rest}"), e.message),
+                    None => (e.path, format!("under variant `{}`: {}", v.name, e.message)),
+                };
+                at(locations.find(&path), Some(path), message)
+            })?;
+            variants.push(Scenario {
+                file: file.to_string(),
+                node_names: resolved.node_names,
+                sim: resolved.sim,
+                expectations: resolved.expectations,
+                raw: one,
+                variant: Some(v.name.clone()),
+                variants: Vec::new(),
+            });
+        }
         Ok(Scenario {
             file: file.to_string(),
             node_names: resolved.node_names,
             sim: resolved.sim,
             expectations: resolved.expectations,
             raw,
+            variant: None,
+            variants,
         })
+    }
+
+    /// The variant called `name`.
+    pub fn variant(&self, name: &str) -> Option<&Scenario> {
+        self.variants.iter().find(|v| v.variant.as_deref() == Some(name))
     }
 
     /// The scenario's name.

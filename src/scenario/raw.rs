@@ -55,6 +55,19 @@ pub struct RawScenario {
     /// An experiment of many trials instead of one run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment: Option<RawExperiment>,
+    /// Protocol variants to run under the identical workload, faults and seed, and compare.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<RawVariant>,
+}
+
+/// One protocol variant of a comparison: `{ name: delta, protocol: { kind: crdt, sync: delta } }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVariant {
+    /// The variant's name in reports and on the command line (`--variant`).
+    pub name: String,
+    /// The protocol and its parameters, in place of the scenario's `protocol`.
+    pub protocol: ProtocolConfig,
 }
 
 /// Experiments a scenario can run.
