@@ -18,6 +18,8 @@ fn shipped() -> Vec<Scenario> {
         .map(|p| Scenario::load(p).unwrap_or_else(|e| panic!("{e}")))
         // Experiments (many trials, not one run) have their own tests (tests/raft.rs).
         .filter(|s| s.raw.experiment.is_none())
+        // A scenario with variants is each of them.
+        .flat_map(|s| if s.variants.is_empty() { vec![s] } else { s.variants.clone() })
         .collect()
 }
 

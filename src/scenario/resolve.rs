@@ -513,7 +513,8 @@ fn workload(
                 path,
                 format!(
                     "{} does not support `{kind}` (it serves: {})",
-                    info.name,
+                    // A CRDT's operations are its data type's.
+                    if info.name == "crdt" { format!("crdt {}", info.variant) } else { info.name.to_string() },
                     if served.is_empty() { "no client operations".to_string() } else { served.join(", ") }
                 ),
             ))
