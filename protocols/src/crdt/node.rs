@@ -124,6 +124,10 @@ pub struct CrdtNode<C: Crdt> {
     config: CrdtConfig,
     env: Env,
     keys: BTreeMap<Key, C>,
+    /// Each key's state hash, and the XOR of them all mixed with their keys: the state
+    /// digest, kept up to date key by key so that sampling it costs nothing.
+    hashes: BTreeMap<Key, u64>,
+    digest: u64,
     /// Delta mode: the number the next delta group gets.
     seq: u64,
     /// Delta mode: delta groups by number, each with the peer it came from, if any
@@ -148,6 +152,16 @@ impl<C: Crdt> CrdtNode<C> {
         &self.keys
     }
 
+    /// Folds key `key`'s new state into the digest.
+    fn rehash(&mut self, key: Key) {
+        let entry = |h: u64| StableHasher::hash_of(&(key, h));
+        let new = StableHasher::hash_of(&self.keys[&key]);
+        if let Some(old) = self.hashes.insert(key, new) {
+            self.digest ^= entry(old);
+        }
+        self.digest ^= entry(new);
+    }
+
     fn clock(&mut self, ctx: &Ctx<'_, Self>) {
         self.env.now_ms = ctx.now().as_nanos() / 1_000_000;
     }
@@ -161,6 +175,7 @@ impl<C: Crdt> CrdtNode<C> {
         let changed = *state != before;
         if changed {
             Self::expose_moves(ctx, key, &before, state, &mut self.scratch);
+            self.rehash(key);
         }
         changed
     }
@@ -218,6 +233,7 @@ impl<C: Crdt> CrdtNode<C> {
         state.effect(&envelope.op, &mut self.env);
         if *state != before {
             Self::expose_moves(ctx, envelope.key, &before, state, &mut self.scratch);
+            self.rehash(envelope.key);
         }
         self.vc.insert(envelope.origin, envelope.seq);
         self.log.insert((envelope.origin, envelope.seq), envelope);
@@ -323,10 +339,12 @@ impl<C: Crdt> Protocol for CrdtNode<C> {
             vc: Vv::new(),
             log: BTreeMap::new(),
         });
-        CrdtNode {
+        let mut node = CrdtNode {
             config: config.clone(),
             env: d.env,
             keys: d.keys,
+            hashes: BTreeMap::new(),
+            digest: 0,
             seq: d.seq,
             deltas: BTreeMap::new(),
             acks: BTreeMap::new(),
@@ -335,7 +353,12 @@ impl<C: Crdt> Protocol for CrdtNode<C> {
             pending: BTreeMap::new(),
             peer_vcs: BTreeMap::new(),
             scratch: Default::default(),
+        };
+        let keys: Vec<Key> = node.keys.keys().copied().collect();
+        for key in keys {
+            node.rehash(key);
         }
+        node
     }
 
     fn durable(&self) -> Durable<C> {
@@ -441,6 +464,7 @@ impl<C: Crdt> Protocol for CrdtNode<C> {
         // The origin names the write first, then any other stream the update moved.
         ctx.expose_stream(key, update.stream, update.stamp, Some(req));
         Self::expose_moves(ctx, key, &before, state, &mut self.scratch);
+        self.rehash(key);
         match self.config.sync {
             SyncMode::State => {}
             SyncMode::Delta => self.keep_delta(None, vec![(key, update.delta)]),
@@ -459,10 +483,145 @@ impl<C: Crdt> Protocol for CrdtNode<C> {
     }
 
     fn state_digest(&self) -> u64 {
-        StableHasher::hash_of(&self.keys)
+        self.digest
     }
 
     fn read_state(&self) -> Vec<(Key, Output)> {
         self.keys.iter().map(|(k, c)| (*k, c.read())).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crdt::{CrdtType, LwwRegister, OrSet};
+    use syncsim_sim::rng::Stream;
+    use syncsim_sim::{Effects, SimTime};
+
+    type Node = CrdtNode<OrSet>;
+    type Out = Effects<CrdtMsg<OrSet>, CrdtTimer>;
+
+    fn node(id: u32, sync: SyncMode) -> Node {
+        let config = CrdtConfig { datatype: CrdtType::OrSet, sync, ..CrdtConfig::default() };
+        Node::new(NodeId(id), &config, None)
+    }
+
+    /// Drives one handler of `n` outside any engine, in a five-node cluster.
+    fn drive(n: &mut Node, f: impl FnOnce(&mut Node, &mut Ctx<'_, Node>)) -> Out {
+        let mut out = Out::default();
+        let id = n.env.me;
+        let mut rng = Stream::Node(id).rng(1);
+        let mut ctx = Ctx::new(SimTime(1_000_000), NodeId(id), 5, &mut rng, &mut out);
+        f(n, &mut ctx);
+        out
+    }
+
+    fn add(n: &mut Node, req: u64, elem: u64) -> Out {
+        drive(n, |n, ctx| n.on_request(ctx, RequestId(req), Op::Add { key: 1, elem }))
+    }
+
+    fn elems(n: &Node) -> Output {
+        n.keys.get(&1).map_or(Output::Elems(vec![]), Crdt::read)
+    }
+
+    #[test]
+    fn delta_mode_sends_a_peer_only_what_it_has_not_acknowledged() {
+        let mut a = node(0, SyncMode::Delta);
+        add(&mut a, 1, 10);
+        add(&mut a, 2, 11);
+        let Some(CrdtMsg::Delta { upto, parts }) = a.delta_for(1) else { panic!("nothing for a fresh peer") };
+        assert_eq!(upto, 2);
+        assert_eq!(parts.len(), 1, "two deltas of one key, joined");
+        drive(&mut a, |n, ctx| n.on_message(ctx, NodeId(1), CrdtMsg::Ack(2)));
+        assert!(a.delta_for(1).is_none(), "peer 1 has everything");
+        add(&mut a, 3, 12);
+        let Some(CrdtMsg::Delta { parts, .. }) = a.delta_for(1) else { panic!() };
+        let mut only_new = OrSet::default();
+        only_new.join(&parts[0].1, &mut Env::default());
+        assert_eq!(only_new.read(), Output::Elems(vec![12]), "only the unacknowledged add");
+    }
+
+    #[test]
+    fn delta_mode_does_not_echo_a_delta_to_its_sender_and_forwards_it_to_others() {
+        let (mut a, mut b) = (node(0, SyncMode::Delta), node(1, SyncMode::Delta));
+        add(&mut a, 1, 10);
+        let msg = a.delta_for(1).unwrap();
+        let out = drive(&mut b, |n, ctx| n.on_message(ctx, NodeId(0), msg));
+        assert!(matches!(out.sends[..], [(NodeId(0), CrdtMsg::Ack(1))]), "{:?}", out.sends);
+        assert_eq!(elems(&b), Output::Elems(vec![10]));
+        let CrdtMsg::Delta { parts, .. } = b.delta_for(0).unwrap() else { panic!() };
+        assert!(parts.is_empty(), "back to its sender: nothing but the ack number");
+        let CrdtMsg::Delta { parts, .. } = b.delta_for(2).unwrap() else { panic!() };
+        assert_eq!(parts.len(), 1, "on to a third node");
+    }
+
+    #[test]
+    fn a_restarted_delta_node_sends_its_whole_state() {
+        let mut a = node(0, SyncMode::Delta);
+        add(&mut a, 1, 10);
+        add(&mut a, 2, 11);
+        let config = CrdtConfig { datatype: CrdtType::OrSet, sync: SyncMode::Delta, ..CrdtConfig::default() };
+        let restarted = Node::new(NodeId(0), &config, Some(a.durable()));
+        assert!(restarted.deltas.is_empty(), "deltas are volatile");
+        let Some(CrdtMsg::Delta { upto, parts }) = restarted.delta_for(1) else { panic!() };
+        assert_eq!((upto, parts), (2, vec![(1, a.keys[&1].clone())]));
+    }
+
+    #[test]
+    fn op_mode_buffers_an_operation_until_what_it_depends_on_arrives() {
+        let mut a = node(0, SyncMode::Op);
+        let first = add(&mut a, 1, 10);
+        // The remove depends on the add: delivered before it, it would find nothing to remove.
+        let second = drive(&mut a, |n, ctx| n.on_request(ctx, RequestId(2), Op::Remove { key: 1, elem: 10 }));
+        let op = |out: &Out| out.sends[0].1.clone();
+        assert_eq!(first.sends.len(), 4, "broadcast to every peer");
+        let mut b = node(1, SyncMode::Op);
+        drive(&mut b, |n, ctx| n.on_message(ctx, NodeId(0), op(&second)));
+        assert_eq!(b.pending.len(), 1, "waits for the add");
+        assert!(b.keys.is_empty());
+        drive(&mut b, |n, ctx| n.on_message(ctx, NodeId(0), op(&first)));
+        assert!(b.pending.is_empty());
+        assert_eq!(elems(&b), Output::Elems(vec![]), "add, then remove");
+        assert_eq!(b.keys[&1], a.keys[&1]);
+    }
+
+    #[test]
+    fn op_mode_anti_entropy_resends_what_a_peer_lacks() {
+        let mut a = node(0, SyncMode::Op);
+        add(&mut a, 1, 10);
+        add(&mut a, 2, 11);
+        let out = drive(&mut a, |n, ctx| n.on_message(ctx, NodeId(1), CrdtMsg::Have { vc: vec![(0, 1)], reply: true }));
+        let CrdtMsg::Ops(ops) = &out.sends[0].1 else { panic!("{:?}", out.sends) };
+        assert_eq!(ops.iter().map(|e| (e.origin, e.seq)).collect::<Vec<_>>(), vec![(0, 2)]);
+        assert_eq!(out.sends.len(), 1, "a lacks nothing of peer 1's, so it does not ask back");
+    }
+
+    #[test]
+    fn the_digest_kept_key_by_key_equals_one_computed_afresh() {
+        let mut a = node(0, SyncMode::State);
+        for (i, e) in [10, 11, 12].into_iter().enumerate() {
+            add(&mut a, i as u64, e);
+        }
+        drive(&mut a, |n, ctx| n.on_request(ctx, RequestId(9), Op::Remove { key: 1, elem: 11 }));
+        let config = CrdtConfig { sync: SyncMode::State, ..CrdtConfig::default() };
+        let fresh = Node::new(NodeId(0), &config, Some(a.durable()));
+        assert_eq!(a.state_digest(), fresh.state_digest());
+        let mut b = node(1, SyncMode::State);
+        assert_ne!(a.state_digest(), b.state_digest());
+        let state = Arc::new(a.keys.iter().map(|(k, c)| (*k, c.clone())).collect::<Vec<_>>());
+        drive(&mut b, |n, ctx| n.on_message(ctx, NodeId(0), CrdtMsg::State(state)));
+        assert_eq!(a.state_digest(), b.state_digest(), "equal states, equal digests");
+    }
+
+    #[test]
+    fn a_type_refuses_operations_it_does_not_serve() {
+        let config = CrdtConfig { datatype: CrdtType::LwwMap, ..CrdtConfig::default() };
+        let mut n = CrdtNode::<LwwRegister>::new(NodeId(0), &config, None);
+        let mut out = Effects::<CrdtMsg<LwwRegister>, CrdtTimer>::default();
+        let mut rng = Stream::Node(0).rng(1);
+        let mut ctx = Ctx::new(SimTime(0), NodeId(0), 3, &mut rng, &mut out);
+        n.on_request(&mut ctx, RequestId(1), Op::Add { key: 1, elem: 2 });
+        assert!(matches!(&out.replies[..], [(RequestId(1), Err(e))] if e.contains("lww-map does not support")));
+        assert!(n.keys.is_empty());
     }
 }

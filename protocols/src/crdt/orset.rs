@@ -55,7 +55,11 @@ impl Crdt for OrSet {
         // cannot have removed it).
         for (e, dots) in self.elems.iter_mut() {
             let theirs = other.elems.get(e);
-            dots.retain(|d| theirs.is_some_and(|t| t.contains(d)) || !other.ctx.contains(*d));
+            let keep = |d: &Dot| theirs.is_some_and(|t| t.contains(d)) || !other.ctx.contains(*d);
+            // Most joins remove nothing; look before taking the slower path that can.
+            if !dots.iter().all(keep) {
+                dots.retain(keep);
+            }
         }
         for (e, dots) in &other.elems {
             let fresh: Vec<Dot> = dots.iter().copied().filter(|d| !self.ctx.contains(*d)).collect();
