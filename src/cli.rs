@@ -301,6 +301,15 @@ pub fn list() -> String {
         for (name, default, help) in ProtocolConfig::describe(kind) {
             s.push_str(&format!("    {name:<16} default {default:<10} {help}\n"));
         }
+        if *kind == "crdt" {
+            // A CRDT serves its data type's operations.
+            s.push_str("    operations by type:\n");
+            for t in syncsim_protocols::crdt::CrdtType::ALL {
+                let config = syncsim_protocols::CrdtConfig { datatype: t, ..Default::default() };
+                let ops: Vec<&str> = syncsim_protocols::crdt::info(&config).ops.iter().map(|o| o.name()).collect();
+                s.push_str(&format!("      {:<14} {}\n", t.name(), ops.join(", ")));
+            }
+        }
     }
     s.push_str("\nSCENARIO DEFAULTS (any section left out takes these)\n");
     s.push_str("  seed: 0\n  settle:\n");

@@ -63,6 +63,16 @@ pub enum CrdtType {
 }
 
 impl CrdtType {
+    /// Every type, in the order `syncsim list` shows them.
+    pub const ALL: [CrdtType; 6] = [
+        CrdtType::GCounter,
+        CrdtType::PnCounter,
+        CrdtType::LwwMap,
+        CrdtType::MvRegister,
+        CrdtType::OrSet,
+        CrdtType::Rga,
+    ];
+
     /// The name scenarios use.
     pub fn name(self) -> &'static str {
         match self {
