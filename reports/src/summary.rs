@@ -81,6 +81,16 @@ pub fn render(report: &Report) -> String {
             let _ = write!(s, "; {} acknowledged writes LOST", v.lost);
         }
         let _ = writeln!(s);
+        if v.writes > 0 {
+            let within: Vec<String> = [10, 100, 1_000, 10_000]
+                .iter()
+                .map(|&ms| {
+                    let f = v.fraction_within(syncsim_sim::SimDuration::from_millis(ms));
+                    format!("{} {:.1}%", format_ns(ms * 1_000_000).replace(".000", ""), f * 100.0)
+                })
+                .collect();
+            let _ = writeln!(s, "  visible everywhere within {}", within.join(", "));
+        }
     }
     let c = &report.convergence;
     let _ = match (c.converged, c.after_settle_ns) {

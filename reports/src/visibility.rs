@@ -174,6 +174,7 @@ impl VisibilityTracker {
             all_max_ns: everywhere.last().copied().unwrap_or(0),
             replica_p50_ns: quantile(&per_replica, 0.5),
             replica_p99_ns: quantile(&per_replica, 0.99),
+            replica_max_ns: per_replica.last().copied().unwrap_or(0),
             rounds_p50: quantile(&rounds, 0.5),
             rounds_p99: quantile(&rounds, 0.99),
             rounds_max: rounds.last().copied().unwrap_or(0),
@@ -215,6 +216,8 @@ pub struct VisibilityStats {
     pub replica_p50_ns: u64,
     /// 99th percentile of the same.
     pub replica_p99_ns: u64,
+    /// Slowest a write took to reach any one replica.
+    pub replica_max_ns: u64,
     /// Median gossip rounds until every live replica had a write: the time from the write's
     /// call until the last live replica had it, in round intervals, rounded up. With aligned
     /// rounds (`phase: aligned`) this counts rounds exactly; with random phases it is the
