@@ -18,6 +18,7 @@ pub mod report;
 pub mod sec;
 pub mod staleness;
 pub mod summary;
+pub mod timeline;
 pub mod tracker;
 pub mod visibility;
 pub mod windows;

@@ -243,6 +243,8 @@ pub struct Report {
     pub faults: Vec<FaultRecord>,
     /// When each fault was in force, for timelines.
     pub fault_windows: Vec<FaultWindow>,
+    /// Message rates and leadership over time.
+    pub timeline: crate::timeline::Timelines,
     /// Expectations and their verdicts.
     pub expectations: Vec<ExpectationResult>,
 }
@@ -329,6 +331,7 @@ impl Report {
                 .map(|(t, f)| FaultRecord { at_ns: t.0, fault: f.describe(|n| name(&n)) })
                 .collect(),
             fault_windows: fault_windows(&out.faults, out.end, |f| f.describe(|n| name(&n))),
+            timeline: out.observer.timeline.finish(node),
             expectations: vec![],
         };
         report.expectations = ctx.expectations.into_iter().map(|e| report.judge(e)).collect();

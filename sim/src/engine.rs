@@ -210,6 +210,7 @@ pub struct Sim<P: Protocol, O: Observer = ()> {
     events: u64,
     late_replies: u64,
     digests: Vec<Option<u64>>,
+    leaders: Vec<Option<u64>>,
     observer: O,
 }
 
@@ -258,6 +259,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             events: 0,
             late_replies: 0,
             digests: vec![None; config.nodes as usize],
+            leaders: vec![None; config.nodes as usize],
             observer,
             faults,
             config,
@@ -445,10 +447,17 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             }
             Event::Settle => self.settle(),
             Event::Sample => {
-                for (d, n) in self.digests.iter_mut().zip(&self.nodes) {
+                for ((d, l), n) in self.digests.iter_mut().zip(self.leaders.iter_mut()).zip(&self.nodes) {
                     *d = n.state.as_ref().map(|p| p.state_digest());
+                    *l = n.state.as_ref().and_then(|p| p.leader_term());
                 }
-                self.observer.on_sample(self.now, &self.digests);
+                let sample = crate::observe::Sample {
+                    digests: &self.digests,
+                    leaders: &self.leaders,
+                    messages_sent: self.network.stats.sent,
+                    bytes_sent: self.network.stats.bytes_sent,
+                };
+                self.observer.on_sample(self.now, &sample);
                 let next = self.now + self.config.sample_every;
                 let end = self.end();
                 if next <= end {

@@ -24,7 +24,7 @@ pub mod workload;
 pub use engine::{RunOutput, Sim, SimConfig, SimError};
 pub use history::{Entry, History, Key, Op, OpKind, Outcome, Output, Value};
 pub use monitor::{Monitor, NoMonitor, ProtocolMetrics, Violation};
-pub use observe::Observer;
+pub use observe::{Observer, Sample};
 pub use protocol::{
     Consistency, Ctx, Datatype, Effects, Exposure, Message, NodeId, Peers, Protocol, ProtocolInfo, Reply, RequestId,
     TimerOp,

@@ -1,0 +1,128 @@
+//! Time series for charts: message and byte rates, and who led which term, sampled as the run
+//! goes.
+
+use serde::Serialize;
+use syncsim_sim::{Sample, SimTime};
+
+/// The most points a rate series keeps; longer runs are averaged over buckets of samples.
+const POINTS: usize = 500;
+
+/// Network traffic over one stretch of the run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RatePoint {
+    /// Start of the stretch (ns).
+    pub t_ns: u64,
+    /// Messages sent per second during it.
+    pub messages_per_s: f64,
+    /// Bytes sent per second during it.
+    pub bytes_per_s: f64,
+}
+
+/// From this time on, `leader` led `term` (or nobody led, after `term`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct LeaderPoint {
+    /// When (ns).
+    pub t_ns: u64,
+    /// The node leading the highest term; `None` when no node believed it led.
+    pub leader: Option<String>,
+    /// The highest term led so far.
+    pub term: u64,
+}
+
+/// The series of a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Timelines {
+    /// Message and byte rates.
+    pub network: Vec<RatePoint>,
+    /// Leadership changes, for protocols with leaders (empty otherwise).
+    pub leaders: Vec<LeaderPoint>,
+}
+
+/// Follows the samples as the run goes.
+#[derive(Clone, Debug, Default)]
+pub struct TimelineTracker {
+    /// (time, messages sent, bytes sent) so far, at each sample.
+    net: Vec<(u64, u64, u64)>,
+    /// Leadership changes as (time, leader node, term).
+    leaders: Vec<(u64, Option<u32>, u64)>,
+    any_leader: bool,
+}
+
+impl TimelineTracker {
+    /// Records one sample.
+    pub fn sample(&mut self, now: SimTime, s: &Sample<'_>) {
+        self.net.push((now.0, s.messages_sent, s.bytes_sent));
+        let best = s.leaders.iter().enumerate().filter_map(|(n, t)| t.map(|t| (t, n as u32))).max();
+        self.any_leader |= best.is_some();
+        let last_term = self.leaders.last().map_or(0, |l| l.2);
+        let point = match best {
+            Some((term, node)) => (Some(node), term.max(last_term)),
+            None => (None, last_term),
+        };
+        if self.leaders.last().is_none_or(|l| (l.1, l.2) != point) {
+            self.leaders.push((now.0, point.0, point.1));
+        }
+    }
+
+    /// The series, naming nodes with `name`.
+    pub fn finish(&self, name: impl Fn(usize) -> String) -> Timelines {
+        let per = self.net.len().div_ceil(POINTS).max(1);
+        let mut network = Vec::new();
+        let mut prev = (0u64, 0u64, 0u64);
+        for bucket in self.net.chunks(per) {
+            let last = bucket[bucket.len() - 1];
+            let dt = (last.0 - prev.0) as f64 / 1e9;
+            if dt > 0.0 {
+                network.push(RatePoint {
+                    t_ns: prev.0,
+                    messages_per_s: (last.1 - prev.1) as f64 / dt,
+                    bytes_per_s: (last.2 - prev.2) as f64 / dt,
+                });
+            }
+            prev = last;
+        }
+        let leaders = if self.any_leader {
+            self.leaders
+                .iter()
+                .map(|&(t, n, term)| LeaderPoint { t_ns: t, leader: n.map(|n| name(n as usize)), term })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Timelines { network, leaders }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample<'a>(leaders: &'a [Option<u64>], sent: u64, bytes: u64) -> Sample<'a> {
+        Sample { digests: &[], leaders, messages_sent: sent, bytes_sent: bytes }
+    }
+
+    #[test]
+    fn rates_are_differences_over_time() {
+        let mut t = TimelineTracker::default();
+        t.sample(SimTime(1_000_000_000), &sample(&[], 10, 1000));
+        t.sample(SimTime(2_000_000_000), &sample(&[], 30, 5000));
+        let s = t.finish(|n| n.to_string());
+        assert_eq!(s.network[0], RatePoint { t_ns: 0, messages_per_s: 10.0, bytes_per_s: 1000.0 });
+        assert_eq!(s.network[1], RatePoint { t_ns: 1_000_000_000, messages_per_s: 20.0, bytes_per_s: 4000.0 });
+        assert!(s.leaders.is_empty(), "no protocol leader, no series");
+    }
+
+    #[test]
+    fn leadership_changes_are_recorded_once_each() {
+        let mut t = TimelineTracker::default();
+        t.sample(SimTime(10), &sample(&[None, None], 0, 0));
+        t.sample(SimTime(20), &sample(&[Some(1), None], 0, 0));
+        t.sample(SimTime(30), &sample(&[Some(1), None], 0, 0));
+        // A deposed leader that still thinks it leads term 1 loses to the leader of term 2.
+        t.sample(SimTime(40), &sample(&[Some(1), Some(2)], 0, 0));
+        t.sample(SimTime(50), &sample(&[None, None], 0, 0));
+        let l: Vec<(u64, Option<String>, u64)> =
+            t.finish(|n| format!("n{n}")).leaders.into_iter().map(|p| (p.t_ns, p.leader, p.term)).collect();
+        assert_eq!(l, vec![(10, None, 0), (20, Some("n0".into()), 1), (40, Some("n1".into()), 2), (50, None, 2)]);
+    }
+}
