@@ -95,7 +95,8 @@ pub fn render(c: &Comparison) -> String {
     for v in &c.variants {
         let converged = match (v.converged, v.converged_after_settle_ns) {
             (true, Some(t)) => format!("+{}", format_ns(t)),
-            _ => "NO".into(),
+            (true, None) => "yes".into(),
+            (false, _) => "NO".into(),
         };
         let _ = writeln!(
             s,

@@ -42,6 +42,7 @@ const CASES: &[(&str, usize, usize, &str, &str)] = &[
     ("crdt-bug-for-another-type.yaml", 8, 8, "protocol.bug", "lww-tie breaks the lww-map merge, not or-set"),
     ("crdt-unsupported-op.yaml", 8, 25, "workload.ops.add", "crdt lww-map/delta does not support `add`"),
     ("variant-duplicate-name.yaml", 8, 13, "variants[1].name", "two variants are called `fast`"),
+    ("variant-dot-name.yaml", 7, 13, "variants[0].name", "not starting with `.`"),
     ("variant-bad-sync.yaml", 8, 50, "variants[0].protocol.sync", "unknown variant `sometimes`"),
     (
         "variant-unsupported-op.yaml",

@@ -44,6 +44,35 @@ fn every_sync_mode_keeps_sec_over_200_seeds() {
     }
 }
 
+/// Every data type under every sync mode, on the partition scenario's workload and faults with
+/// the type's own operations.
+#[test]
+fn every_type_keeps_sec_in_every_sync_mode() {
+    let base = std::fs::read_to_string("scenarios/crdt-partition.yaml").unwrap();
+    let types = [
+        ("g-counter", "{ incr: 60%, read: 40% }"),
+        ("pn-counter", "{ incr: 40%, decr: 20%, read: 40% }"),
+        ("lww-map", "{ put: 60%, get: 40% }"),
+        ("mv-register", "{ put: 60%, read: 40% }"),
+        ("or-set", "{ add: 40%, remove: 30%, read: 30% }"),
+        ("rga", "{ insert: 40%, delete: 20%, read: 40% }"),
+    ];
+    let mut judged = 0;
+    for (datatype, ops) in types {
+        for sync in ["state", "delta", "op"] {
+            let text = base
+                .replace("type: or-set ", &format!("type: {datatype} "))
+                .replace("sync: delta ", &format!("sync: {sync} "))
+                .replace("ops: { add: 40%, remove: 30%, read: 30% }", &format!("ops: {ops}"));
+            let s = Scenario::parse(&text, &format!("{datatype}-{sync}.yaml")).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(s.protocol().info().variant, format!("{datatype}/{sync}"), "the substitution took");
+            assert_sec_over(&format!("{datatype}/{sync}"), &s, 0..25);
+            judged += 1;
+        }
+    }
+    assert_eq!(judged, 18);
+}
+
 /// The comparison of the three modes shows what it is for: full state costs the most bytes,
 /// deltas far fewer, and operations converge fastest (they are broadcast at once).
 #[test]

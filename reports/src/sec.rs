@@ -9,7 +9,7 @@
 //!   or not (an unacknowledged one that reached no live replica never took effect, so the
 //!   value is the acknowledged sum plus a subset of the unknown ones);
 //! - an **LWW register** must hold the value of the delivered write with the greatest
-//!   timestamp (the stamp the protocol gave it);
+//!   timestamp (the stamp the protocol gave it), ties going to the higher node id;
 //! - a **multi-value register** must hold exactly the delivered writes no other delivered write
 //!   overwrote (a write overwrites those its node had received before it was made);
 //! - an **add-wins set** must hold exactly the elements with an add that no delivered remove of
@@ -293,7 +293,8 @@ fn judge_counter(state: &Output, delivered: &[&Update]) -> Vec<(Finding, String)
 }
 
 fn judge_lww(state: &Output, delivered: &[&Update]) -> Vec<(Finding, String)> {
-    let winner = delivered.iter().max_by_key(|u| u.stamp);
+    // Equal timestamps: the higher node id wins.
+    let winner = delivered.iter().max_by_key(|u| (u.stamp, u.entry.node));
     let expected = winner.map(|u| match u.entry.op {
         Op::Put { value, .. } => value,
         _ => 0,
@@ -309,11 +310,18 @@ fn judge_lww(state: &Output, delivered: &[&Update]) -> Vec<(Finding, String)> {
             vec![(
                 finding,
                 format!(
-                    "holds {}{}, but the write with the greatest timestamp is #{} ({}, stamp {:#x})",
+                    "holds {}{}, but the winning write (greatest timestamp, then node) is #{} ({} at node {}, \
+                     timestamp {:#x})",
                     output_words(state),
-                    holds.map_or(String::new(), |h| format!(" (#{}, stamp {:#x})", h.id().0, h.stamp)),
+                    holds.map_or(String::new(), |h| format!(
+                        " (#{} at node {}, timestamp {:#x})",
+                        h.id().0,
+                        h.entry.node.0,
+                        h.stamp
+                    )),
                     w.id().0,
                     op_words(&w.entry.op),
+                    w.entry.node.0,
                     w.stamp
                 ),
             )]

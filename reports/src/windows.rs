@@ -32,7 +32,8 @@ pub fn fault_windows(
         let closes = |f: &Fault| match (f, fault) {
             (Fault::Partition(_) | Fault::Cut { .. }, Fault::Heal) => true,
             (Fault::Partition(g), Fault::EndPartition(h)) => g == h,
-            (Fault::Crash(n), Fault::Restart(m)) | (Fault::Pause(n), Fault::Resume(m)) => n == m,
+            // A restarted node runs again, paused before its crash or not.
+            (Fault::Crash(n) | Fault::Pause(n), Fault::Restart(m)) | (Fault::Pause(n), Fault::Resume(m)) => n == m,
             (Fault::LossBurst { loss: a, on: true }, Fault::LossBurst { loss: b, on: false }) => a == b,
             _ => false,
         };
@@ -43,6 +44,10 @@ pub fn fault_windows(
             }
             !closed
         });
+        // A fault already in force (a crash of a node that is down) opens no second window.
+        if open.iter().any(|(_, f)| f == fault) {
+            continue;
+        }
         let kind = match fault {
             Fault::Partition(_) => "partition",
             Fault::Cut { .. } => "cut",
@@ -70,10 +75,18 @@ mod tests {
             (SimTime(20), Fault::Heal),
             (SimTime(25), Fault::Restart(NodeId(1))),
             (SimTime(30), Fault::Crash(NodeId(1))),
+            (SimTime(35), Fault::Crash(NodeId(1))),
+            (SimTime(40), Fault::Pause(NodeId(3))),
+            (SimTime(45), Fault::Crash(NodeId(3))),
+            (SimTime(50), Fault::Restart(NodeId(3))),
         ];
         let w = fault_windows(&faults, SimTime(100), |f| format!("{f:?}"));
         let spans: Vec<(&str, u64, u64)> = w.iter().map(|w| (w.kind, w.from_ns, w.to_ns)).collect();
-        // n2 never restarts and n1's crash never ends: both last to the end of the run.
-        assert_eq!(spans, vec![("partition", 10, 20), ("crash", 15, 100), ("crash", 30, 100)]);
+        // n2 never restarts and n1's crash never ends: both last to the end of the run; n1's
+        // second crash changes nothing; n3's restart ends its pause as well as its crash.
+        assert_eq!(
+            spans,
+            vec![("partition", 10, 20), ("crash", 15, 100), ("crash", 30, 100), ("pause", 40, 50), ("crash", 45, 50)]
+        );
     }
 }

@@ -88,8 +88,11 @@ impl Scenario {
         let mut variants = Vec::new();
         for (i, v) in raw.variants.iter().enumerate() {
             let mut names = raw.variants[..i].iter().map(|w| &w.name);
-            let problem = if !resolve::valid_name(&v.name) {
-                Some(format!("`{}` is not a valid variant name: letters, digits, `-`, `_` and `.`", v.name))
+            let problem = if !resolve::valid_name(&v.name) || v.name.starts_with('.') {
+                Some(format!(
+                    "`{}` is not a valid variant name: letters, digits, `-`, `_` and `.`, not starting with `.`",
+                    v.name
+                ))
             } else if names.any(|n| *n == v.name) {
                 Some(format!("two variants are called `{}`", v.name))
             } else if raw.experiment.is_some() {

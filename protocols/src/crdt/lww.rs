@@ -30,10 +30,11 @@ impl LwwRegister {
         }
     }
 
-    /// The write's position in the order of writes: timestamp, then node. Node ids beyond
-    /// 16 bits share stamps; they only blur visibility figures, never which write wins.
+    /// The write's stamp in the key's stream of writes: its timestamp. Writes tied on the
+    /// timestamp share it (the tie goes to the higher node id, which checkers know from the
+    /// history), so a replica holding either has the other or what superseded it.
     pub fn stamp(&self) -> u64 {
-        (self.ts.min((1 << 48) - 1) << 16) | u64::from(self.node & 0xffff)
+        self.ts
     }
 }
 
