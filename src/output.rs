@@ -15,12 +15,20 @@ pub fn default_dir(name: &str, seed: u64) -> PathBuf {
     Path::new("syncsim-out").join(safe).join(format!("seed-{seed}"))
 }
 
-/// Writes `report.json`, `history.jsonl` and (if recorded) `trace.jsonl` into `dir`.
+/// Writes `report.json`, `summary.md`, `index.html`, `charts/*.svg`, `history.jsonl` and (if
+/// recorded) `trace.jsonl` into `dir`.
 pub fn write_run(dir: &Path, result: &RunResult, node_names: &[String]) -> Result<()> {
     fs::create_dir_all(dir).with_context(|| format!("cannot create the output folder {}", dir.display()))?;
     let mut report = serde_json::to_string_pretty(&result.report).context("serializing the report")?;
     report.push('\n');
     write_file(&dir.join("report.json"), |w| w.write_all(report.as_bytes()))?;
+    let charts = syncsim_reports::run_charts::run_charts(&result.report, &result.history)
+        .map_err(|e| anyhow::anyhow!("drawing the charts: {e}"))?;
+    write_charts(&dir.join("charts"), charts.iter().map(|c| (c.file.as_str(), c.svg.as_str())))?;
+    let md = syncsim_reports::page::markdown(&result.report);
+    write_file(&dir.join("summary.md"), |w| w.write_all(md.as_bytes()))?;
+    let html = syncsim_reports::page::html(&result.report, &charts);
+    write_file(&dir.join("index.html"), |w| w.write_all(html.as_bytes()))?;
     write_file(&dir.join("history.jsonl"), |w| syncsim_reports::history::write_jsonl(&result.history, node_names, w))?;
     let trace_path = dir.join("trace.jsonl");
     if result.trace.is_empty() {
@@ -70,4 +78,19 @@ pub fn write_comparison(dir: &Path, comparison: &crate::compare::Comparison) -> 
     let mut json = serde_json::to_string_pretty(comparison).context("serializing the comparison")?;
     json.push('\n');
     write_file(&dir.join("comparison.json"), |w| w.write_all(json.as_bytes()))
+}
+
+/// Writes `charts` (file name, SVG) into `dir`, first removing charts of an earlier run there.
+fn write_charts<'a>(dir: &Path, charts: impl Iterator<Item = (&'a str, &'a str)>) -> Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for entry in fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|x| x == "svg") {
+            fs::remove_file(&path).with_context(|| format!("cannot remove the stale {}", path.display()))?;
+        }
+    }
+    for (file, svg) in charts {
+        write_file(&dir.join(file), |w| w.write_all(svg.as_bytes()))?;
+    }
+    Ok(())
 }

@@ -69,6 +69,167 @@ pub fn cdf(title: &str, x_label: &str, series: &[Series], log_x: bool) -> Result
     Ok(svg)
 }
 
+/// A span of the x axis to shade: when a fault was in force.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shade {
+    /// Start, in x units.
+    pub from: f64,
+    /// End, in x units.
+    pub to: f64,
+    /// Its label, drawn at the top of the span.
+    pub label: String,
+    /// What kind of fault, which picks its colour.
+    pub kind: &'static str,
+}
+
+/// How a time chart draws its series.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Style {
+    /// Lines through the points.
+    Lines,
+    /// A dot per point.
+    Dots,
+}
+
+/// A chart over time: x in seconds of simulated time, one or more series, fault windows
+/// shaded; an optional second series set against a right-hand axis.
+#[derive(Clone, Debug)]
+pub struct TimeChart<'a> {
+    /// Title.
+    pub title: &'a str,
+    /// The left axis' label, with its unit.
+    pub y_label: &'a str,
+    /// The series against the left axis.
+    pub series: &'a [Series],
+    /// How to draw them.
+    pub style: Style,
+    /// A logarithmic left axis (for latencies spanning orders of magnitude).
+    pub log_y: bool,
+    /// A right-hand axis: its label and series (drawn as lines, after the left palette).
+    pub right: Option<(&'a str, &'a [Series])>,
+    /// Fault windows.
+    pub shades: &'a [Shade],
+    /// The x range (seconds): the run's length.
+    pub x_max: f64,
+}
+
+/// The fill of a fault window of `kind`.
+fn shade_colour(kind: &str) -> RGBColor {
+    match kind {
+        "partition" | "cut" => RGBColor(214, 39, 40),
+        "crash" => RGBColor(120, 120, 120),
+        "pause" => RGBColor(148, 103, 189),
+        _ => RGBColor(255, 127, 14),
+    }
+}
+
+/// Draws a [`TimeChart`]; returns the SVG text.
+pub fn time_chart(c: &TimeChart<'_>) -> Result<String, String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 420)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let ys = c.series.iter().flat_map(|(_, p)| p.iter().map(|(_, y)| *y));
+        let (lo, hi) = ys.fold((f64::INFINITY, 0.0f64), |(lo, hi), y| (lo.min(y), hi.max(y)));
+        let hi = if hi > 0.0 { hi * 1.08 } else { 1.0 };
+        let x_max = c.x_max.max(1e-3);
+        let mut builder = ChartBuilder::on(&root);
+        builder
+            .caption(c.title, ("sans-serif", 20))
+            .margin(14)
+            .x_label_area_size(44)
+            .y_label_area_size(64)
+            .right_y_label_area_size(if c.right.is_some() { 64 } else { 0 });
+        let right_hi = c
+            .right
+            .map(|(_, r)| r.iter().flat_map(|(_, p)| p.iter().map(|(_, y)| *y)).fold(0.0f64, f64::max))
+            .filter(|&h| h > 0.0)
+            .map_or(1.0, |h| h * 1.08);
+        macro_rules! draw {
+            ($chart:expr, $y_lo:expr, $y_hi:expr) => {{
+                // The right axis takes its label area before the mesh is drawn, so that the
+                // left axis' labels stay on the left.
+                let mut chart = $chart.map_err(|e| e.to_string())?.set_secondary_coord(0f64..x_max, 0f64..right_hi);
+                chart
+                    .configure_mesh()
+                    .x_desc("simulated time (s)")
+                    .y_desc(c.y_label)
+                    .light_line_style(WHITE.mix(0.0))
+                    .draw()
+                    .map_err(|e| e.to_string())?;
+                if let Some((right_label, _)) = c.right {
+                    chart.configure_secondary_axes().y_desc(right_label).draw().map_err(|e| e.to_string())?;
+                }
+                for (i, shade) in c.shades.iter().enumerate() {
+                    let colour = shade_colour(shade.kind);
+                    let (from, to) = (shade.from.max(0.0), shade.to.min(x_max));
+                    chart
+                        .draw_series(std::iter::once(Rectangle::new(
+                            [(from, $y_lo), (to, $y_hi)],
+                            colour.mix(0.12).filled(),
+                        )))
+                        .map_err(|e| e.to_string())?;
+                    // Labels step down the chart so that overlapping windows stay readable.
+                    let label = EmptyElement::at((from, $y_hi))
+                        + Text::new(
+                            shade.label.clone(),
+                            (3, 3 + 14 * (i % 6) as i32),
+                            ("sans-serif", 12).into_font().color(&colour),
+                        );
+                    chart.draw_series(std::iter::once(label)).map_err(|e| e.to_string())?;
+                }
+                for (i, (label, points)) in c.series.iter().enumerate() {
+                    let colour = PALETTE[i % PALETTE.len()];
+                    let drawn = match c.style {
+                        Style::Lines => chart
+                            .draw_series(LineSeries::new(points.iter().copied(), colour.stroke_width(2)))
+                            .map_err(|e| e.to_string())?,
+                        Style::Dots => chart
+                            .draw_series(points.iter().map(|&p| Circle::new(p, 2, colour.mix(0.6).filled())))
+                            .map_err(|e| e.to_string())?,
+                    };
+                    drawn
+                        .label(label.as_str())
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3)));
+                }
+                for (j, (label, points)) in c.right.map_or(&[][..], |(_, r)| r).iter().enumerate() {
+                    let colour = PALETTE[(c.series.len() + j) % PALETTE.len()];
+                    chart
+                        .draw_secondary_series(LineSeries::new(points.iter().copied(), colour.stroke_width(2)))
+                        .map_err(|e| e.to_string())?
+                        .label(label.as_str())
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3)));
+                }
+                chart
+                    .configure_series_labels()
+                    .position(SeriesLabelPosition::UpperRight)
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK)
+                    .draw()
+                    .map_err(|e| e.to_string())?;
+            }};
+        }
+        if c.log_y {
+            let lo = if lo.is_finite() { lo.max(1e-3) } else { 1e-3 };
+            let (y_lo, y_hi) = (lo * 0.8, hi.max(lo * 10.0));
+            draw!(builder.build_cartesian_2d(0f64..x_max, (y_lo..y_hi).log_scale()), y_lo, y_hi);
+        } else {
+            draw!(builder.build_cartesian_2d(0f64..x_max, 0f64..hi), 0.0, hi);
+        }
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}
+
+/// At most `max` of `points`, evenly spread (deterministic), so charts stay light.
+pub fn thin<T: Copy>(points: &[T], max: usize) -> Vec<T> {
+    if points.len() <= max {
+        return points.to_vec();
+    }
+    let step = points.len().div_ceil(max.max(1));
+    points.iter().step_by(step).copied().collect()
+}
+
 /// The CDF points of `samples` out of `total` trials: (value, percent of trials at or below),
 /// at most about `points` of them. Trials without a sample (that never finished) keep the
 /// curve below 100%.

@@ -25,6 +25,8 @@ pub struct LeaderPoint {
     pub t_ns: u64,
     /// The node leading the highest term; `None` when no node believed it led.
     pub leader: Option<String>,
+    /// Its index.
+    pub leader_index: Option<u32>,
     /// The highest term led so far.
     pub term: u64,
 }
@@ -66,7 +68,12 @@ impl TimelineTracker {
 
     /// The series, naming nodes with `name`.
     pub fn finish(&self, name: impl Fn(usize) -> String) -> Timelines {
-        let per = self.net.len().div_ceil(POINTS).max(1);
+        // Buckets of at least 100 ms: rates over single 10 ms samples are mostly noise.
+        let interval = match self.net.as_slice() {
+            [a, b, ..] => (b.0 - a.0).max(1),
+            _ => 1,
+        };
+        let per = self.net.len().div_ceil(POINTS).max(100_000_000u64.div_ceil(interval) as usize).max(1);
         let mut network = Vec::new();
         let mut prev = (0u64, 0u64, 0u64);
         for bucket in self.net.chunks(per) {
@@ -84,7 +91,12 @@ impl TimelineTracker {
         let leaders = if self.any_leader {
             self.leaders
                 .iter()
-                .map(|&(t, n, term)| LeaderPoint { t_ns: t, leader: n.map(|n| name(n as usize)), term })
+                .map(|&(t, n, term)| LeaderPoint {
+                    t_ns: t,
+                    leader: n.map(|n| name(n as usize)),
+                    leader_index: n,
+                    term,
+                })
                 .collect()
         } else {
             Vec::new()
@@ -104,12 +116,21 @@ mod tests {
     #[test]
     fn rates_are_differences_over_time() {
         let mut t = TimelineTracker::default();
+        // Samples a second apart: each is its own bucket.
         t.sample(SimTime(1_000_000_000), &sample(&[], 10, 1000));
         t.sample(SimTime(2_000_000_000), &sample(&[], 30, 5000));
         let s = t.finish(|n| n.to_string());
         assert_eq!(s.network[0], RatePoint { t_ns: 0, messages_per_s: 10.0, bytes_per_s: 1000.0 });
         assert_eq!(s.network[1], RatePoint { t_ns: 1_000_000_000, messages_per_s: 20.0, bytes_per_s: 4000.0 });
         assert!(s.leaders.is_empty(), "no protocol leader, no series");
+        // Samples 10 ms apart are pooled into 100 ms buckets.
+        let mut t = TimelineTracker::default();
+        for i in 1..=20u64 {
+            t.sample(SimTime(i * 10_000_000), &sample(&[], i, 0));
+        }
+        let s = t.finish(|n| n.to_string());
+        assert_eq!(s.network.len(), 2);
+        assert_eq!(s.network[1].messages_per_s, 100.0);
     }
 
     #[test]

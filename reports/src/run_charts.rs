@@ -1,0 +1,171 @@
+//! The charts of one run, drawn from its report and history: latency CDF per operation kind,
+//! latency of every operation over time, divergence over time (eventually consistent
+//! protocols), leader and term over time (protocols with leaders), and message and byte rates,
+//! each with the fault windows shaded.
+
+use std::collections::BTreeMap;
+
+use syncsim_sim::Consistency;
+use syncsim_sim::history::{History, Outcome};
+
+use crate::charts::{self, Series, Shade, Style, TimeChart};
+use crate::report::Report;
+
+/// One chart: its file name under `charts/`, its title, and the SVG.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Chart {
+    /// File name, e.g. `latency-cdf.svg`.
+    pub file: String,
+    /// Title, for the page that shows it.
+    pub title: String,
+    /// The SVG text.
+    pub svg: String,
+}
+
+/// Most dots per operation kind on the latency-over-time chart.
+const MAX_DOTS: usize = 4000;
+
+/// The fault windows of `report` as chart shades (seconds), labelled with kind and span.
+pub fn shades(report: &Report) -> Vec<Shade> {
+    report
+        .fault_windows
+        .iter()
+        .map(|w| {
+            let (from, to) = (w.from_ns as f64 / 1e9, w.to_ns as f64 / 1e9);
+            Shade { from, to, label: format!("{} {from:.1}–{to:.1}s", w.kind), kind: w.kind }
+        })
+        .collect()
+}
+
+/// Points `(t, v)` of a quantity that holds its value until the next point, as a step line
+/// ending at `end`.
+pub fn steps(points: &[(f64, f64)], end: f64) -> Vec<(f64, f64)> {
+    let mut out = Vec::with_capacity(points.len() * 2 + 1);
+    for (i, &(t, v)) in points.iter().enumerate() {
+        if i > 0 {
+            out.push((t, points[i - 1].1));
+        }
+        out.push((t, v));
+    }
+    if let Some(&(_, v)) = points.last() {
+        out.push((end, v));
+    }
+    out
+}
+
+/// Every chart of the run.
+pub fn run_charts(report: &Report, history: &History) -> Result<Vec<Chart>, String> {
+    let shades = shades(report);
+    let x_max = report.run.end_ns as f64 / 1e9;
+    let mut out = Vec::new();
+
+    // Latency per kind, from the history: (call time s, latency ms) of every success.
+    let mut by_kind: BTreeMap<&str, Vec<(f64, f64)>> = BTreeMap::new();
+    for e in history.entries() {
+        if let (Outcome::Ok(_), Some(ret)) = (&e.outcome, e.ret) {
+            let ms = (ret.0 - e.call.0) as f64 / 1e6;
+            by_kind.entry(e.op.kind().name()).or_default().push((e.call.0 as f64 / 1e9, ms));
+        }
+    }
+    if !by_kind.is_empty() {
+        let cdfs: Vec<Series> = by_kind
+            .iter()
+            .map(|(k, pts)| {
+                let ms: Vec<f64> = pts.iter().map(|p| p.1).collect();
+                (k.to_string(), charts::cdf_points(&ms, ms.len(), 400))
+            })
+            .collect();
+        let all = by_kind.values().flatten().map(|p| p.1);
+        let (lo, hi) = all.fold((f64::INFINITY, 0.0f64), |(lo, hi), x| (lo.min(x), hi.max(x)));
+        let log = lo > 0.0 && hi / lo > 50.0;
+        out.push(Chart {
+            file: "latency-cdf.svg".into(),
+            title: "Latency CDF per operation".into(),
+            svg: charts::cdf("Latency CDF per operation", "latency (ms)", &cdfs, log)?,
+        });
+        let dots: Vec<Series> = by_kind.iter().map(|(k, pts)| (k.to_string(), charts::thin(pts, MAX_DOTS))).collect();
+        out.push(Chart {
+            file: "latency-over-time.svg".into(),
+            title: "Latency of every operation over time".into(),
+            svg: charts::time_chart(&TimeChart {
+                title: "Latency of every operation over time",
+                y_label: "latency (ms)",
+                series: &dots,
+                style: Style::Dots,
+                log_y: log,
+                right: None,
+                shades: &shades,
+                x_max,
+            })?,
+        });
+    }
+
+    if matches!(report.protocol.consistency, Consistency::Eventual | Consistency::StrongEventual) {
+        let t = &report.convergence.timeline;
+        let distinct: Vec<(f64, f64)> = t.iter().map(|p| (p.t_ns as f64 / 1e9, f64::from(p.distinct))).collect();
+        let pairs: Vec<(f64, f64)> = t.iter().map(|p| (p.t_ns as f64 / 1e9, p.differing_pairs * 100.0)).collect();
+        let left = [("distinct replica states".to_string(), distinct)];
+        let right = [("differing replica pairs (%)".to_string(), pairs)];
+        out.push(Chart {
+            file: "divergence.svg".into(),
+            title: "Divergence over time".into(),
+            svg: charts::time_chart(&TimeChart {
+                title: "Divergence over time",
+                y_label: "distinct replica states",
+                series: &left,
+                style: Style::Lines,
+                log_y: false,
+                right: Some(("differing replica pairs (%)", &right)),
+                shades: &shades,
+                x_max,
+            })?,
+        });
+    }
+
+    let leaders = &report.timeline.leaders;
+    if !leaders.is_empty() {
+        let term: Vec<(f64, f64)> = leaders.iter().map(|p| (p.t_ns as f64 / 1e9, p.term as f64)).collect();
+        // No leader is drawn as -1, below every node.
+        let who: Vec<(f64, f64)> =
+            leaders.iter().map(|p| (p.t_ns as f64 / 1e9, p.leader_index.map_or(-1.0, f64::from))).collect();
+        let left = [("term".to_string(), steps(&term, x_max))];
+        let right = [("leader (node index; -1: none)".to_string(), steps(&who, x_max))];
+        out.push(Chart {
+            file: "leader.svg".into(),
+            title: "Leader and term over time".into(),
+            svg: charts::time_chart(&TimeChart {
+                title: "Leader and term over time",
+                y_label: "term",
+                series: &left,
+                style: Style::Lines,
+                log_y: false,
+                right: Some(("leader (node index)", &right)),
+                shades: &shades,
+                x_max,
+            })?,
+        });
+    }
+
+    let net = &report.timeline.network;
+    if !net.is_empty() {
+        let msgs: Vec<(f64, f64)> = net.iter().map(|p| (p.t_ns as f64 / 1e9, p.messages_per_s)).collect();
+        let bytes: Vec<(f64, f64)> = net.iter().map(|p| (p.t_ns as f64 / 1e9, p.bytes_per_s / 1e3)).collect();
+        let left = [("messages/s".to_string(), msgs)];
+        let right = [("kB/s".to_string(), bytes)];
+        out.push(Chart {
+            file: "network.svg".into(),
+            title: "Messages and bytes per second".into(),
+            svg: charts::time_chart(&TimeChart {
+                title: "Messages and bytes per second",
+                y_label: "messages per second",
+                series: &left,
+                style: Style::Lines,
+                log_y: false,
+                right: Some(("kilobytes per second", &right)),
+                shades: &shades,
+                x_max,
+            })?,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,108 @@
+//! The pages and charts a run writes are checked for content, not just existence: each chart
+//! has its title, axis labels with units, one legend entry per series, and the scenario's fault
+//! windows shaded and labelled at their times; `summary.md` and `index.html` carry the outcome,
+//! the checks and every chart inline.
+
+use syncsim::reports::page;
+use syncsim::reports::run_charts::{Chart, run_charts};
+use syncsim::runner::{self, RunResult};
+use syncsim::scenario::Scenario;
+
+fn run(path: &str) -> RunResult {
+    let s = Scenario::load(path.as_ref()).unwrap_or_else(|e| panic!("{e}"));
+    runner::run(&s, s.raw.seed, false).unwrap()
+}
+
+fn chart<'a>(charts: &'a [Chart], file: &str) -> &'a str {
+    &charts.iter().find(|c| c.file == file).unwrap_or_else(|| panic!("no {file}")).svg
+}
+
+fn assert_contains(text: &str, what: &str, needles: &[&str]) {
+    for n in needles {
+        assert!(text.contains(n), "{what} lacks `{n}`");
+    }
+}
+
+/// Every text an SVG shows (titles, axis labels, tick labels, legend entries).
+fn texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| Some(t.split_once('>')?.1.split_once("</text>")?.0.trim().to_string()))
+        .collect()
+}
+
+/// Asserts that a chart shows each of these texts.
+fn assert_shows(svg: &str, what: &str, labels: &[&str]) {
+    let shown = texts(svg);
+    for l in labels {
+        assert!(shown.iter().any(|t| t == l), "{what} does not show `{l}`; it shows {shown:?}");
+    }
+}
+
+/// A chart's shaded fault windows: rectangles filled at 12% opacity.
+fn shaded_rects(svg: &str) -> usize {
+    svg.split("<rect")
+        .filter(|r| r.split_once('>').is_some_and(|(attrs, _)| attrs.contains("opacity=\"0.12\"")))
+        .count()
+}
+
+#[test]
+fn crdt_partition_charts_show_every_series_axis_and_fault_window() {
+    let r = run("scenarios/crdt-partition.yaml");
+    let charts = run_charts(&r.report, &r.history).unwrap();
+    let files: Vec<&str> = charts.iter().map(|c| c.file.as_str()).collect();
+    assert_eq!(files, ["latency-cdf.svg", "latency-over-time.svg", "divergence.svg", "network.svg"]);
+    assert_shows(
+        chart(&charts, "latency-cdf.svg"),
+        "latency CDF",
+        &["Latency CDF per operation", "latency (ms)", "cumulative percent", "add", "read", "remove"],
+    );
+    // The partition (2 s to 5 s) and n4's crash (3 s to 4 s), on every chart over time.
+    for file in ["latency-over-time.svg", "divergence.svg", "network.svg"] {
+        let svg = chart(&charts, file);
+        assert_shows(svg, file, &["simulated time (s)", "partition 2.0–5.0s", "crash 3.0–4.0s"]);
+        assert_eq!(shaded_rects(svg), 2, "{file}: two fault windows shaded");
+    }
+    assert_shows(
+        chart(&charts, "latency-over-time.svg"),
+        "latency over time",
+        &["latency (ms)", "add", "read", "remove"],
+    );
+    assert_shows(
+        chart(&charts, "divergence.svg"),
+        "divergence",
+        &["distinct replica states", "differing replica pairs (%)"],
+    );
+    assert_shows(
+        chart(&charts, "network.svg"),
+        "network",
+        &["messages per second", "kilobytes per second", "messages/s", "kB/s"],
+    );
+}
+
+#[test]
+fn raft_charts_show_leader_and_term_and_no_divergence() {
+    let r = run("scenarios/raft-leader-partition.yaml");
+    let charts = run_charts(&r.report, &r.history).unwrap();
+    let files: Vec<&str> = charts.iter().map(|c| c.file.as_str()).collect();
+    assert!(files.contains(&"leader.svg") && !files.contains(&"divergence.svg"), "{files:?}");
+    assert_shows(chart(&charts, "leader.svg"), "leader", &["Leader and term over time", "term", "leader (node index)"]);
+    assert!(r.report.timeline.leaders.iter().any(|l| l.term >= 2), "the partition forces a new term");
+}
+
+#[test]
+fn summary_and_page_carry_the_outcome_checks_and_charts() {
+    let r = run("scenarios/crdt-partition.yaml");
+    let charts = run_charts(&r.report, &r.history).unwrap();
+    let md = page::markdown(&r.report);
+    assert!(md.starts_with("# crdt-partition: PASS (seed 4)"), "{md}");
+    assert_contains(&md, "summary.md", &["| check |", "| sec |", "| operation |", "Strong eventual consistency: OK"]);
+    let html = page::html(&r.report, &charts);
+    assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+    assert_eq!(html.matches("<svg").count(), charts.len(), "every chart inline");
+    // Self-contained: nothing to fetch (SVG's namespace URI names a namespace, it is not fetched).
+    for fetch in ["<script", "<link", "src=", "href=", "@import", "url("] {
+        assert!(!html.contains(fetch), "the page must not load anything: found `{fetch}`");
+    }
+    assert!(html.contains("syncsim run scenarios/crdt-partition.yaml --seed 4"));
+}
