@@ -1,0 +1,77 @@
+//! The HTML report in a real browser: headless Chromium (installed by
+//! `scripts/install-browser.sh`, which this test runs when no browser is found) loads the
+//! quickstart's `index.html` without errors, and every chart is there and drawn.
+//!
+//! `SYNCSIM_SCREENSHOTS=1 cargo test --test browser` also refreshes the screenshot in docs/.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BROWSERS: [&str; 3] = ["chromium", "chromium-browser", "google-chrome"];
+
+fn find_browser() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| BROWSERS.iter().map(move |b| dir.join(b)))
+        .find(|candidate| candidate.is_file())
+}
+
+fn browser() -> PathBuf {
+    if let Some(b) = find_browser() {
+        return b;
+    }
+    let status = Command::new("scripts/install-browser.sh").status().expect("scripts/install-browser.sh runs");
+    assert!(status.success(), "scripts/install-browser.sh could not install a browser");
+    find_browser().expect("a browser on the PATH after scripts/install-browser.sh")
+}
+
+/// Loads `page` headless; returns the document as the browser parsed it, and its log.
+fn load(page: &Path, screenshot: Option<&Path>) -> (String, String) {
+    let url = format!("file://{}", page.canonicalize().unwrap().display());
+    let mut cmd = Command::new(browser());
+    cmd.args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr"]);
+    cmd.args(["--window-size=1100,2900", "--virtual-time-budget=2000"]);
+    match screenshot {
+        Some(png) => cmd.arg(format!("--screenshot={}", png.display())),
+        None => cmd.arg("--dump-dom"),
+    };
+    let out = cmd.arg(&url).output().expect("the browser runs");
+    assert!(out.status.success(), "the browser failed: {}", String::from_utf8_lossy(&out.stderr));
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn the_quickstart_report_loads_in_a_browser_with_every_chart_drawn() {
+    let dir = std::env::temp_dir().join(format!("syncsim-browser-{}", std::process::id()));
+    let run = Command::new(env!("CARGO_BIN_EXE_syncsim"))
+        .args(["run", "scenarios/quickstart.yaml", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0));
+    let page = dir.join("index.html");
+    let (dom, log) = load(&page, None);
+    // No script on the page, so nothing may log to the console; nothing may fail to load.
+    for bad in ["CONSOLE", "ERR_FILE_NOT_FOUND", "ERR_"] {
+        assert!(!log.contains(bad), "the browser reported `{bad}`:\n{log}");
+    }
+    assert!(dom.contains("<title>quickstart: PASS</title>"), "{}", &dom[..dom.len().min(400)]);
+    let charts = std::fs::read_dir(dir.join("charts")).unwrap().count();
+    let figures: Vec<&str> = dom.split("<figure").skip(1).collect();
+    assert_eq!(figures.len(), charts, "one figure per chart file");
+    assert_eq!(figures.len(), 4, "latency CDF, latency over time, divergence, network");
+    for f in figures {
+        let svg =
+            f.split_once("<svg").map(|(_, s)| s).unwrap_or_else(|| panic!("a figure without its chart: {f:.200}"));
+        let marks = svg.matches("<polyline").count() + svg.matches("<circle").count();
+        assert!(marks > 0, "an empty chart: {svg:.300}");
+    }
+    let png = dir.join("shot.png");
+    load(&page, Some(&png));
+    let size = std::fs::metadata(&png).unwrap().len();
+    assert!(size > 50_000, "the screenshot is nearly blank ({size} bytes)");
+    if std::env::var_os("SYNCSIM_SCREENSHOTS").is_some() {
+        std::fs::copy(&png, "docs/report-quickstart.png").unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
