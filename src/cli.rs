@@ -1,4 +1,4 @@
-//! The `syncsim` command line: `run`, `validate`, `list`, `lincheck`.
+//! The `syncsim` command line: `run`, `compare`, `validate`, `list`, `lincheck`.
 //!
 //! Exit codes: 0 pass, 1 a safety expectation failed, 2 a liveness expectation failed, 3 bad
 //! input or usage.
@@ -45,6 +45,19 @@ enum Command {
         /// Run only this one of the scenario's `variants` (default: all of them, compared).
         #[arg(long)]
         variant: Option<String>,
+    },
+    /// Run several scenarios, or a scenario's variants, under the same seeds and compare them:
+    /// writes comparison.json, comparison.md, index.html and charts/*.svg.
+    Compare {
+        /// The scenario files; a file with `variants:` contributes each variant.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Seeds: `N` for 0..N, or `A..B` (B excluded).
+        #[arg(long, default_value = "20")]
+        seeds: String,
+        /// Output folder (default: syncsim-out/compare-<names>).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Check scenario files without running them.
     Validate {
@@ -99,6 +112,7 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Run { file, seed, out, trace, variant } => run(file, seed, out, trace, variant),
+        Command::Compare { files, seeds, out } => compare(&files, &seeds, out),
         Command::Validate { files } => validate(&files),
         Command::List => {
             print!("{}", list());
@@ -270,6 +284,68 @@ fn run_experiment(scenario: &Scenario, seed: u64, dir: &std::path::Path, started
     report.exit_code
 }
 
+/// Parses `N` (0..N) or `A..B`.
+pub fn parse_seeds(text: &str) -> Result<std::ops::Range<u64>, String> {
+    let bad = || format!("`{text}` is not a seed range: write `N` (seeds 0..N) or `A..B`");
+    let range = match text.split_once("..") {
+        Some((a, b)) => a.trim().parse().map_err(|_| bad())?..b.trim().parse().map_err(|_| bad())?,
+        None => 0..text.trim().parse().map_err(|_| bad())?,
+    };
+    if range.is_empty() {
+        return Err(format!("`{text}` holds no seed"));
+    }
+    Ok(range)
+}
+
+fn compare(files: &[PathBuf], seeds: &str, out: Option<PathBuf>) -> i32 {
+    let seeds = match parse_seeds(seeds) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: --seeds: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let mut scenarios = Vec::new();
+    for f in files {
+        match Scenario::load(f) {
+            Ok(s) => scenarios.push(s),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_BAD_INPUT;
+            }
+        }
+    }
+    let entries = crate::compare::entries(&scenarios);
+    let names: Vec<&str> = scenarios.iter().map(|s| s.name()).collect();
+    let title = names.join(" vs ");
+    let dir = out.unwrap_or_else(|| output::default_dir(&format!("compare-{}", names.join("-")), seeds.start));
+    println!("seeds: {}..{}", seeds.start, seeds.end);
+    println!("comparing: {}", entries.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", "));
+    let _ = std::io::stdout().flush();
+    let started = Instant::now();
+    let (summary, charts) = match crate::compare::many_seeds(&entries, seeds.clone()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let md = crate::compare::many_seeds_markdown(&summary, &title);
+    let html = crate::compare::many_seeds_html(&summary, &title, &charts);
+    if let Err(e) = output::write_many_seeds(&dir, &summary, &md, &html, &charts) {
+        eprintln!("error: {e:#}");
+        return EXIT_BAD_INPUT;
+    }
+    println!(
+        "\nran {} runs in {:.2}s of wall time; page: {}\n",
+        entries.len() * seeds.count(),
+        started.elapsed().as_secs_f64(),
+        dir.join("index.html").display()
+    );
+    print!("{md}");
+    summary.exit_code
+}
+
 fn validate(files: &[PathBuf]) -> i32 {
     let mut code = 0;
     for file in files {
@@ -377,5 +453,18 @@ mod erased {
             serde_yaml::with::singleton_map_recursive::serialize(self, &mut ser).expect("defaults serialize");
             String::from_utf8(out).expect("YAML is UTF-8")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_seeds;
+
+    #[test]
+    fn seeds_are_a_count_or_a_range() {
+        assert_eq!(parse_seeds("20"), Ok(0..20));
+        assert_eq!(parse_seeds("5..9"), Ok(5..9));
+        assert!(parse_seeds("9..5").unwrap_err().contains("no seed"));
+        assert!(parse_seeds("many").unwrap_err().contains("not a seed range"));
     }
 }

@@ -94,3 +94,21 @@ fn write_charts<'a>(dir: &Path, charts: impl Iterator<Item = (&'a str, &'a str)>
     }
     Ok(())
 }
+
+/// Writes a many-seed comparison: `comparison.json`, `comparison.md`, `index.html` and
+/// `charts/*.svg` into `dir`.
+pub fn write_many_seeds(
+    dir: &Path,
+    summary: &crate::compare::ManySeeds,
+    markdown: &str,
+    html: &str,
+    charts: &[syncsim_reports::run_charts::Chart],
+) -> Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("cannot create the output folder {}", dir.display()))?;
+    let mut json = serde_json::to_string_pretty(summary).context("serializing the comparison")?;
+    json.push('\n');
+    write_file(&dir.join("comparison.json"), |w| w.write_all(json.as_bytes()))?;
+    write_file(&dir.join("comparison.md"), |w| w.write_all(markdown.as_bytes()))?;
+    write_file(&dir.join("index.html"), |w| w.write_all(html.as_bytes()))?;
+    write_charts(&dir.join("charts"), charts.iter().map(|c| (c.file.as_str(), c.svg.as_str())))
+}

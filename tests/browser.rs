@@ -30,7 +30,7 @@ fn load(page: &Path, screenshot: Option<&Path>) -> (String, String) {
     let url = format!("file://{}", page.canonicalize().unwrap().display());
     let mut cmd = Command::new(browser());
     cmd.args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr"]);
-    cmd.args(["--window-size=1100,2900", "--virtual-time-budget=2000"]);
+    cmd.args(["--window-size=1200,3400", "--virtual-time-budget=2000"]);
     match screenshot {
         Some(png) => cmd.arg(format!("--screenshot={}", png.display())),
         None => cmd.arg("--dump-dom"),
@@ -40,38 +40,51 @@ fn load(page: &Path, screenshot: Option<&Path>) -> (String, String) {
     (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-#[test]
-fn the_quickstart_report_loads_in_a_browser_with_every_chart_drawn() {
-    let dir = std::env::temp_dir().join(format!("syncsim-browser-{}", std::process::id()));
-    let run = Command::new(env!("CARGO_BIN_EXE_syncsim"))
-        .args(["run", "scenarios/quickstart.yaml", "--out"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert_eq!(run.status.code(), Some(0));
+/// Runs `syncsim args... --out DIR`, loads `DIR/index.html`, and checks the page: its title,
+/// no errors, one drawn chart per `charts/*.svg` (`figures` of them); returns the screenshot.
+fn check_page(args: &[&str], name: &str, title: &str, figures: usize) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("syncsim-browser-{name}-{}", std::process::id()));
+    let run = Command::new(env!("CARGO_BIN_EXE_syncsim")).args(args).arg("--out").arg(&dir).output().unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stdout));
     let page = dir.join("index.html");
     let (dom, log) = load(&page, None);
     // No script on the page, so nothing may log to the console; nothing may fail to load.
-    for bad in ["CONSOLE", "ERR_FILE_NOT_FOUND", "ERR_"] {
-        assert!(!log.contains(bad), "the browser reported `{bad}`:\n{log}");
+    for bad in ["CONSOLE", "ERR_"] {
+        assert!(!log.contains(bad), "{name}: the browser reported `{bad}`:\n{log}");
     }
-    assert!(dom.contains("<title>quickstart: PASS</title>"), "{}", &dom[..dom.len().min(400)]);
+    assert!(dom.contains(&format!("<title>{title}</title>")), "{}", &dom[..dom.len().min(400)]);
     let charts = std::fs::read_dir(dir.join("charts")).unwrap().count();
-    let figures: Vec<&str> = dom.split("<figure").skip(1).collect();
-    assert_eq!(figures.len(), charts, "one figure per chart file");
-    assert_eq!(figures.len(), 4, "latency CDF, latency over time, divergence, network");
-    for f in figures {
+    let shown: Vec<&str> = dom.split("<figure").skip(1).collect();
+    assert_eq!(shown.len(), charts, "{name}: one figure per chart file");
+    assert_eq!(shown.len(), figures, "{name}: every chart");
+    for f in shown {
         let svg =
             f.split_once("<svg").map(|(_, s)| s).unwrap_or_else(|| panic!("a figure without its chart: {f:.200}"));
-        let marks = svg.matches("<polyline").count() + svg.matches("<circle").count();
-        assert!(marks > 0, "an empty chart: {svg:.300}");
+        let marks = svg.matches("<polyline").count() + svg.matches("<circle").count() + svg.matches("<rect").count();
+        assert!(marks > 3, "{name}: an empty chart: {svg:.300}");
     }
     let png = dir.join("shot.png");
     load(&page, Some(&png));
     let size = std::fs::metadata(&png).unwrap().len();
-    assert!(size > 50_000, "the screenshot is nearly blank ({size} bytes)");
+    assert!(size > 50_000, "{name}: the screenshot is nearly blank ({size} bytes)");
+    png
+}
+
+#[test]
+fn the_quickstart_report_loads_in_a_browser_with_every_chart_drawn() {
+    // Latency CDF, latency over time, divergence, network.
+    let png = check_page(&["run", "scenarios/quickstart.yaml"], "quickstart", "quickstart: PASS", 4);
     if std::env::var_os("SYNCSIM_SCREENSHOTS").is_some() {
         std::fs::copy(&png, "docs/report-quickstart.png").unwrap();
     }
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_comparison_page_loads_in_a_browser_with_every_chart_drawn() {
+    // Latency, availability, messages, bytes, convergence bars; latency CDF; divergence.
+    let args = ["compare", "scenarios/compare-sync.yaml", "--seeds", "20"];
+    let png = check_page(&args, "compare", "compare-sync: PASS", 7);
+    if std::env::var_os("SYNCSIM_SCREENSHOTS").is_some() {
+        std::fs::copy(&png, "docs/report-compare.png").unwrap();
+    }
 }

@@ -106,3 +106,56 @@ fn summary_and_page_carry_the_outcome_checks_and_charts() {
     }
     assert!(html.contains("syncsim run scenarios/crdt-partition.yaml --seed 4"));
 }
+
+/// `syncsim compare` over 20 seeds: the page, the table and the charts, each variant in the
+/// same colour everywhere, the fault windows at the scenario's times.
+#[test]
+fn compare_writes_a_page_with_the_spread_across_seeds() {
+    let dir = std::env::temp_dir().join(format!("syncsim-compare-{}", std::process::id()));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syncsim"))
+        .args(["compare", "scenarios/compare-sync.yaml", "--seeds", "20", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("comparison.json")).unwrap()).unwrap();
+    let entries = json["entries"].as_array().unwrap();
+    let names: Vec<&str> = entries.iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["raft", "gossip", "crdt-delta"]);
+    for e in entries {
+        assert_eq!(e["runs"], 20);
+        let p99 = &e["figures"]["latency.p99_ms"];
+        let (p10, median, p90) =
+            (p99["p10"].as_f64().unwrap(), p99["median"].as_f64().unwrap(), p99["p90"].as_f64().unwrap());
+        assert!(p10 <= median && median <= p90, "{}: a spread is ordered", e["name"]);
+    }
+    assert_eq!(entries[0]["consistency"]["linearizable"], "20 of 20");
+    assert_eq!(entries[2]["consistency"]["strong eventual consistency"], "20 of 20");
+    let md = std::fs::read_to_string(dir.join("comparison.md")).unwrap();
+    assert!(md.contains("| raft |") && md.contains("| crdt-delta |") && md.contains("20 of 20"), "{md}");
+
+    let chart = |file: &str| std::fs::read_to_string(dir.join("charts").join(file)).unwrap();
+    for file in ["latency.svg", "availability.svg", "messages.svg", "bytes.svg", "convergence.svg", "latency-cdf.svg"] {
+        assert_shows(&chart(file), file, &["raft", "gossip", "crdt-delta"]);
+    }
+    assert_shows(&chart("latency.svg"), "latency bars", &["latency (ms)", "p50", "p99", "p99.9"]);
+    assert_shows(&chart("bytes.svg"), "bytes bars", &["bytes per operation"]);
+    let divergence = chart("divergence.svg");
+    assert_shows(
+        &divergence,
+        "divergence",
+        &["differing replica pairs (%)", "partition 8.0–14.0s", "crash 18.0–20.0s"],
+    );
+    assert_eq!(shaded_rects(&divergence), 2);
+    // Each variant keeps its colour: the first palette colour is raft's in every bar chart.
+    for file in ["latency.svg", "bytes.svg", "convergence.svg"] {
+        let svg = chart(file);
+        let first_bar = svg.split("<rect").find(|r| r.contains("#1F77B4")).map(|_| ());
+        assert!(first_bar.is_some(), "{file}: raft's colour");
+    }
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert_eq!(html.matches("<svg").count(), 7);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -111,6 +111,9 @@ pub struct TimeChart<'a> {
     pub shades: &'a [Shade],
     /// The x range (seconds): the run's length.
     pub x_max: f64,
+    /// Per left series (same index), a band of (x, low, high) drawn under its line: the spread
+    /// across seeds. Empty: no bands.
+    pub bands: &'a [Vec<(f64, f64, f64)>],
 }
 
 /// The fill of a fault window of `kind`.
@@ -178,6 +181,17 @@ pub fn time_chart(c: &TimeChart<'_>) -> Result<String, String> {
                         );
                     chart.draw_series(std::iter::once(label)).map_err(|e| e.to_string())?;
                 }
+                for (i, band) in c.bands.iter().enumerate().filter(|(_, b)| !b.is_empty()) {
+                    let colour = PALETTE[i % PALETTE.len()];
+                    let outline: Vec<(f64, f64)> = band
+                        .iter()
+                        .map(|&(x, _, hi)| (x, hi))
+                        .chain(band.iter().rev().map(|&(x, lo, _)| (x, lo)))
+                        .collect();
+                    chart
+                        .draw_series(std::iter::once(Polygon::new(outline, colour.mix(0.15).filled())))
+                        .map_err(|e| e.to_string())?;
+                }
                 for (i, (label, points)) in c.series.iter().enumerate() {
                     let colour = PALETTE[i % PALETTE.len()];
                     let drawn = match c.style {
@@ -215,6 +229,103 @@ pub fn time_chart(c: &TimeChart<'_>) -> Result<String, String> {
             draw!(builder.build_cartesian_2d(0f64..x_max, (y_lo..y_hi).log_scale()), y_lo, y_hi);
         } else {
             draw!(builder.build_cartesian_2d(0f64..x_max, 0f64..hi), 0.0, hi);
+        }
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}
+
+/// One bar of a bar chart: the median across seeds and the p10–p90 spread around it.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct Bar {
+    /// The median.
+    pub median: f64,
+    /// The 10th percentile.
+    pub p10: f64,
+    /// The 90th percentile.
+    pub p90: f64,
+}
+
+/// A grouped bar chart: one group per entry of `groups` (e.g. p50, p99), one bar per variant
+/// in each, coloured by variant, with the p10–p90 spread as an error bar. `bars[v][g]` is
+/// variant `v`'s bar in group `g`.
+pub fn bars(
+    title: &str,
+    y_label: &str,
+    groups: &[&str],
+    variants: &[(String, Vec<Bar>)],
+    log_y: bool,
+) -> Result<String, String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 380)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let all = variants.iter().flat_map(|(_, b)| b.iter().flat_map(|b| [b.p90, b.median]));
+        let hi = all.clone().fold(0.0f64, f64::max);
+        let lo = all.filter(|&v| v > 0.0).fold(f64::INFINITY, f64::min);
+        let hi = if hi > 0.0 { hi * 1.15 } else { 1.0 };
+        let n = variants.len().max(1) as f64;
+        let g = groups.len().max(1) as f64;
+        let mut builder = ChartBuilder::on(&root);
+        builder.caption(title, ("sans-serif", 20)).margin(14).x_label_area_size(36).y_label_area_size(70);
+        macro_rules! draw {
+            ($chart:expr, $base:expr) => {{
+                let mut chart = $chart.map_err(|e| e.to_string())?;
+                let names: Vec<String> = groups.iter().map(|s| s.to_string()).collect();
+                chart
+                    .configure_mesh()
+                    .disable_x_mesh()
+                    .x_labels(groups.len() * 2 + 1)
+                    // Group names sit under the middle of their group.
+                    .x_label_formatter(&|x: &f64| {
+                        let i = x.floor() as usize;
+                        if (x - x.floor() - 0.5).abs() < 1e-9 {
+                            names.get(i).cloned().unwrap_or_default()
+                        } else {
+                            String::new()
+                        }
+                    })
+                    .y_desc(y_label)
+                    .draw()
+                    .map_err(|e| e.to_string())?;
+                for (v, (label, bars)) in variants.iter().enumerate() {
+                    let colour = PALETTE[v % PALETTE.len()];
+                    let width = 0.8 / n;
+                    let x0 = |gi: usize| gi as f64 + 0.1 + v as f64 * width;
+                    chart
+                        .draw_series(bars.iter().enumerate().map(|(gi, b)| {
+                            Rectangle::new(
+                                [(x0(gi), $base), (x0(gi) + width * 0.9, b.median.max($base))],
+                                colour.filled(),
+                            )
+                        }))
+                        .map_err(|e| e.to_string())?
+                        .label(label.as_str())
+                        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], colour.filled()));
+                    chart
+                        .draw_series(bars.iter().enumerate().map(|(gi, b)| {
+                            let mid = x0(gi) + width * 0.45;
+                            PathElement::new(
+                                vec![(mid, b.p10.max($base)), (mid, b.p90.max($base))],
+                                BLACK.stroke_width(2),
+                            )
+                        }))
+                        .map_err(|e| e.to_string())?;
+                }
+                chart
+                    .configure_series_labels()
+                    .position(SeriesLabelPosition::UpperRight)
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK)
+                    .draw()
+                    .map_err(|e| e.to_string())?;
+            }};
+        }
+        if log_y && lo.is_finite() {
+            let base = lo * 0.5;
+            draw!(builder.build_cartesian_2d(0f64..g, (base..hi).log_scale()), base);
+        } else {
+            draw!(builder.build_cartesian_2d(0f64..g, 0f64..hi), 0.0);
         }
         root.present().map_err(|e| e.to_string())?;
     }

@@ -96,6 +96,7 @@ pub fn run_charts(report: &Report, history: &History) -> Result<Vec<Chart>, Stri
                 right: None,
                 shades: &shades,
                 x_max,
+                bands: &[],
             })?,
         });
     }
@@ -118,6 +119,7 @@ pub fn run_charts(report: &Report, history: &History) -> Result<Vec<Chart>, Stri
                 right: Some(("differing replica pairs (%)", &right)),
                 shades: &shades,
                 x_max,
+                bands: &[],
             })?,
         });
     }
@@ -142,6 +144,7 @@ pub fn run_charts(report: &Report, history: &History) -> Result<Vec<Chart>, Stri
                 right: Some(("leader (node index)", &right)),
                 shades: &shades,
                 x_max,
+                bands: &[],
             })?,
         });
     }
@@ -164,6 +167,7 @@ pub fn run_charts(report: &Report, history: &History) -> Result<Vec<Chart>, Stri
                 right: Some(("kilobytes per second", &right)),
                 shades: &shades,
                 x_max,
+                bands: &[],
             })?,
         });
     }
