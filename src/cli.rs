@@ -45,6 +45,10 @@ enum Command {
         /// Run only this one of the scenario's `variants` (default: all of them, compared).
         #[arg(long)]
         variant: Option<String>,
+        /// Draw the space-time diagram of this window (`10s..12s`) into charts/spacetime.svg
+        /// (records the trace).
+        #[arg(long)]
+        window: Option<String>,
     },
     /// Run several scenarios, or a scenario's variants, under the same seeds and compare them:
     /// writes comparison.json, comparison.md, index.html and charts/*.svg.
@@ -111,7 +115,16 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Command::Run { file, seed, out, trace, variant } => run(file, seed, out, trace, variant),
+        Command::Run { file, seed, out, trace, variant, window } => {
+            let window = match window.as_deref().map(syncsim_reports::spacetime::parse_window).transpose() {
+                Ok(w) => w,
+                Err(e) => {
+                    eprintln!("error: --window: {e}");
+                    return EXIT_BAD_INPUT;
+                }
+            };
+            run(file, seed, out, trace || window.is_some(), variant, window)
+        }
         Command::Compare { files, seeds, out } => compare(&files, &seeds, out),
         Command::Validate { files } => validate(&files),
         Command::List => {
@@ -147,7 +160,14 @@ pub fn main() -> i32 {
     }
 }
 
-fn run(file: PathBuf, seed: Option<u64>, out: Option<PathBuf>, trace: bool, variant: Option<String>) -> i32 {
+fn run(
+    file: PathBuf,
+    seed: Option<u64>,
+    out: Option<PathBuf>,
+    trace: bool,
+    variant: Option<String>,
+    window: Option<(syncsim_sim::SimTime, syncsim_sim::SimTime)>,
+) -> i32 {
     let scenario = match Scenario::load(&file) {
         Ok(s) => s,
         Err(e) => {
@@ -161,7 +181,7 @@ fn run(file: PathBuf, seed: Option<u64>, out: Option<PathBuf>, trace: bool, vari
     println!("seed: {seed}");
     println!("scenario: {} ({})", scenario.name(), scenario.file);
     let scenario = match (variant, scenario.variants.is_empty()) {
-        (None, false) => return run_variants(&scenario, seed, &dir, trace),
+        (None, false) => return run_variants(&scenario, seed, &dir, trace, window),
         (None, true) => scenario,
         (Some(v), _) => match scenario.variant(&v) {
             Some(one) => one.clone(),
@@ -198,7 +218,7 @@ fn run(file: PathBuf, seed: Option<u64>, out: Option<PathBuf>, trace: bool, vari
         }
     };
     let wall = started.elapsed();
-    if let Err(e) = output::write_run(&dir, &result, &scenario.node_names) {
+    if let Err(e) = output::write_run(&dir, &result, &scenario.node_names, window) {
         eprintln!("error: {e:#}");
         return EXIT_BAD_INPUT;
     }
@@ -216,7 +236,13 @@ fn run(file: PathBuf, seed: Option<u64>, out: Option<PathBuf>, trace: bool, vari
 
 /// Runs every variant of `scenario` under `seed`, each into its own folder of `dir`, and
 /// compares them.
-fn run_variants(scenario: &Scenario, seed: u64, dir: &std::path::Path, trace: bool) -> i32 {
+fn run_variants(
+    scenario: &Scenario,
+    seed: u64,
+    dir: &std::path::Path,
+    trace: bool,
+    window: Option<(syncsim_sim::SimTime, syncsim_sim::SimTime)>,
+) -> i32 {
     println!("parameters:");
     for line in scenario.parameters_yaml().lines() {
         println!("  {line}");
@@ -233,7 +259,7 @@ fn run_variants(scenario: &Scenario, seed: u64, dir: &std::path::Path, trace: bo
                 return EXIT_BAD_INPUT;
             }
         };
-        if let Err(e) = output::write_run(&dir.join(&name), &result, &v.node_names) {
+        if let Err(e) = output::write_run(&dir.join(&name), &result, &v.node_names, window) {
             eprintln!("error: {e:#}");
             return EXIT_BAD_INPUT;
         }

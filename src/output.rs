@@ -5,6 +5,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use syncsim_sim::SimTime;
 
 use crate::runner::RunResult;
 
@@ -17,13 +18,34 @@ pub fn default_dir(name: &str, seed: u64) -> PathBuf {
 
 /// Writes `report.json`, `summary.md`, `index.html`, `charts/*.svg`, `history.jsonl` and (if
 /// recorded) `trace.jsonl` into `dir`.
-pub fn write_run(dir: &Path, result: &RunResult, node_names: &[String]) -> Result<()> {
+///
+/// With a recorded trace, also `trace.json` (Chrome trace-event format, for Perfetto) and, for a
+/// `window` of the run, `charts/spacetime.svg`, the message diagram of that window.
+pub fn write_run(
+    dir: &Path,
+    result: &RunResult,
+    node_names: &[String],
+    window: Option<(SimTime, SimTime)>,
+) -> Result<()> {
     fs::create_dir_all(dir).with_context(|| format!("cannot create the output folder {}", dir.display()))?;
     let mut report = serde_json::to_string_pretty(&result.report).context("serializing the report")?;
     report.push('\n');
     write_file(&dir.join("report.json"), |w| w.write_all(report.as_bytes()))?;
-    let charts = syncsim_reports::run_charts::run_charts(&result.report, &result.history)
+    let mut charts = syncsim_reports::run_charts::run_charts(&result.report, &result.history)
         .map_err(|e| anyhow::anyhow!("drawing the charts: {e}"))?;
+    if let Some((from, to)) = window {
+        let svg = syncsim_reports::spacetime::diagram(&result.trace, node_names, from, to)
+            .map_err(|e| anyhow::anyhow!("drawing the space-time diagram: {e}"))?;
+        charts.push(syncsim_reports::run_charts::Chart {
+            file: "spacetime.svg".into(),
+            title: format!(
+                "Messages between {} and {}",
+                syncsim_reports::report::format_ns(from.0),
+                syncsim_reports::report::format_ns(to.0)
+            ),
+            svg,
+        });
+    }
     write_charts(&dir.join("charts"), charts.iter().map(|c| (c.file.as_str(), c.svg.as_str())))?;
     let md = syncsim_reports::page::markdown(&result.report);
     write_file(&dir.join("summary.md"), |w| w.write_all(md.as_bytes()))?;
@@ -31,13 +53,20 @@ pub fn write_run(dir: &Path, result: &RunResult, node_names: &[String]) -> Resul
     write_file(&dir.join("index.html"), |w| w.write_all(html.as_bytes()))?;
     write_file(&dir.join("history.jsonl"), |w| syncsim_reports::history::write_jsonl(&result.history, node_names, w))?;
     let trace_path = dir.join("trace.jsonl");
+    let chrome_path = dir.join("trace.json");
     if result.trace.is_empty() {
         // A trace from an earlier run of this folder would no longer match its report.
-        if trace_path.exists() {
-            fs::remove_file(&trace_path)
-                .with_context(|| format!("cannot remove the stale {}", trace_path.display()))?;
+        for path in [&trace_path, &chrome_path] {
+            if path.exists() {
+                fs::remove_file(path).with_context(|| format!("cannot remove the stale {}", path.display()))?;
+            }
         }
     } else {
+        let chrome = syncsim_reports::perfetto::chrome_trace(&result.trace, node_names);
+        write_file(&chrome_path, |w| {
+            serde_json::to_writer(&mut *w, &chrome)?;
+            w.write_all(b"\n")
+        })?;
         write_file(&trace_path, |w| {
             for record in &result.trace {
                 serde_json::to_writer(&mut *w, record)?;

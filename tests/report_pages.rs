@@ -159,3 +159,50 @@ fn compare_writes_a_page_with_the_spread_across_seeds() {
     assert_eq!(html.matches("<svg").count(), 7);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--window` draws the messages of that window as a space-time diagram, and a recorded trace
+/// is also written in the Chrome trace-event format for Perfetto.
+#[test]
+fn a_window_gets_a_space_time_diagram_and_the_trace_opens_in_perfetto() {
+    let dir = std::env::temp_dir().join(format!("syncsim-window-{}", std::process::id()));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syncsim"))
+        .args(["run", "scenarios/raft-leader-partition.yaml", "--window", "9.95s..10.25s", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let svg = std::fs::read_to_string(dir.join("charts/spacetime.svg")).unwrap();
+    assert_shows(
+        &svg,
+        "space-time",
+        &["n0", "n1", "n2", "n3", "n4", "simulated time (ms)", "Messages between 9.950s and 10.250s"],
+    );
+    assert!(texts(&svg).iter().any(|t| t.starts_with("partition")), "the partition at 10 s is marked");
+    // Every delivery in the window is an arrow (a line and a head); the trace says how many.
+    let trace = std::fs::read_to_string(dir.join("trace.jsonl")).unwrap();
+    let in_window = |ns: u64| (9_950_000_000..=10_250_000_000).contains(&ns);
+    let deliveries = trace
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| {
+            r["kind"] == "deliver" && (in_window(r["time"].as_u64().unwrap()) || in_window(r["sent"].as_u64().unwrap()))
+        })
+        .count();
+    assert!(deliveries > 50, "a busy window: {deliveries}");
+    assert!(svg.matches("<polygon").count() >= deliveries, "one arrowhead per delivery");
+    assert!(std::fs::read_to_string(dir.join("index.html")).unwrap().contains("id=\"spacetime.svg\""));
+    let chrome: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("trace.json")).unwrap()).unwrap();
+    let events = chrome["traceEvents"].as_array().unwrap();
+    let threads: Vec<&str> =
+        events.iter().filter(|e| e["name"] == "thread_name").map(|e| e["args"]["name"].as_str().unwrap()).collect();
+    assert_eq!(threads, ["n0", "n1", "n2", "n3", "n4"]);
+    let flows = events.iter().filter(|e| e["ph"] == "s").count();
+    assert_eq!(flows, events.iter().filter(|e| e["ph"] == "f").count(), "every flow starts and ends");
+    assert_eq!(
+        flows,
+        trace.lines().filter(|l| l.contains("\"kind\":\"deliver\"")).count(),
+        "a flow per delivered message"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
