@@ -23,12 +23,25 @@ pub type Series = (String, Vec<(f64, f64)>);
 /// A cumulative distribution chart: x is a value (in `x_label`'s unit), y the percentage of
 /// samples at or below it; `log_x` puts x on a log scale. Returns the SVG text.
 pub fn cdf(title: &str, x_label: &str, series: &[Series], log_x: bool) -> Result<String, String> {
+    cdf_with_bands(title, x_label, series, &[], log_x)
+}
+
+/// A [`cdf`] with, per series (same index), a band of (percent, low, high): the spread of the
+/// value at each percentile across seeds. Empty bands draw nothing.
+pub fn cdf_with_bands(
+    title: &str,
+    x_label: &str,
+    series: &[Series],
+    bands: &[Vec<(f64, f64, f64)>],
+    log_x: bool,
+) -> Result<String, String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, 520)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let xs = series.iter().flat_map(|(_, p)| p.iter().map(|(x, _)| *x));
-        let (lo, hi) = xs.fold((f64::INFINITY, 0.0f64), |(lo, hi), x| (lo.min(x), hi.max(x)));
+        let band_xs = bands.iter().flatten().flat_map(|&(_, lo, hi)| [lo, hi]);
+        let (lo, hi) = xs.chain(band_xs).fold((f64::INFINITY, 0.0f64), |(lo, hi), x| (lo.min(x), hi.max(x)));
         let (lo, hi) = if lo.is_finite() { (lo, hi.max(lo * 1.01 + 1e-9)) } else { (1.0, 10.0) };
         let mut builder = ChartBuilder::on(&root);
         builder.caption(title, ("sans-serif", 22)).margin(16).x_label_area_size(48).y_label_area_size(56);
@@ -41,6 +54,17 @@ pub fn cdf(title: &str, x_label: &str, series: &[Series], log_x: bool) -> Result
                     .y_desc("cumulative percent")
                     .draw()
                     .map_err(|e| e.to_string())?;
+                for (i, band) in bands.iter().enumerate().filter(|(_, b)| !b.is_empty()) {
+                    let colour = PALETTE[i % PALETTE.len()];
+                    let outline: Vec<(f64, f64)> = band
+                        .iter()
+                        .map(|&(q, lo, _)| (lo, q))
+                        .chain(band.iter().rev().map(|&(q, _, hi)| (hi, q)))
+                        .collect();
+                    chart
+                        .draw_series(std::iter::once(Polygon::new(outline, colour.mix(0.18).filled())))
+                        .map_err(|e| e.to_string())?;
+                }
                 for (i, (label, points)) in series.iter().enumerate() {
                     let colour = PALETTE[i % PALETTE.len()];
                     chart
