@@ -63,6 +63,27 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Solve a Max-Cut graph (Gset/rudy edge list) or a QUBO file by annealing; print the best
+    /// cut or energy, the mean over reads and the time per read.
+    Anneal {
+        /// The problem file (format: docs/anneal.md).
+        file: PathBuf,
+        /// The solver.
+        #[arg(long, value_enum, default_value = "sa")]
+        solver: SolverName,
+        /// Independent reads.
+        #[arg(long, default_value_t = 20)]
+        reads: u32,
+        /// Sweeps per read.
+        #[arg(long, default_value_t = 1000)]
+        sweeps: u32,
+        /// Seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Print the result as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check scenario files without running them.
     Validate {
         /// The scenario files.
@@ -91,6 +112,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Annealing solvers on the command line.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum SolverName {
+    /// Simulated annealing, single-spin flips.
+    Sa,
 }
 
 /// History formats on the command line.
@@ -126,6 +154,9 @@ pub fn main() -> i32 {
             run(file, seed, out, trace || window.is_some(), variant, window)
         }
         Command::Compare { files, seeds, out } => compare(&files, &seeds, out),
+        Command::Anneal { file, solver, reads, sweeps, seed, json } => {
+            crate::anneal::run(&file, solver == SolverName::Sa, reads, sweeps, seed, json)
+        }
         Command::Validate { files } => validate(&files),
         Command::List => {
             print!("{}", list());

@@ -20,6 +20,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod anneal;
 pub mod cli;
 pub mod compare;
 pub mod experiment;

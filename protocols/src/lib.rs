@@ -2,6 +2,7 @@
 //!
 //! - [`gossip`]: anti-entropy (push, pull, push-pull) and rumor mongering over a
 //!   last-writer-wins key-value store.
+//! - [`anneal`]: Ising/QUBO models and annealing solvers, usable on their own.
 //! - [`crdt`]: conflict-free replicated data types (counters, LWW map, multi-value register,
 //!   OR-Set, RGA sequence) synchronised by full states, deltas or causal broadcast.
 //! - [`raft`]: Raft consensus over a replicated key-value store.
@@ -10,6 +11,7 @@
 //! [`ProtocolConfig`] is the scenario's `protocol:` map: `kind` first, then the family's own
 //! parameters, unknown ones rejected.
 
+pub mod anneal;
 pub mod crdt;
 pub mod flood;
 pub mod gossip;
