@@ -7,6 +7,7 @@ use std::time::Instant;
 use serde::Serialize;
 use syncsim_protocols::anneal::formats::{self, Problem};
 use syncsim_protocols::anneal::sa::{self, SaParams};
+use syncsim_protocols::anneal::sqa::{self, SqaParams};
 use syncsim_reports::EXIT_BAD_INPUT;
 
 /// What `--json` prints.
@@ -32,11 +33,32 @@ pub struct AnnealResult {
     pub time_per_read_ms: f64,
 }
 
-/// Solves `problem`; the wall time is measured around the reads only.
-pub fn solve(problem: &Problem, reads: u32, sweeps: u32, seed: u64) -> AnnealResult {
+/// The annealers `syncsim anneal` offers.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Solver {
+    /// Simulated annealing.
+    Sa,
+    /// Simulated quantum annealing (path-integral Monte Carlo).
+    Sqa,
+}
+
+impl Solver {
+    fn name(self) -> &'static str {
+        match self {
+            Solver::Sa => "sa",
+            Solver::Sqa => "sqa",
+        }
+    }
+}
+
+/// Solves `problem` with `solver`; the wall time is measured around the reads only.
+pub fn solve_with(solver: Solver, problem: &Problem, reads: u32, sweeps: u32, seed: u64) -> AnnealResult {
     let model = problem.ising();
     let started = Instant::now();
-    let samples = sa::anneal(&model, &SaParams { sweeps, reads, beta: None, seed });
+    let samples = match solver {
+        Solver::Sa => sa::anneal(&model, &SaParams { sweeps, reads, beta: None, seed }),
+        Solver::Sqa => sqa::anneal(&model, &SqaParams { sweeps, reads, seed, ..SqaParams::default() }),
+    };
     let per_read = started.elapsed().as_secs_f64() * 1e3 / f64::from(reads.max(1));
     let values: Vec<f64> = match problem {
         Problem::MaxCut { .. } => samples.iter().map(|s| problem.cut(&s.spins).unwrap_or(0.0)).collect(),
@@ -48,7 +70,7 @@ pub fn solve(problem: &Problem, reads: u32, sweeps: u32, seed: u64) -> AnnealRes
         Problem::Qubo(_) => (None, values.iter().copied().reduce(f64::min)),
     };
     AnnealResult {
-        solver: "sa",
+        solver: solver.name(),
         variables: model.len(),
         best_cut,
         best_energy,
@@ -59,8 +81,13 @@ pub fn solve(problem: &Problem, reads: u32, sweeps: u32, seed: u64) -> AnnealRes
     }
 }
 
+/// Solves `problem` by simulated annealing.
+pub fn solve(problem: &Problem, reads: u32, sweeps: u32, seed: u64) -> AnnealResult {
+    solve_with(Solver::Sa, problem, reads, sweeps, seed)
+}
+
 /// The `anneal` command; returns the exit code.
-pub fn run(file: &Path, _sa: bool, reads: u32, sweeps: u32, seed: u64, json: bool) -> i32 {
+pub fn run(file: &Path, solver: Solver, reads: u32, sweeps: u32, seed: u64, json: bool) -> i32 {
     if reads == 0 || sweeps == 0 {
         eprintln!("error: --reads and --sweeps must be at least 1");
         return EXIT_BAD_INPUT;
@@ -79,7 +106,7 @@ pub fn run(file: &Path, _sa: bool, reads: u32, sweeps: u32, seed: u64, json: boo
             return EXIT_BAD_INPUT;
         }
     };
-    let r = solve(&problem, reads, sweeps, seed);
+    let r = solve_with(solver, &problem, reads, sweeps, seed);
     if json {
         println!("{}", serde_json::to_string(&r).expect("results serialize"));
     } else {

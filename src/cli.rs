@@ -119,6 +119,8 @@ enum Command {
 enum SolverName {
     /// Simulated annealing, single-spin flips.
     Sa,
+    /// Simulated quantum annealing, path-integral Monte Carlo (8 Trotter slices).
+    Sqa,
 }
 
 /// History formats on the command line.
@@ -155,7 +157,11 @@ pub fn main() -> i32 {
         }
         Command::Compare { files, seeds, out } => compare(&files, &seeds, out),
         Command::Anneal { file, solver, reads, sweeps, seed, json } => {
-            crate::anneal::run(&file, solver == SolverName::Sa, reads, sweeps, seed, json)
+            let solver = match solver {
+                SolverName::Sa => crate::anneal::Solver::Sa,
+                SolverName::Sqa => crate::anneal::Solver::Sqa,
+            };
+            crate::anneal::run(&file, solver, reads, sweeps, seed, json)
         }
         Command::Validate { files } => validate(&files),
         Command::List => {

@@ -43,3 +43,10 @@ fn the_cli_reports_the_cut_mean_reads_and_time_as_json() {
     assert!(String::from_utf8_lossy(&out.stderr).contains(":line 2: vertex 4 is out of range"));
     let _ = std::fs::remove_file(&bad);
 }
+
+#[test]
+fn simulated_quantum_annealing_comes_within_half_a_percent_of_g1s_best_known_cut() {
+    let r = syncsim::anneal::solve_with(syncsim::anneal::Solver::Sqa, &gset("G1"), 20, 1000, 0);
+    let best = r.best_cut.unwrap();
+    assert!((11624.0 * 0.995..=11624.0).contains(&best), "G1 by SQA: {best} against the best-known 11624");
+}
