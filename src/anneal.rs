@@ -7,6 +7,7 @@ use std::time::Instant;
 use serde::Serialize;
 use syncsim_protocols::anneal::formats::{self, Problem};
 use syncsim_protocols::anneal::sa::{self, SaParams};
+use syncsim_protocols::anneal::sb;
 use syncsim_protocols::anneal::sqa::{self, SqaParams};
 use syncsim_reports::EXIT_BAD_INPUT;
 
@@ -40,6 +41,10 @@ pub enum Solver {
     Sa,
     /// Simulated quantum annealing (path-integral Monte Carlo).
     Sqa,
+    /// Ballistic simulated bifurcation.
+    Bsb,
+    /// Discrete simulated bifurcation.
+    Dsb,
 }
 
 impl Solver {
@@ -47,6 +52,8 @@ impl Solver {
         match self {
             Solver::Sa => "sa",
             Solver::Sqa => "sqa",
+            Solver::Bsb => "bsb",
+            Solver::Dsb => "dsb",
         }
     }
 }
@@ -58,6 +65,11 @@ pub fn solve_with(solver: Solver, problem: &Problem, reads: u32, sweeps: u32, se
     let samples = match solver {
         Solver::Sa => sa::anneal(&model, &SaParams { sweeps, reads, beta: None, seed }),
         Solver::Sqa => sqa::anneal(&model, &SqaParams { sweeps, reads, seed, ..SqaParams::default() }),
+        Solver::Bsb | Solver::Dsb => {
+            let variant = if solver == Solver::Bsb { sb::Variant::Ballistic } else { sb::Variant::Discrete };
+            // A sweep is one integration step: every spin's force once.
+            sb::anneal(&model, &sb::SbParams { variant, steps: sweeps, reads, seed })
+        }
     };
     let per_read = started.elapsed().as_secs_f64() * 1e3 / f64::from(reads.max(1));
     let values: Vec<f64> = match problem {

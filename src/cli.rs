@@ -121,6 +121,10 @@ enum SolverName {
     Sa,
     /// Simulated quantum annealing, path-integral Monte Carlo (8 Trotter slices).
     Sqa,
+    /// Ballistic simulated bifurcation (a sweep is one integration step).
+    Bsb,
+    /// Discrete simulated bifurcation (a sweep is one integration step).
+    Dsb,
 }
 
 /// History formats on the command line.
@@ -160,6 +164,8 @@ pub fn main() -> i32 {
             let solver = match solver {
                 SolverName::Sa => crate::anneal::Solver::Sa,
                 SolverName::Sqa => crate::anneal::Solver::Sqa,
+                SolverName::Bsb => crate::anneal::Solver::Bsb,
+                SolverName::Dsb => crate::anneal::Solver::Dsb,
             };
             crate::anneal::run(&file, solver, reads, sweeps, seed, json)
         }

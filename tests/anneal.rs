@@ -50,3 +50,12 @@ fn simulated_quantum_annealing_comes_within_half_a_percent_of_g1s_best_known_cut
     let best = r.best_cut.unwrap();
     assert!((11624.0 * 0.995..=11624.0).contains(&best), "G1 by SQA: {best} against the best-known 11624");
 }
+
+#[test]
+fn simulated_bifurcation_comes_within_half_a_percent_of_g1s_best_known_cut() {
+    for solver in [syncsim::anneal::Solver::Bsb, syncsim::anneal::Solver::Dsb] {
+        let r = syncsim::anneal::solve_with(solver, &gset("G1"), 20, 1000, 0);
+        let best = r.best_cut.unwrap();
+        assert!((11624.0 * 0.995..=11624.0).contains(&best), "G1 by {solver:?}: {best} against 11624");
+    }
+}
