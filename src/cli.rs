@@ -29,7 +29,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run a scenario; print its summary and write report.json and history.jsonl.
+    /// Run a scenario; print its summary and write report.json, summary.md, index.html with
+    /// charts/*.svg, and history.jsonl.
     Run {
         /// The scenario file.
         file: PathBuf,
