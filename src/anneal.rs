@@ -61,6 +61,7 @@ impl Solver {
 /// Solves `problem` with `solver`; the wall time is measured around the reads only.
 pub fn solve_with(solver: Solver, problem: &Problem, reads: u32, sweeps: u32, seed: u64) -> AnnealResult {
     let model = problem.ising();
+    // Wall-clock time only for the time-per-read figure; the results depend on the seed alone.
     let started = Instant::now();
     let samples = match solver {
         Solver::Sa => sa::anneal(&model, &SaParams { sweeps, reads, beta: None, seed }),
