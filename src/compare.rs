@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use serde::Serialize;
+use syncsim_reports::page::{Table, esc, page_end, page_start};
 use syncsim_reports::report::format_ns;
 use syncsim_reports::run_charts::Chart;
 use syncsim_reports::{Report, Verdict};
@@ -112,20 +113,12 @@ pub fn render(c: &Comparison) -> String {
             format_ns(v.visibility_p99_ns),
             v.reads_stale.map_or("-".into(), |f| format!("{:.1}%", f * 100.0)),
             v.sec_valid.map_or("-", |ok| if ok { "ok" } else { "FAIL" }),
-            verdict_words(v.outcome),
+            v.outcome.words(),
         );
     }
     let _ = writeln!(s, "(converged: time after the settle phase began until all live replicas agreed)");
-    let _ = writeln!(s, "outcome: {} (exit {})", verdict_words(c.outcome), c.exit_code);
+    let _ = writeln!(s, "outcome: {} (exit {})", c.outcome.words(), c.exit_code);
     s
-}
-
-fn verdict_words(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "PASS",
-        Verdict::SafetyViolation => "SAFETY VIOLATION",
-        Verdict::LivenessFailure => "LIVENESS FAILURE",
-    }
 }
 
 /// One entry of a many-seed comparison: a scenario (or one of its variants) and its name.
@@ -172,6 +165,11 @@ pub struct Spread {
     pub seeds: usize,
 }
 
+/// The `q` quantile of ascending, non-empty `sorted` by nearest rank.
+fn nearest_rank(sorted: &[f64], q: f64) -> f64 {
+    sorted[((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
 impl Spread {
     /// The spread of `values` (`None` when empty), by nearest rank.
     pub fn of(values: &[f64]) -> Option<Spread> {
@@ -180,7 +178,7 @@ impl Spread {
         }
         let mut v = values.to_vec();
         v.sort_by(f64::total_cmp);
-        let at = |q: f64| v[((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1];
+        let at = |q: f64| nearest_rank(&v, q);
         Some(Spread { median: at(0.5), p10: at(0.1), p90: at(0.9), seeds: v.len() })
     }
 
@@ -392,8 +390,7 @@ fn many_seed_charts(m: &ManySeeds, digests: &[RunDigest], per: usize) -> Result<
         let (mut line, mut band) = (Vec::new(), Vec::new());
         for step in 1..=200 {
             let q = f64::from(step) / 200.0;
-            let at: Vec<f64> =
-                per_seed.iter().map(|l| l[((q * l.len() as f64).ceil() as usize).clamp(1, l.len()) - 1]).collect();
+            let at: Vec<f64> = per_seed.iter().map(|l| nearest_rank(l, q)).collect();
             if let Some(s) = Spread::of(&at) {
                 line.push((s.median, q * 100.0));
                 band.push((q * 100.0, s.p10, s.p90));
@@ -448,45 +445,64 @@ fn many_seed_charts(m: &ManySeeds, digests: &[RunDigest], per: usize) -> Result<
     Ok(out)
 }
 
+/// The comparison's table: per variant, each figure as median [p10–p90], and the verdicts.
+fn many_seeds_table(m: &ManySeeds) -> Table {
+    let head = [
+        "variant",
+        "protocol",
+        "passed",
+        "latency p50",
+        "latency p99",
+        "latency p99.9",
+        "availability",
+        "msgs/op",
+        "bytes/op",
+        "convergence",
+        "consistency",
+    ];
+    let ms = |v: f64| format!("{v:.2}ms");
+    let rows = m
+        .entries
+        .iter()
+        .map(|e| {
+            let f = |name: &str, unit: &dyn Fn(f64) -> String| {
+                e.figures.get(name).map_or("-".to_string(), |sp| sp.words(unit))
+            };
+            let consistency: Vec<String> = e.consistency.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+            vec![
+                e.name.clone(),
+                e.protocol.clone(),
+                format!("{} of {}", e.passed, e.runs),
+                f("latency.p50_ms", &ms),
+                f("latency.p99_ms", &ms),
+                f("latency.p99.9_ms", &ms),
+                f("availability_pct", &|v| format!("{v:.1}%")),
+                f("messages_per_op", &|v| format!("{v:.2}")),
+                f("bytes_per_op", &|v| format!("{v:.0}")),
+                f("convergence_ms", &ms),
+                consistency.join("; "),
+            ]
+        })
+        .collect();
+    Table { head: head.iter().map(|h| h.to_string()).collect(), rows }
+}
+
+fn seed_range(m: &ManySeeds) -> (u64, u64) {
+    (m.seeds.first().copied().unwrap_or(0), m.seeds.last().copied().unwrap_or(0))
+}
+
 /// The comparison as a Markdown table, with failing seeds and their reproducing commands.
 pub fn many_seeds_markdown(m: &ManySeeds, title: &str) -> String {
     let mut s = String::new();
-    let first = m.seeds.first().copied().unwrap_or(0);
-    let last = m.seeds.last().copied().unwrap_or(0);
-    let _ = writeln!(s, "# {title}: {} ({} seeds, {first}..={last})\n", verdict_words(m.outcome), m.seeds.len());
+    let (first, last) = seed_range(m);
+    let _ = writeln!(s, "# {title}: {} ({} seeds, {first}..={last})\n", m.outcome.words(), m.seeds.len());
     let _ = writeln!(s, "Each figure is the median across seeds, with the 10th–90th percentile in brackets.\n");
-    let _ = writeln!(
-        s,
-        "| variant | protocol | passed | latency p50 | latency p99 | latency p99.9 | availability | msgs/op | bytes/op | convergence | consistency |"
-    );
-    let _ = writeln!(s, "|{}", " --- |".repeat(11));
-    let ms = |v: f64| format!("{v:.2}ms");
-    for e in &m.entries {
-        let f =
-            |name: &str, unit: &dyn Fn(f64) -> String| e.figures.get(name).map_or("-".to_string(), |sp| sp.words(unit));
-        let consistency: Vec<String> = e.consistency.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} of {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            e.name,
-            e.protocol,
-            e.passed,
-            e.runs,
-            f("latency.p50_ms", &ms),
-            f("latency.p99_ms", &ms),
-            f("latency.p99.9_ms", &ms),
-            f("availability_pct", &|v| format!("{v:.1}%")),
-            f("messages_per_op", &|v| format!("{v:.2}")),
-            f("bytes_per_op", &|v| format!("{v:.0}")),
-            f("convergence_ms", &ms),
-            consistency.join("; ")
-        );
-    }
+    s.push_str(&many_seeds_table(m).markdown());
     let failing: Vec<&FailingSeed> = m.entries.iter().flat_map(|e| &e.failing).collect();
     if !failing.is_empty() {
         let _ = writeln!(s, "\n## Failing seeds\n");
         for f in failing {
-            let _ = writeln!(s, "- `{}`: {} — {}", f.reproduce, verdict_words(f.outcome), f.failure);
+            let _ = writeln!(s, "- `{}`: {} — {}", f.reproduce, f.outcome.words(), f.failure);
         }
     }
     s
@@ -494,63 +510,27 @@ pub fn many_seeds_markdown(m: &ManySeeds, title: &str) -> String {
 
 /// The comparison page: the table and every chart, inline.
 pub fn many_seeds_html(m: &ManySeeds, title: &str, charts: &[Chart]) -> String {
-    use syncsim_reports::page::esc;
-    let md = many_seeds_markdown(m, title);
-    let mut s = String::new();
-    let _ = write!(
+    let mut s = page_start(title, m.outcome);
+    let (first, last) = seed_range(m);
+    let _ = writeln!(
         s,
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}: {v}</title><style>{STYLE}</style></head><body>\n\
-         <h1>{t}: <span class=\"{c}\">{v}</span></h1>\n<p>{n} seeds ({a}..={b}) per variant; each figure is the median across seeds with the 10th–90th percentile in brackets.</p>\n",
-        t = esc(title),
-        v = verdict_words(m.outcome),
-        c = if m.outcome == Verdict::Pass { "pass" } else { "fail" },
-        n = m.seeds.len(),
-        a = m.seeds.first().copied().unwrap_or(0),
-        b = m.seeds.last().copied().unwrap_or(0),
+        "<p>{} seeds ({first}..={last}) per variant; each figure is the median across seeds with the 10th–90th \
+         percentile in brackets.</p>",
+        m.seeds.len()
     );
-    // The Markdown table's rows, as HTML.
-    s.push_str("<table>");
-    for (i, line) in md.lines().filter(|l| l.starts_with('|')).enumerate() {
-        if i == 1 {
-            continue;
-        }
-        let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
-        let tag = if i == 0 { "th" } else { "td" };
-        s.push_str("<tr>");
-        for c in cells {
-            let _ = write!(s, "<{tag}>{}</{tag}>", esc(c));
-        }
-        s.push_str("</tr>");
-    }
-    s.push_str("</table>\n");
+    s.push_str(&many_seeds_table(m).html());
     let failing: Vec<&FailingSeed> = m.entries.iter().flat_map(|e| &e.failing).collect();
     if !failing.is_empty() {
         s.push_str("<h2>Failing seeds</h2><ul>");
         for f in failing {
-            let _ = write!(
-                s,
-                "<li><code>{}</code>: {} — {}</li>",
-                esc(&f.reproduce),
-                verdict_words(f.outcome),
-                esc(&f.failure)
-            );
+            let _ =
+                write!(s, "<li><code>{}</code>: {} — {}</li>", esc(&f.reproduce), f.outcome.words(), esc(&f.failure));
         }
         s.push_str("</ul>");
     }
-    s.push_str("<h2>Charts</h2>\n");
-    for c in charts {
-        let _ =
-            writeln!(s, "<figure id=\"{}\"><figcaption>{}</figcaption>{}</figure>", esc(&c.file), esc(&c.title), c.svg);
-    }
-    s.push_str("</body></html>\n");
+    s.push_str(&page_end(charts));
     s
 }
-
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}\
-h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}\
-table{border-collapse:collapse;margin:.5em 0;font-size:.9em}td,th{border:1px solid #ccc;padding:3px 6px}\
-.pass{color:#1a7f37}.fail{color:#cf222e}code{background:#f4f4f4;padding:1px 4px}\
-figure{margin:1em 0}figcaption{font-weight:600}svg{max-width:100%;height:auto}";
 
 #[cfg(test)]
 mod tests {

@@ -337,11 +337,7 @@ pub fn render(report: &ExperimentReport) -> String {
     for (seed, what) in report.experiment.violations.iter().take(5) {
         let _ = writeln!(s, "INVARIANT BROKEN in the trial with seed {seed}: {what}");
     }
-    let verdict = match report.outcome {
-        syncsim_reports::Verdict::Pass => "PASS",
-        syncsim_reports::Verdict::SafetyViolation => "SAFETY VIOLATION",
-        syncsim_reports::Verdict::LivenessFailure => "LIVENESS FAILURE",
-    };
+    let verdict = report.outcome.words();
     let _ = writeln!(s, "outcome: {verdict} (exit {})   seed {}", report.exit_code, report.seed);
     let _ = writeln!(s, "reproduce: {}", report.reproduce);
     s

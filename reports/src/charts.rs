@@ -17,6 +17,18 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
+/// A series' legend mark: a short line in its colour.
+fn legend_line(colour: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3))
+}
+
+/// The outline of a band given as (low point, high point) pairs in order along it: out along
+/// the low side, back along the high side.
+fn band_outline(pairs: impl Iterator<Item = ((f64, f64), (f64, f64))>) -> Vec<(f64, f64)> {
+    let (low, high): (Vec<_>, Vec<_>) = pairs.unzip();
+    low.into_iter().chain(high.into_iter().rev()).collect()
+}
+
 /// One line of a chart: its label and its (x, y) points.
 pub type Series = (String, Vec<(f64, f64)>);
 
@@ -56,11 +68,8 @@ pub fn cdf_with_bands(
                     .map_err(|e| e.to_string())?;
                 for (i, band) in bands.iter().enumerate().filter(|(_, b)| !b.is_empty()) {
                     let colour = PALETTE[i % PALETTE.len()];
-                    let outline: Vec<(f64, f64)> = band
-                        .iter()
-                        .map(|&(q, lo, _)| (lo, q))
-                        .chain(band.iter().rev().map(|&(q, _, hi)| (hi, q)))
-                        .collect();
+                    // Bands of a CDF run across: (percent, low x, high x).
+                    let outline = band_outline(band.iter().map(|&(q, lo, hi)| ((lo, q), (hi, q))));
                     chart
                         .draw_series(std::iter::once(Polygon::new(outline, colour.mix(0.18).filled())))
                         .map_err(|e| e.to_string())?;
@@ -71,7 +80,7 @@ pub fn cdf_with_bands(
                         .draw_series(LineSeries::new(points.iter().copied(), colour.stroke_width(2)))
                         .map_err(|e| e.to_string())?
                         .label(label.as_str())
-                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+                        .legend(legend_line(colour));
                 }
                 chart
                     .configure_series_labels()
@@ -207,11 +216,7 @@ pub fn time_chart(c: &TimeChart<'_>) -> Result<String, String> {
                 }
                 for (i, band) in c.bands.iter().enumerate().filter(|(_, b)| !b.is_empty()) {
                     let colour = PALETTE[i % PALETTE.len()];
-                    let outline: Vec<(f64, f64)> = band
-                        .iter()
-                        .map(|&(x, _, hi)| (x, hi))
-                        .chain(band.iter().rev().map(|&(x, lo, _)| (x, lo)))
-                        .collect();
+                    let outline = band_outline(band.iter().map(|&(x, lo, hi)| ((x, lo), (x, hi))));
                     chart
                         .draw_series(std::iter::once(Polygon::new(outline, colour.mix(0.15).filled())))
                         .map_err(|e| e.to_string())?;
@@ -226,9 +231,7 @@ pub fn time_chart(c: &TimeChart<'_>) -> Result<String, String> {
                             .draw_series(points.iter().map(|&p| Circle::new(p, 2, colour.mix(0.6).filled())))
                             .map_err(|e| e.to_string())?,
                     };
-                    drawn
-                        .label(label.as_str())
-                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3)));
+                    drawn.label(label.as_str()).legend(legend_line(colour));
                 }
                 for (j, (label, points)) in c.right.map_or(&[][..], |(_, r)| r).iter().enumerate() {
                     let colour = PALETTE[(c.series.len() + j) % PALETTE.len()];
@@ -236,7 +239,7 @@ pub fn time_chart(c: &TimeChart<'_>) -> Result<String, String> {
                         .draw_secondary_series(LineSeries::new(points.iter().copied(), colour.stroke_width(2)))
                         .map_err(|e| e.to_string())?
                         .label(label.as_str())
-                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3)));
+                        .legend(legend_line(colour));
                 }
                 chart
                     .configure_series_labels()

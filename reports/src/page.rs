@@ -7,23 +7,17 @@ use crate::expect::Kind;
 use crate::report::{Report, Verdict, format_ns, format_value};
 use crate::run_charts::Chart;
 
-/// The verdict in words.
-pub fn verdict_words(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "PASS",
-        Verdict::SafetyViolation => "SAFETY VIOLATION",
-        Verdict::LivenessFailure => "LIVENESS FAILURE",
-    }
-}
-
 /// One table: a header row and body rows, rendered as Markdown or HTML.
-struct Table {
-    head: Vec<String>,
-    rows: Vec<Vec<String>>,
+pub struct Table {
+    /// The header cells.
+    pub head: Vec<String>,
+    /// The body rows.
+    pub rows: Vec<Vec<String>>,
 }
 
 impl Table {
-    fn markdown(&self) -> String {
+    /// The table in Markdown.
+    pub fn markdown(&self) -> String {
         let mut s = format!("| {} |\n", self.head.join(" | "));
         let _ = writeln!(s, "|{}", " --- |".repeat(self.head.len()));
         for r in &self.rows {
@@ -32,7 +26,8 @@ impl Table {
         s
     }
 
-    fn html(&self) -> String {
+    /// The table in HTML.
+    pub fn html(&self) -> String {
         let mut s = String::from("<table><thead><tr>");
         for h in &self.head {
             let _ = write!(s, "<th>{}</th>", esc(h));
@@ -189,7 +184,7 @@ fn network_line(r: &Report) -> String {
 /// `summary.md`: the outcome, the checks, operations and latency, network, consistency.
 pub fn markdown(r: &Report) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "# {}: {} (seed {})\n", r.scenario.name, verdict_words(r.outcome), r.seed);
+    let _ = writeln!(s, "# {}: {} (seed {})\n", r.scenario.name, r.outcome.words(), r.seed);
     let _ = writeln!(
         s,
         "Protocol **{} {}** · trace `{}` · reproduce with `{}`\n",
@@ -213,24 +208,37 @@ pub fn markdown(r: &Report) -> String {
     s
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:980px;color:#222}\
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}\
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}\
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}\
 td:first-child,th:first-child{text-align:left}.pass{color:#1a7f37}.fail{color:#cf222e}\
 code{background:#f4f4f4;padding:1px 4px}figure{margin:1em 0}figcaption{font-weight:600}svg{max-width:100%;height:auto}";
 
+/// The start of a page titled `title: VERDICT`: head, style and heading.
+pub fn page_start(title: &str, outcome: Verdict) -> String {
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}: {v}</title>\
+         <style>{STYLE}</style></head><body>\n<h1>{t}: <span class=\"{c}\">{v}</span></h1>\n",
+        t = esc(title),
+        v = outcome.words(),
+        c = if outcome == Verdict::Pass { "pass" } else { "fail" }
+    )
+}
+
+/// The charts section and the end of a page.
+pub fn page_end(charts: &[Chart]) -> String {
+    let mut s = String::from("<h2>Charts</h2>\n");
+    for c in charts {
+        let _ =
+            writeln!(s, "<figure id=\"{}\"><figcaption>{}</figcaption>{}</figure>", esc(&c.file), esc(&c.title), c.svg);
+    }
+    s.push_str("</body></html>\n");
+    s
+}
+
 /// `index.html`: the summary and every chart, inline.
 pub fn html(r: &Report, charts: &[Chart]) -> String {
-    let mut s = String::new();
-    let ok = r.outcome == Verdict::Pass;
-    let _ = write!(
-        s,
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{name}: {verdict}</title>\
-         <style>{STYLE}</style></head><body>\n<h1>{name}: <span class=\"{class}\">{verdict}</span></h1>\n",
-        name = esc(&r.scenario.name),
-        verdict = verdict_words(r.outcome),
-        class = if ok { "pass" } else { "fail" }
-    );
+    let mut s = page_start(&r.scenario.name, r.outcome);
     let _ = writeln!(s, "<p>{}</p>", esc(&r.scenario.description));
     let _ = writeln!(
         s,
@@ -257,11 +265,7 @@ pub fn html(r: &Report, charts: &[Chart]) -> String {
     for f in findings(r) {
         let _ = write!(s, "<li>{}</li>", esc(&f));
     }
-    s.push_str("</ul>\n<h2>Charts</h2>\n");
-    for c in charts {
-        let _ =
-            writeln!(s, "<figure id=\"{}\"><figcaption>{}</figcaption>{}</figure>", esc(&c.file), esc(&c.title), c.svg);
-    }
-    s.push_str("</body></html>\n");
+    s.push_str("</ul>\n");
+    s.push_str(&page_end(charts));
     s
 }

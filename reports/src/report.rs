@@ -34,6 +34,15 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The verdict in words, as summaries and pages print it.
+    pub fn words(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::SafetyViolation => "SAFETY VIOLATION",
+            Verdict::LivenessFailure => "LIVENESS FAILURE",
+        }
+    }
+
     /// The process exit code for this verdict: 0 pass, 1 safety, 2 liveness.
     pub fn exit_code(self) -> i32 {
         match self {
@@ -263,7 +272,7 @@ impl Report {
         let linearizability = (ctx.protocol.consistency == syncsim_sim::Consistency::Linearizable)
             .then(|| crate::lin::check_history(&out.history, ctx.lincheck_budget))
             .flatten();
-        let node = |i: usize| ctx.node_names.get(i).cloned().unwrap_or_else(|| format!("#{i}"));
+        let node = |i: usize| name(&NodeId(i as u32));
         let tracker = &out.observer.visibility;
         let sec = (ctx.protocol.consistency == syncsim_sim::Consistency::StrongEventual)
             .then(|| crate::sec::check(&out.history, ctx.protocol.datatype, &out.final_reads, tracker, node));

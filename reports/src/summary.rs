@@ -3,16 +3,12 @@
 
 use std::fmt::Write;
 
-use crate::report::{Report, Verdict, format_ns, format_value};
+use crate::report::{Report, format_ns, format_value};
 
 /// Renders `report` as the text printed at the end of `syncsim run`.
 pub fn render(report: &Report) -> String {
     let mut s = String::new();
-    let verdict = match report.outcome {
-        Verdict::Pass => "PASS",
-        Verdict::SafetyViolation => "SAFETY VIOLATION",
-        Verdict::LivenessFailure => "LIVENESS FAILURE",
-    };
+    let verdict = report.outcome.words();
     if let Some(all) = report.operations.get("all") {
         let _ = writeln!(
             s,

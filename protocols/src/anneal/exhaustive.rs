@@ -18,9 +18,7 @@ pub fn ground_state(model: &Ising) -> Option<(Vec<i8>, f64)> {
     for step in 1u64..(1u64 << n) {
         // The Gray code flips the spin of the lowest set bit of the step.
         let i = step.trailing_zeros() as usize;
-        let (nbr, j) = model.row(i);
-        let field = model.h[i] + nbr.iter().zip(j).map(|(&k, &w)| w * f64::from(spins[k as usize])).sum::<f64>();
-        energy -= 2.0 * f64::from(spins[i]) * field;
+        energy -= 2.0 * f64::from(spins[i]) * model.field(&spins, i);
         spins[i] = -spins[i];
         if energy < best.1 {
             best = (spins.clone(), energy);

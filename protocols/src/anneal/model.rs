@@ -70,6 +70,30 @@ impl Ising {
         (&self.nbr[r.clone()], &self.j[r])
     }
 
+    /// Spin `i`'s local field under `spins`: `h_i + Σ_j J_ij s_j`. Flipping `s_i` changes the
+    /// energy by `-2 s_i field_i`.
+    #[inline]
+    pub fn field(&self, spins: &[i8], i: usize) -> f64 {
+        let (nbr, j) = self.row(i);
+        self.h[i] + nbr.iter().zip(j).map(|(&k, &w)| w * f64::from(spins[k as usize])).sum::<f64>()
+    }
+
+    /// Every spin's local field under `spins`.
+    pub fn fields(&self, spins: &[i8]) -> Vec<f64> {
+        (0..self.len()).map(|i| self.field(spins, i)).collect()
+    }
+
+    /// Flips spin `i` and updates its neighbours' cached `fields`.
+    #[inline]
+    pub fn flip(&self, spins: &mut [i8], fields: &mut [f64], i: usize) {
+        let step = -2.0 * f64::from(spins[i]);
+        spins[i] = -spins[i];
+        let (nbr, j) = self.row(i);
+        for (&k, &w) in nbr.iter().zip(j) {
+            fields[k as usize] += w * step;
+        }
+    }
+
     /// Every coupling once, as `(i, j, J_ij)` with `i < j`.
     pub fn couplings(&self) -> impl Iterator<Item = (u32, u32, f64)> + '_ {
         (0..self.len()).flat_map(move |i| {

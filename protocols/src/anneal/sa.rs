@@ -83,13 +83,7 @@ pub fn geometric(b0: f64, b1: f64, n: u32) -> Vec<f64> {
 /// Runs the schedule `betas` on `spins` in place.
 pub fn anneal_from(model: &Ising, spins: &mut [i8], betas: &[f64], rng: &mut SimRng) {
     let n = model.len();
-    // field_i = h_i + Σ_j J_ij s_j; flipping s_i changes the energy by -2 s_i field_i.
-    let mut field: Vec<f64> = (0..n)
-        .map(|i| {
-            let (nbr, j) = model.row(i);
-            model.h[i] + nbr.iter().zip(j).map(|(&k, &w)| w * f64::from(spins[k as usize])).sum::<f64>()
-        })
-        .collect();
+    let mut field = model.fields(spins);
     // Acceptance probabilities of recent rises: most models have few distinct coefficients, so
     // a handful of rises recur all sweep long and exp() need not run for each proposal.
     let mut cache = [(f64::NAN, 0.0f64); 64];
@@ -110,12 +104,7 @@ pub fn anneal_from(model: &Ising, spins: &mut [i8], betas: &[f64], rng: &mut Sim
                     unit_f64(rng) < slot.1
                 });
             if accept {
-                spins[i] = -spins[i];
-                let step = -2.0 * s;
-                let (nbr, j) = model.row(i);
-                for (&k, &w) in nbr.iter().zip(j) {
-                    field[k as usize] += w * step;
-                }
+                model.flip(spins, &mut field, i);
             }
         }
     }

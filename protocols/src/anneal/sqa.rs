@@ -65,17 +65,7 @@ pub fn anneal(model: &Ising, params: &SqaParams) -> Vec<Sample> {
 fn anneal_read(model: &Ising, p: usize, sweeps: u32, pt: f64, (g0, g1): (f64, f64), rng: &mut SimRng) -> Vec<Vec<i8>> {
     let n = model.len();
     let mut spins: Vec<Vec<i8>> = (0..p).map(|_| random_spins(rng, n)).collect();
-    let mut fields: Vec<Vec<f64>> = spins
-        .iter()
-        .map(|s| {
-            (0..n)
-                .map(|i| {
-                    let (nbr, j) = model.row(i);
-                    model.h[i] + nbr.iter().zip(j).map(|(&k, &w)| w * f64::from(s[k as usize])).sum::<f64>()
-                })
-                .collect()
-        })
-        .collect();
+    let mut fields: Vec<Vec<f64>> = spins.iter().map(|s| model.fields(s)).collect();
     let beta = 1.0 / pt;
     for sweep in 0..sweeps {
         let frac = if sweeps > 1 { f64::from(sweep) / f64::from(sweeps - 1) } else { 1.0 };
@@ -89,7 +79,7 @@ fn anneal_read(model: &Ising, p: usize, sweeps: u32, pt: f64, (g0, g1): (f64, f6
                 let copies = if p > 1 { f64::from(spins[up][i]) + f64::from(spins[down][i]) } else { 0.0 };
                 let rise = -2.0 * s * fields[k][i] + 2.0 * jp * s * copies;
                 if rise <= 0.0 || (rise * beta < 40.0 && unit_f64(rng) < libm::exp(-beta * rise)) {
-                    flip(model, &mut spins[k], &mut fields[k], i);
+                    model.flip(&mut spins[k], &mut fields[k], i);
                 }
             }
         }
@@ -98,22 +88,12 @@ fn anneal_read(model: &Ising, p: usize, sweeps: u32, pt: f64, (g0, g1): (f64, f6
             let rise: f64 = (0..p).map(|k| -2.0 * f64::from(spins[k][i]) * fields[k][i]).sum();
             if rise <= 0.0 || (rise * beta < 40.0 && unit_f64(rng) < libm::exp(-beta * rise)) {
                 for k in 0..p {
-                    flip(model, &mut spins[k], &mut fields[k], i);
+                    model.flip(&mut spins[k], &mut fields[k], i);
                 }
             }
         }
     }
     spins
-}
-
-#[inline]
-fn flip(model: &Ising, spins: &mut [i8], field: &mut [f64], i: usize) {
-    let step = -2.0 * f64::from(spins[i]);
-    spins[i] = -spins[i];
-    let (nbr, j) = model.row(i);
-    for (&k, &w) in nbr.iter().zip(j) {
-        field[k as usize] += w * step;
-    }
 }
 
 #[cfg(test)]
