@@ -5,10 +5,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use serde::Serialize;
+pub use syncsim_protocols::anneal::Solver;
 use syncsim_protocols::anneal::formats::{self, Problem};
-use syncsim_protocols::anneal::sa::{self, SaParams};
-use syncsim_protocols::anneal::sb;
-use syncsim_protocols::anneal::sqa::{self, SqaParams};
 use syncsim_reports::EXIT_BAD_INPUT;
 
 /// What `--json` prints.
@@ -34,44 +32,12 @@ pub struct AnnealResult {
     pub time_per_read_ms: f64,
 }
 
-/// The annealers `syncsim anneal` offers.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Solver {
-    /// Simulated annealing.
-    Sa,
-    /// Simulated quantum annealing (path-integral Monte Carlo).
-    Sqa,
-    /// Ballistic simulated bifurcation.
-    Bsb,
-    /// Discrete simulated bifurcation.
-    Dsb,
-}
-
-impl Solver {
-    fn name(self) -> &'static str {
-        match self {
-            Solver::Sa => "sa",
-            Solver::Sqa => "sqa",
-            Solver::Bsb => "bsb",
-            Solver::Dsb => "dsb",
-        }
-    }
-}
-
 /// Solves `problem` with `solver`; the wall time is measured around the reads only.
 pub fn solve_with(solver: Solver, problem: &Problem, reads: u32, sweeps: u32, seed: u64) -> AnnealResult {
     let model = problem.ising();
     // Wall-clock time only for the time-per-read figure; the results depend on the seed alone.
     let started = Instant::now();
-    let samples = match solver {
-        Solver::Sa => sa::anneal(&model, &SaParams { sweeps, reads, beta: None, seed }),
-        Solver::Sqa => sqa::anneal(&model, &SqaParams { sweeps, reads, seed, ..SqaParams::default() }),
-        Solver::Bsb | Solver::Dsb => {
-            let variant = if solver == Solver::Bsb { sb::Variant::Ballistic } else { sb::Variant::Discrete };
-            // A sweep is one integration step: every spin's force once.
-            sb::anneal(&model, &sb::SbParams { variant, steps: sweeps, reads, seed })
-        }
-    };
+    let samples = solver.solve(&model, reads, sweeps, seed);
     let per_read = started.elapsed().as_secs_f64() * 1e3 / f64::from(reads.max(1));
     let values: Vec<f64> = match problem {
         Problem::MaxCut { .. } => samples.iter().map(|s| problem.cut(&s.spins).unwrap_or(0.0)).collect(),

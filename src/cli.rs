@@ -13,6 +13,7 @@ use syncsim_reports::EXIT_BAD_INPUT;
 use syncsim_reports::lin::Budget;
 use syncsim_reports::lin::formats::Format;
 
+use crate::anneal::Solver;
 use crate::lincheck::{self, ModelName};
 use crate::output;
 use crate::runner;
@@ -122,7 +123,8 @@ enum SolverName {
     Sa,
     /// Simulated quantum annealing, path-integral Monte Carlo (8 Trotter slices).
     Sqa,
-    /// Ballistic simulated bifurcation (a sweep is one integration step).
+    /// Ballistic simulated bifurcation (a sweep is one integration step); `sb` also names it.
+    #[value(alias = "sb")]
     Bsb,
     /// Discrete simulated bifurcation (a sweep is one integration step).
     Dsb,
@@ -163,10 +165,10 @@ pub fn main() -> i32 {
         Command::Compare { files, seeds, out } => compare(&files, &seeds, out),
         Command::Anneal { file, solver, reads, sweeps, seed, json } => {
             let solver = match solver {
-                SolverName::Sa => crate::anneal::Solver::Sa,
-                SolverName::Sqa => crate::anneal::Solver::Sqa,
-                SolverName::Bsb => crate::anneal::Solver::Bsb,
-                SolverName::Dsb => crate::anneal::Solver::Dsb,
+                SolverName::Sa => Solver::Sa,
+                SolverName::Sqa => Solver::Sqa,
+                SolverName::Bsb => Solver::Bsb,
+                SolverName::Dsb => Solver::Dsb,
             };
             crate::anneal::run(&file, solver, reads, sweeps, seed, json)
         }

@@ -241,7 +241,7 @@ struct RunDigest {
 /// The figures a comparison shows, with their units: (name, label, from a report).
 type Figure = (&'static str, &'static str, fn(&Report) -> Option<f64>);
 
-const FIGURES: [Figure; 8] = [
+const FIGURES: [Figure; 9] = [
     ("latency.p50_ms", "latency p50 (ms)", |r| {
         r.latency.get("all").filter(|l| l.count > 0).map(|l| l.p50_ns as f64 / 1e6)
     }),
@@ -254,6 +254,7 @@ const FIGURES: [Figure; 8] = [
     ("availability_pct", "availability (%)", |r| r.operations.get("all").map(|c| c.availability * 100.0)),
     ("messages_per_op", "messages per operation", |r| Some(r.network.messages_per_op)),
     ("bytes_per_op", "bytes per operation", |r| Some(r.network.bytes_per_op)),
+    ("bytes_per_write", "bytes per write", |r| (r.visibility.writes > 0).then_some(r.network.bytes_per_write)),
     ("convergence_ms", "convergence after settle (ms)", |r| r.convergence.after_settle_ns.map(|t| t as f64 / 1e6)),
     ("visibility.p99_ms", "visibility p99 (ms)", |r| {
         (r.visibility.visible_everywhere > 0).then(|| r.visibility.all_p99_ns as f64 / 1e6)
@@ -367,6 +368,7 @@ fn many_seed_charts(m: &ManySeeds, digests: &[RunDigest], per: usize) -> Result<
         ("availability.svg", "availability_pct", "Availability", "operations that succeeded (%)"),
         ("messages.svg", "messages_per_op", "Messages per operation", "messages per operation"),
         ("bytes.svg", "bytes_per_op", "Bytes per operation", "bytes per operation"),
+        ("bytes-per-write.svg", "bytes_per_write", "Bytes per write", "bytes sent per write"),
         ("convergence.svg", "convergence_ms", "Time to convergence after the settle phase began", "time (ms)"),
     ] {
         let series: Vec<(String, Vec<Bar>)> =
@@ -457,7 +459,9 @@ fn many_seeds_table(m: &ManySeeds) -> Table {
         "availability",
         "msgs/op",
         "bytes/op",
+        "bytes/write",
         "convergence",
+        "visibility p99",
         "consistency",
     ];
     let ms = |v: f64| format!("{v:.2}ms");
@@ -479,7 +483,9 @@ fn many_seeds_table(m: &ManySeeds) -> Table {
                 f("availability_pct", &|v| format!("{v:.1}%")),
                 f("messages_per_op", &|v| format!("{v:.2}")),
                 f("bytes_per_op", &|v| format!("{v:.0}")),
+                f("bytes_per_write", &|v| format!("{v:.0}")),
                 f("convergence_ms", &ms),
+                f("visibility.p99_ms", &ms),
                 consistency.join("; "),
             ]
         })

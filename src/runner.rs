@@ -2,7 +2,7 @@
 //! report's tracker watching, and builds the report.
 
 use syncsim_protocols::crdt::{GCounter, LwwRegister, MvRegister, OrSet, PnCounter, Rga};
-use syncsim_protocols::{CrdtNode, CrdtType, FloodNode, GossipNode, ProtocolConfig, RaftNode};
+use syncsim_protocols::{CrdtNode, CrdtType, FloodNode, GossipNode, ProtocolConfig, RaftNode, SchedNode};
 use syncsim_reports::{Report, RunContext, Tracker};
 use syncsim_sim::history::History;
 use syncsim_sim::trace::TraceRecord;
@@ -34,6 +34,13 @@ pub fn reproduce_command(file: &str, seed: u64, variant: Option<&str>) -> String
 pub fn run(scenario: &Scenario, seed: u64, record_trace: bool) -> Result<RunResult, SimError> {
     match scenario.protocol() {
         ProtocolConfig::Gossip(config) => run_with::<GossipNode>(scenario, config.clone(), seed, record_trace),
+        ProtocolConfig::AnnealSync(config) => {
+            let mut c = config.clone();
+            // The scenario checked the name; an absent one means the first node.
+            let named = c.scheduler.as_ref().and_then(|n| scenario.node_names.iter().position(|m| m == n));
+            c.scheduler_id = named.unwrap_or(0) as u32;
+            run_with::<SchedNode>(scenario, c, seed, record_trace)
+        }
         ProtocolConfig::Raft(config) => run_with::<RaftNode>(scenario, config.clone(), seed, record_trace),
         ProtocolConfig::Flood(config) => run_with::<FloodNode>(scenario, config.clone(), seed, record_trace),
         ProtocolConfig::Crdt(config) => {

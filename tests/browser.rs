@@ -81,9 +81,10 @@ fn the_quickstart_report_loads_in_a_browser_with_every_chart_drawn() {
 
 #[test]
 fn the_comparison_page_loads_in_a_browser_with_every_chart_drawn() {
-    // Latency, availability, messages, bytes, convergence bars; latency CDF; divergence.
+    // Latency, availability, messages, bytes per operation and per write, convergence bars;
+    // latency CDF; divergence.
     let args = ["compare", "scenarios/compare-sync.yaml", "--seeds", "20"];
-    let png = check_page(&args, "compare", "compare-sync: PASS", 7);
+    let png = check_page(&args, "compare", "compare-sync: PASS", 8);
     if std::env::var_os("SYNCSIM_SCREENSHOTS").is_some() {
         std::fs::copy(&png, "docs/report-compare.png").unwrap();
     }

@@ -137,11 +137,20 @@ fn compare_writes_a_page_with_the_spread_across_seeds() {
     assert!(md.contains("| raft |") && md.contains("| crdt-delta |") && md.contains("20 of 20"), "{md}");
 
     let chart = |file: &str| std::fs::read_to_string(dir.join("charts").join(file)).unwrap();
-    for file in ["latency.svg", "availability.svg", "messages.svg", "bytes.svg", "convergence.svg", "latency-cdf.svg"] {
+    for file in [
+        "latency.svg",
+        "availability.svg",
+        "messages.svg",
+        "bytes.svg",
+        "bytes-per-write.svg",
+        "convergence.svg",
+        "latency-cdf.svg",
+    ] {
         assert_shows(&chart(file), file, &["raft", "gossip", "crdt-delta"]);
     }
     assert_shows(&chart("latency.svg"), "latency bars", &["latency (ms)", "p50", "p99", "p99.9"]);
     assert_shows(&chart("bytes.svg"), "bytes bars", &["bytes per operation"]);
+    assert_shows(&chart("bytes-per-write.svg"), "bytes per write bars", &["bytes sent per write"]);
     let divergence = chart("divergence.svg");
     assert_shows(
         &divergence,
@@ -156,7 +165,7 @@ fn compare_writes_a_page_with_the_spread_across_seeds() {
         assert!(first_bar.is_some(), "{file}: raft's colour");
     }
     let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
-    assert_eq!(html.matches("<svg").count(), 7);
+    assert_eq!(html.matches("<svg").count(), 8);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -2,7 +2,8 @@
 //!
 //! - [`gossip`]: anti-entropy (push, pull, push-pull) and rumor mongering over a
 //!   last-writer-wins key-value store.
-//! - [`anneal`]: Ising/QUBO models and annealing solvers, usable on their own.
+//! - [`anneal`]: Ising/QUBO models and annealing solvers, usable on their own, and the
+//!   annealing sync scheduler (`anneal-sync`) that chooses gossip's anti-entropy pairs.
 //! - [`crdt`]: conflict-free replicated data types (counters, LWW map, multi-value register,
 //!   OR-Set, RGA sequence) synchronised by full states, deltas or causal broadcast.
 //! - [`raft`]: Raft consensus over a replicated key-value store.
@@ -23,13 +24,14 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use syncsim_sim::{Protocol, ProtocolInfo};
 
+pub use anneal::sched::{SchedConfig, SchedNode};
 pub use crdt::{CrdtConfig, CrdtNode, CrdtType, SyncMode};
 pub use flood::{FloodConfig, FloodNode};
 pub use gossip::{GossipConfig, GossipNode};
 pub use raft::{RaftConfig, RaftNode};
 
 /// The protocol families a scenario can name in `protocol: { kind: ... }`.
-pub const KINDS: &[&str] = &["gossip", "raft", "crdt", "flood"];
+pub const KINDS: &[&str] = &["gossip", "anneal-sync", "raft", "crdt", "flood"];
 
 /// A protocol and its parameters, as a scenario gives them.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -37,6 +39,9 @@ pub const KINDS: &[&str] = &["gossip", "raft", "crdt", "flood"];
 pub enum ProtocolConfig {
     /// Anti-entropy or rumor-mongering gossip.
     Gossip(GossipConfig),
+    /// Push-pull anti-entropy with pairs chosen by the annealing scheduler.
+    #[serde(rename = "anneal-sync")]
+    AnnealSync(SchedConfig),
     /// Raft consensus over a replicated key-value store.
     Raft(RaftConfig),
     /// Conflict-free replicated data types.
@@ -50,6 +55,7 @@ impl ProtocolConfig {
     pub fn info(&self) -> ProtocolInfo {
         match self {
             ProtocolConfig::Gossip(c) => GossipNode::info(c),
+            ProtocolConfig::AnnealSync(c) => SchedNode::info(c),
             ProtocolConfig::Raft(c) => RaftNode::info(c),
             ProtocolConfig::Crdt(c) => crdt::info(c),
             ProtocolConfig::Flood(c) => FloodNode::info(c),
@@ -60,6 +66,7 @@ impl ProtocolConfig {
     pub fn validate(&self) -> Result<(), (String, String)> {
         match self {
             ProtocolConfig::Gossip(c) => c.validate(),
+            ProtocolConfig::AnnealSync(c) => c.validate(),
             ProtocolConfig::Raft(c) => c.validate(),
             ProtocolConfig::Crdt(c) => c.validate(),
             ProtocolConfig::Flood(_) => Ok(()),
@@ -70,6 +77,7 @@ impl ProtocolConfig {
     pub fn describe(kind: &str) -> Vec<(&'static str, String, &'static str)> {
         match kind {
             "gossip" => GossipConfig::describe(),
+            "anneal-sync" => SchedConfig::describe(),
             "raft" => RaftConfig::describe(),
             "crdt" => CrdtConfig::describe(),
             "flood" => FloodConfig::describe(),
@@ -81,6 +89,7 @@ impl ProtocolConfig {
     pub fn default_for(kind: &str) -> Option<ProtocolConfig> {
         match kind {
             "gossip" => Some(ProtocolConfig::Gossip(GossipConfig::default())),
+            "anneal-sync" => Some(ProtocolConfig::AnnealSync(SchedConfig::default())),
             "raft" => Some(ProtocolConfig::Raft(RaftConfig::default())),
             "crdt" => Some(ProtocolConfig::Crdt(CrdtConfig::default())),
             "flood" => Some(ProtocolConfig::Flood(FloodConfig::default())),
@@ -113,6 +122,7 @@ impl<'de> Deserialize<'de> for ProtocolConfig {
                 let rest = de::value::MapAccessDeserializer::new(map);
                 match kind.as_str() {
                     "gossip" => GossipConfig::deserialize(rest).map(ProtocolConfig::Gossip),
+                    "anneal-sync" => SchedConfig::deserialize(rest).map(ProtocolConfig::AnnealSync),
                     "raft" => RaftConfig::deserialize(rest).map(ProtocolConfig::Raft),
                     "crdt" => CrdtConfig::deserialize(rest).map(ProtocolConfig::Crdt),
                     "flood" => FloodConfig::deserialize(rest).map(ProtocolConfig::Flood),

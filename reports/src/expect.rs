@@ -165,7 +165,7 @@ pub fn metric(name: &str) -> Option<(Kind, Class)> {
         ["linearizable"] => (Bool, Safety),
         ["protocol", _] => (Number, Liveness),
         ["protocol", _, "p50" | "p90" | "p99" | "max" | "mean"] => (Duration, Liveness),
-        ["messages_per_op" | "bytes_per_op"] => (Number, Liveness),
+        ["messages_per_op" | "bytes_per_op" | "bytes_per_write"] => (Number, Liveness),
         _ => return None,
     })
 }
@@ -199,6 +199,7 @@ pub fn metric_names() -> Vec<String> {
             "protocol.<duration>.<p50|p90|p99|max|mean>",
             "messages_per_op",
             "bytes_per_op",
+            "bytes_per_write",
         ]
         .map(String::from),
     );

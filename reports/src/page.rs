@@ -171,11 +171,12 @@ fn findings(r: &Report) -> Vec<String> {
 fn network_line(r: &Report) -> String {
     let n = &r.network;
     format!(
-        "{} messages ({:.2} per operation), {} bytes ({:.1} per operation); {} dropped to loss, {} to partitions.",
+        "{} messages ({:.2} per operation), {} bytes ({:.1} per operation, {:.1} per write); {} dropped to loss, {} to partitions.",
         n.stats.sent,
         n.messages_per_op,
         n.stats.bytes_sent,
         n.bytes_per_op,
+        n.bytes_per_write,
         n.stats.dropped_loss,
         n.stats.dropped_partition
     )

@@ -117,6 +117,9 @@ pub struct NetworkFigures {
     pub messages_per_op: f64,
     /// Bytes sent per client operation.
     pub bytes_per_op: f64,
+    /// Bytes sent per write the visibility tracker followed: what spreading one update cost
+    /// (0 without writes).
+    pub bytes_per_write: f64,
 }
 
 /// A broken protocol invariant, when and where.
@@ -306,6 +309,11 @@ impl Report {
             network: NetworkFigures {
                 messages_per_op: per_op(out.net.sent),
                 bytes_per_op: per_op(out.net.bytes_sent),
+                bytes_per_write: if visibility.writes == 0 {
+                    0.0
+                } else {
+                    out.net.bytes_sent as f64 / visibility.writes as f64
+                },
                 stats: out.net.clone(),
             },
             visibility,
@@ -533,6 +541,7 @@ impl Report {
             }
             ["messages_per_op"] => self.network.messages_per_op,
             ["bytes_per_op"] => self.network.bytes_per_op,
+            ["bytes_per_write"] => self.network.bytes_per_write,
             _ => return Err(format!("unknown metric `{name}`")),
         })
     }

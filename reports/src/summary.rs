@@ -43,11 +43,12 @@ pub fn render(report: &Report) -> String {
     let n = &report.network;
     let _ = writeln!(
         s,
-        "network: {} messages sent ({:.1}/op), {} bytes ({:.0} B/op); dropped {} to loss, {} to partitions, {} at down nodes; {} duplicated",
+        "network: {} messages sent ({:.1}/op), {} bytes ({:.0} B/op, {:.0} B/write); dropped {} to loss, {} to partitions, {} at down nodes; {} duplicated",
         n.stats.sent,
         n.messages_per_op,
         n.stats.bytes_sent,
         n.bytes_per_op,
+        n.bytes_per_write,
         n.stats.dropped_loss,
         n.stats.dropped_partition,
         n.stats.dropped_down,

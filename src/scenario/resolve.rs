@@ -62,6 +62,12 @@ pub fn resolve(raw: &RawScenario) -> Result<Resolved> {
     if let Err((field, message)) = raw.protocol.validate() {
         return Err(FieldError::new(format!("protocol.{field}"), message));
     }
+    if let ProtocolConfig::AnnealSync(c) = &raw.protocol
+        && let Some(name) = &c.scheduler
+        && !names.contains(name)
+    {
+        return Err(FieldError::new("protocol.scheduler", format!("no node is called `{name}`")));
+    }
     let network = network(&raw.network, &nodes, regions)?;
     let workload = workload(&raw.workload, raw.duration, &raw.protocol, &nodes)?;
     let faults = faults(&raw.faults, raw.duration, &nodes, &network.topology)?;

@@ -3,18 +3,20 @@
 //! Monte Carlo ([`sqa`]), simulated bifurcation ([`sb`]), exhaustive search for small
 //! instances ([`exhaustive`]), and the problem files `syncsim anneal` reads ([`formats`]).
 //!
-//! The sync scheduler that uses them is still to come (issue 6); docs/anneal.md says what is
-//! here so far.
+//! [`sched`] is the annealing sync scheduler built on them (`kind: anneal-sync`).
 
 pub mod exhaustive;
 pub mod formats;
 pub mod model;
 pub mod sa;
 pub mod sb;
+pub mod sched;
+pub mod solver;
 pub mod sqa;
 
 pub use model::{Ising, Qubo};
 pub use sa::{SaParams, Sample, anneal};
+pub use solver::Solver;
 
 #[cfg(test)]
 mod tests {

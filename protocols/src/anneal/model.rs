@@ -165,6 +165,33 @@ pub struct Qubo {
 }
 
 impl Qubo {
+    /// A QUBO of `n` bits with no terms yet.
+    pub fn new(n: usize) -> Qubo {
+        Qubo { linear: vec![0.0; n], quadratic: Vec::new(), offset: 0.0 }
+    }
+
+    /// Adds a bit with no terms yet and returns its index.
+    pub fn add_bit(&mut self) -> usize {
+        self.linear.push(0.0);
+        self.linear.len() - 1
+    }
+
+    /// Adds `weight · (Σ a_k x_k + constant)²`, expanded with `x² = x`: the penalty form of the
+    /// constraint `Σ a_k x_k = −constant`.
+    pub fn add_squared(&mut self, terms: &[(usize, f64)], constant: f64, weight: f64) {
+        for (k, &(i, a)) in terms.iter().enumerate() {
+            self.linear[i] += weight * (a * a + 2.0 * constant * a);
+            for &(j, b) in &terms[k + 1..] {
+                if i == j {
+                    self.linear[i] += weight * 2.0 * a * b;
+                } else {
+                    self.quadratic.push((i as u32, j as u32, weight * 2.0 * a * b));
+                }
+            }
+        }
+        self.offset += weight * constant * constant;
+    }
+
     /// The energy of `bits` (each 0 or 1).
     pub fn energy(&self, bits: &[u8]) -> f64 {
         let lin: f64 = self.linear.iter().zip(bits).map(|(q, &x)| q * f64::from(x)).sum();
@@ -213,6 +240,18 @@ mod tests {
             let e = q.energy(&bits);
             assert!((ising.energy(&spins) - e).abs() < 1e-12, "assignment {m}");
             assert!((back.energy(&bits) - e).abs() < 1e-12, "round trip, assignment {m}");
+        }
+    }
+
+    #[test]
+    fn a_squared_penalty_is_zero_exactly_where_its_constraint_holds() {
+        // 2·(x0 + 2·x1 + x2 − 2)²: zero when x0 + 2·x1 + x2 = 2.
+        let mut q = Qubo::new(3);
+        q.add_squared(&[(0, 1.0), (1, 2.0), (2, 1.0)], -2.0, 2.0);
+        for m in 0..8u8 {
+            let bits: Vec<u8> = (0..3).map(|i| m >> i & 1).collect();
+            let sum = f64::from(bits[0]) + 2.0 * f64::from(bits[1]) + f64::from(bits[2]);
+            assert!((q.energy(&bits) - 2.0 * (sum - 2.0).powi(2)).abs() < 1e-12, "assignment {m}");
         }
     }
 

@@ -40,7 +40,9 @@ pub struct Sample {
 /// The default inverse-temperature range of `model` (see [`SaParams::beta`]).
 pub fn default_beta(model: &Ising) -> (f64, f64) {
     let (max_rise, min_rise) = model.flip_scales();
-    (std::f64::consts::LN_2 / max_rise, 100f64.ln() / min_rise)
+    // libm, not std: the scheduler anneals inside simulations, whose runs must match bit for bit
+    // on every platform.
+    (std::f64::consts::LN_2 / max_rise, libm::log(100.0) / min_rise)
 }
 
 /// A random start for read `read`.
@@ -74,8 +76,8 @@ pub fn geometric(b0: f64, b1: f64, n: u32) -> Vec<f64> {
         0 => vec![],
         1 => vec![b1],
         _ => {
-            let ratio = (b1 / b0).powf(1.0 / f64::from(n - 1));
-            (0..n).map(|k| b0 * ratio.powi(k as i32)).collect()
+            let ratio = libm::pow(b1 / b0, 1.0 / f64::from(n - 1));
+            (0..n).map(|k| b0 * libm::pow(ratio, f64::from(k))).collect()
         }
     }
 }

@@ -20,7 +20,7 @@ use syncsim_sim::{
     Consistency, Ctx, Key, Message, NoMonitor, NodeId, Op, Protocol, ProtocolInfo, RequestId, SimDuration,
 };
 
-pub use store::{Digest, Store, Update, Version};
+pub use store::{Digest, Store, Update, Version, ahead};
 
 /// How a gossip node synchronises.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -221,6 +221,30 @@ impl Message for GossipMsg {
     }
 }
 
+/// Anti-entropy's answer to a `Digest` or `Updates` message against `store`, shared with the
+/// annealing scheduler's exchanges: the reply to send, if any, and the updates that were newer
+/// than what the store had (merged now; the caller exposes them). Other messages get no answer.
+pub fn anti_entropy(store: &mut Store, msg: GossipMsg) -> (Option<GossipMsg>, Vec<Update>) {
+    match msg {
+        GossipMsg::Digest { want_back, fingerprint, digest } => {
+            if fingerprint == store.fingerprint() {
+                return (None, Vec::new()); // equal states: nothing to send either way
+            }
+            let updates = store.newer_than(&digest);
+            let want = if want_back { store.behind(&digest) } else { Vec::new() };
+            let reply = (!updates.is_empty() || !want.is_empty()).then_some(GossipMsg::Updates { updates, want });
+            (reply, Vec::new())
+        }
+        GossipMsg::Updates { updates, want } => {
+            let newer: Vec<Update> = updates.into_iter().filter(|u| store.merge(*u)).collect();
+            let back: Vec<Update> = want.iter().filter_map(|k| store.entry(*k).copied()).collect();
+            let reply = (!back.is_empty()).then_some(GossipMsg::Updates { updates: back, want: Vec::new() });
+            (reply, newer)
+        }
+        _ => (None, Vec::new()),
+    }
+}
+
 /// Gossip timers.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum GossipTimer {
@@ -396,23 +420,16 @@ impl Protocol for GossipNode {
                     ctx.send(from, self.digest_msg(false));
                 }
             }
-            GossipMsg::Digest { want_back, fingerprint, digest } => {
-                if fingerprint == self.store.fingerprint() {
-                    return; // equal states: nothing to send either way
+            msg @ (GossipMsg::Digest { .. } | GossipMsg::Updates { .. }) => {
+                let (reply, newer) = anti_entropy(&mut self.store, msg);
+                for u in newer {
+                    ctx.expose(u.key, u.write, u.version.stamp());
+                    if self.config.mode == Mode::Rumor {
+                        self.make_hot(u);
+                    }
                 }
-                let updates = self.store.newer_than(&digest);
-                let want = if want_back { self.store.behind(&digest) } else { Vec::new() };
-                if !updates.is_empty() || !want.is_empty() {
-                    ctx.send(from, GossipMsg::Updates { updates, want });
-                }
-            }
-            GossipMsg::Updates { updates, want } => {
-                for u in updates {
-                    self.apply(ctx, u);
-                }
-                let back: Vec<Update> = want.iter().filter_map(|k| self.store.entry(*k).copied()).collect();
-                if !back.is_empty() {
-                    ctx.send(from, GossipMsg::Updates { updates: back, want: Vec::new() });
+                if let Some(reply) = reply {
+                    ctx.send(from, reply);
                 }
             }
             GossipMsg::Rumors(rumors) => {

@@ -129,7 +129,7 @@ impl Store {
 
 /// Keys of `ours` with a newer version than in `theirs`, or missing from `theirs`; both sorted
 /// by key.
-fn ahead<'a>(ours: &'a [(Key, Version)], theirs: &'a [(Key, Version)]) -> impl Iterator<Item = Key> + 'a {
+pub fn ahead<'a>(ours: &'a [(Key, Version)], theirs: &'a [(Key, Version)]) -> impl Iterator<Item = Key> + 'a {
     let mut j = 0;
     ours.iter().filter_map(move |&(key, version)| {
         while j < theirs.len() && theirs[j].0 < key {
