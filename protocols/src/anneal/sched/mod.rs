@@ -598,13 +598,13 @@ impl Monitor<SchedNote> for SchedMonitor {
     fn metrics(&self, _: SimTime) -> ProtocolMetrics {
         let per_plan = |x: f64| if self.plans == 0 { 0.0 } else { x / self.plans as f64 };
         let numbers = [
-            ("sched.plans", self.plans as f64),
-            ("sched.pairs_per_plan", per_plan(self.pairs as f64)),
-            ("sched.candidates_per_plan", per_plan(self.candidates as f64)),
-            ("sched.value_per_plan", per_plan(self.value)),
-            ("sched.repaired_plans", self.repaired_plans as f64),
-            ("sched.repaired_pairs", self.repaired as f64),
-            ("sched.fallback_rounds", self.fallbacks as f64),
+            ("plans", self.plans as f64),
+            ("pairs_per_plan", per_plan(self.pairs as f64)),
+            ("candidates_per_plan", per_plan(self.candidates as f64)),
+            ("value_per_plan", per_plan(self.value)),
+            ("repaired_plans", self.repaired_plans as f64),
+            ("repaired_pairs", self.repaired as f64),
+            ("fallback_rounds", self.fallbacks as f64),
         ];
         ProtocolMetrics {
             numbers: numbers.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
