@@ -65,6 +65,44 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Run one scenario under many seeds in parallel: every metric across seeds (median,
+    /// p10–p90, worst seed), every failing seed with its reproducing command. Writes sweep.json
+    /// and sweep.md. Exit 0 all passed, 1 a safety violation, 2 a liveness failure, 4 a seed
+    /// whose two runs differed (--check-determinism).
+    Sweep {
+        /// The scenario file.
+        file: PathBuf,
+        /// Seeds: `N` for 0..N, `A..B` (B excluded) or `A..=B`.
+        #[arg(long, default_value = "100")]
+        seeds: String,
+        /// Threads (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Run only shard I of N (`2/3`): every N-th seed from the I-th; `syncsim merge` joins
+        /// the shards' outputs.
+        #[arg(long)]
+        shard: Option<String>,
+        /// Output folder (default: syncsim-out/<scenario>/sweep).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The variant to sweep, for a scenario with variants.
+        #[arg(long)]
+        variant: Option<String>,
+        /// Run every seed twice; a seed whose trace hashes differ fails the sweep (exit 4) with
+        /// the first event where the runs part.
+        #[arg(long)]
+        check_determinism: bool,
+    },
+    /// Join the outputs of a sweep's shards (folders or sweep.json files) into the report one
+    /// machine would have written.
+    Merge {
+        /// The shards' output folders or sweep.json files.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output folder (default: syncsim-out/<scenario>/sweep).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Solve a Max-Cut graph (Gset/rudy edge list) or a QUBO file by annealing; print the best
     /// cut or energy, the mean over reads and the time per read.
     Anneal {
@@ -172,6 +210,32 @@ pub fn main() -> i32 {
             };
             crate::anneal::run(&file, solver, reads, sweeps, seed, json)
         }
+        Command::Sweep { file, seeds, jobs, shard, out, variant, check_determinism } => {
+            let seeds = match parse_seeds(&seeds) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("error: --seeds: {e}");
+                    return EXIT_BAD_INPUT;
+                }
+            };
+            let shard = match shard.as_deref().map(crate::sweep::Shard::parse).transpose() {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("error: --shard: {e}");
+                    return EXIT_BAD_INPUT;
+                }
+            };
+            crate::sweep_cmd::sweep(crate::sweep_cmd::SweepArgs {
+                file,
+                seeds,
+                jobs,
+                shard,
+                out,
+                variant,
+                check_determinism,
+            })
+        }
+        Command::Merge { dirs, out } => crate::sweep_cmd::merge(&dirs, out),
         Command::Validate { files } => validate(&files),
         Command::List => {
             print!("{}", list());
@@ -358,9 +422,15 @@ fn run_experiment(scenario: &Scenario, seed: u64, dir: &std::path::Path, started
 
 /// Parses `N` (0..N) or `A..B`.
 pub fn parse_seeds(text: &str) -> Result<std::ops::Range<u64>, String> {
-    let bad = || format!("`{text}` is not a seed range: write `N` (seeds 0..N) or `A..B`");
+    let bad = || format!("`{text}` is not a seed range: write `N` (seeds 0..N), `A..B` (B excluded) or `A..=B`");
     let range = match text.split_once("..") {
-        Some((a, b)) => a.trim().parse().map_err(|_| bad())?..b.trim().parse().map_err(|_| bad())?,
+        Some((a, b)) => match b.strip_prefix('=') {
+            Some(last) => {
+                let last: u64 = last.trim().parse().map_err(|_| bad())?;
+                a.trim().parse().map_err(|_| bad())?..last.checked_add(1).ok_or_else(bad)?
+            }
+            None => a.trim().parse().map_err(|_| bad())?..b.trim().parse().map_err(|_| bad())?,
+        },
         None => 0..text.trim().parse().map_err(|_| bad())?,
     };
     if range.is_empty() {

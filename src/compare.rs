@@ -54,15 +54,6 @@ pub struct Comparison {
     pub exit_code: i32,
 }
 
-/// How bad a verdict is, for picking the worst.
-fn severity(v: Verdict) -> u8 {
-    match v {
-        Verdict::Pass => 0,
-        Verdict::LivenessFailure => 1,
-        Verdict::SafetyViolation => 2,
-    }
-}
-
 /// The comparison of `runs` (variant name and report) of scenario `name` under `seed`.
 pub fn compare(name: &str, seed: u64, runs: &[(String, &Report)]) -> Comparison {
     let variants: Vec<VariantRow> = runs
@@ -82,7 +73,7 @@ pub fn compare(name: &str, seed: u64, runs: &[(String, &Report)]) -> Comparison 
             report: format!("{variant}/report.json"),
         })
         .collect();
-    let outcome = variants.iter().map(|v| v.outcome).max_by_key(|v| severity(*v)).unwrap_or(Verdict::Pass);
+    let outcome = variants.iter().map(|v| v.outcome).max_by_key(|v| v.severity()).unwrap_or(Verdict::Pass);
     Comparison { scenario: name.to_string(), seed, variants, outcome, exit_code: outcome.exit_code() }
 }
 
@@ -324,7 +315,7 @@ pub fn many_seeds(entries: &[Entry], seeds: std::ops::Range<u64>) -> Result<(Man
             })
             .collect();
         for d in runs {
-            if severity(d.report.outcome) > severity(worst) {
+            if d.report.outcome.severity() > worst.severity() {
                 worst = d.report.outcome;
             }
         }

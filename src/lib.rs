@@ -28,6 +28,8 @@ pub mod lincheck;
 pub mod output;
 pub mod runner;
 pub mod scenario;
+pub mod sweep;
+pub mod sweep_cmd;
 
 pub use syncsim_protocols as protocols;
 pub use syncsim_reports as reports;

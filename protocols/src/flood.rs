@@ -13,13 +13,19 @@ pub struct FloodConfig {
     pub tokens: u32,
     /// Encoded size of a token in bytes.
     pub size: u32,
+    /// Test only: token sizes also count a process-wide counter, so two runs of one seed in
+    /// one process differ. A planted determinism leak for `sweep --check-determinism` to find.
+    pub leak: bool,
 }
 
 impl Default for FloodConfig {
     fn default() -> Self {
-        FloodConfig { tokens: 4, size: 64 }
+        FloodConfig { tokens: 4, size: 64, leak: false }
     }
 }
+
+/// The planted leak's state: shared by every run in the process (what real leaks look like).
+static LEAK: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 impl FloodConfig {
     /// Every parameter with its meaning, for `syncsim list`.
@@ -28,6 +34,7 @@ impl FloodConfig {
         vec![
             ("tokens", d.tokens.to_string(), "tokens each node puts in circulation at start"),
             ("size", d.size.to_string(), "encoded size of a token in bytes"),
+            ("leak", d.leak.to_string(), "test only: a planted determinism leak (a process-wide counter)"),
         ]
     }
 }
@@ -84,9 +91,10 @@ impl Protocol for FloodNode {
     fn durable(&self) {}
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let extra = if self.config.leak { LEAK.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 8 } else { 0 };
         for _ in 0..self.config.tokens {
             if let Some(peer) = ctx.random_peer() {
-                ctx.send(peer, Token { hops: 0, size: self.config.size });
+                ctx.send(peer, Token { hops: 0, size: self.config.size + extra });
             }
         }
     }

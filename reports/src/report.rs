@@ -21,7 +21,7 @@ use crate::windows::{FaultWindow, fault_windows};
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The verdict of a run.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Every expectation held.
@@ -40,6 +40,15 @@ impl Verdict {
             Verdict::Pass => "PASS",
             Verdict::SafetyViolation => "SAFETY VIOLATION",
             Verdict::LivenessFailure => "LIVENESS FAILURE",
+        }
+    }
+
+    /// How bad the verdict is (pass 0, liveness 1, safety 2), for picking the worst of many.
+    pub fn severity(self) -> u8 {
+        match self {
+            Verdict::Pass => 0,
+            Verdict::LivenessFailure => 1,
+            Verdict::SafetyViolation => 2,
         }
     }
 
@@ -435,6 +444,47 @@ impl Report {
         Ok(s)
     }
 
+    /// Every metric this run measured, by the names expectations use: what sweeps aggregate
+    /// across seeds and baselines compare.
+    pub fn figures(&self) -> BTreeMap<String, f64> {
+        let mut names: Vec<String> = vec!["availability".into()];
+        names.extend(self.operations.keys().filter(|op| *op != "all").map(|op| format!("availability.{op}")));
+        for op in self.latency.keys() {
+            names.extend(["p50", "p90", "p99", "p99.9", "max", "mean"].map(|p| format!("latency.{op}.{p}")));
+        }
+        names.extend(
+            [
+                "converged",
+                "converged_within",
+                "visibility.p50",
+                "visibility.p99",
+                "visibility.max",
+                "visibility.everywhere",
+                "visibility.residue",
+                "sec",
+                "sec.converged",
+                "sec.stranded",
+                "reads.stale",
+                "reads.missed.max",
+                "rounds.p50",
+                "rounds.p99",
+                "rounds.max",
+                "rounds.mean",
+                "writes.lost",
+                "linearizable",
+                "messages_per_op",
+                "bytes_per_op",
+                "bytes_per_write",
+            ]
+            .map(String::from),
+        );
+        names.extend(self.protocol_metrics.numbers.keys().map(|n| format!("protocol.{n}")));
+        for n in self.protocol_metrics.durations.keys() {
+            names.extend(["p50", "p90", "p99", "max", "mean"].map(|p| format!("protocol.{n}.{p}")));
+        }
+        names.into_iter().filter_map(|n| self.metric(&n).ok().map(|v| (n, v))).collect()
+    }
+
     /// The value of a metric in its unit (nanoseconds, fraction, number, 1/0), or why it
     /// cannot be measured in this run.
     pub fn metric(&self, name: &str) -> Result<f64, String> {
@@ -545,6 +595,15 @@ impl Report {
             _ => return Err(format!("unknown metric `{name}`")),
         })
     }
+}
+
+/// True for metrics where more is better (availability, verdicts held as 1/0, the share of
+/// writes visible everywhere); for the rest (latency, bytes, lag, counts of lost writes...)
+/// less is better. Protocol metrics count as less-is-better.
+pub fn higher_is_better(metric: &str) -> bool {
+    metric == "availability"
+        || metric.starts_with("availability.")
+        || matches!(metric, "converged" | "sec" | "sec.converged" | "linearizable" | "visibility.everywhere")
 }
 
 /// A metric value in words: `12.345ms`, `99.50%`, `3`.

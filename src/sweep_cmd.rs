@@ -1,0 +1,214 @@
+//! The `sweep` and `merge` commands: banner, progress bar, files and exit codes around
+//! [`crate::sweep`].
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use syncsim_reports::EXIT_BAD_INPUT;
+
+use crate::scenario::Scenario;
+use crate::sweep::{self, Shard, SweepReport};
+
+/// Exit code when a seed's two runs differ (`--check-determinism`).
+pub const EXIT_NONDETERMINISTIC: i32 = 4;
+
+/// What `syncsim sweep` was asked to do.
+#[derive(Clone, Debug)]
+pub struct SweepArgs {
+    /// The scenario file.
+    pub file: PathBuf,
+    /// The seeds, `A..B`.
+    pub seeds: std::ops::Range<u64>,
+    /// Threads (default: every core).
+    pub jobs: Option<usize>,
+    /// Run only this slice of the seeds.
+    pub shard: Option<Shard>,
+    /// Output folder.
+    pub out: Option<PathBuf>,
+    /// The variant to sweep, for a scenario with variants.
+    pub variant: Option<String>,
+    /// Run each seed twice and compare trace hashes.
+    pub check_determinism: bool,
+}
+
+/// The scenario, or its variant `variant`; a scenario with variants needs one named.
+pub fn pick(scenario: Scenario, variant: Option<&str>) -> Result<Scenario, String> {
+    let names: Vec<&str> = scenario.variants.iter().filter_map(|s| s.variant.as_deref()).collect();
+    match variant {
+        None if names.is_empty() => Ok(scenario),
+        None => {
+            Err(format!("{}: the scenario has variants; name one with --variant ({})", scenario.file, names.join(", ")))
+        }
+        Some(v) => scenario.variant(v).cloned().ok_or_else(|| {
+            format!(
+                "{}: no variant `{v}`; the scenario has: {}",
+                scenario.file,
+                if names.is_empty() { "none".to_string() } else { names.join(", ") }
+            )
+        }),
+    }
+}
+
+/// Runs `syncsim sweep`; returns the exit code.
+pub fn sweep(args: SweepArgs) -> i32 {
+    let scenario =
+        match Scenario::load(&args.file).map_err(|e| e.to_string()).and_then(|s| pick(s, args.variant.as_deref())) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_BAD_INPUT;
+            }
+        };
+    if args.jobs == Some(0) {
+        eprintln!("error: --jobs must be at least 1");
+        return EXIT_BAD_INPUT;
+    }
+    let seeds: Vec<u64> = match args.shard {
+        Some(sh) => sh.seeds(args.seeds.clone()),
+        None => args.seeds.clone().collect(),
+    };
+    let name = match &scenario.variant {
+        Some(v) => format!("{}/{v}", scenario.name()),
+        None => scenario.name().to_string(),
+    };
+    // Every parameter first, as a run prints its seed first: the log alone reproduces the sweep.
+    println!("seeds: {}..{} ({} to run here)", args.seeds.start, args.seeds.end, seeds.len());
+    println!("scenario: {name} ({})", scenario.file);
+    println!("shard: {}", args.shard.map_or("none (every seed)".to_string(), |s| format!("{}/{}", s.index, s.count)));
+    println!("jobs: {}", args.jobs.map_or(format!("{} (every core)", rayon::current_num_threads()), |j| j.to_string()));
+    println!("check determinism: {}", if args.check_determinism { "yes (every seed twice)" } else { "no" });
+    let bar = ProgressBar::new(seeds.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} seeds  {msg}  {per_sec}  eta {eta}")
+            .expect("a valid template"),
+    );
+    bar.set_message("0 failing");
+    let failing = AtomicU64::new(0);
+    let started = Instant::now();
+    let done = |r: &sweep::SeedRecord| {
+        if r.outcome != syncsim_reports::Verdict::Pass || r.nondeterminism.is_some() {
+            let f = failing.fetch_add(1, Ordering::Relaxed) + 1;
+            bar.set_message(format!("{f} failing"));
+        }
+        bar.inc(1);
+    };
+    let records = match sweep::run_seeds(&scenario, &seeds, args.jobs, args.check_determinism, &done) {
+        Ok(r) => r,
+        Err(e) => {
+            bar.abandon();
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    bar.finish_and_clear();
+    let elapsed = started.elapsed().as_secs_f64();
+    let report = sweep::summarise(&name, &scenario.file, args.seeds.clone(), args.shard, records);
+    let dir = args.out.unwrap_or_else(|| default_dir(&name, args.shard));
+    if let Err(e) = write(&dir, &report) {
+        eprintln!("error: {}: {e}", dir.display());
+        return EXIT_BAD_INPUT;
+    }
+    print_summary(&report);
+    println!(
+        "ran {} seeds in {elapsed:.2}s of wall time ({:.1} seeds/s)",
+        report.runs,
+        report.runs as f64 / elapsed.max(1e-9)
+    );
+    println!("report: {}", dir.join("sweep.md").display());
+    let nondeterministic: Vec<&sweep::SeedRecord> =
+        report.records.iter().filter(|r| r.nondeterminism.is_some()).collect();
+    for r in &nondeterministic {
+        println!("NONDETERMINISTIC seed {}: {}", r.seed, r.nondeterminism.as_deref().unwrap_or_default());
+    }
+    if !nondeterministic.is_empty() {
+        return EXIT_NONDETERMINISTIC;
+    }
+    report.exit_code
+}
+
+fn default_dir(name: &str, shard: Option<Shard>) -> PathBuf {
+    let safe: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+    let leaf = shard.map_or("sweep".to_string(), |s| format!("sweep-shard-{}-of-{}", s.index, s.count));
+    Path::new("syncsim-out").join(safe).join(leaf)
+}
+
+fn write(dir: &Path, report: &SweepReport) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("sweep.json"), serde_json::to_string_pretty(report).expect("sweeps serialize") + "\n")?;
+    std::fs::write(dir.join("sweep.md"), sweep::markdown(report))
+}
+
+/// Key metrics, then failing seeds with their reproducers, then the verdict line.
+fn print_summary(r: &SweepReport) {
+    for name in ["latency.all.p99", "availability", "converged_within", "visibility.p99", "bytes_per_op"] {
+        if let Some(a) = r.aggregates.get(name) {
+            let ms = |v: f64| {
+                if name == "availability" { format!("{:.2}%", v * 100.0) } else { format!("{:.3}ms", v / 1e6) }
+            };
+            let ms = |v: f64| if name == "bytes_per_op" { format!("{v:.1}") } else { ms(v) };
+            println!(
+                "  {name:<18} median {} [p10 {} – p90 {}], worst {} (seed {})",
+                ms(a.median),
+                ms(a.p10),
+                ms(a.p90),
+                ms(a.worst),
+                a.worst_seed
+            );
+        }
+    }
+    for f in r.failing.iter().take(20) {
+        println!("FAIL seed {}: {}: {}", f.seed, f.outcome.words(), f.failures.join("; "));
+        println!("  reproduce: {}", f.reproduce);
+    }
+    if r.failing.len() > 20 {
+        println!("... and {} more failing seeds (sweep.md lists them all)", r.failing.len() - 20);
+    }
+    println!("outcome: {} (exit {})   {} of {} seeds passed", r.outcome.words(), r.exit_code, r.passed, r.runs);
+}
+
+/// Runs `syncsim merge DIR...`; returns the exit code (the merged sweep's).
+pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> i32 {
+    let mut parts = Vec::new();
+    for d in dirs {
+        let file = if d.is_dir() { d.join("sweep.json") } else { d.clone() };
+        let text = match std::fs::read_to_string(&file) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: {}: {e}", file.display());
+                return EXIT_BAD_INPUT;
+            }
+        };
+        match serde_json::from_str::<SweepReport>(&text) {
+            Ok(r) => parts.push(r),
+            Err(e) => {
+                eprintln!("error: {}:{}:{}: not a sweep report: {e}", file.display(), e.line(), e.column());
+                return EXIT_BAD_INPUT;
+            }
+        }
+    }
+    let merged = match sweep::merge(parts) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let dir = out.unwrap_or_else(|| default_dir(&merged.scenario, merged.shard));
+    if let Err(e) = write(&dir, &merged) {
+        eprintln!("error: {}: {e}", dir.display());
+        return EXIT_BAD_INPUT;
+    }
+    if merged.shard.is_some() {
+        println!(
+            "note: these shards cover {} of the sweep's {} seeds; the report is partial",
+            merged.runs,
+            merged.seeds.1 - merged.seeds.0
+        );
+    }
+    print_summary(&merged);
+    println!("report: {}", dir.join("sweep.md").display());
+    merged.exit_code
+}
