@@ -43,7 +43,9 @@ fn flood_config() -> SimConfig {
 }
 
 fn run_flood() -> u64 {
-    let sim = Sim::<FloodNode>::new(flood_config(), FloodConfig { tokens: TOKENS, size: 64, ..FloodConfig::default() }, ()).unwrap();
+    let sim =
+        Sim::<FloodNode>::new(flood_config(), FloodConfig { tokens: TOKENS, size: 64, ..FloodConfig::default() }, ())
+            .unwrap();
     sim.run().net.delivered
 }
 

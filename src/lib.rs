@@ -7,6 +7,24 @@
 //! - [`reports`]: checkers, statistics, the report model and its renderings;
 //! - [`scenario`]: scenario files; [`runner`]: running one under a seed; [`compare`]: comparing
 //!   a scenario's protocol variants; [`output`]: the files a run writes; [`lincheck`]: checking a history file for linearizability.
+//! - [`sweep`]: many seeds of one scenario, aggregated; [`harness`]: the same from a test.
+//!
+//! A protocol crate's test can run a scenario over many seeds and fail with the seed and the
+//! command that reproduces it:
+//!
+//! ```
+//! #[test]
+//! fn survives_partitions() -> Result<(), Box<dyn std::error::Error>> {
+//!     syncsim::Scenario::from_file("scenarios/partition-heal.yaml")?.seeds(0..200).run()?.assert_passed();
+//!     Ok(())
+//! }
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # syncsim::Scenario::from_file("scenarios/partition-heal.yaml")?.seeds(0..8).run()?.assert_passed();
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Or one run, from text:
 //!
 //! ```
 //! let scenario = syncsim::scenario::Scenario::parse(
@@ -24,6 +42,7 @@ pub mod anneal;
 pub mod cli;
 pub mod compare;
 pub mod experiment;
+pub mod harness;
 pub mod lincheck;
 pub mod output;
 pub mod runner;
@@ -31,6 +50,9 @@ pub mod scenario;
 pub mod sweep;
 pub mod sweep_cmd;
 
+pub use harness::{Seeds, SweepError};
+pub use scenario::Scenario;
+pub use sweep::SweepReport;
 pub use syncsim_protocols as protocols;
 pub use syncsim_reports as reports;
 pub use syncsim_sim as sim;

@@ -156,3 +156,19 @@ fn the_determinism_self_check_catches_a_planted_leak_and_names_the_first_divergi
     assert!(text.contains("event") && text.contains("in one run and"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_library_sweep_panics_with_the_seed_and_its_reproducer() {
+    let passing = syncsim::Scenario::from_file("scenarios/quickstart.yaml").unwrap().seeds(0..6).jobs(2).run().unwrap();
+    assert_eq!((passing.runs, passing.passed), (6, 6));
+    passing.assert_passed();
+    let failing = syncsim::Scenario::from_file("tests/data/crdt/lww-tie.yaml").unwrap().seeds(0..12).run().unwrap();
+    let panic = std::panic::catch_unwind(|| failing.assert_passed()).expect_err("lww-tie fails on some seed");
+    let message = panic.downcast_ref::<String>().unwrap();
+    let seed = failing.failing[0].seed;
+    assert!(message.contains(&format!("seed {seed}: SAFETY VIOLATION")), "{message}");
+    assert!(
+        message.contains(&format!("reproduce: syncsim run tests/data/crdt/lww-tie.yaml --seed {seed}")),
+        "{message}"
+    );
+}
