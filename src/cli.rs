@@ -93,6 +93,29 @@ enum Command {
         #[arg(long)]
         check_determinism: bool,
     },
+    /// Run scenarios over seeds as CI does: their expectations decide pass or fail, and every
+    /// metric's median is compared with a baseline. Exit 0 pass, 1 safety violation, 2 liveness
+    /// failure, 5 a metric worse than the baseline by more than the tolerance, 3 bad input.
+    Check {
+        /// The scenario files; a file with `variants:` contributes each variant.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Seeds: `N` for 0..N, `A..B` (B excluded) or `A..=B`.
+        #[arg(long, default_value = "20")]
+        seeds: String,
+        /// The baseline file (JSON) to compare with, or to write with --update-baseline.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+        /// How much worse a metric's median may get: `10%` or `0.1`.
+        #[arg(long, default_value = "10%")]
+        tolerance: String,
+        /// Write the baseline from this run instead of comparing with it.
+        #[arg(long)]
+        update_baseline: bool,
+        /// Threads (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
     /// Join the outputs of a sweep's shards (folders or sweep.json files) into the report one
     /// machine would have written.
     Merge {
@@ -236,6 +259,25 @@ pub fn main() -> i32 {
             })
         }
         Command::Merge { dirs, out } => crate::sweep_cmd::merge(&dirs, out),
+        Command::Check { files, seeds, baseline, tolerance, update_baseline, jobs } => {
+            let parsed = parse_seeds(&seeds).map_err(|e| format!("--seeds: {e}")).and_then(|s| {
+                crate::check::parse_tolerance(&tolerance).map(|t| (s, t)).map_err(|e| format!("--tolerance: {e}"))
+            });
+            match parsed {
+                Ok((seeds, tolerance)) => crate::check::check(crate::check::CheckArgs {
+                    files,
+                    seeds,
+                    baseline,
+                    tolerance,
+                    update_baseline,
+                    jobs,
+                }),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    EXIT_BAD_INPUT
+                }
+            }
+        }
         Command::Validate { files } => validate(&files),
         Command::List => {
             print!("{}", list());

@@ -7,21 +7,19 @@
 //! - [`reports`]: checkers, statistics, the report model and its renderings;
 //! - [`scenario`]: scenario files; [`runner`]: running one under a seed; [`compare`]: comparing
 //!   a scenario's protocol variants; [`output`]: the files a run writes; [`lincheck`]: checking a history file for linearizability.
-//! - [`sweep`]: many seeds of one scenario, aggregated; [`harness`]: the same from a test.
+//! - [`sweep`]: many seeds of one scenario, aggregated; [`harness`]: the same from a test;
+//!   [`check`]: CI's command, with expectations and baselines.
 //!
 //! A protocol crate's test can run a scenario over many seeds and fail with the seed and the
 //! command that reproduces it:
 //!
 //! ```
-//! #[test]
+//! // In the protocol crate's tests/, with `#[test]` on it:
 //! fn survives_partitions() -> Result<(), Box<dyn std::error::Error>> {
 //!     syncsim::Scenario::from_file("scenarios/partition-heal.yaml")?.seeds(0..200).run()?.assert_passed();
 //!     Ok(())
 //! }
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # syncsim::Scenario::from_file("scenarios/partition-heal.yaml")?.seeds(0..8).run()?.assert_passed();
-//! # Ok(())
-//! # }
+//! # survives_partitions().unwrap();
 //! ```
 //!
 //! Or one run, from text:
@@ -39,6 +37,7 @@
 //! ```
 
 pub mod anneal;
+pub mod check;
 pub mod cli;
 pub mod compare;
 pub mod experiment;

@@ -280,10 +280,10 @@ pub fn markdown(r: &SweepReport) -> String {
         let _ = writeln!(
             s,
             "| {name} | {} | {} | {} | {} | {} |",
-            value(name, a.median),
-            value(name, a.p10),
-            value(name, a.p90),
-            value(name, a.worst),
+            format_metric(name, a.median),
+            format_metric(name, a.p10),
+            format_metric(name, a.p90),
+            format_metric(name, a.worst),
             a.worst_seed
         );
     }
@@ -305,7 +305,7 @@ pub fn markdown(r: &SweepReport) -> String {
 
 /// A metric's value in its unit: durations (names with a percentile, `converged_within`) in
 /// milliseconds, the rest as numbers.
-fn value(name: &str, v: f64) -> String {
+pub fn format_metric(name: &str, v: f64) -> String {
     let duration = name.starts_with("latency.")
         || name == "converged_within"
         || (name.starts_with("visibility.p") || name == "visibility.max")

@@ -114,6 +114,9 @@ pub struct GossipConfig {
     /// In rumor mode, also run push-pull anti-entropy this often (a backup that removes the
     /// residue); `0s` turns it off.
     pub backup: SimDuration,
+    /// Test only: gossip on every n-th round only (1: every round). A planted slowdown that
+    /// `syncsim check` must catch against a baseline.
+    pub slowdown: u32,
 }
 
 impl Default for GossipConfig {
@@ -125,6 +128,7 @@ impl Default for GossipConfig {
             phase: Phase::Random,
             rumor: RumorConfig::default(),
             backup: SimDuration::ZERO,
+            slowdown: 1,
         }
     }
 }
@@ -137,6 +141,9 @@ impl GossipConfig {
         }
         if self.fanout == 0 {
             return Err(("fanout".into(), "fanout must be at least 1".into()));
+        }
+        if self.slowdown == 0 {
+            return Err(("slowdown".into(), "slowdown must be at least 1 (1: gossip every round)".into()));
         }
         if self.rumor.k == 0 && self.rumor.stop != Stop::Never {
             return Err(("rumor.k".into(), "k must be at least 1".into()));
@@ -164,6 +171,7 @@ impl GossipConfig {
             ),
             ("rumor.k", d.rumor.k.to_string(), "the k of the stop rule"),
             ("backup", d.backup.to_string(), "rumor mode: push-pull anti-entropy every this long (0s: none)"),
+            ("slowdown", d.slowdown.to_string(), "test only: gossip on every n-th round only (a planted slowdown)"),
         ]
     }
 }
@@ -268,6 +276,8 @@ pub struct GossipNode {
     store: Store,
     /// Rumors this node still spreads (volatile: a crash forgets them).
     hot: Vec<Hot>,
+    /// Rounds since start, for the test-only `slowdown`.
+    rounds: u64,
 }
 
 impl GossipNode {
@@ -397,7 +407,7 @@ impl Protocol for GossipNode {
     }
 
     fn new(_id: NodeId, config: &GossipConfig, durable: Option<Store>) -> Self {
-        GossipNode { config: config.clone(), store: durable.unwrap_or_default(), hot: Vec::new() }
+        GossipNode { config: config.clone(), store: durable.unwrap_or_default(), hot: Vec::new(), rounds: 0 }
     }
 
     fn durable(&self) -> Store {
@@ -453,7 +463,10 @@ impl Protocol for GossipNode {
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: GossipTimer) {
         match timer {
             GossipTimer::Round => {
-                self.round(ctx);
+                self.rounds += 1;
+                if self.rounds.is_multiple_of(u64::from(self.config.slowdown)) {
+                    self.round(ctx);
+                }
                 ctx.set_timer(GossipTimer::Round, self.config.interval);
             }
             GossipTimer::Backup => {
