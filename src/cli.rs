@@ -116,6 +116,26 @@ enum Command {
         #[arg(long)]
         jobs: Option<usize>,
     },
+    /// Shrink a failing run: delta debugging over the fault script, the random fault kinds,
+    /// the duration and the node count, keeping the same verdict and failed check. Writes the
+    /// minimal scenario and prints the command that reproduces it. Exit: the minimal run's
+    /// verdict (1 safety, 2 liveness); 3 if the seed passes or the file is bad.
+    Shrink {
+        /// The scenario file.
+        file: PathBuf,
+        /// The failing seed.
+        #[arg(long)]
+        seed: u64,
+        /// The variant, for a scenario with variants.
+        #[arg(long)]
+        variant: Option<String>,
+        /// Where to write the minimal scenario (default: syncsim-out/<scenario>/shrunk-seed-<S>.yaml).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Candidate runs to try at most.
+        #[arg(long, default_value_t = 500)]
+        max_runs: u32,
+    },
     /// Join the outputs of a sweep's shards (folders or sweep.json files) into the report one
     /// machine would have written.
     Merge {
@@ -259,6 +279,9 @@ pub fn main() -> i32 {
             })
         }
         Command::Merge { dirs, out } => crate::sweep_cmd::merge(&dirs, out),
+        Command::Shrink { file, seed, variant, out, max_runs } => {
+            shrink(&file, seed, variant.as_deref(), out, max_runs)
+        }
         Command::Check { files, seeds, baseline, tolerance, update_baseline, jobs } => {
             let parsed = parse_seeds(&seeds).map_err(|e| format!("--seeds: {e}")).and_then(|s| {
                 crate::check::parse_tolerance(&tolerance).map(|t| (s, t)).map_err(|e| format!("--tolerance: {e}"))
@@ -528,6 +551,55 @@ fn compare(files: &[PathBuf], seeds: &str, out: Option<PathBuf>) -> i32 {
     );
     print!("{md}");
     summary.exit_code
+}
+
+fn shrink(file: &std::path::Path, seed: u64, variant: Option<&str>, out: Option<PathBuf>, max_runs: u32) -> i32 {
+    let scenario =
+        match Scenario::load(file).map_err(|e| e.to_string()).and_then(|s| crate::sweep_cmd::pick(s, variant)) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_BAD_INPUT;
+            }
+        };
+    println!("seed: {seed}");
+    println!("scenario: {} ({})", scenario.name(), scenario.file);
+    println!("budget: {max_runs} runs");
+    let shrunk = match crate::shrink::shrink(&scenario, seed, max_runs) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let path = out.unwrap_or_else(|| {
+        output::default_dir(scenario.name(), seed).with_file_name(format!("shrunk-seed-{seed}.yaml"))
+    });
+    let header = format!(
+        "# Shrunk by `syncsim shrink {} --seed {seed}`: {} under seed {seed} ({}), {} of {} scripted faults kept.\n",
+        scenario.file,
+        shrunk.kind.verdict.words(),
+        shrunk.kind.check,
+        shrunk.faults.1,
+        shrunk.faults.0
+    );
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        eprintln!("error: {}: {e}", dir.display());
+        return EXIT_BAD_INPUT;
+    }
+    if let Err(e) = std::fs::write(&path, header + &shrunk.yaml) {
+        eprintln!("error: {}: {e}", path.display());
+        return EXIT_BAD_INPUT;
+    }
+    println!("failure kept: {} ({})", shrunk.kind.verdict.words(), shrunk.kind.check);
+    println!("faults: {} -> {}", shrunk.faults.0, shrunk.faults.1);
+    println!("duration: {} -> {}", scenario.raw.duration, shrunk.raw.duration);
+    println!("runs tried: {}", shrunk.runs);
+    println!("minimal scenario: {}", path.display());
+    println!("reproduce: syncsim run {} --seed {seed}", path.display());
+    shrunk.kind.verdict.exit_code()
 }
 
 fn validate(files: &[PathBuf]) -> i32 {

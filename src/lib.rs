@@ -8,7 +8,8 @@
 //! - [`scenario`]: scenario files; [`runner`]: running one under a seed; [`compare`]: comparing
 //!   a scenario's protocol variants; [`output`]: the files a run writes; [`lincheck`]: checking a history file for linearizability.
 //! - [`sweep`]: many seeds of one scenario, aggregated; [`harness`]: the same from a test;
-//!   [`check`]: CI's command, with expectations and baselines.
+//!   [`check`]: CI's command, with expectations and baselines; [`shrink`]: minimal failing
+//!   scenarios.
 //!
 //! A protocol crate's test can run a scenario over many seeds and fail with the seed and the
 //! command that reproduces it:
@@ -46,6 +47,7 @@ pub mod lincheck;
 pub mod output;
 pub mod runner;
 pub mod scenario;
+pub mod shrink;
 pub mod sweep;
 pub mod sweep_cmd;
 

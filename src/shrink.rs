@@ -1,0 +1,206 @@
+//! `syncsim shrink`: the smallest scenario that still fails the same way under the same seed.
+//!
+//! Delta debugging (Zeller and Hildebrandt, "Simplifying and isolating failure-inducing
+//! input", 2002) over the scripted faults, then the random fault kinds, the duration (which
+//! is the workload's length) and the node count, repeated until no step helps. A candidate
+//! counts only if it is a valid scenario and its run fails with the same verdict and the same
+//! first failed check as the original. Every candidate is a real scenario file, so the result
+//! is one that `syncsim run` reproduces.
+
+use serde::Serialize;
+use syncsim_reports::{Report, Verdict};
+use syncsim_sim::SimDuration;
+
+use crate::runner;
+use crate::scenario::Scenario;
+use crate::scenario::raw::{Nodes, RawScenario};
+
+/// How a run failed, for keeping a failure "the same" while shrinking.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FailureKind {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The first failed check: an expectation's metric, or `invariant` for a broken protocol
+    /// invariant.
+    pub check: String,
+}
+
+impl FailureKind {
+    /// How `report` failed; `None` if it passed.
+    pub fn of(report: &Report) -> Option<FailureKind> {
+        if report.outcome == Verdict::Pass {
+            return None;
+        }
+        let check = if report.invariant_violation.is_some() {
+            "invariant".to_string()
+        } else {
+            report.expectations.iter().find(|e| !e.passed).map_or("run".to_string(), |e| e.expectation.metric.clone())
+        };
+        Some(FailureKind { verdict: report.outcome, check })
+    }
+}
+
+/// The result of shrinking.
+#[derive(Clone, Debug)]
+pub struct Shrunk {
+    /// The minimal scenario.
+    pub raw: RawScenario,
+    /// Its YAML text.
+    pub yaml: String,
+    /// The failure kept.
+    pub kind: FailureKind,
+    /// Runs tried.
+    pub runs: u32,
+    /// Scripted faults before and after.
+    pub faults: (usize, usize),
+}
+
+/// The scenario as YAML, enums as single-key maps (the way scenario files write them).
+pub fn to_yaml(raw: &RawScenario) -> String {
+    let mut out = Vec::new();
+    let mut ser = serde_yaml::Serializer::new(&mut out);
+    serde_yaml::with::singleton_map_recursive::serialize(raw, &mut ser).expect("scenarios serialize");
+    String::from_utf8(out).expect("YAML is UTF-8")
+}
+
+struct Tester<'a> {
+    file: &'a str,
+    seed: u64,
+    kind: FailureKind,
+    runs: u32,
+    max_runs: u32,
+}
+
+impl Tester<'_> {
+    /// True if `raw` is a valid scenario that fails like the original.
+    fn fails(&mut self, raw: &RawScenario) -> bool {
+        if self.runs >= self.max_runs {
+            return false;
+        }
+        let Ok(scenario) = Scenario::parse(&to_yaml(raw), self.file) else { return false };
+        self.runs += 1;
+        runner::run(&scenario, self.seed, false)
+            .ok()
+            .and_then(|r| FailureKind::of(&r.report))
+            .is_some_and(|k| k == self.kind)
+    }
+}
+
+/// Shrinks `scenario`'s failure under `seed`, trying at most `max_runs` candidates.
+pub fn shrink(scenario: &Scenario, seed: u64, max_runs: u32) -> Result<Shrunk, String> {
+    let first = runner::run(scenario, seed, false).map_err(|e| e.to_string())?;
+    let kind =
+        FailureKind::of(&first.report).ok_or_else(|| format!("seed {seed} passes: there is no failure to shrink"))?;
+    let mut raw = scenario.raw.clone();
+    raw.variants.clear();
+    raw.seed = seed;
+    let before = raw.faults.len();
+    let mut t = Tester { file: &scenario.file, seed, kind: kind.clone(), runs: 0, max_runs };
+    if !t.fails(&raw) {
+        return Err("the scenario, written back as YAML, does not fail the same way; cannot shrink it".into());
+    }
+    loop {
+        let start = (raw.faults.len(), to_yaml(&raw));
+        // The fault script.
+        let faults = ddmin(raw.faults.clone(), |subset| {
+            let mut c = raw.clone();
+            c.faults = subset.to_vec();
+            t.fails(&c)
+        });
+        raw.faults = faults;
+        // Random fault kinds, one at a time.
+        for k in 0..5 {
+            let mut c = raw.clone();
+            let slot = match k {
+                0 => &mut c.random_faults.crash,
+                1 => &mut c.random_faults.partition,
+                2 => &mut c.random_faults.pause,
+                3 => &mut c.random_faults.clock,
+                _ => &mut c.random_faults.loss,
+            };
+            if slot.take().is_some() && t.fails(&c) {
+                raw = c;
+            }
+        }
+        // The duration (the workload's length): halve while it still fails.
+        while raw.duration > SimDuration::from_millis(200) {
+            let mut c = raw.clone();
+            c.duration = SimDuration(raw.duration.as_nanos() / 2);
+            c.faults.retain(|f| f.at < c.duration);
+            if !t.fails(&c) {
+                break;
+            }
+            raw = c;
+        }
+        // The node count, one fewer at a time.
+        while let Nodes::Count(n) = raw.nodes {
+            if n <= 1 {
+                break;
+            }
+            let mut c = raw.clone();
+            c.nodes = Nodes::Count(n - 1);
+            if !t.fails(&c) {
+                break;
+            }
+            raw = c;
+        }
+        if (raw.faults.len(), to_yaml(&raw)) == start || t.runs >= t.max_runs {
+            break;
+        }
+    }
+    let yaml = to_yaml(&raw);
+    Ok(Shrunk { faults: (before, raw.faults.len()), raw, yaml, kind, runs: t.runs })
+}
+
+/// The smallest subset of `items` (1-minimal, or as found within the tester's budget) for
+/// which `fails` holds, by delta debugging; `items` itself is assumed to fail.
+pub fn ddmin<T: Clone>(mut items: Vec<T>, mut fails: impl FnMut(&[T]) -> bool) -> Vec<T> {
+    if fails(&[]) {
+        return Vec::new();
+    }
+    let mut n = 2usize;
+    while items.len() >= 2 {
+        let chunk = items.len().div_ceil(n);
+        let parts: Vec<Vec<T>> = items.chunks(chunk).map(<[T]>::to_vec).collect();
+        let mut next = None;
+        for (i, part) in parts.iter().enumerate() {
+            if fails(part) {
+                next = Some((part.clone(), 2));
+                break;
+            }
+            let complement: Vec<T> =
+                parts.iter().enumerate().filter(|(j, _)| *j != i).flat_map(|(_, p)| p.iter().cloned()).collect();
+            if parts.len() > 2 && fails(&complement) {
+                next = Some((complement, (n - 1).max(2)));
+                break;
+            }
+        }
+        match next {
+            Some((smaller, m)) => {
+                items = smaller;
+                n = m;
+            }
+            None if n >= items.len() => break,
+            None => n = (2 * n).min(items.len()),
+        }
+    }
+    items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delta_debugging_finds_the_pair_that_fails() {
+        let items: Vec<u32> = (0..32).collect();
+        let mut tries = 0;
+        let found = ddmin(items, |s| {
+            tries += 1;
+            s.contains(&5) && s.contains(&23)
+        });
+        assert_eq!(found, vec![5, 23]);
+        assert!(tries < 100, "{tries} tries");
+        assert_eq!(ddmin(vec![1, 2, 3], |_| true), Vec::<i32>::new(), "nothing needed: nothing kept");
+    }
+}
