@@ -13,7 +13,10 @@ use syncsim_sim::SimDuration;
 
 use crate::runner;
 use crate::scenario::Scenario;
-use crate::scenario::raw::{Nodes, RawScenario};
+use crate::scenario::raw::{Nodes, RawClock, RawFault, RawRandomFaults, RawScenario};
+use syncsim_sim::fault::{Fault, TimedFault};
+use syncsim_sim::rng::Stream;
+use syncsim_sim::{NodeId, SimTime};
 
 /// How a run failed, for keeping a failure "the same" while shrinking.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -26,6 +29,16 @@ pub struct FailureKind {
 }
 
 impl FailureKind {
+    /// True if `report` fails with this verdict and this check among its failed ones.
+    pub fn matches(&self, report: &Report) -> bool {
+        report.outcome == self.verdict
+            && (if self.check == "invariant" {
+                report.invariant_violation.is_some()
+            } else {
+                report.expectations.iter().any(|e| !e.passed && e.expectation.metric == self.check)
+            })
+    }
+
     /// How `report` failed; `None` if it passed.
     pub fn of(report: &Report) -> Option<FailureKind> {
         if report.outcome == Verdict::Pass {
@@ -63,6 +76,9 @@ pub fn to_yaml(raw: &RawScenario) -> String {
     String::from_utf8(out).expect("YAML is UTF-8")
 }
 
+/// The linearizability budget of a candidate run, in MiB.
+const CANDIDATE_LINCHECK_MB: usize = 64;
+
 struct Tester<'a> {
     file: &'a str,
     seed: u64,
@@ -77,12 +93,19 @@ impl Tester<'_> {
         if self.runs >= self.max_runs {
             return false;
         }
-        let Ok(scenario) = Scenario::parse(&to_yaml(raw), self.file) else { return false };
+        // A candidate's history can be one the linearizability search explores for minutes.
+        // When linearizability is not the failure kept, candidates skip the search (a zero
+        // budget: "unknown"); when it is, a smaller budget makes such a history "unknown",
+        // which is not the same failure.
+        let mut raw = raw.clone();
+        raw.engine.lincheck_budget_mb = if self.kind.check == "linearizable" {
+            raw.engine.lincheck_budget_mb.min(CANDIDATE_LINCHECK_MB)
+        } else {
+            0
+        };
+        let Ok(scenario) = Scenario::parse(&to_yaml(&raw), self.file) else { return false };
         self.runs += 1;
-        runner::run(&scenario, self.seed, false)
-            .ok()
-            .and_then(|r| FailureKind::of(&r.report))
-            .is_some_and(|k| k == self.kind)
+        runner::run(&scenario, self.seed, false).ok().is_some_and(|r| self.kind.matches(&r.report))
     }
 }
 
@@ -98,6 +121,12 @@ pub fn shrink(scenario: &Scenario, seed: u64, max_runs: u32) -> Result<Shrunk, S
     let mut t = Tester { file: &scenario.file, seed, kind: kind.clone(), runs: 0, max_runs };
     if !t.fails(&raw) {
         return Err("the scenario, written back as YAML, does not fail the same way; cannot shrink it".into());
+    }
+    // Random faults become a script that delta debugging can cut, if the script fails alike.
+    if let Some(scripted) = materialise(scenario, &raw, seed)
+        && t.fails(&scripted)
+    {
+        raw = scripted;
     }
     loop {
         let start = (raw.faults.len(), to_yaml(&raw));
@@ -150,6 +179,60 @@ pub fn shrink(scenario: &Scenario, seed: u64, max_runs: u32) -> Result<Shrunk, S
     }
     let yaml = to_yaml(&raw);
     Ok(Shrunk { faults: (before, raw.faults.len()), raw, yaml, kind, runs: t.runs })
+}
+
+/// `raw` with the faults its random kinds draw under `seed` written out as scripted faults (as
+/// the engine would draw them), and no random kinds left; `None` when a drawn fault has no
+/// scripted form (loss bursts, which stack on the links' loss). Partition ends become `heal:
+/// all` and drift windows absolute clock rates: close, not always equal, which is why the
+/// caller keeps the script only if it fails the same way.
+fn materialise(scenario: &Scenario, raw: &RawScenario, seed: u64) -> Option<RawScenario> {
+    if raw.random_faults == RawRandomFaults::default() || raw.random_faults.loss.is_some() {
+        return None;
+    }
+    let sim = &scenario.sim;
+    let until = SimTime::ZERO + sim.duration;
+    let drawn = sim.random_faults.draw(sim.nodes, until, &mut Stream::Faults.rng(seed), &sim.faults);
+    let name = |n: &NodeId| scenario.node_names[n.index()].clone();
+    let names = |groups: &[Vec<NodeId>]| groups.iter().map(|g| g.iter().map(name).collect()).collect();
+    let mut faults = raw.faults.clone();
+    for TimedFault { at, fault } in drawn {
+        let mut f = RawFault {
+            at: SimDuration(at.as_nanos()),
+            partition: None,
+            cut: None,
+            heal: None,
+            crash: None,
+            restart: None,
+            pause: None,
+            resume: None,
+            clock: None,
+            network: None,
+        };
+        match fault {
+            Fault::Crash(n) => f.crash = Some(name(&n)),
+            Fault::Restart(n) => f.restart = Some(name(&n)),
+            Fault::Pause(n) => f.pause = Some(name(&n)),
+            Fault::Resume(n) => f.resume = Some(name(&n)),
+            Fault::Partition(groups) => f.partition = Some(names(&groups)),
+            // Ends every partition, not only this one: close enough to try, and the shrunk
+            // scenario is judged by running it.
+            Fault::EndPartition(_) => f.heal = Some("all".into()),
+            // A drift window sets the clock's rate, then back to exact (overlapping drifts on
+            // one node multiply in the engine; the script sets the latest).
+            Fault::Drift { node, factor, on } => {
+                f.clock = Some(RawClock { node: name(&node), rate: if on { factor } else { 1.0 }, jump: None });
+            }
+            _ => return None,
+        }
+        faults.push(f);
+    }
+    // Stable: scripted faults stay first among equal times, as the engine orders them.
+    faults.sort_by_key(|f| f.at);
+    let mut out = raw.clone();
+    out.faults = faults;
+    out.random_faults = RawRandomFaults::default();
+    Some(out)
 }
 
 /// The smallest subset of `items` (1-minimal, or as found within the tester's budget) for
