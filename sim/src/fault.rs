@@ -196,7 +196,7 @@ pub struct RandomFault {
 pub struct RandomFaults {
     /// A random node crashes, then restarts.
     pub crash: Option<RandomFault>,
-    /// The cluster splits in two random groups, then heals.
+    /// The cluster splits into two (or, one time in three, three) groups of random sizes, then heals.
     pub partition: Option<RandomFault>,
     /// A random node pauses, then resumes.
     pub pause: Option<RandomFault>,
@@ -239,7 +239,7 @@ impl RandomFaults {
         }
         if let Some(kind) = &self.partition {
             for (start, end) in windows(kind, until, rng) {
-                let groups = random_halves(nodes, rng);
+                let groups = random_groups(nodes, rng);
                 pair(start, end, Fault::Partition(groups.clone()), Fault::EndPartition(groups));
             }
         }
@@ -360,20 +360,34 @@ fn windows(kind: &RandomFault, until: SimTime, rng: &mut SimRng) -> Vec<(SimTime
 }
 
 /// Two non-empty random groups covering every node.
-fn random_halves(nodes: u32, rng: &mut SimRng) -> Vec<Vec<NodeId>> {
+fn random_groups(nodes: u32, rng: &mut SimRng) -> Vec<Vec<NodeId>> {
     let mut order: Vec<u32> = (0..nodes).collect();
     for i in (1..order.len()).rev() {
         let j = below(rng, i as u64 + 1) as usize;
         order.swap(i, j);
     }
-    let cut = 1 + below(rng, u64::from(nodes.max(2) - 1)) as usize;
-    let (a, b) = order.split_at(cut.min(order.len()));
-    let group = |xs: &[u32]| {
-        let mut g: Vec<NodeId> = xs.iter().map(|&k| NodeId(k)).collect();
+    // Two groups of random sizes (one node alone is one shape), or, one time in three, three
+    // groups: a majority can then be missing from every side.
+    let n = order.len();
+    let groups = if n >= 3 && below(rng, 3) == 0 { 3 } else { 2 };
+    let mut cuts: Vec<usize> = Vec::new();
+    while cuts.len() < groups - 1 {
+        let c = 1 + below(rng, (n.max(2) - 1) as u64) as usize;
+        if !cuts.contains(&c) {
+            cuts.push(c);
+        }
+    }
+    cuts.sort();
+    let mut out = Vec::new();
+    let mut from = 0;
+    for c in cuts.into_iter().chain(std::iter::once(n)) {
+        let mut g: Vec<NodeId> = order[from..c.min(n)].iter().map(|&k| NodeId(k)).collect();
         g.sort();
-        g
-    };
-    vec![group(a), group(b)]
+        out.push(g);
+        from = c.min(n);
+    }
+    out.retain(|g| !g.is_empty());
+    out
 }
 
 #[cfg(test)]
@@ -403,6 +417,22 @@ mod tests {
             }
         }
         assert_eq!(faults, kinds.draw(5, until, &mut Stream::Faults.rng(3), &[]), "same seed, same faults");
+    }
+
+    #[test]
+    fn random_partitions_take_many_shapes() {
+        let mut rng = Stream::Faults.rng(11);
+        let mut shapes = std::collections::BTreeSet::new();
+        for _ in 0..300 {
+            let groups = random_groups(5, &mut rng);
+            assert_eq!(groups.iter().map(Vec::len).sum::<usize>(), 5, "every node in one group");
+            assert!(groups.iter().all(|g| !g.is_empty()));
+            let mut sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
+            sizes.sort();
+            shapes.insert(sizes);
+        }
+        // 1+4, 2+3, 1+1+3, 1+2+2: a lone node, a minority, three-way splits.
+        assert_eq!(shapes.len(), 4, "{shapes:?}");
     }
 
     #[test]

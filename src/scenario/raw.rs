@@ -688,7 +688,7 @@ pub struct RawRandomFaults {
     /// A random node crashes for a while.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crash: Option<RawRandomFault>,
-    /// The cluster splits in two random groups for a while.
+    /// The cluster splits into two or three groups of random sizes for a while.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub partition: Option<RawRandomFault>,
     /// A random node pauses for a while.
