@@ -100,6 +100,8 @@ pub struct CheckArgs {
     pub update_baseline: bool,
     /// Threads.
     pub jobs: Option<usize>,
+    /// Run every seed twice and fail on different trace hashes.
+    pub check_determinism: bool,
 }
 
 /// Parses `10%` or `0.1` as a fraction.
@@ -116,8 +118,9 @@ pub fn parse_tolerance(text: &str) -> Result<f64, String> {
     Ok(v)
 }
 
-/// Runs `syncsim check`; returns the exit code: the worst verdict's (1 safety, 2 liveness),
-/// else 5 for a regression, else 0; 3 for bad input.
+/// Runs `syncsim check`; returns the exit code: 4 if a seed's two runs differed
+/// (`check_determinism`), else the worst verdict's (1 safety, 2 liveness), else 5 for a
+/// regression, else 0; 3 for bad input.
 pub fn check(args: CheckArgs) -> i32 {
     if args.update_baseline && args.baseline.is_none() {
         eprintln!("error: --update-baseline needs --baseline FILE to write");
@@ -163,7 +166,7 @@ pub fn check(args: CheckArgs) -> i32 {
             Some(v) => format!("{}/{v}", s.name()),
             None => s.name().to_string(),
         };
-        let records = match sweep::run_seeds(s, &seeds, args.jobs, false, &|_| {}) {
+        let records = match sweep::run_seeds(s, &seeds, args.jobs, args.check_determinism, &|_| {}) {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("error: {name}: {e}");
@@ -189,6 +192,10 @@ pub fn check(args: CheckArgs) -> i32 {
         println!("baseline written: {} ({} scenarios)", path.display(), now.entries.len());
     }
     let mut code = worst.exit_code();
+    for r in sweeps.iter().flat_map(|s| &s.records).filter(|r| r.nondeterminism.is_some()) {
+        println!("NONDETERMINISTIC seed {}: {}", r.seed, r.nondeterminism.as_deref().unwrap_or_default());
+        code = crate::sweep_cmd::EXIT_NONDETERMINISTIC;
+    }
     if let Some(old) = &old {
         for entry in now.entries.keys().filter(|e| !old.entries.contains_key(*e)) {
             println!("  note: {entry} is not in the baseline; nothing to compare");
@@ -213,6 +220,8 @@ pub fn check(args: CheckArgs) -> i32 {
             "PASS"
         } else if code == EXIT_REGRESSION {
             "REGRESSION"
+        } else if code == crate::sweep_cmd::EXIT_NONDETERMINISTIC {
+            "NONDETERMINISTIC"
         } else {
             worst.words()
         }

@@ -115,6 +115,9 @@ enum Command {
         /// Threads (default: every core).
         #[arg(long)]
         jobs: Option<usize>,
+        /// Run every seed twice; different trace hashes fail the check (exit 4).
+        #[arg(long)]
+        check_determinism: bool,
     },
     /// Shrink a failing run: delta debugging over the fault script, the random fault kinds,
     /// the duration and the node count, keeping the same verdict and failed check. Writes the
@@ -282,7 +285,7 @@ pub fn main() -> i32 {
         Command::Shrink { file, seed, variant, out, max_runs } => {
             shrink(&file, seed, variant.as_deref(), out, max_runs)
         }
-        Command::Check { files, seeds, baseline, tolerance, update_baseline, jobs } => {
+        Command::Check { files, seeds, baseline, tolerance, update_baseline, jobs, check_determinism } => {
             let parsed = parse_seeds(&seeds).map_err(|e| format!("--seeds: {e}")).and_then(|s| {
                 crate::check::parse_tolerance(&tolerance).map(|t| (s, t)).map_err(|e| format!("--tolerance: {e}"))
             });
@@ -294,6 +297,7 @@ pub fn main() -> i32 {
                     tolerance,
                     update_baseline,
                     jobs,
+                    check_determinism,
                 }),
                 Err(e) => {
                     eprintln!("error: {e}");

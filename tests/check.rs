@@ -60,3 +60,13 @@ fn a_failed_expectation_decides_the_exit_code() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("reproduce: syncsim run tests/data/crdt/lww-tie.yaml --seed"), "{text}");
 }
+
+#[test]
+fn check_determinism_fails_a_planted_leak_with_exit_4() {
+    let out = syncsim(&["check", "tests/data/determinism/leak.yaml", "--seeds", "0..2", "--check-determinism"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(4), "{text}");
+    assert!(text.contains("NONDETERMINISTIC seed 0") && text.contains("outcome: NONDETERMINISTIC"), "{text}");
+    let out = syncsim(&["check", "scenarios/quickstart.yaml", "--seeds", "0..3", "--check-determinism"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
