@@ -8,6 +8,7 @@
 //! is one that `syncsim run` reproduces.
 
 use serde::Serialize;
+use syncsim_reports::expect::Class;
 use syncsim_reports::{Report, Verdict};
 use syncsim_sim::SimDuration;
 
@@ -32,11 +33,11 @@ impl FailureKind {
     /// True if `report` fails with this verdict and this check among its failed ones.
     pub fn matches(&self, report: &Report) -> bool {
         report.outcome == self.verdict
-            && (if self.check == "invariant" {
-                report.invariant_violation.is_some()
-            } else {
-                report.expectations.iter().any(|e| !e.passed && e.expectation.metric == self.check)
-            })
+            && match self.check.as_str() {
+                "invariant" => report.invariant_violation.is_some(),
+                "run" => true,
+                check => report.expectations.iter().any(|e| !e.passed && e.expectation.metric == check),
+            }
     }
 
     /// How `report` failed; `None` if it passed.
@@ -44,10 +45,18 @@ impl FailureKind {
         if report.outcome == Verdict::Pass {
             return None;
         }
+        // The check that decided the verdict: a broken invariant, else the first failed
+        // expectation of the verdict's class, else the run itself (cut short, or a checker
+        // with no expectation named).
+        let class = if report.outcome == Verdict::SafetyViolation { Class::Safety } else { Class::Liveness };
         let check = if report.invariant_violation.is_some() {
             "invariant".to_string()
         } else {
-            report.expectations.iter().find(|e| !e.passed).map_or("run".to_string(), |e| e.expectation.metric.clone())
+            report
+                .expectations
+                .iter()
+                .find(|e| !e.passed && e.expectation.class == class)
+                .map_or("run".to_string(), |e| e.expectation.metric.clone())
         };
         Some(FailureKind { verdict: report.outcome, check })
     }
@@ -98,7 +107,7 @@ impl Tester<'_> {
         // budget: "unknown"); when it is, a smaller budget makes such a history "unknown",
         // which is not the same failure.
         let mut raw = raw.clone();
-        raw.engine.lincheck_budget_mb = if self.kind.check == "linearizable" {
+        raw.engine.lincheck_budget_mb = if matches!(self.kind.check.as_str(), "linearizable" | "run") {
             raw.engine.lincheck_budget_mb.min(CANDIDATE_LINCHECK_MB)
         } else {
             0

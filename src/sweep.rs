@@ -109,7 +109,8 @@ pub struct SweepReport {
     pub passed: usize,
     /// The worst verdict.
     pub outcome: Verdict,
-    /// The exit code of the worst verdict.
+    /// The exit code: 4 if any seed's two runs differed (`--check-determinism`), else the
+    /// worst verdict's.
     pub exit_code: i32,
     /// Every metric across seeds.
     pub aggregates: BTreeMap<String, Aggregate>,
@@ -206,7 +207,11 @@ pub fn summarise(
         runs: records.len(),
         passed: records.len() - failing.len(),
         outcome,
-        exit_code: outcome.exit_code(),
+        exit_code: if records.iter().any(|r| r.nondeterminism.is_some()) {
+            crate::sweep_cmd::EXIT_NONDETERMINISTIC
+        } else {
+            outcome.exit_code()
+        },
         aggregates,
         failing,
         records,

@@ -122,9 +122,6 @@ pub fn sweep(args: SweepArgs) -> i32 {
     for r in &nondeterministic {
         println!("NONDETERMINISTIC seed {}: {}", r.seed, r.nondeterminism.as_deref().unwrap_or_default());
     }
-    if !nondeterministic.is_empty() {
-        return EXIT_NONDETERMINISTIC;
-    }
     report.exit_code
 }
 
@@ -196,7 +193,11 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> i32 {
             return EXIT_BAD_INPUT;
         }
     };
-    let dir = out.unwrap_or_else(|| default_dir(&merged.scenario, merged.shard));
+    // A partial merge gets its own folder rather than overwriting a shard's.
+    let dir = out.unwrap_or_else(|| match merged.shard {
+        None => default_dir(&merged.scenario, None),
+        Some(_) => default_dir(&merged.scenario, None).with_file_name("sweep-partial-merge"),
+    });
     if let Err(e) = write(&dir, &merged) {
         eprintln!("error: {}: {e}", dir.display());
         return EXIT_BAD_INPUT;
@@ -209,6 +210,9 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> i32 {
         );
     }
     print_summary(&merged);
+    for r in merged.records.iter().filter(|r| r.nondeterminism.is_some()) {
+        println!("NONDETERMINISTIC seed {}: {}", r.seed, r.nondeterminism.as_deref().unwrap_or_default());
+    }
     println!("report: {}", dir.join("sweep.md").display());
     merged.exit_code
 }

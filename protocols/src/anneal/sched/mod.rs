@@ -376,7 +376,11 @@ impl SchedNode {
         let Some(s) = self.scheduler.as_mut() else { return };
         let view = &mut s.views[from.index()];
         merge_max(&mut view.digest, &changes);
-        if base == 0 || (epoch == s.epoch && base <= view.complete) {
+        if base == 0 {
+            // A full report: the view holds everything up to it, whatever came before (it may
+            // come from a restarted node, numbering afresh).
+            view.complete = seq;
+        } else if epoch == s.epoch && base <= view.complete {
             view.complete = view.complete.max(seq);
         }
         view.heard = Some(now);
@@ -509,6 +513,9 @@ impl Protocol for SchedNode {
             let views = vec![View::default(); ctx.cluster_size() as usize];
             self.scheduler = Some(Scheduler { epoch, views });
         }
+        // Report numbers start at random per incarnation, so a restarted node's new reports
+        // never match acknowledgements the scheduler still holds from its old ones.
+        self.next_seq = below(ctx.rng(), u64::MAX >> 2);
         let first = SimDuration(1 + below(ctx.rng(), self.config.interval.as_nanos()));
         ctx.set_timer(SchedTimer::Round, first);
     }
@@ -686,6 +693,10 @@ mod tests {
         assert_eq!(view.complete, 4);
         assert_eq!(view.digest, vec![(1, v(1)), (3, v(2))], "a late, older version never lowers the view");
         assert_eq!(view.rtts[&2], 0.0015);
+        // The node restarts and numbers afresh: its first (full) report resets what is held,
+        // so the old report 4 is never acknowledged for a new report 4.
+        s.on_report(SimTime(0), NodeId(1), report(2, 0, vec![(1, v(1)), (3, v(2))]));
+        assert_eq!(s.scheduler.as_ref().unwrap().views[1].complete, 2);
     }
 
     #[test]
