@@ -122,6 +122,10 @@ pub fn parse_tolerance(text: &str) -> Result<f64, String> {
 /// (`check_determinism`), else the worst verdict's (1 safety, 2 liveness), else 5 for a
 /// regression, else 0; 3 for bad input.
 pub fn check(args: CheckArgs) -> i32 {
+    if args.jobs == Some(0) {
+        eprintln!("error: --jobs must be at least 1");
+        return EXIT_BAD_INPUT;
+    }
     if args.update_baseline && args.baseline.is_none() {
         eprintln!("error: --update-baseline needs --baseline FILE to write");
         return EXIT_BAD_INPUT;

@@ -50,6 +50,14 @@ impl Seeds {
 
     /// Runs every seed (in parallel) and returns the sweep's report, failures included.
     pub fn run(&self) -> Result<SweepReport, SweepError> {
+        if !self.scenario.variants.is_empty() {
+            let names: Vec<&str> = self.scenario.variants.iter().filter_map(|v| v.variant.as_deref()).collect();
+            return Err(SweepError(format!(
+                "{} has variants ({}): sweep one, `scenario.variant(name)`",
+                self.scenario.file,
+                names.join(", ")
+            )));
+        }
         let seeds: Vec<u64> = self.seeds.clone().collect();
         let records = sweep::run_seeds(&self.scenario, &seeds, self.jobs, false, &|_| {}).map_err(SweepError)?;
         let name = match &self.scenario.variant {
