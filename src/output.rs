@@ -11,9 +11,14 @@ use crate::runner::RunResult;
 
 /// The default output folder of a run: `syncsim-out/<scenario>/seed-<seed>`.
 pub fn default_dir(name: &str, seed: u64) -> PathBuf {
+    scenario_dir(name).join(format!("seed-{seed}"))
+}
+
+/// `syncsim-out/<scenario>`, the name made safe for a folder (`/` of a variant becomes `_`).
+pub fn scenario_dir(name: &str) -> PathBuf {
     let safe: String =
         name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
-    Path::new("syncsim-out").join(safe).join(format!("seed-{seed}"))
+    Path::new("syncsim-out").join(safe)
 }
 
 /// Writes `report.json`, `summary.md`, `index.html`, `charts/*.svg`, `history.jsonl` and (if

@@ -126,10 +126,8 @@ pub fn sweep(args: SweepArgs) -> i32 {
 }
 
 fn default_dir(name: &str, shard: Option<Shard>) -> PathBuf {
-    let safe: String =
-        name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
     let leaf = shard.map_or("sweep".to_string(), |s| format!("sweep-shard-{}-of-{}", s.index, s.count));
-    Path::new("syncsim-out").join(safe).join(leaf)
+    crate::output::scenario_dir(name).join(leaf)
 }
 
 fn write(dir: &Path, report: &SweepReport) -> std::io::Result<()> {

@@ -170,38 +170,40 @@ pub fn metric(name: &str) -> Option<(Kind, Class)> {
     })
 }
 
+/// The metrics with one fixed name (no operation, percentile, duration or protocol metric in
+/// it): what `syncsim list` shows and what a report's figures try.
+pub const FIXED_METRICS: &[&str] = &[
+    "converged",
+    "converged_within",
+    "visibility.p50",
+    "visibility.p99",
+    "visibility.max",
+    "visibility.everywhere",
+    "visibility.residue",
+    "sec",
+    "sec.converged",
+    "sec.stranded",
+    "reads.stale",
+    "reads.missed.max",
+    "rounds.p50",
+    "rounds.p99",
+    "rounds.max",
+    "rounds.mean",
+    "writes.lost",
+    "linearizable",
+    "messages_per_op",
+    "bytes_per_op",
+    "bytes_per_write",
+];
+
 /// Every metric name an expectation can use, for `syncsim list` and error messages.
 pub fn metric_names() -> Vec<String> {
     let mut names = vec!["availability".to_string(), "availability.<op>".into()];
     names.push(format!("latency.<op>.<{}>", PERCENTILES.join("|")));
+    names.extend(FIXED_METRICS.iter().map(|m| m.to_string()));
     names.extend(
-        [
-            "converged",
-            "converged_within",
-            "visibility.p50",
-            "visibility.p99",
-            "visibility.max",
-            "visibility.everywhere",
-            "visibility.residue",
-            "visibility.within.<duration>",
-            "sec",
-            "sec.converged",
-            "sec.stranded",
-            "reads.stale",
-            "reads.missed.max",
-            "rounds.p50",
-            "rounds.p99",
-            "rounds.max",
-            "rounds.mean",
-            "writes.lost",
-            "linearizable",
-            "protocol.<number>",
-            "protocol.<duration>.<p50|p90|p99|max|mean>",
-            "messages_per_op",
-            "bytes_per_op",
-            "bytes_per_write",
-        ]
-        .map(String::from),
+        ["visibility.within.<duration>", "protocol.<number>", "protocol.<duration>.<p50|p90|p99|max|mean>"]
+            .map(String::from),
     );
     names.push(format!("(<op> is one of {})", OPS.join(", ")));
     names

@@ -452,32 +452,7 @@ impl Report {
         for op in self.latency.keys() {
             names.extend(["p50", "p90", "p99", "p99.9", "max", "mean"].map(|p| format!("latency.{op}.{p}")));
         }
-        names.extend(
-            [
-                "converged",
-                "converged_within",
-                "visibility.p50",
-                "visibility.p99",
-                "visibility.max",
-                "visibility.everywhere",
-                "visibility.residue",
-                "sec",
-                "sec.converged",
-                "sec.stranded",
-                "reads.stale",
-                "reads.missed.max",
-                "rounds.p50",
-                "rounds.p99",
-                "rounds.max",
-                "rounds.mean",
-                "writes.lost",
-                "linearizable",
-                "messages_per_op",
-                "bytes_per_op",
-                "bytes_per_write",
-            ]
-            .map(String::from),
-        );
+        names.extend(crate::expect::FIXED_METRICS.iter().map(|m| m.to_string()));
         names.extend(self.protocol_metrics.numbers.keys().map(|n| format!("protocol.{n}")));
         for n in self.protocol_metrics.durations.keys() {
             names.extend(["p50", "p90", "p99", "max", "mean"].map(|p| format!("protocol.{n}.{p}")));

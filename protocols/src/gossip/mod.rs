@@ -208,7 +208,7 @@ pub enum GossipMsg {
 
 /// Sizes of the encoded fields: a one-byte tag, four-byte lengths, eight-byte keys, values and
 /// request ids, twelve-byte versions.
-mod wire {
+pub(crate) mod wire {
     pub const TAG: usize = 1;
     pub const LEN: usize = 4;
     pub const KEY: usize = 8;

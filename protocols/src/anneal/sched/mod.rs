@@ -145,13 +145,9 @@ impl SchedConfig {
     }
 }
 
-/// Sizes of the encoded fields, as gossip counts them.
+/// Sizes of the encoded fields: gossip's, plus node ids and 8-byte words.
 mod wire {
-    pub const TAG: usize = 1;
-    pub const LEN: usize = 4;
-    pub const KEY: usize = 8;
-    pub const VERSION: usize = 12;
-    pub const UPDATE: usize = KEY + VERSION + 8 + 8;
+    pub use crate::gossip::wire::*;
     pub const NODE: usize = 4;
     pub const WORD: usize = 8;
 }

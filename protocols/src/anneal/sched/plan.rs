@@ -344,14 +344,10 @@ impl Round {
         for k in (0..order.len()).rev() {
             rest[k] = rest[k + 1] + self.pairs[order[k]].weight;
         }
-        let mut search = Search { round: self, order: &order, rest: &rest, best: (0.0, vec![]), chosen: vec![] };
-        let mut chosen = vec![false; self.pairs.len()];
-        search.dive(0, &mut chosen);
-        let mut out = vec![false; self.pairs.len()];
-        for i in search.best.1 {
-            out[i] = true;
-        }
-        out
+        let none = vec![false; self.pairs.len()];
+        let mut search = Search { round: self, order: &order, rest: &rest, best: (0.0, none.clone()) };
+        search.dive(0, &mut none.clone());
+        search.best.1
     }
 
     /// Exhaustive ground state of the round's QUBO (for tests of small rounds); `None` when it
@@ -366,15 +362,14 @@ struct Search<'a> {
     round: &'a Round,
     order: &'a [usize],
     rest: &'a [f64],
-    best: (f64, Vec<usize>),
-    chosen: Vec<usize>,
+    best: (f64, Vec<bool>),
 }
 
 impl Search<'_> {
     fn dive(&mut self, k: usize, chosen: &mut [bool]) {
         let value = self.round.value(chosen);
         if value > self.best.0 + 1e-12 {
-            self.best = (value, self.chosen.clone());
+            self.best = (value, chosen.to_vec());
         }
         if k == self.order.len() || value + self.rest[k] <= self.best.0 + 1e-12 {
             return;
@@ -382,9 +377,7 @@ impl Search<'_> {
         let i = self.order[k];
         chosen[i] = true;
         if self.round.feasible(chosen) {
-            self.chosen.push(i);
             self.dive(k + 1, chosen);
-            self.chosen.pop();
         }
         chosen[i] = false;
         self.dive(k + 1, chosen);
