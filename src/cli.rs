@@ -1,4 +1,5 @@
-//! The `syncsim` command line: `run`, `compare`, `validate`, `list`, `lincheck`.
+//! The `syncsim` command line: `run`, `compare`, `sweep`, `check`, `shrink`, `live`, `madsim`, `validate`,
+//! `list`, `lincheck`, ...
 //!
 //! Exit codes: 0 pass, 1 a safety expectation failed, 2 a liveness expectation failed, 3 bad
 //! input or usage.
@@ -170,6 +171,40 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run a scenario's protocol, unchanged, as a real cluster on loopback: a tokio task and a
+    /// TCP endpoint per node, wall-clock time for the scenario's duration and settle phase. The
+    /// host applies partitions (dropping a cut link's traffic) and crashes (stopping a node's
+    /// task); the scenario's latency, loss and duplication are those of loopback TCP. Writes
+    /// the same report as `run`, judged by the same checkers.
+    Live {
+        /// The scenario file.
+        file: PathBuf,
+        /// Master seed for the nodes' and clients' random streams (default: the scenario's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Output folder (default: syncsim-out/<scenario>/live-seed-<seed>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The variant, for a scenario with variants.
+        #[arg(long)]
+        variant: Option<String>,
+    },
+    /// Run a scenario's protocol, unchanged, on madsim's deterministic simulator (only in a
+    /// build made by `scripts/madsim.sh`): partitions are madsim clogs, crashes are node kills,
+    /// latency and loss are madsim's network settings. What madsim cannot express is refused.
+    Madsim {
+        /// The scenario file.
+        file: PathBuf,
+        /// Master seed (default: the scenario's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Output folder (default: syncsim-out/<scenario>/madsim-seed-<seed>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The variant, for a scenario with variants.
+        #[arg(long)]
+        variant: Option<String>,
+    },
     /// Check scenario files without running them.
     Validate {
         /// The scenario files.
@@ -304,6 +339,12 @@ pub fn main() -> i32 {
                     EXIT_BAD_INPUT
                 }
             }
+        }
+        Command::Live { file, seed, out, variant } => {
+            crate::host_cmd::run(runner::Host::Live, &file, seed, out, variant.as_deref())
+        }
+        Command::Madsim { file, seed, out, variant } => {
+            crate::host_cmd::run(runner::Host::Madsim, &file, seed, out, variant.as_deref())
         }
         Command::Validate { files } => validate(&files),
         Command::List => {

@@ -10,6 +10,8 @@
 //! - [`sweep`]: many seeds of one scenario, aggregated; [`harness`]: the same from a test;
 //!   [`check`]: CI's command, with expectations and baselines; [`shrink`]: minimal failing
 //!   scenarios.
+//! - [`host`]: the same protocols as async nodes on madsim or a live loopback cluster;
+//!   [`host_cmd`]: `syncsim live` and `syncsim madsim`.
 //!
 //! A protocol crate's test can run a scenario over many seeds and fail with the seed and the
 //! command that reproduces it:
@@ -43,6 +45,7 @@ pub mod cli;
 pub mod compare;
 pub mod experiment;
 pub mod harness;
+pub mod host_cmd;
 pub mod lincheck;
 pub mod output;
 pub mod runner;
@@ -54,6 +57,7 @@ pub mod sweep_cmd;
 pub use harness::{Seeds, SweepError};
 pub use scenario::Scenario;
 pub use sweep::SweepReport;
+pub use syncsim_host as host;
 pub use syncsim_protocols as protocols;
 pub use syncsim_reports as reports;
 pub use syncsim_sim as sim;

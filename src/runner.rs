@@ -1,12 +1,14 @@
-//! Runs a checked scenario under one seed: picks the protocol, drives the engine with the
-//! report's tracker watching, and builds the report.
+//! Runs a checked scenario under one seed: picks the protocol, drives it on a host (the
+//! engine, madsim, or a live loopback cluster) with the report's tracker watching, and builds
+//! the report.
 
+use syncsim_host::{HostError, Hostable};
 use syncsim_protocols::crdt::{GCounter, LwwRegister, MvRegister, OrSet, PnCounter, Rga};
 use syncsim_protocols::{CrdtNode, CrdtType, FloodNode, GossipNode, ProtocolConfig, RaftNode, SchedNode};
 use syncsim_reports::{Report, RunContext, Tracker};
 use syncsim_sim::history::History;
 use syncsim_sim::trace::TraceRecord;
-use syncsim_sim::{Protocol, Sim, SimError};
+use syncsim_sim::{Sim, SimError};
 
 use crate::scenario::Scenario;
 
@@ -21,71 +23,148 @@ pub struct RunResult {
     pub trace: Vec<TraceRecord>,
 }
 
-/// The command line that reproduces a run of `file` (its variant `variant`, if any) under
-/// `seed`.
-pub fn reproduce_command(file: &str, seed: u64, variant: Option<&str>) -> String {
-    match variant {
-        Some(v) => format!("syncsim run {file} --seed {seed} --variant {v}"),
-        None => format!("syncsim run {file} --seed {seed}"),
+/// Where a run's protocol executes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Host {
+    /// syncsim's discrete-event engine.
+    Engine,
+    /// madsim's deterministic simulator, through the async host (a `--cfg madsim` build).
+    Madsim,
+    /// A real cluster on loopback, through the async host.
+    Live,
+}
+
+impl Host {
+    /// The `syncsim` subcommand that runs a scenario on this host.
+    pub fn command(self) -> &'static str {
+        match self {
+            Host::Engine => "run",
+            Host::Madsim => "madsim",
+            Host::Live => "live",
+        }
     }
 }
 
-/// Runs `scenario` under `seed`; `record_trace` keeps every event, not only the hash.
+/// Why a run could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The engine refused the configuration.
+    #[error(transparent)]
+    Sim(#[from] SimError),
+    /// The async host refused it or failed.
+    #[error(transparent)]
+    Host(#[from] HostError),
+    /// This build has no such host.
+    #[error("{0}")]
+    Unavailable(&'static str),
+}
+
+/// The command line that reproduces a run of `file` (its variant `variant`, if any) under
+/// `seed`.
+pub fn reproduce_command(file: &str, seed: u64, variant: Option<&str>) -> String {
+    reproduce_on(Host::Engine, file, seed, variant)
+}
+
+/// The command line that reproduces a run on `host`.
+pub fn reproduce_on(host: Host, file: &str, seed: u64, variant: Option<&str>) -> String {
+    let command = host.command();
+    match variant {
+        Some(v) => format!("syncsim {command} {file} --seed {seed} --variant {v}"),
+        None => format!("syncsim {command} {file} --seed {seed}"),
+    }
+}
+
+/// Runs `scenario` under `seed` on the engine; `record_trace` keeps every event, not only the
+/// hash.
 pub fn run(scenario: &Scenario, seed: u64, record_trace: bool) -> Result<RunResult, SimError> {
+    match run_on(Host::Engine, scenario, seed, record_trace) {
+        Ok(result) => Ok(result),
+        Err(RunError::Sim(e)) => Err(e),
+        Err(other) => unreachable!("the engine fails only with SimError: {other}"),
+    }
+}
+
+/// Runs `scenario` under `seed` on `host` (only the engine records traces).
+pub fn run_on(host: Host, scenario: &Scenario, seed: u64, record_trace: bool) -> Result<RunResult, RunError> {
+    let on = Run { host, scenario, seed, record_trace };
     match scenario.protocol() {
-        ProtocolConfig::Gossip(config) => run_with::<GossipNode>(scenario, config.clone(), seed, record_trace),
+        ProtocolConfig::Gossip(config) => on.with::<GossipNode>(config.clone()),
         ProtocolConfig::AnnealSync(config) => {
             let mut c = config.clone();
             // The scenario checked the name; an absent one means the first node.
             let named = c.scheduler.as_ref().and_then(|n| scenario.node_names.iter().position(|m| m == n));
             c.scheduler_id = named.unwrap_or(0) as u32;
-            run_with::<SchedNode>(scenario, c, seed, record_trace)
+            on.with::<SchedNode>(c)
         }
-        ProtocolConfig::Raft(config) => run_with::<RaftNode>(scenario, config.clone(), seed, record_trace),
-        ProtocolConfig::Flood(config) => run_with::<FloodNode>(scenario, config.clone(), seed, record_trace),
+        ProtocolConfig::Raft(config) => on.with::<RaftNode>(config.clone()),
+        ProtocolConfig::Flood(config) => on.with::<FloodNode>(config.clone()),
         ProtocolConfig::Crdt(config) => {
             let c = config.clone();
             match config.datatype {
-                CrdtType::GCounter => run_with::<CrdtNode<GCounter>>(scenario, c, seed, record_trace),
-                CrdtType::PnCounter => run_with::<CrdtNode<PnCounter>>(scenario, c, seed, record_trace),
-                CrdtType::LwwMap => run_with::<CrdtNode<LwwRegister>>(scenario, c, seed, record_trace),
-                CrdtType::MvRegister => run_with::<CrdtNode<MvRegister>>(scenario, c, seed, record_trace),
-                CrdtType::OrSet => run_with::<CrdtNode<OrSet>>(scenario, c, seed, record_trace),
-                CrdtType::Rga => run_with::<CrdtNode<Rga>>(scenario, c, seed, record_trace),
+                CrdtType::GCounter => on.with::<CrdtNode<GCounter>>(c),
+                CrdtType::PnCounter => on.with::<CrdtNode<PnCounter>>(c),
+                CrdtType::LwwMap => on.with::<CrdtNode<LwwRegister>>(c),
+                CrdtType::MvRegister => on.with::<CrdtNode<MvRegister>>(c),
+                CrdtType::OrSet => on.with::<CrdtNode<OrSet>>(c),
+                CrdtType::Rga => on.with::<CrdtNode<Rga>>(c),
             }
         }
     }
 }
 
-fn run_with<P: Protocol>(
-    scenario: &Scenario,
-    config: P::Config,
+/// One run's settings, shared by every protocol.
+struct Run<'a> {
+    host: Host,
+    scenario: &'a Scenario,
     seed: u64,
     record_trace: bool,
-) -> Result<RunResult, SimError> {
-    let mut sim_config = scenario.sim.clone();
-    sim_config.seed = seed;
-    sim_config.record_trace = record_trace;
-    let tracker = Tracker::new(scenario.node_names.len());
-    let out = Sim::<P, Tracker>::new(sim_config, config, tracker)?.run();
-    let mut parameters = scenario.parameters();
-    parameters["seed"] = seed.into();
-    let context = RunContext {
-        name: match &scenario.variant {
-            Some(v) => format!("{}/{v}", scenario.name()),
-            None => scenario.name().to_string(),
-        },
-        description: scenario.raw.description.clone(),
-        file: scenario.file.clone(),
-        parameters,
-        protocol: scenario.protocol().info(),
-        node_names: scenario.node_names.clone(),
-        expectations: scenario.expectations.clone(),
-        reproduce: reproduce_command(&scenario.file, seed, scenario.variant.as_deref()),
-        lincheck_budget: syncsim_reports::lin::Budget {
-            max_bytes: scenario.raw.engine.lincheck_budget_mb.saturating_mul(1 << 20),
-        },
-    };
-    let report = Report::build(context, &out);
-    Ok(RunResult { report, history: out.history, trace: out.trace })
+}
+
+impl Run<'_> {
+    fn with<P: Hostable>(&self, config: P::Config) -> Result<RunResult, RunError> {
+        let Run { host, scenario, seed, record_trace } = *self;
+        let mut sim_config = scenario.sim.clone();
+        sim_config.seed = seed;
+        sim_config.record_trace = record_trace;
+        let tracker = Tracker::new(scenario.node_names.len());
+        let out = match host {
+            Host::Engine => Sim::<P, Tracker>::new(sim_config, config, tracker)?.run(),
+            #[cfg(madsim)]
+            Host::Madsim => syncsim_host::simulate::<P, Tracker>(&sim_config, config, tracker)?,
+            #[cfg(not(madsim))]
+            Host::Madsim => {
+                return Err(RunError::Unavailable(
+                    "this syncsim was built without `--cfg madsim`; run it through `scripts/madsim.sh run -- madsim ...`",
+                ));
+            }
+            #[cfg(not(madsim))]
+            Host::Live => syncsim_host::live::<P, Tracker>(&sim_config, config, tracker)?,
+            #[cfg(madsim)]
+            Host::Live => {
+                return Err(RunError::Unavailable(
+                    "a `--cfg madsim` build simulates its network; run `syncsim live` from a normal build",
+                ));
+            }
+        };
+        let mut parameters = scenario.parameters();
+        parameters["seed"] = seed.into();
+        let context = RunContext {
+            name: match &scenario.variant {
+                Some(v) => format!("{}/{v}", scenario.name()),
+                None => scenario.name().to_string(),
+            },
+            description: scenario.raw.description.clone(),
+            file: scenario.file.clone(),
+            parameters,
+            protocol: scenario.protocol().info(),
+            node_names: scenario.node_names.clone(),
+            expectations: scenario.expectations.clone(),
+            reproduce: reproduce_on(host, &scenario.file, seed, scenario.variant.as_deref()),
+            lincheck_budget: syncsim_reports::lin::Budget {
+                max_bytes: scenario.raw.engine.lincheck_budget_mb.saturating_mul(1 << 20),
+            },
+        };
+        let report = Report::build(context, &out);
+        Ok(RunResult { report, history: out.history, trace: out.trace })
+    }
 }

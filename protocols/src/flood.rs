@@ -40,7 +40,7 @@ impl FloodConfig {
 }
 
 /// A token passed from node to node.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Token {
     /// Hops so far.
     pub hops: u32,

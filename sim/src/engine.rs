@@ -85,6 +85,9 @@ pub struct RunOutput<O> {
     pub trace_hash: u64,
     /// Events handled.
     pub events: u64,
+    /// Protocol handler calls (starts, deliveries, timers, requests): the unit of work every
+    /// host shares, for comparing their speed.
+    pub handler_calls: u64,
     /// When the settle phase began.
     pub settle_start: SimTime,
     /// When the run ended.
@@ -110,12 +113,7 @@ pub struct RunOutput<O> {
     pub observer: O,
 }
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum Status {
-    Up,
-    Paused,
-    Crashed,
-}
+use crate::fault::NodeStatus as Status;
 
 /// A node's clock: `local = anchor_local + (real − anchor_real) · rate`, where the rate is the
 /// one a `Clock` fault set times every random drift in force.
@@ -208,6 +206,7 @@ pub struct Sim<P: Protocol, O: Observer = ()> {
     trace: StableHasher,
     records: Vec<TraceRecord>,
     events: u64,
+    handler_calls: u64,
     late_replies: u64,
     digests: Vec<Option<u64>>,
     leaders: Vec<Option<u64>>,
@@ -257,6 +256,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             trace: StableHasher::default(),
             records: Vec::new(),
             events: 0,
+            handler_calls: 0,
             late_replies: 0,
             digests: vec![None; config.nodes as usize],
             leaders: vec![None; config.nodes as usize],
@@ -374,6 +374,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             net: self.network.stats,
             trace_hash: self.trace.finish(),
             events: self.events,
+            handler_calls: self.handler_calls,
             settle_start: SimTime::ZERO + self.config.duration,
             end: self.now,
             final_digests,
@@ -581,6 +582,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         let local = node.clock.local(self.now);
         let mut ctx = Ctx::new(local, k, n, &mut node.rng, &mut self.effects);
         handler(state, &mut ctx);
+        self.handler_calls += 1;
         self.apply_effects(k);
     }
 
@@ -719,49 +721,11 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         self.applied_faults.push((self.now, fault));
     }
 
-    /// The node leading the highest term now, if any (the lowest id among equals).
-    fn current_leader(&self) -> Option<NodeId> {
-        self.nodes
-            .iter()
-            .enumerate()
-            .filter_map(|(k, n)| n.state.as_ref()?.leader_term().map(|t| (t, std::cmp::Reverse(k))))
-            .max()
-            .map(|(_, std::cmp::Reverse(k))| NodeId(k as u32))
-    }
-
     /// The concrete faults a targeted fault means right now.
     fn resolve(&self, t: &Targeted) -> Vec<Fault> {
-        let n = self.config.nodes;
-        let pick = |target: &Target, wanted: Status| -> Vec<NodeId> {
-            match target {
-                Target::Node(k) => vec![*k],
-                Target::Leader => self.current_leader().into_iter().collect(),
-                Target::All => (0..n).map(NodeId).filter(|k| self.nodes[k.index()].status == wanted).collect(),
-                Target::Rest => vec![],
-            }
-        };
-        match t {
-            Targeted::Crash(x) => pick(x, Status::Up).into_iter().map(Fault::Crash).collect(),
-            Targeted::Restart(x) => pick(x, Status::Crashed).into_iter().map(Fault::Restart).collect(),
-            Targeted::Pause(x) => pick(x, Status::Up).into_iter().map(Fault::Pause).collect(),
-            Targeted::Resume(x) => pick(x, Status::Paused).into_iter().map(Fault::Resume).collect(),
-            Targeted::Partition(groups) => {
-                let mut named: Vec<Vec<NodeId>> =
-                    groups.iter().map(|g| g.iter().flat_map(|x| pick(x, Status::Up)).collect()).collect();
-                // A leader may also be named by its name: keep each node in its first group.
-                let mut seen = std::collections::BTreeSet::new();
-                for g in &mut named {
-                    g.retain(|k| seen.insert(*k));
-                }
-                for (g, targets) in groups.iter().enumerate() {
-                    if targets.contains(&Target::Rest) {
-                        named[g].extend((0..n).map(NodeId).filter(|k| !seen.contains(k)));
-                    }
-                }
-                named.retain(|g| !g.is_empty());
-                if named.len() < 2 { vec![] } else { vec![Fault::Partition(named)] }
-            }
-        }
+        let leader = crate::fault::leader(self.nodes.iter().map(|n| n.state.as_ref().and_then(|p| p.leader_term())));
+        let status: Vec<Status> = self.nodes.iter().map(|n| n.status).collect();
+        t.resolve(leader, &status)
     }
 
     /// The settle phase: clients stop, every fault heals, and the run goes on.
@@ -792,9 +756,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
 
     #[inline]
     fn mark(&mut self, kind: TraceKind, node: Option<NodeId>, aux: u64) {
-        self.trace.write_u64(self.now.0);
-        self.trace.write_u64(kind.code() << 32 | node.map_or(u64::from(u32::MAX), |n| u64::from(n.0)));
-        self.trace.write_u64(aux);
+        self.trace.mark(self.now, kind, node, aux);
     }
 
     fn record(
@@ -809,8 +771,9 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
     }
 }
 
-/// Rejects configurations the engine cannot run, naming the problem.
-fn validate(config: &SimConfig) -> Result<(), SimError> {
+/// Rejects configurations the engine cannot run, naming the problem. Other hosts of the same
+/// configuration check it here too.
+pub fn validate(config: &SimConfig) -> Result<(), SimError> {
     let bad = |m: String| Err(SimError::Invalid(m));
     let n = config.nodes;
     if n == 0 {

@@ -155,6 +155,66 @@ pub enum Targeted {
     Partition(Vec<Vec<Target>>),
 }
 
+/// A node's condition, which decides what a targeted fault picks.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum NodeStatus {
+    /// Running.
+    Up,
+    /// Paused: alive, handling nothing.
+    Paused,
+    /// Crashed.
+    Crashed,
+}
+
+impl Targeted {
+    /// The concrete faults this means right now, given the node leading the highest term and
+    /// each node's condition; empty when it finds no node (no leader right now).
+    pub fn resolve(&self, leader: Option<NodeId>, status: &[NodeStatus]) -> Vec<Fault> {
+        let n = status.len() as u32;
+        let pick = |target: &Target, wanted: NodeStatus| -> Vec<NodeId> {
+            match target {
+                Target::Node(k) => vec![*k],
+                Target::Leader => leader.into_iter().collect(),
+                Target::All => (0..n).map(NodeId).filter(|k| status[k.index()] == wanted).collect(),
+                Target::Rest => vec![],
+            }
+        };
+        match self {
+            Targeted::Crash(x) => pick(x, NodeStatus::Up).into_iter().map(Fault::Crash).collect(),
+            Targeted::Restart(x) => pick(x, NodeStatus::Crashed).into_iter().map(Fault::Restart).collect(),
+            Targeted::Pause(x) => pick(x, NodeStatus::Up).into_iter().map(Fault::Pause).collect(),
+            Targeted::Resume(x) => pick(x, NodeStatus::Paused).into_iter().map(Fault::Resume).collect(),
+            Targeted::Partition(groups) => {
+                let mut named: Vec<Vec<NodeId>> =
+                    groups.iter().map(|g| g.iter().flat_map(|x| pick(x, NodeStatus::Up)).collect()).collect();
+                // A leader may also be named by its name: keep each node in its first group.
+                let mut seen = std::collections::BTreeSet::new();
+                for g in &mut named {
+                    g.retain(|k| seen.insert(*k));
+                }
+                for (g, targets) in groups.iter().enumerate() {
+                    if targets.contains(&Target::Rest) {
+                        named[g].extend((0..n).map(NodeId).filter(|k| !seen.contains(k)));
+                    }
+                }
+                named.retain(|g| !g.is_empty());
+                if named.len() < 2 { vec![] } else { vec![Fault::Partition(named)] }
+            }
+        }
+    }
+}
+
+/// The node leading the highest term (the lowest id among equals), from each node's
+/// `Protocol::leader_term` (`None` for a node that leads nothing or is down).
+pub fn leader(terms: impl IntoIterator<Item = Option<u64>>) -> Option<NodeId> {
+    terms
+        .into_iter()
+        .enumerate()
+        .filter_map(|(k, t)| t.map(|t| (t, std::cmp::Reverse(k))))
+        .max()
+        .map(|(_, std::cmp::Reverse(k))| NodeId(k as u32))
+}
+
 impl Target {
     fn describe(&self, name: &impl Fn(NodeId) -> String) -> String {
         match self {

@@ -43,6 +43,15 @@ impl TraceHash {
 pub struct StableHasher(TraceHash);
 
 impl StableHasher {
+    /// Folds in one handled event: when, what kind, at which node, and a detail (sender and
+    /// size, request id, timer generation, ...). Every host marks events the same way.
+    #[inline]
+    pub fn mark(&mut self, now: crate::SimTime, kind: TraceKind, node: Option<crate::NodeId>, aux: u64) {
+        self.write_u64(now.0);
+        self.write_u64(kind.code() << 32 | node.map_or(u64::from(u32::MAX), |n| u64::from(n.0)));
+        self.write_u64(aux);
+    }
+
     /// The stable hash of `value`.
     pub fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
         let mut h = StableHasher::default();

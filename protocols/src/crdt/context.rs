@@ -5,12 +5,13 @@
 //! (every dot of a node up to some number) plus a cloud of dots beyond it (Almeida et al.,
 //! "Delta state replicated data types", 2018, §5).
 
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::wire;
 
 /// One update: the node that made it and its sequence number there (from 1).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Dot {
     /// The node that made the update.
     pub node: u32,
@@ -26,7 +27,7 @@ impl Dot {
 }
 
 /// A set of dots: a version vector plus the dots beyond it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Context {
     /// Per node, the highest sequence number such that every dot up to it is in the set;
     /// nodes with none are absent.

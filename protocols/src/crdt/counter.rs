@@ -1,6 +1,7 @@
 //! Counters: the grow-only G-Counter and the PN-Counter that also counts down (Shapiro et al.,
 //! "A comprehensive study of convergent and commutative replicated data types", 2011, §3.1).
 
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use syncsim_sim::{Datatype, Op, OpKind, Output};
@@ -9,13 +10,13 @@ use super::types::{Bug, Crdt, Env, Update};
 use super::wire;
 
 /// One count per node; the value is their sum, and a merge takes each node's maximum.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct GCounter {
     counts: BTreeMap<u32, u64>,
 }
 
 /// An increment as op-based sync ships it: `node` counted `by` more.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CountOp {
     /// The node that counted.
     pub node: u32,
@@ -114,7 +115,7 @@ impl Crdt for GCounter {
 }
 
 /// Two G-Counters, one counting up and one down; the value is their difference.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PnCounter {
     up: GCounter,
     down: GCounter,

@@ -1,6 +1,7 @@
 //! The last-writer-wins register: the write with the greatest hybrid-logical-clock timestamp
 //! wins, ties going to the greater node id. A replica holds one per key: an LWW map.
 
+use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 
 use syncsim_sim::{Datatype, Op, OpKind, Output};
@@ -9,7 +10,7 @@ use super::types::{Bug, Crdt, Env, Update};
 use super::wire;
 
 /// A register and the timestamp of the write it holds.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct LwwRegister {
     /// The write's hybrid-logical-clock timestamp; 0 if never written.
     ts: u64,

@@ -2,6 +2,7 @@
 //! writes all survive, and a read returns them all (Dynamo's and Riak's siblings). Kept as a
 //! dot-to-value map with a causal context (Almeida et al. 2018, §6.2).
 
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use syncsim_sim::{Datatype, Op, OpKind, Output};
@@ -11,7 +12,7 @@ use super::types::{Crdt, Env, Update};
 use super::wire;
 
 /// The surviving writes, each under its dot, and every dot seen.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MvRegister {
     values: BTreeMap<Dot, u64>,
     ctx: Context,

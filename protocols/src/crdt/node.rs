@@ -1,6 +1,7 @@
 //! A replica holding one CRDT per key, kept in sync by full states, deltas or causally
 //! delivered operations.
 
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -23,7 +24,8 @@ type Progress = Vec<(u32, u64)>;
 type DeltaGroup<C> = (Option<u32>, Vec<(Key, C)>);
 
 /// An operation on its way through the causal broadcast layer.
-#[derive(Clone, Debug, PartialEq, Hash)]
+#[derive(Clone, Debug, PartialEq, Hash, Serialize, Deserialize)]
+#[serde(bound = "")]
 pub struct Envelope<C: Crdt> {
     /// The node that made the update.
     pub origin: u32,
@@ -62,7 +64,8 @@ fn parts_size<C: Crdt>(parts: &[(Key, C)]) -> usize {
 }
 
 /// CRDT replicas' messages.
-#[derive(Clone, Debug, PartialEq, Hash)]
+#[derive(Clone, Debug, PartialEq, Hash, Serialize, Deserialize)]
+#[serde(bound = "")]
 pub enum CrdtMsg<C: Crdt> {
     /// State mode: the sender's whole state, key by key.
     State(Arc<Vec<(Key, C)>>),

@@ -3,6 +3,7 @@
 //! dots of the adds that put it there; a remove takes away the dots its node had seen, so an
 //! add concurrent with it survives. Removed dots live on only in the causal context.
 
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 use syncsim_sim::{Datatype, Op, OpKind, Output};
@@ -12,7 +13,7 @@ use super::types::{Crdt, Env, Update};
 use super::wire;
 
 /// Each present element with its add dots, and every dot seen.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OrSet {
     elems: BTreeMap<u64, BTreeSet<Dot>>,
     ctx: Context,

@@ -5,6 +5,7 @@
 //! way everywhere. Deleted elements stay as tombstones so later insertions can still find
 //! their place.
 
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 use syncsim_sim::{Datatype, Op, OpKind, Output};
@@ -14,7 +15,7 @@ use super::types::{Crdt, Env, Update};
 use super::wire;
 
 /// An element's identity: a Lamport timestamp, then the inserting node.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Id {
     /// One more than the greatest timestamp its node had seen in the sequence.
     pub lamport: u64,
@@ -29,7 +30,7 @@ impl Id {
 }
 
 /// An inserted element.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Elem {
     /// The element it was inserted behind; `None` for the head.
     pub after: Option<Id>,
@@ -38,7 +39,7 @@ pub struct Elem {
 }
 
 /// Every element ever inserted, the ids of the deleted ones, and every update's dot.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Rga {
     elems: BTreeMap<Id, Elem>,
     deleted: BTreeSet<Id>,

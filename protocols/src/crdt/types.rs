@@ -3,6 +3,7 @@
 use std::fmt::Debug;
 use std::hash::Hash;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use syncsim_sim::{Datatype, Op, OpKind, Output};
 
@@ -55,9 +56,9 @@ pub struct Update<C: Crdt> {
 
 /// A state-based CRDT, one per key: a join semilattice whose updates only inflate it, with
 /// the delta and the operation of each update for the delta and op-based ways of syncing it.
-pub trait Crdt: Clone + Debug + Default + PartialEq + Hash + 'static {
+pub trait Crdt: Clone + Debug + Default + PartialEq + Hash + Serialize + DeserializeOwned + Send + 'static {
     /// An update as op-based sync ships it.
-    type Op: Clone + Debug + PartialEq + Hash;
+    type Op: Clone + Debug + PartialEq + Hash + Serialize + DeserializeOwned + Send;
 
     /// The type's name in scenarios (`or-set`).
     const NAME: &'static str;

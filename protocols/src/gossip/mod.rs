@@ -177,7 +177,7 @@ impl GossipConfig {
 }
 
 /// Gossip messages.
-#[derive(Clone, Debug, PartialEq, Hash)]
+#[derive(Clone, Debug, PartialEq, Hash, Serialize, Deserialize)]
 pub enum GossipMsg {
     /// A push offer: "unless we are equal, send me your digest so I can send you what you lack."
     Offer {

@@ -1,13 +1,14 @@
 //! The replicated key-value store that gossip keeps in sync: last-writer-wins registers ordered
 //! by Lamport versions, with per-key version digests and an incremental state fingerprint.
 
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use syncsim_sim::{Key, NodeId, RequestId, Value};
 
 /// A write's place in the total order of writes: Lamport time, then the writing node.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Version {
     /// Lamport clock of the write.
     pub lamport: u64,
@@ -24,7 +25,7 @@ impl Version {
 }
 
 /// One register's current write.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Update {
     /// The register.
     pub key: Key,

@@ -2,12 +2,13 @@
 //! entry before it, so that two logs agreeing on one entry's (index, term, chain) agree on the
 //! whole prefix (what the log-matching check relies on).
 
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use syncsim_sim::{NodeId, Op, RequestId};
 
 /// A client command in the log, or a leader's no-op.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Command {
     /// The client request and the node its client is waiting at; `None` for a no-op.
     pub request: Option<(RequestId, NodeId)>,
@@ -16,7 +17,7 @@ pub struct Command {
 }
 
 /// One log entry.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Entry {
     /// The term in which a leader created it.
     pub term: u64,
@@ -25,7 +26,7 @@ pub struct Entry {
 }
 
 /// A snapshot of the state machine: everything up to `index`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SnapshotMeta {
     /// The last index it covers.
     pub index: u64,

@@ -200,7 +200,7 @@ impl RaftConfig {
 
 /// The replicated key-value state machine, with the results of applied requests so that a
 /// retried request is answered, not applied again.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct StateMachine {
     /// Each key's value, with the log index and request that wrote it.
     values: BTreeMap<Key, (Value, u64, RequestId)>,
@@ -264,7 +264,7 @@ fn mix(mut x: u64) -> u64 {
 }
 
 /// A snapshot: the state machine as of an index.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Snapshot {
     /// What it covers.
     pub meta: SnapshotMeta,
@@ -273,7 +273,7 @@ pub struct Snapshot {
 }
 
 /// Raft messages.
-#[derive(Clone, Debug, PartialEq, Hash)]
+#[derive(Clone, Debug, PartialEq, Hash, Serialize, Deserialize)]
 pub enum RaftMsg {
     /// "Would you vote for me in `term`?" (changes nobody's term).
     PreVote {

@@ -153,7 +153,7 @@ mod wire {
 }
 
 /// Node to scheduler: what changed since the acknowledged report `base` (0: everything).
-#[derive(Clone, Debug, PartialEq, Hash)]
+#[derive(Clone, Debug, PartialEq, Hash, Serialize, Deserialize)]
 pub struct Report {
     /// The scheduler epoch the node last heard (0: none).
     pub epoch: u64,
@@ -168,7 +168,7 @@ pub struct Report {
 }
 
 /// Messages between nodes and the scheduler.
-#[derive(Clone, Debug, PartialEq, Hash)]
+#[derive(Clone, Debug, PartialEq, Hash, Serialize, Deserialize)]
 pub enum SchedMsg {
     /// An anti-entropy exchange (gossip's `Digest` and `Updates`).
     Exchange(GossipMsg),

@@ -1,0 +1,203 @@
+//! What each host can express of a scenario, checked before a run so that nothing is silently
+//! ignored.
+
+use std::fmt::Write;
+
+use syncsim_sim::SimConfig;
+use syncsim_sim::dist::Latency;
+use syncsim_sim::fault::{Fault, Targeted};
+use syncsim_sim::network::Ordering;
+use syncsim_sim::topology::TopologySpec;
+
+/// Where the protocol runs.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// madsim's deterministic simulator (`--cfg madsim`).
+    Madsim,
+    /// Real tokio networking on loopback.
+    Live,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Madsim => "madsim",
+            Mode::Live => "the live host",
+        }
+    }
+}
+
+/// A scenario feature a host cannot express.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unsupported {
+    /// The scenario field, as written in the file (`network.latency`, `faults`).
+    pub field: String,
+    /// Why, and what would work instead.
+    pub reason: String,
+}
+
+/// Every feature of `config` that `mode` cannot express; empty when it can run it all.
+pub fn check(config: &SimConfig, mode: Mode) -> Vec<Unsupported> {
+    let mut out = Vec::new();
+    let mut no = |field: &str, reason: String| out.push(Unsupported { field: field.into(), reason });
+    let who = mode.name();
+    let net = &config.network;
+    if mode == Mode::Madsim {
+        match net.default.latency {
+            Latency::Constant(_) | Latency::Uniform { .. } => {}
+            ref other => no(
+                "network.latency",
+                format!(
+                    "madsim draws every message's latency uniformly from one range; a {} distribution cannot be \
+                     expressed (use `constant` or `uniform`)",
+                    latency_name(other)
+                ),
+            ),
+        }
+        if net.default.duplicate.get() > 0.0 {
+            no("network.duplicate", "madsim never duplicates messages".into());
+        }
+        if net.ordering == Ordering::Fifo {
+            no("network.ordering", "madsim draws each message's latency on its own, so messages reorder".into());
+        }
+    }
+    if net.default.bandwidth.is_some() {
+        no("network.bandwidth", format!("{who} has no bandwidth model"));
+    }
+    if net.topology != TopologySpec::Mesh {
+        no("network.topology", format!("{who} connects every node to every other"));
+    }
+    if net.regions.is_some() {
+        no("network.regions", format!("{who} has one link behaviour for every pair of nodes, not one per region"));
+    }
+    if !net.links.is_empty() {
+        no("network.links", format!("{who} has one link behaviour for every pair of nodes, not one per link"));
+    }
+    for f in &config.faults {
+        if let Some(why) = fault_problem(&f.fault, who) {
+            no("faults", format!("at {}: `{}`: {why}", f.at, f.fault));
+        }
+    }
+    let random = &config.random_faults;
+    for (kind, present) in [("pause", random.pause.is_some()), ("clock", random.clock.is_some())] {
+        if present {
+            no(&format!("random_faults.{kind}"), format!("{who} cannot {}", problem_verb(kind)));
+        }
+    }
+    if random.loss.is_some() {
+        no("random_faults.loss", format!("{who} cannot change the loss rate during a run"));
+    }
+    out
+}
+
+fn problem_verb(kind: &str) -> &'static str {
+    match kind {
+        "pause" => "pause a node",
+        _ => "skew a node's clock",
+    }
+}
+
+fn fault_problem(fault: &Fault, who: &str) -> Option<String> {
+    Some(match fault {
+        Fault::Partition(_)
+        | Fault::Cut { .. }
+        | Fault::Heal
+        | Fault::EndPartition(_)
+        | Fault::Crash(_)
+        | Fault::Restart(_)
+        | Fault::Targeted(Targeted::Crash(_) | Targeted::Restart(_) | Targeted::Partition(_)) => return None,
+        Fault::Pause(_) | Fault::Resume(_) | Fault::Targeted(Targeted::Pause(_) | Targeted::Resume(_)) => {
+            format!("{who} cannot pause a node")
+        }
+        Fault::Clock { .. } | Fault::Drift { .. } => format!("{who} runs every node on one clock"),
+        Fault::Link(_) | Fault::RestoreLinks | Fault::LossBurst { .. } => {
+            format!("{who} cannot change link behaviour during a run")
+        }
+    })
+}
+
+fn latency_name(latency: &Latency) -> &'static str {
+    match latency {
+        Latency::Constant(_) => "constant",
+        Latency::Uniform { .. } => "uniform",
+        Latency::Normal { .. } => "normal",
+        Latency::Lognormal { .. } => "lognormal",
+        Latency::Exponential { .. } => "exponential",
+        Latency::Pareto { .. } => "Pareto",
+    }
+}
+
+/// What the live host runs differently from the scenario although it can run it: the network
+/// is real loopback TCP, so the scenario's latency, loss, duplication and ordering do not
+/// apply. Printed before a live run.
+pub fn live_notes(config: &SimConfig) -> Vec<String> {
+    let link = &config.network.default;
+    let mut notes = vec![format!(
+        "the network is real TCP on loopback: messages take its latency, not the scenario's `network.latency` \
+         ({}), and arrive in order on each link",
+        latency_name(&link.latency)
+    )];
+    if link.loss.get() > 0.0 {
+        notes.push(format!("`network.loss` ({}) is not applied: TCP loses nothing", link.loss.get()));
+    }
+    if link.duplicate.get() > 0.0 {
+        notes.push(format!("`network.duplicate` ({}) is not applied: TCP duplicates nothing", link.duplicate.get()));
+    }
+    if config.workload.client_latency != Latency::Constant(syncsim_sim::SimDuration::ZERO) {
+        notes.push(
+            "`workload.client_latency` is not applied: clients reach their node in-process (tokio's timers tick in \
+             whole milliseconds, too coarse to sleep it out)"
+                .into(),
+        );
+    }
+    notes
+}
+
+/// One line per unsupported feature, for error messages.
+pub fn describe(problems: &[Unsupported]) -> String {
+    let mut s = String::from("the scenario asks for what this host cannot express:");
+    for p in problems {
+        let _ = write!(s, "\n  {}: {}", p.field, p.reason);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syncsim_sim::SimDuration;
+    use syncsim_sim::fault::TimedFault;
+    use syncsim_sim::units::Probability;
+
+    #[test]
+    fn madsim_refuses_what_it_cannot_draw_and_names_the_field() {
+        let mut config = SimConfig::default();
+        config.network.default.latency =
+            Latency::Lognormal { median: SimDuration::from_millis(2), p99: SimDuration::from_millis(20) };
+        config.network.default.duplicate = Probability::new(0.01).unwrap();
+        config.faults.push(TimedFault { at: syncsim_sim::SimTime(5), fault: Fault::Pause(syncsim_sim::NodeId(1)) });
+        let problems = check(&config, Mode::Madsim);
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["network.latency", "network.duplicate", "faults"]);
+        assert!(problems[0].reason.contains("lognormal"), "{}", problems[0].reason);
+        assert!(problems[2].reason.contains("cannot pause"), "{}", problems[2].reason);
+        // The live host runs the same network as real TCP, and says so, but cannot pause either.
+        let live = check(&config, Mode::Live);
+        assert_eq!(live.len(), 1, "{live:?}");
+        assert_eq!(live_notes(&config).len(), 3, "latency, duplication, and the network itself");
+    }
+
+    #[test]
+    fn uniform_latency_loss_partitions_and_crashes_are_expressible() {
+        let mut config = SimConfig::default();
+        config.network.default.latency =
+            Latency::Uniform { min: SimDuration::from_millis(1), max: SimDuration::from_millis(5) };
+        config.network.default.loss = Probability::new(0.01).unwrap();
+        let n = syncsim_sim::NodeId;
+        for fault in [Fault::Partition(vec![vec![n(0)], vec![n(1), n(2)]]), Fault::Heal, Fault::Crash(n(1))] {
+            config.faults.push(TimedFault { at: syncsim_sim::SimTime(1), fault });
+        }
+        assert_eq!(check(&config, Mode::Madsim), vec![]);
+        assert_eq!(check(&config, Mode::Live), vec![]);
+    }
+}

@@ -1,0 +1,77 @@
+//! `syncsim live` and `syncsim madsim`: a scenario's protocol, unchanged, on the async host
+//! (`host/`), judged by the same checkers as an engine run.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use syncsim_reports::EXIT_BAD_INPUT;
+
+use crate::output;
+use crate::runner::{self, Host, RunError};
+use crate::scenario::Scenario;
+
+/// Runs `file` (its variant `variant`) under `seed` on `host`, writes the report folder and
+/// prints the summary; returns the exit code (the report's, or 3 for what cannot run).
+pub fn run(host: Host, file: &Path, seed: Option<u64>, out: Option<PathBuf>, variant: Option<&str>) -> i32 {
+    let scenario =
+        match Scenario::load(file).map_err(|e| e.to_string()).and_then(|s| crate::sweep_cmd::pick(s, variant)) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_BAD_INPUT;
+            }
+        };
+    if scenario.raw.experiment.is_some() {
+        eprintln!("error: {}: an experiment drives the engine itself; run it with `syncsim run`", scenario.file);
+        return EXIT_BAD_INPUT;
+    }
+    let seed = seed.unwrap_or(scenario.raw.seed);
+    let name = match &scenario.variant {
+        Some(v) => format!("{}/{v}", scenario.name()),
+        None => scenario.name().to_string(),
+    };
+    let dir = out.unwrap_or_else(|| output::scenario_dir(&name).join(format!("{}-seed-{seed}", host.command())));
+    // The seed first, then every parameter, as `syncsim run` prints them.
+    println!("seed: {seed}");
+    println!("scenario: {} ({})", name, scenario.file);
+    let span = scenario.sim.duration + scenario.sim.settle;
+    match host {
+        Host::Madsim => println!("host: madsim (deterministic simulation, one seed per process)"),
+        Host::Live => {
+            println!("host: live (tokio, TCP on loopback, wall-clock time: {span})");
+            for note in syncsim_host::live_notes(&scenario.sim) {
+                println!("note: {note}");
+            }
+        }
+        Host::Engine => println!("host: engine"),
+    }
+    let info = scenario.protocol().info();
+    println!("protocol: {} {}", info.name, info.variant);
+    println!("parameters:");
+    for line in scenario.parameters_yaml().lines() {
+        println!("  {line}");
+    }
+    let _ = std::io::stdout().flush();
+    let started = Instant::now();
+    let result = match runner::run_on(host, &scenario, seed, false) {
+        Ok(r) => r,
+        Err(e @ (RunError::Host(_) | RunError::Sim(_) | RunError::Unavailable(_))) => {
+            eprintln!("error: {}: {e}", scenario.file);
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let wall = started.elapsed();
+    if let Err(e) = output::write_run(&dir, &result, &scenario.node_names, None) {
+        eprintln!("error: {e:#}");
+        return EXIT_BAD_INPUT;
+    }
+    println!(
+        "\nran {} protocol handler calls in {:.2}s of wall time; report: {}\n",
+        result.report.run.events,
+        wall.as_secs_f64(),
+        dir.join("report.json").display()
+    );
+    print!("{}", syncsim_reports::summary::render(&result.report));
+    result.report.exit_code
+}
