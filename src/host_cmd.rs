@@ -26,6 +26,17 @@ pub fn run(host: Host, file: &Path, seed: Option<u64>, out: Option<PathBuf>, var
         eprintln!("error: {}: an experiment drives the engine itself; run it with `syncsim run`", scenario.file);
         return EXIT_BAD_INPUT;
     }
+    // What this host cannot express is refused before anything runs or prints.
+    let mode = match host {
+        Host::Madsim => Some(syncsim_host::Mode::Madsim),
+        Host::Live => Some(syncsim_host::Mode::Live),
+        Host::Engine => None,
+    };
+    let problems = mode.map(|m| syncsim_host::check(&scenario.sim, m)).unwrap_or_default();
+    if !problems.is_empty() {
+        eprintln!("error: {}: {}", scenario.file, syncsim_host::HostError::Unsupported(problems));
+        return EXIT_BAD_INPUT;
+    }
     let seed = seed.unwrap_or(scenario.raw.seed);
     let name = match &scenario.variant {
         Some(v) => format!("{}/{v}", scenario.name()),

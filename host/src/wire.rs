@@ -1,5 +1,5 @@
 //! How a protocol message travels between hosted nodes: the sender's id and the message,
-//! encoded with postcard, sent as one tagged `Endpoint` datagram.
+//! encoded as MessagePack, sent as one tagged `Endpoint` datagram.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -17,7 +17,7 @@ pub const MAX_MESSAGE: usize = 16 << 20;
 pub enum WireError {
     /// The bytes do not decode as this protocol's message.
     #[error("a message from the network does not decode: {0}")]
-    Decode(#[from] postcard::Error),
+    Decode(#[from] rmp_serde::decode::Error),
     /// The message filled the receive buffer, so it may have been cut short.
     #[error("a message of {0} bytes or more exceeds the {MAX_MESSAGE}-byte limit")]
     TooLarge(usize),
@@ -25,7 +25,7 @@ pub enum WireError {
 
 /// Encodes `msg` from `from`.
 pub fn encode<M: Serialize>(from: NodeId, msg: &M) -> Vec<u8> {
-    postcard::to_allocvec(&(from.0, msg)).expect("protocol messages encode: they hold no maps with non-string keys")
+    rmp_serde::to_vec(&(from.0, msg)).expect("protocol messages encode: plain data, no I/O")
 }
 
 /// Decodes what [`encode`] wrote; `len` is how much of the buffer the datagram filled.
@@ -33,7 +33,7 @@ pub fn decode<M: DeserializeOwned>(buf: &[u8], len: usize) -> Result<(NodeId, M)
     if len >= buf.len() {
         return Err(WireError::TooLarge(len));
     }
-    let (from, msg): (u32, M) = postcard::from_bytes(&buf[..len])?;
+    let (from, msg): (u32, M) = rmp_serde::from_slice(&buf[..len])?;
     Ok((NodeId(from), msg))
 }
 
@@ -49,6 +49,17 @@ mod tests {
         buf[..bytes.len()].copy_from_slice(&bytes);
         let (from, back): (NodeId, (u64, Vec<String>, Option<f64>)) = decode(&buf, bytes.len()).unwrap();
         assert_eq!((from, back), (NodeId(3), msg));
+    }
+
+    #[test]
+    fn client_operations_round_trip_although_internally_tagged() {
+        use syncsim_sim::Op;
+        let ops = vec![Op::Put { key: 3, value: 9 }, Op::Get { key: 1 }];
+        let bytes = encode(NodeId(1), &ops);
+        let mut buf = vec![0u8; 256];
+        buf[..bytes.len()].copy_from_slice(&bytes);
+        let (_, back): (NodeId, Vec<Op>) = decode(&buf, bytes.len()).unwrap();
+        assert_eq!(back, ops);
     }
 
     #[test]
