@@ -49,13 +49,11 @@ pub fn run(host: Host, file: &Path, seed: Option<u64>, out: Option<PathBuf>, var
     let span = scenario.sim.duration + scenario.sim.settle;
     match host {
         Host::Madsim => println!("host: madsim (deterministic simulation, one seed per process)"),
-        Host::Live => {
-            println!("host: live (tokio, TCP on loopback, wall-clock time: {span})");
-            for note in syncsim_host::live_notes(&scenario.sim) {
-                println!("note: {note}");
-            }
-        }
+        Host::Live => println!("host: live (tokio, TCP on loopback, wall-clock time: {span})"),
         Host::Engine => println!("host: engine"),
+    }
+    for note in mode.map(|m| syncsim_host::notes(&scenario.sim, m)).unwrap_or_default() {
+        println!("note: {note}");
     }
     let info = scenario.protocol().info();
     println!("protocol: {} {}", info.name, info.variant);

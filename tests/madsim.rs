@@ -41,27 +41,30 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// What a report judged: every expectation (without its measured value) and which checkers
-/// ran, with whether each passed.
-fn checks(report: &Value) -> Value {
-    let expectations: Vec<Value> = report["expectations"]
-        .as_array()
-        .expect("expectations")
-        .iter()
-        .map(|e| {
-            let mut e = e.clone();
-            let object = e.as_object_mut().unwrap();
-            object.remove("actual");
-            object.remove("note");
-            e
-        })
-        .collect();
+/// What a report concluded: the checkers' verdicts and whether the replicas converged.
+fn verdicts(report: &Value) -> Value {
     serde_json::json!({
-        "expectations": expectations,
-        "linearizability": report["linearizability"].is_object(),
-        "sec": report["sec"].is_object(),
         "exit_code": report["exit_code"],
+        "linearizability": report["linearizability"]["verdict"],
+        "sec": report["sec"]["valid"],
+        "converged": report["convergence"]["converged"],
+        "expectations_passed": report["expectations"].as_array().unwrap().iter().all(|e| e["passed"] == true),
     })
+}
+
+/// Figures a host should not change much: the workload is the same, the protocol is the same.
+fn figures(report: &Value) -> [f64; 3] {
+    let number = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    [
+        number(&report["operations"]["all"]["attempted"]),
+        number(&report["operations"]["all"]["availability"]),
+        number(&report["network"]["messages_per_op"]),
+    ]
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 /// Runs `file` on madsim under seeds 0..50, twice each, and on the engine.
@@ -69,6 +72,8 @@ fn passes_like_the_engine_and_repeats(file: &str) {
     let scenario = Scenario::load(Path::new(file)).unwrap();
     let dir = scratch(scenario.name());
     let mut handler_calls = 0u64;
+    let (mut on_madsim_figures, mut on_engine_figures) = (Vec::new(), Vec::new());
+    let (mut madsim_put, mut engine_put) = (Vec::new(), Vec::new());
     for seed in 0..SEEDS {
         let first = madsim(file, seed, &dir.join(format!("{seed}-a")));
         assert_eq!(first.code, 0, "{file} seed {seed} fails on madsim:\n{}", first.output);
@@ -87,16 +92,31 @@ fn passes_like_the_engine_and_repeats(file: &str) {
         handler_calls += on_madsim["run"]["events"].as_u64().unwrap();
         let engine = runner::run(&scenario, seed, false).unwrap();
         let on_engine = serde_json::to_value(&engine.report).unwrap();
-        assert_eq!(engine.report.exit_code, 0, "{file} seed {seed} fails on the engine: {:?}", engine.report.failures);
-        assert_eq!(
-            checks(&on_madsim),
-            checks(&on_engine),
-            "{file} seed {seed}: madsim and the engine judged differently"
-        );
-        assert_ne!(on_madsim["trace_hash"], on_engine["trace_hash"], "two different hosts, one trace: a mix-up");
+        assert_eq!(verdicts(&on_madsim), verdicts(&on_engine), "{file} seed {seed}: madsim and the engine disagree");
+        on_madsim_figures.push(figures(&on_madsim));
+        on_engine_figures.push(figures(&on_engine));
+        let put = |r: &Value| r["latency"]["all"]["p50_ns"].as_f64().unwrap_or(f64::NAN) / 1e6;
+        madsim_put.push(put(&on_madsim));
+        engine_put.push(put(&on_engine));
     }
     // Each seed's run really ran the protocol: thousands of handler calls, not a no-op.
     assert!(handler_calls > SEEDS * 1000, "{file}: only {handler_calls} handler calls in {SEEDS} seeds");
+    // Same workload, same protocol: over 50 seeds the medians agree within what madsim's
+    // extra delay (about 2 ms a message) can explain.
+    let column = |rows: &[[f64; 3]], i: usize| median(rows.iter().map(|r| r[i]).collect());
+    let (attempted, availability, per_op) = (0, 1, 2);
+    let (m, e) = (column(&on_madsim_figures, attempted), column(&on_engine_figures, attempted));
+    assert!((m / e - 1.0).abs() < 0.1, "{file}: operations attempted, madsim {m} vs engine {e}");
+    let (m, e) = (column(&on_madsim_figures, availability), column(&on_engine_figures, availability));
+    assert!((m - e).abs() < 0.05, "{file}: availability, madsim {m} vs engine {e}");
+    let (m, e) = (column(&on_madsim_figures, per_op), column(&on_engine_figures, per_op));
+    assert!((m / e - 1.0).abs() < 0.35, "{file}: messages per operation, madsim {m} vs engine {e}");
+    // The systematic latency difference, for docs/host.md (printed with --nocapture).
+    eprintln!(
+        "{file}: median operation latency p50 over {SEEDS} seeds: madsim {:.3} ms, engine {:.3} ms",
+        median(madsim_put),
+        median(engine_put)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

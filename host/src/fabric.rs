@@ -41,8 +41,11 @@ mod sim {
         /// A killed madsim node loses its sockets, so each incarnation binds its own endpoint
         /// and runs its own receive loop.
         pub const PUMP_PER_INCARNATION: bool = true;
-        /// Virtual time sleeps exactly, so clients pay the scenario's client latency.
+        /// Clients pay the scenario's client latency in virtual time (draws of a millisecond or
+        /// more: madsim sleeps no less).
         pub const CLIENT_LATENCY: bool = true;
+        /// Receive loops per node: madsim holds each received message for at least 1 ms.
+        pub const RECEIVERS: usize = 8;
 
         /// Room for `nodes` nodes, created by [`Fabric::start`].
         pub fn new(nodes: u32) -> Fabric {
@@ -144,6 +147,8 @@ mod live {
         /// Clients reach their node in-process: tokio's timers tick in whole milliseconds, so
         /// sleeping out a sub-millisecond client latency would add a millisecond or two.
         pub const CLIENT_LATENCY: bool = false;
+        /// One receive loop per node: TCP delivers in order, without holding messages.
+        pub const RECEIVERS: usize = 1;
 
         /// Binds one loopback endpoint per node.
         pub async fn bind(nodes: u32) -> std::io::Result<Fabric> {

@@ -22,7 +22,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use syncsim_sim::{Observer, Protocol, RunOutput, SimConfig};
 
-pub use support::{Mode, Unsupported, check, live_notes};
+pub use support::{Mode, Unsupported, check, notes};
 
 /// A protocol the host can run: its messages encode with serde, and its state can move between
 /// tasks.

@@ -127,28 +127,51 @@ fn latency_name(latency: &Latency) -> &'static str {
     }
 }
 
-/// What the live host runs differently from the scenario although it can run it: the network
-/// is real loopback TCP, so the scenario's latency, loss, duplication and ordering do not
-/// apply. Printed before a live run.
-pub fn live_notes(config: &SimConfig) -> Vec<String> {
+/// What `mode` runs differently from the scenario although it can run it, printed before a
+/// run. Live, the network is real loopback TCP, so the scenario's latency, loss, duplication
+/// and ordering do not apply, and clients reach their node in-process. On madsim, every sleep
+/// lasts at least a millisecond.
+pub fn notes(config: &SimConfig, mode: Mode) -> Vec<String> {
     let link = &config.network.default;
-    let mut notes = vec![format!(
-        "the network is real TCP on loopback: messages take its latency, not the scenario's `network.latency` \
-         ({}), and arrive in order on each link",
-        latency_name(&link.latency)
-    )];
-    if link.loss.get() > 0.0 {
-        notes.push(format!("`network.loss` ({}) is not applied: TCP loses nothing", link.loss.get()));
-    }
-    if link.duplicate.get() > 0.0 {
-        notes.push(format!("`network.duplicate` ({}) is not applied: TCP duplicates nothing", link.duplicate.get()));
-    }
-    if config.workload.client_latency != Latency::Constant(syncsim_sim::SimDuration::ZERO) {
-        notes.push(
-            "`workload.client_latency` is not applied: clients reach their node in-process (tokio's timers tick in \
-             whole milliseconds, too coarse to sleep it out)"
-                .into(),
-        );
+    let client_latency = config.workload.client_latency != Latency::Constant(syncsim_sim::SimDuration::ZERO);
+    let mut notes = Vec::new();
+    match mode {
+        Mode::Madsim => {
+            notes.push(
+                "madsim holds every message at least 1 ms when sent and 1 ms when received (its 0-5 us random \
+                 delay, rounded up to its 1 ms timer floor): messages arrive about 2 ms later than \
+                 `network.latency` says"
+                    .into(),
+            );
+            if client_latency {
+                notes.push(
+                    "`workload.client_latency` draws below 1 ms are not slept (madsim sleeps no less than 1 ms)".into(),
+                );
+            }
+        }
+        Mode::Live => {
+            notes.push(format!(
+                "the network is real TCP on loopback: messages take its latency, not the scenario's \
+                 `network.latency` ({}), and arrive in order on each link",
+                latency_name(&link.latency)
+            ));
+            if link.loss.get() > 0.0 {
+                notes.push(format!("`network.loss` ({}) is not applied: TCP loses nothing", link.loss.get()));
+            }
+            if link.duplicate.get() > 0.0 {
+                notes.push(format!(
+                    "`network.duplicate` ({}) is not applied: TCP duplicates nothing",
+                    link.duplicate.get()
+                ));
+            }
+            if client_latency {
+                notes.push(
+                    "`workload.client_latency` is not applied: clients reach their node in-process (tokio's \
+                     timers tick in whole milliseconds, too coarse to sleep it out)"
+                        .into(),
+                );
+            }
+        }
     }
     notes
 }
@@ -184,7 +207,7 @@ mod tests {
         // The live host runs the same network as real TCP, and says so, but cannot pause either.
         let live = check(&config, Mode::Live);
         assert_eq!(live.len(), 1, "{live:?}");
-        assert_eq!(live_notes(&config).len(), 2, "the network itself, and duplication");
+        assert_eq!(notes(&config, Mode::Live).len(), 2, "the network itself, and duplication");
     }
 
     #[test]

@@ -8,9 +8,9 @@ use syncsim_sim::NodeId;
 /// The endpoint tag of protocol messages.
 pub const TAG: u64 = 0x5359_4e43; // "SYNC"
 
-/// Largest message a node accepts; a larger one ends the run with an error rather than arriving
-/// cut short.
-pub const MAX_MESSAGE: usize = 16 << 20;
+/// Largest encoded message the host carries; a larger one ends the run with an error rather
+/// than arriving cut short (madsim's TCP endpoint frames at most 8 MiB, tag included).
+pub const MAX_MESSAGE: usize = (8 << 20) - 64;
 
 /// A message that could not be read back.
 #[derive(Debug, thiserror::Error)]

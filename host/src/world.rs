@@ -6,7 +6,7 @@
 //! every task on one thread in a seeded order, and the live host runs one thread too, so the
 //! lock is never contended and a handler's effects are applied atomically, as in the engine.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::hash::Hash;
 use std::mem;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -65,8 +65,14 @@ struct Shared<P: Protocol, O> {
     handler_calls: u64,
     late_replies: u64,
     faults: Vec<(SimTime, Fault)>,
-    /// Directed links cut now, as (from, to).
-    cuts: BTreeSet<(u32, u32)>,
+    /// Directed links cut now, as (from, to), with how many faults cut each: ending one
+    /// partition must not heal a link another still cuts (the engine keeps a list of cuts).
+    cuts: BTreeMap<(u32, u32), u32>,
+    /// Requests handed to a node and not yet answered. Any node may answer (a protocol may
+    /// forward), and a crash does not answer them: the client then times out, as on the engine.
+    pending: BTreeMap<RequestId, oneshot::Sender<Reply>>,
+    /// Set when `max_events` handler calls were made: nothing more is handled.
+    halted: bool,
     clients_stopped: bool,
     aborted: Option<String>,
     finished: bool,
@@ -87,9 +93,8 @@ struct Local<P: Protocol> {
     /// Armed timers: deadline and arming order (which breaks ties, as the engine's queue does).
     timers: BTreeMap<P::Timer, (SimTime, u64)>,
     armed: u64,
-    /// Requests awaiting the protocol's reply.
-    pending: BTreeMap<RequestId, oneshot::Sender<Reply>>,
-    outbox: mpsc::UnboundedSender<(NodeId, Vec<u8>)>,
+    /// Encoded messages the last handler sent, for the node's task to put on the wire.
+    out: Vec<(NodeId, Vec<u8>)>,
 }
 
 /// Aborts a helper task when its node's task ends or is stopped.
@@ -135,7 +140,9 @@ pub async fn drive_on<P: Hostable, O: Observer + Send + 'static>(
         handler_calls: 0,
         late_replies: 0,
         faults: Vec::new(),
-        cuts: BTreeSet::new(),
+        cuts: BTreeMap::new(),
+        pending: BTreeMap::new(),
+        halted: false,
         clients_stopped: false,
         aborted: None,
         finished: false,
@@ -147,7 +154,9 @@ pub async fn drive_on<P: Hostable, O: Observer + Send + 'static>(
         world.fabric.start(k, init);
         if !Fabric::PUMP_PER_INCARNATION {
             match world.fabric.endpoint(k).await {
-                Ok(endpoint) => drop(spawn(pump(world.clone(), endpoint, k))),
+                Ok(endpoint) => {
+                    (0..Fabric::RECEIVERS).for_each(|_| drop(spawn(pump(world.clone(), endpoint.clone(), k))))
+                }
                 Err(e) => world.abort(format!("node {k}: no endpoint: {e}")),
             }
         }
@@ -158,12 +167,12 @@ pub async fn drive_on<P: Hostable, O: Observer + Send + 'static>(
     spawn(scripted(world.clone()));
     spawn(sampler(world.clone(), end));
     for f in faults {
-        sleep_until(world.instant(f.at)).await;
+        world.sleep_until(f.at).await;
         world.apply(f.fault);
     }
-    sleep_until(world.instant(settle)).await;
+    world.sleep_until(settle).await;
     world.settle();
-    sleep_until(world.instant(end)).await;
+    world.sleep_until(end).await;
     world.finish(settle, end)
 }
 
@@ -180,6 +189,14 @@ impl<P: Hostable, O: Observer + Send + 'static> World<P, O> {
     /// The host clock's reading at run time `t`.
     fn instant(&self, t: SimTime) -> Instant {
         self.start + Duration::from_nanos(t.0)
+    }
+
+    /// Sleeps until run time `t`, unless it has come. (madsim never sleeps less than 1 ms, so
+    /// sleeping when nothing is left to wait for would push back every fault due at once.)
+    async fn sleep_until(&self, t: SimTime) {
+        if self.now() < t {
+            sleep_until(self.instant(t)).await;
+        }
     }
 
     /// How long until run time `t` (zero if it has passed).
@@ -204,7 +221,7 @@ impl<P: Hostable, O: Observer + Send + 'static> World<P, O> {
         let n = self.config.nodes;
         let mut guard = self.lock();
         let s = &mut *guard;
-        if s.finished {
+        if s.finished || s.halted {
             return;
         }
         let slot = &mut s.slots[k.index()];
@@ -212,11 +229,26 @@ impl<P: Hostable, O: Observer + Send + 'static> World<P, O> {
         let mut ctx = Ctx::new(now, k, n, &mut slot.rng, &mut local.effects);
         handler(state, &mut ctx);
         s.handler_calls += 1;
+        if self.config.max_events.is_some_and(|limit| s.handler_calls >= limit) {
+            s.halted = true;
+            let calls = s.handler_calls;
+            s.aborted.get_or_insert(format!("stopped after {calls} handler calls (the max_events limit)"));
+        }
         for (to, msg) in local.effects.sends.drain(..) {
             assert!(to.0 < n, "protocol bug: {k} sent to {to}, which does not exist");
             s.net.sent += 1;
             s.net.bytes_sent += msg.wire_size() as u64;
-            let _ = local.outbox.send((to, wire::encode(k, &msg)));
+            let bytes = wire::encode(k, &msg);
+            if bytes.len() >= wire::MAX_MESSAGE {
+                let why = format!(
+                    "node {k} sent a message of {} bytes; the host carries at most {}",
+                    bytes.len(),
+                    wire::MAX_MESSAGE
+                );
+                s.aborted.get_or_insert(why);
+                continue;
+            }
+            local.out.push((to, bytes));
         }
         for op in local.effects.timers.drain(..) {
             match op {
@@ -231,8 +263,9 @@ impl<P: Hostable, O: Observer + Send + 'static> World<P, O> {
         }
         for (id, reply) in local.effects.replies.drain(..) {
             s.trace.mark(now, TraceKind::Reply, Some(k), id.0);
-            if let Some(client) = local.pending.remove(&id) {
-                let _ = client.send(reply);
+            // A client that gave up has dropped its end: the reply is late.
+            if s.pending.remove(&id).is_some_and(|client| client.send(reply).is_err()) {
+                s.late_replies += 1;
             }
         }
         if let Some(observer) = s.observer.as_mut() {
@@ -249,6 +282,20 @@ impl<P: Hostable, O: Observer + Send + 'static> World<P, O> {
                 let event = format!("{kind:?} at node {} from {from} at {now}", k.0);
                 s.violation = Some(Violation { time: now, node: k, message, event });
             }
+        }
+    }
+
+    /// Puts what the last handler sent on the wire, each message from its own task: a send
+    /// waits (madsim holds it at least a millisecond; TCP until written), and one node's sends
+    /// must neither wait for each other nor hold up its handlers. A send is never cancelled
+    /// midway (the live endpoint lends the bytes to its connection task until written); under
+    /// madsim, a killed node's pending sends die with it.
+    fn transmit(&self, endpoint: &Endpoint, local: &mut Local<P>) {
+        for (to, bytes) in local.out.drain(..) {
+            let endpoint = endpoint.clone();
+            let addr = self.fabric.addr(to);
+            // A failed send is a lost message, as on a real network.
+            spawn(async move { drop(endpoint.send_to(addr, wire::TAG, &bytes).await) });
         }
     }
 
@@ -273,10 +320,13 @@ impl<P: Hostable, O: Observer + Send + 'static> World<P, O> {
             Input::Request { id, op, reply } => {
                 {
                     let mut s = self.lock();
+                    if s.slots[k.index()].state.is_none() {
+                        return; // crashed with the request queued: the client times out
+                    }
                     s.trace.mark(now, TraceKind::Request, Some(k), id.0);
                     op.hash(&mut s.trace);
+                    s.pending.insert(id, reply);
                 }
-                local.pending.insert(id, reply);
                 self.call(k, local, (TraceKind::Request, None), |p, ctx| p.on_request(ctx, id, op));
             }
         }
@@ -285,7 +335,7 @@ impl<P: Hostable, O: Observer + Send + 'static> World<P, O> {
     /// A message from `from` reached node `k`'s endpoint.
     fn arrive(&self, k: NodeId, from: NodeId, msg: P::Msg) {
         let mut s = self.lock();
-        if Fabric::FILTERS_CUTS && s.cuts.contains(&(from.0, k.0)) {
+        if Fabric::FILTERS_CUTS && s.cuts.contains_key(&(from.0, k.0)) {
             s.net.dropped_partition += 1;
             return;
         }
@@ -312,19 +362,15 @@ impl<P: Hostable, O: Observer + Send + 'static> World<P, O> {
             Fault::Cut { from, to } => self.cut_all(from, to),
             Fault::Heal => {
                 let cuts = mem::take(&mut self.lock().cuts);
-                for (a, b) in cuts {
+                for (a, b) in cuts.into_keys() {
                     self.fabric.uncut(NodeId(a), NodeId(b));
                 }
             }
             Fault::EndPartition(groups) => {
                 for (i, a) in groups.iter().enumerate() {
-                    for b in groups.iter().skip(i + 1) {
-                        for (&x, &y) in a.iter().flat_map(|x| b.iter().map(move |y| (x, y))) {
-                            for (p, q) in [(x, y), (y, x)] {
-                                if self.lock().cuts.remove(&(p.0, q.0)) {
-                                    self.fabric.uncut(p, q);
-                                }
-                            }
+                    for (j, b) in groups.iter().enumerate() {
+                        if i != j {
+                            self.uncut_all(a, b);
                         }
                     }
                 }
@@ -366,8 +412,37 @@ impl<P: Hostable, O: Observer + Send + 'static> World<P, O> {
     fn cut_all(&self, from: &[NodeId], to: &[NodeId]) {
         for &a in from {
             for &b in to.iter().filter(|&&b| b != a) {
-                if self.lock().cuts.insert((a.0, b.0)) {
+                let count = {
+                    let mut s = self.lock();
+                    let count = s.cuts.entry((a.0, b.0)).or_insert(0);
+                    *count += 1;
+                    *count
+                };
+                if count == 1 {
                     self.fabric.cut(a, b);
+                }
+            }
+        }
+    }
+
+    /// Takes back one cut of every link from a node of `from` to a node of `to`; a link
+    /// another fault still cuts stays cut.
+    fn uncut_all(&self, from: &[NodeId], to: &[NodeId]) {
+        for &a in from {
+            for &b in to.iter().filter(|&&b| b != a) {
+                let healed = {
+                    let mut s = self.lock();
+                    match s.cuts.get_mut(&(a.0, b.0)) {
+                        Some(1) => s.cuts.remove(&(a.0, b.0)).is_some(),
+                        Some(count) => {
+                            *count -= 1;
+                            false
+                        }
+                        None => false,
+                    }
+                };
+                if healed {
+                    self.fabric.uncut(a, b);
                 }
             }
         }
@@ -440,7 +515,9 @@ impl<P: Hostable, O: Observer + Send + 'static> World<P, O> {
 
     /// The run's end: the last sample, the final states, and everything gathered.
     fn finish(&self, settle_start: SimTime, end: SimTime) -> RunOutput<O> {
-        self.sample();
+        if self.config.sample_every > SimDuration::ZERO {
+            self.sample(); // at the end, however long the interval, as the engine does
+        }
         let mut guard = self.lock();
         let s = &mut *guard;
         s.finished = true;
@@ -493,33 +570,33 @@ impl<P: Hostable, O: Observer + Send + 'static> World<P, O> {
     }
 }
 
-/// One incarnation of node `k`: binds its endpoint, starts the protocol, then handles messages,
-/// requests and timers until it is killed.
+/// One incarnation of node `k`: takes requests and messages from the start, binds its
+/// endpoint, starts the protocol, then handles messages, requests and timers until it is killed.
 async fn node_main<P: Hostable, O: Observer + Send + 'static>(world: Arc<World<P, O>>, k: NodeId) {
-    let endpoint = match world.fabric.endpoint(k).await {
-        Ok(e) => e,
-        Err(e) => return world.abort(format!("node {k}: no endpoint: {e}")),
-    };
     let (inbox_tx, mut inbox) = mpsc::unbounded_channel();
-    let (outbox_tx, outbox_rx) = mpsc::unbounded_channel();
-    let _outbox = AbortOnDrop(spawn(outbox(world.clone(), endpoint.clone(), outbox_rx)));
-    let _pump = Fabric::PUMP_PER_INCARNATION.then(|| AbortOnDrop(spawn(pump(world.clone(), endpoint, k))));
     {
         let mut s = world.lock();
         let slot = &mut s.slots[k.index()];
         if slot.state.is_none() {
             return; // crashed again before this incarnation ran
         }
+        // Before binding, which takes madsim a millisecond: what arrives meanwhile waits.
         slot.inbox = Some(inbox_tx);
     }
-    let mut local = Local {
-        effects: Effects::default(),
-        timers: BTreeMap::new(),
-        armed: 0,
-        pending: BTreeMap::new(),
-        outbox: outbox_tx,
+    let endpoint = match world.fabric.endpoint(k).await {
+        Ok(e) => e,
+        Err(e) => return world.abort(format!("node {k}: no endpoint: {e}")),
     };
+    // Several receivers: madsim holds each received message for at least a millisecond, so
+    // one receiver would cap a node at a thousand messages a second.
+    let _receivers: Vec<_> = if Fabric::PUMP_PER_INCARNATION {
+        (0..Fabric::RECEIVERS).map(|_| AbortOnDrop(spawn(pump(world.clone(), endpoint.clone(), k)))).collect()
+    } else {
+        Vec::new()
+    };
+    let mut local = Local { effects: Effects::default(), timers: BTreeMap::new(), armed: 0, out: Vec::new() };
     world.call(k, &mut local, (TraceKind::Fault, None), |p, ctx| p.on_start(ctx));
+    world.transmit(&endpoint, &mut local);
     loop {
         let next = local.timers.iter().min_by_key(|(_, at)| **at).map(|(t, &(at, armed))| (*t, at, armed));
         let input = match next {
@@ -530,6 +607,7 @@ async fn node_main<P: Hostable, O: Observer + Send + 'static>(world: Arc<World<P
                     world.lock().trace.mark(now, TraceKind::Timer, Some(k), armed);
                 }
                 world.call(k, &mut local, (TraceKind::Timer, None), |p, ctx| p.on_timer(ctx, timer));
+                world.transmit(&endpoint, &mut local);
                 continue;
             }
             Some((_, at, _)) => match timeout(world.until(at), inbox.recv()).await {
@@ -543,19 +621,7 @@ async fn node_main<P: Hostable, O: Observer + Send + 'static>(world: Arc<World<P
             },
         };
         world.handle(k, input, &mut local);
-    }
-}
-
-/// Sends what node `k`'s handlers sent, in order, through its endpoint.
-async fn outbox<P: Hostable, O: Observer + Send + 'static>(
-    world: Arc<World<P, O>>,
-    endpoint: Endpoint,
-    mut queue: mpsc::UnboundedReceiver<(NodeId, Vec<u8>)>,
-) {
-    while let Some((to, bytes)) = queue.recv().await {
-        // A send fails only when the network is down for this node; the message is lost, as
-        // it would be on a real network.
-        let _ = endpoint.send_to(world.fabric.addr(to), wire::TAG, &bytes).await;
+        world.transmit(&endpoint, &mut local);
     }
 }
 
@@ -604,7 +670,7 @@ async fn client<P: Hostable, O: Observer + Send + 'static>(world: Arc<World<P, O
 async fn scripted<P: Hostable, O: Observer + Send + 'static>(world: Arc<World<P, O>>) {
     let first = world.config.workload.clients;
     for (i, one) in world.config.workload.script.iter().enumerate() {
-        sleep_until(world.instant(one.at)).await;
+        world.sleep_until(one.at).await;
         let now = world.now();
         let c = first + i as u32;
         let id = world.lock().history.call(c, one.node, one.op.clone(), now);
@@ -630,9 +696,7 @@ async fn request<P: Hostable, O: Observer + Send + 'static>(
         (SimDuration::ZERO, SimDuration::ZERO)
     };
     let exchange = async {
-        if there > SimDuration::ZERO {
-            sleep(nanos(there)).await;
-        }
+        pause(there).await;
         let (reply_tx, reply_rx) = oneshot::channel();
         let outcome = if !world.hand(node, Input::Request { id, op, reply: reply_tx }) {
             // The connection is refused: the operation certainly did not happen.
@@ -641,19 +705,17 @@ async fn request<P: Hostable, O: Observer + Send + 'static>(
             match reply_rx.await {
                 Ok(Ok(output)) => Outcome::Ok(output),
                 Ok(Err(reason)) => Outcome::Failed(reason),
-                // The node crashed holding the request: it may or may not have happened.
-                Err(_) => return None,
+                Err(_) => return None, // the run ended
             }
         };
-        if back > SimDuration::ZERO {
-            sleep(nanos(back)).await;
-        }
+        pause(back).await;
         Some(outcome)
     };
     match timeout(world.until(deadline), exchange).await {
         Ok(Some(outcome)) => world.complete(id, outcome),
+        // No outcome in time: it may or may not have happened.
         Ok(None) | Err(_) => {
-            sleep_until(world.instant(deadline)).await;
+            world.sleep_until(deadline).await;
             world.complete(id, Outcome::Unknown);
         }
     }
@@ -667,7 +729,7 @@ async fn sampler<P: Hostable, O: Observer + Send + 'static>(world: Arc<World<P, 
     }
     let mut next = SimTime::ZERO + every;
     while next < end {
-        sleep_until(world.instant(next)).await;
+        world.sleep_until(next).await;
         world.sample();
         next += every;
     }
@@ -675,4 +737,13 @@ async fn sampler<P: Hostable, O: Observer + Send + 'static>(world: Arc<World<P, 
 
 fn nanos(d: SimDuration) -> Duration {
     Duration::from_nanos(d.as_nanos())
+}
+
+/// Sleeps `d`, if it is at least a millisecond. Neither madsim nor tokio sleeps less (madsim
+/// rounds every sleep up to 1 ms), so a shorter client latency is not slept at all: nearer the
+/// truth than a millisecond. The banner says so.
+async fn pause(d: SimDuration) {
+    if d >= SimDuration::from_millis(1) {
+        sleep(nanos(d)).await;
+    }
 }
