@@ -111,12 +111,12 @@ fn passes_like_the_engine_and_repeats(file: &str) {
     assert!((m - e).abs() < 0.05, "{file}: availability, madsim {m} vs engine {e}");
     let (m, e) = (column(&on_madsim_figures, per_op), column(&on_engine_figures, per_op));
     assert!((m / e - 1.0).abs() < 0.35, "{file}: messages per operation, madsim {m} vs engine {e}");
-    // The systematic latency difference, for docs/host.md (printed with --nocapture).
-    eprintln!(
-        "{file}: median operation latency p50 over {SEEDS} seeds: madsim {:.3} ms, engine {:.3} ms",
-        median(madsim_put),
-        median(engine_put)
-    );
+    // The systematic latency difference, for docs/host.md (printed with --nocapture): madsim
+    // holds each message about 2 ms (a Raft operation crosses the network about four times).
+    // More would mean messages queue in the host, as they did behind one receive loop.
+    let (m, e) = (median(madsim_put), median(engine_put));
+    eprintln!("{file}: median operation latency p50 over {SEEDS} seeds: madsim {m:.3} ms, engine {e:.3} ms");
+    assert!(m <= e + 15.0, "{file}: operations take {m:.3} ms at p50 on madsim against {e:.3} ms on the engine");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
