@@ -419,13 +419,7 @@ fn run(
     if let Some(v) = &scenario.variant {
         println!("variant: {v}");
     }
-    let info = scenario.protocol().info();
-    println!("protocol: {} {}", info.name, info.variant);
-    println!("parameters:");
-    for line in scenario.parameters_yaml().lines() {
-        println!("  {line}");
-    }
-    let _ = std::io::stdout().flush();
+    print_parameters(&scenario);
     let started = Instant::now();
     if scenario.raw.experiment.is_some() {
         return run_experiment(&scenario, seed, &dir, started);
@@ -437,19 +431,42 @@ fn run(
             return EXIT_BAD_INPUT;
         }
     };
+    finish_run(&dir, &result, &scenario.node_names, window, started, "events")
+}
+
+/// Prints the banner's protocol and every resolved parameter, after the seed and scenario.
+pub(crate) fn print_parameters(scenario: &Scenario) {
+    let info = scenario.protocol().info();
+    println!("protocol: {} {}", info.name, info.variant);
+    println!("parameters:");
+    for line in scenario.parameters_yaml().lines() {
+        println!("  {line}");
+    }
+    let _ = std::io::stdout().flush();
+}
+
+/// Writes a run's folder and prints its summary, the outcome and reproducing command last;
+/// returns the run's exit code. `unit` names what `report.run.events` counts on this host.
+pub(crate) fn finish_run(
+    dir: &std::path::Path,
+    result: &runner::RunResult,
+    node_names: &[String],
+    window: Option<(syncsim_sim::SimTime, syncsim_sim::SimTime)>,
+    started: Instant,
+    unit: &str,
+) -> i32 {
     let wall = started.elapsed();
-    if let Err(e) = output::write_run(&dir, &result, &scenario.node_names, window) {
+    if let Err(e) = output::write_run(dir, result, node_names, window) {
         eprintln!("error: {e:#}");
         return EXIT_BAD_INPUT;
     }
     println!(
-        "\nran {} events in {:.2}s of wall time ({:.2} M events/s); report: {}\n",
+        "\nran {} {unit} in {:.2}s of wall time ({:.2} M {unit}/s); report: {}\n",
         result.report.run.events,
         wall.as_secs_f64(),
         result.report.run.events as f64 / wall.as_secs_f64().max(1e-9) / 1e6,
         dir.join("report.json").display()
     );
-    // The outcome and the reproducing command come last.
     print!("{}", syncsim_reports::summary::render(&result.report));
     result.report.exit_code
 }

@@ -1,14 +1,13 @@
 //! `syncsim live` and `syncsim madsim`: a scenario's protocol, unchanged, on the async host
 //! (`host/`), judged by the same checkers as an engine run.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use syncsim_reports::EXIT_BAD_INPUT;
 
 use crate::output;
-use crate::runner::{self, Host, RunError};
+use crate::runner::{self, Host};
 use crate::scenario::Scenario;
 
 /// Runs `file` (its variant `variant`) under `seed` on `host`, writes the report folder and
@@ -55,32 +54,14 @@ pub fn run(host: Host, file: &Path, seed: Option<u64>, out: Option<PathBuf>, var
     for note in mode.map(|m| syncsim_host::notes(&scenario.sim, m)).unwrap_or_default() {
         println!("note: {note}");
     }
-    let info = scenario.protocol().info();
-    println!("protocol: {} {}", info.name, info.variant);
-    println!("parameters:");
-    for line in scenario.parameters_yaml().lines() {
-        println!("  {line}");
-    }
-    let _ = std::io::stdout().flush();
+    crate::cli::print_parameters(&scenario);
     let started = Instant::now();
     let result = match runner::run_on(host, &scenario, seed, false) {
         Ok(r) => r,
-        Err(e @ (RunError::Host(_) | RunError::Sim(_) | RunError::Unavailable(_))) => {
+        Err(e) => {
             eprintln!("error: {}: {e}", scenario.file);
             return EXIT_BAD_INPUT;
         }
     };
-    let wall = started.elapsed();
-    if let Err(e) = output::write_run(&dir, &result, &scenario.node_names, None) {
-        eprintln!("error: {e:#}");
-        return EXIT_BAD_INPUT;
-    }
-    println!(
-        "\nran {} protocol handler calls in {:.2}s of wall time; report: {}\n",
-        result.report.run.events,
-        wall.as_secs_f64(),
-        dir.join("report.json").display()
-    );
-    print!("{}", syncsim_reports::summary::render(&result.report));
-    result.report.exit_code
+    crate::cli::finish_run(&dir, &result, &scenario.node_names, None, started, "handler calls")
 }

@@ -66,6 +66,15 @@ pub enum HostError {
     Io(#[from] std::io::Error),
 }
 
+/// Refuses what `mode` cannot express, then what the engine would refuse.
+fn admit(config: &SimConfig, mode: Mode) -> Result<(), HostError> {
+    let problems = check(config, mode);
+    if !problems.is_empty() {
+        return Err(HostError::Unsupported(problems));
+    }
+    world::validate(config)
+}
+
 /// Runs one seed of `config` in madsim's deterministic simulator. Run one seed per process:
 /// madsim's determinism holds for one simulation per process.
 #[cfg(madsim)]
@@ -74,11 +83,7 @@ pub fn simulate<P: Hostable, O: Observer + Send + 'static>(
     protocol: P::Config,
     observer: O,
 ) -> Result<RunOutput<O>, HostError> {
-    let problems = check(config, Mode::Madsim);
-    if !problems.is_empty() {
-        return Err(HostError::Unsupported(problems));
-    }
-    world::validate(config)?;
+    admit(config, Mode::Madsim)?;
     let runtime = madsim::runtime::Runtime::with_seed_and_config(config.seed, fabric::madsim_config(config));
     let config = config.clone();
     Ok(runtime.block_on(async move {
@@ -95,11 +100,7 @@ pub fn live<P: Hostable, O: Observer + Send + 'static>(
     protocol: P::Config,
     observer: O,
 ) -> Result<RunOutput<O>, HostError> {
-    let problems = check(config, Mode::Live);
-    if !problems.is_empty() {
-        return Err(HostError::Unsupported(problems));
-    }
-    world::validate(config)?;
+    admit(config, Mode::Live)?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let config = config.clone();
     runtime.block_on(async move {
