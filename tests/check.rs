@@ -1,5 +1,5 @@
 //! `syncsim check`, as CI runs it: a baseline taken from the unchanged code passes, a planted
-//! slowdown (gossip's test-only `slowdown`) fails with exit 5 naming the metrics that got
+//! slowdown (gossip's planted `bug: slowdown`) fails with exit 5 naming the metrics that got
 //! worse, a failed expectation wins over the baseline, and mismatched seeds are bad input.
 
 use std::path::PathBuf;
@@ -37,7 +37,7 @@ fn a_baseline_passes_unchanged_and_catches_a_planted_slowdown() {
     assert!(stdout(&out).contains("no metric worse"));
     // The same scenario with gossip rounds halved: still correct, but slower.
     let text = std::fs::read_to_string("scenarios/quickstart.yaml").unwrap();
-    let slow = text.replace("  fanout: 1 ", "  slowdown: 2\n  fanout: 1 ");
+    let slow = text.replace("  fanout: 1 ", "  bug: slowdown\n  fanout: 1 ");
     assert_ne!(slow, text, "the slowdown was switched on");
     let slow_file = dir.join("quickstart.yaml");
     std::fs::write(&slow_file, slow).unwrap();

@@ -145,6 +145,13 @@ fn list_documents_every_parameter_with_its_true_default() {
         let mut documented: Vec<(String, String)> =
             ProtocolConfig::describe(kind).into_iter().map(|(name, default, _)| (name.to_string(), default)).collect();
         documented.sort();
+        // Test builds carry planted bugs: `list` names the `bug` parameter, which a
+        // configuration serializes only when one is planted.
+        let bug = documented.iter().position(|(name, _)| name == "bug");
+        if let Some(i) = bug {
+            assert_eq!(documented.remove(i).1, "none", "{kind}: no bug by default");
+        }
+        assert!(!actual.iter().any(|(name, _)| name == "bug"), "{kind}: an unplanted bug is not serialized");
         assert_eq!(documented, actual, "`syncsim list` for {kind} disagrees with the code's defaults");
     }
 }

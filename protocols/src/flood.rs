@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 use syncsim_sim::{Consistency, Ctx, Message, NoMonitor, NodeId, Op, Protocol, ProtocolInfo, RequestId};
 
+use crate::planted::{Planted, planted_bugs};
+
 /// Flood parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -13,14 +15,23 @@ pub struct FloodConfig {
     pub tokens: u32,
     /// Encoded size of a token in bytes.
     pub size: u32,
-    /// Test only: token sizes also count a process-wide counter, so two runs of one seed in
-    /// one process differ. A planted determinism leak for `sweep --check-determinism` to find.
-    pub leak: bool,
+    /// A planted bug (test builds only).
+    #[serde(skip_serializing_if = "Planted::is_none")]
+    pub bug: Bug,
+}
+
+planted_bugs! {
+    /// Flood's planted bug (see [`crate::planted`]).
+    pub enum Bug {
+        /// Token sizes also count a process-wide counter, so two runs of one seed in one
+        /// process differ: a determinism leak for `sweep --check-determinism` to find.
+        Leak = "leak",
+    }
 }
 
 impl Default for FloodConfig {
     fn default() -> Self {
-        FloodConfig { tokens: 4, size: 64, leak: false }
+        FloodConfig { tokens: 4, size: 64, bug: Bug::None }
     }
 }
 
@@ -28,14 +39,21 @@ impl Default for FloodConfig {
 static LEAK: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 impl FloodConfig {
+    /// Checks the parameters; the message names the field.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        self.bug.check()
+    }
+
     /// Every parameter with its meaning, for `syncsim list`.
     pub fn describe() -> Vec<(&'static str, String, &'static str)> {
         let d = FloodConfig::default();
         vec![
             ("tokens", d.tokens.to_string(), "tokens each node puts in circulation at start"),
             ("size", d.size.to_string(), "encoded size of a token in bytes"),
-            ("leak", d.leak.to_string(), "test only: a planted determinism leak (a process-wide counter)"),
         ]
+        .into_iter()
+        .chain(Bug::describe())
+        .collect()
     }
 }
 
@@ -93,7 +111,11 @@ impl Protocol for FloodNode {
     fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
         // Never the same in two runs of one process (4 node starts a run, far below 4096),
         // so every seed's rerun differs, whatever order parallel seeds take.
-        let extra = if self.config.leak { LEAK.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 4096 } else { 0 };
+        let extra = if self.config.bug.is(Bug::Leak) {
+            LEAK.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 4096
+        } else {
+            0
+        };
         for _ in 0..self.config.tokens {
             if let Some(peer) = ctx.random_peer() {
                 ctx.send(peer, Token { hops: 0, size: self.config.size + extra });

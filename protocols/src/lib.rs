@@ -8,6 +8,7 @@
 //!   OR-Set, RGA sequence) synchronised by full states, deltas or causal broadcast.
 //! - [`raft`]: Raft consensus over a replicated key-value store.
 //! - [`flood`]: tokens passed between random peers, to load the engine in benchmarks.
+//! - [`planted`]: the deliberate bugs tests switch on (test builds only).
 //!
 //! [`ProtocolConfig`] is the scenario's `protocol:` map: `kind` first, then the family's own
 //! parameters, unknown ones rejected.
@@ -16,6 +17,7 @@ pub mod anneal;
 pub mod crdt;
 pub mod flood;
 pub mod gossip;
+pub mod planted;
 pub mod raft;
 
 use std::fmt;
@@ -69,7 +71,7 @@ impl ProtocolConfig {
             ProtocolConfig::AnnealSync(c) => c.validate(),
             ProtocolConfig::Raft(c) => c.validate(),
             ProtocolConfig::Crdt(c) => c.validate(),
-            ProtocolConfig::Flood(_) => Ok(()),
+            ProtocolConfig::Flood(c) => c.validate(),
         }
     }
 

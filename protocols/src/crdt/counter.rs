@@ -8,6 +8,7 @@ use syncsim_sim::{Datatype, Op, OpKind, Output};
 
 use super::types::{Bug, Crdt, Env, Update};
 use super::wire;
+use crate::planted::Planted;
 
 /// One count per node; the value is their sum, and a merge takes each node's maximum.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -48,7 +49,7 @@ impl GCounter {
     fn merge(&mut self, other: &GCounter, bug: Bug) {
         for (&node, &n) in &other.counts {
             let c = self.counts.entry(node).or_insert(0);
-            *c = if bug == Bug::CounterAdd { c.saturating_add(n) } else { (*c).max(n) };
+            *c = if bug.is(Bug::CounterAdd) { c.saturating_add(n) } else { (*c).max(n) };
         }
     }
 

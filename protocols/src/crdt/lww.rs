@@ -8,6 +8,7 @@ use syncsim_sim::{Datatype, Op, OpKind, Output};
 
 use super::types::{Bug, Crdt, Env, Update};
 use super::wire;
+use crate::planted::Planted;
 
 /// A register and the timestamp of the write it holds.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -26,7 +27,7 @@ impl LwwRegister {
         match self.ts.cmp(&other.ts) {
             Ordering::Greater => true,
             Ordering::Less => false,
-            Ordering::Equal if env.bug == Bug::LwwTie && env.me % 2 == 1 => self.node < other.node,
+            Ordering::Equal if env.bug.is(Bug::LwwTie) && env.me % 2 == 1 => self.node < other.node,
             Ordering::Equal => self.node > other.node,
         }
     }

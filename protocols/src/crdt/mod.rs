@@ -17,7 +17,8 @@
 //!   (vector clocks; an operation waits until everything its sender had seen is delivered), with
 //!   periodic anti-entropy that re-sends the operations a peer lacks.
 //!
-//! A test-only [`Bug`] breaks a merge on purpose, so that tests can show the checkers catch it.
+//! A planted [`Bug`] (test builds only) breaks a merge on purpose, so that tests can show the
+//! checkers catch it.
 
 pub mod clock;
 pub mod context;
@@ -35,6 +36,8 @@ mod laws;
 
 use serde::{Deserialize, Serialize};
 use syncsim_sim::{Protocol, ProtocolInfo, SimDuration};
+
+use crate::planted::Planted;
 
 pub use counter::{GCounter, PnCounter};
 pub use lww::LwwRegister;
@@ -125,7 +128,8 @@ pub struct CrdtConfig {
     /// Delta mode: how many delta groups a node keeps for peers that have not acknowledged
     /// them; a peer further behind gets the whole state.
     pub delta_buffer: u32,
-    /// A deliberately broken merge, for tests of the checkers.
+    /// A planted bug (test builds only).
+    #[serde(skip_serializing_if = "Planted::is_none")]
     pub bug: Bug,
 }
 
@@ -154,6 +158,7 @@ impl CrdtConfig {
         if self.delta_buffer == 0 {
             return Err(("delta_buffer".into(), "the delta buffer must hold at least 1 group".into()));
         }
+        self.bug.check()?;
         match (self.bug, self.datatype) {
             (Bug::LwwTie, t) if t != CrdtType::LwwMap => {
                 Err(("bug".into(), format!("lww-tie breaks the lww-map merge, not {}", t.name())))
@@ -174,8 +179,10 @@ impl CrdtConfig {
             ("interval", d.interval.to_string(), "time between a node's sync rounds (op: anti-entropy rounds)"),
             ("fanout", d.fanout.to_string(), "peers contacted per round"),
             ("delta_buffer", d.delta_buffer.to_string(), "delta groups kept for unacknowledging peers"),
-            ("bug", "none".into(), "test only: lww-tie | counter-add, a deliberately broken merge"),
         ]
+        .into_iter()
+        .chain(Bug::describe())
+        .collect()
     }
 }
 

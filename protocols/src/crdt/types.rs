@@ -3,25 +3,24 @@
 use std::fmt::Debug;
 use std::hash::Hash;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use syncsim_sim::{Datatype, Op, OpKind, Output};
 
 use super::clock::Hlc;
+use crate::planted::planted_bugs;
 
-/// A merge deliberately broken, to show that the checkers catch it. Never for real use.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Bug {
-    /// Every merge correct.
-    #[default]
-    None,
-    /// LWW registers with equal timestamps: odd-numbered nodes keep the lower node id's write,
-    /// even-numbered ones the higher, so replicas can end up disagreeing.
-    LwwTie,
-    /// Counters merge by adding counts instead of taking their maximum, so an increment is
-    /// counted once per merge that carries it.
-    CounterAdd,
+planted_bugs! {
+    /// The CRDTs' planted bugs: merges broken on purpose, to show that the checkers catch them
+    /// (see [`crate::planted`]).
+    pub enum Bug {
+        /// LWW registers with equal timestamps: odd-numbered nodes keep the lower node id's
+        /// write, even-numbered ones the higher, so replicas can end up disagreeing.
+        LwwTie = "lww-tie",
+        /// Counters merge by adding counts instead of taking their maximum, so an increment is
+        /// counted once per merge that carries it.
+        CounterAdd = "counter-add",
+    }
 }
 
 /// What a data type's operations may read and advance on the node that runs them.

@@ -22,6 +22,8 @@ use syncsim_sim::{
 
 pub use store::{Digest, Store, Update, Version, ahead};
 
+use crate::planted::{Planted, planted_bugs};
+
 /// How a gossip node synchronises.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -114,9 +116,18 @@ pub struct GossipConfig {
     /// In rumor mode, also run push-pull anti-entropy this often (a backup that removes the
     /// residue); `0s` turns it off.
     pub backup: SimDuration,
-    /// Test only: gossip on every n-th round only (1: every round). A planted slowdown that
-    /// `syncsim check` must catch against a baseline.
-    pub slowdown: u32,
+    /// A planted bug (test builds only).
+    #[serde(skip_serializing_if = "Planted::is_none")]
+    pub bug: Bug,
+}
+
+planted_bugs! {
+    /// Gossip's planted bugs (see [`crate::planted`]).
+    pub enum Bug {
+        /// Gossip on every other round only: a slowdown that `syncsim check` must catch against
+        /// a baseline.
+        Slowdown = "slowdown",
+    }
 }
 
 impl Default for GossipConfig {
@@ -128,7 +139,7 @@ impl Default for GossipConfig {
             phase: Phase::Random,
             rumor: RumorConfig::default(),
             backup: SimDuration::ZERO,
-            slowdown: 1,
+            bug: Bug::None,
         }
     }
 }
@@ -142,9 +153,7 @@ impl GossipConfig {
         if self.fanout == 0 {
             return Err(("fanout".into(), "fanout must be at least 1".into()));
         }
-        if self.slowdown == 0 {
-            return Err(("slowdown".into(), "slowdown must be at least 1 (1: gossip every round)".into()));
-        }
+        self.bug.check()?;
         if self.rumor.k == 0 && self.rumor.stop != Stop::Never {
             return Err(("rumor.k".into(), "k must be at least 1".into()));
         }
@@ -171,8 +180,10 @@ impl GossipConfig {
             ),
             ("rumor.k", d.rumor.k.to_string(), "the k of the stop rule"),
             ("backup", d.backup.to_string(), "rumor mode: push-pull anti-entropy every this long (0s: none)"),
-            ("slowdown", d.slowdown.to_string(), "test only: gossip on every n-th round only (a planted slowdown)"),
         ]
+        .into_iter()
+        .chain(Bug::describe())
+        .collect()
     }
 }
 
@@ -276,7 +287,7 @@ pub struct GossipNode {
     store: Store,
     /// Rumors this node still spreads (volatile: a crash forgets them).
     hot: Vec<Hot>,
-    /// Rounds since start, for the test-only `slowdown`.
+    /// Rounds since start, for the planted `slowdown`.
     rounds: u64,
 }
 
@@ -464,7 +475,7 @@ impl Protocol for GossipNode {
         match timer {
             GossipTimer::Round => {
                 self.rounds += 1;
-                if self.rounds.is_multiple_of(u64::from(self.config.slowdown)) {
+                if !self.config.bug.is(Bug::Slowdown) || self.rounds.is_multiple_of(2) {
                     self.round(ctx);
                 }
                 ctx.set_timer(GossipTimer::Round, self.config.interval);

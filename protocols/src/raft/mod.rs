@@ -30,6 +30,7 @@ use syncsim_sim::{
 
 use self::log::{Command, Entry, Log, SnapshotMeta};
 use self::monitor::{RaftMonitor, RaftNote};
+use crate::planted::{Planted, planted_bugs};
 
 /// How the leader serves reads.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,27 +56,14 @@ impl Reads {
     }
 }
 
-/// A deliberate bug, for tests that the invariant checks and the linearizability checker catch
-/// what they must. Never set it in a real scenario.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Bug {
-    /// Correct Raft.
-    None,
-    /// A node grants its vote to every candidate of a term, not just the first.
-    VoteTwice,
-    /// The leader commits an entry once one follower has it, not a majority.
-    MinorityCommit,
-}
-
-impl Bug {
-    /// The name scenarios use.
-    pub fn name(self) -> &'static str {
-        match self {
-            Bug::None => "none",
-            Bug::VoteTwice => "vote-twice",
-            Bug::MinorityCommit => "minority-commit",
-        }
+planted_bugs! {
+    /// Raft's planted bugs, for tests that the invariant checks and the linearizability checker
+    /// catch what they must (see [`crate::planted`]).
+    pub enum Bug {
+        /// A node grants its vote to every candidate of a term, not just the first.
+        VoteTwice = "vote-twice",
+        /// The leader commits an entry once one follower has it, not a majority.
+        MinorityCommit = "minority-commit",
     }
 }
 
@@ -110,7 +98,8 @@ pub struct RaftConfig {
     pub disk_latency: SimDuration,
     /// Check Raft's invariants while running.
     pub check_invariants: bool,
-    /// A deliberate bug (tests only).
+    /// A planted bug (test builds only).
+    #[serde(skip_serializing_if = "Planted::is_none")]
     pub bug: Bug,
 }
 
@@ -156,6 +145,7 @@ impl RaftConfig {
         if self.max_batch == 0 {
             return bad("max_batch", "must be at least 1".into());
         }
+        self.bug.check()?;
         if self.reads == Reads::Lease && !self.check_quorum {
             return bad(
                 "reads",
@@ -193,8 +183,10 @@ impl RaftConfig {
             ("dedup_window", d.dedup_window.to_string(), "entries for which retried updates are recognised"),
             ("disk_latency", d.disk_latency.to_string(), "fsync time: votes and append replies wait for it (0s: none)"),
             ("check_invariants", d.check_invariants.to_string(), "check Raft's safety properties while running"),
-            ("bug", d.bug.name().into(), "tests only: none | vote-twice | minority-commit"),
         ]
+        .into_iter()
+        .chain(Bug::describe())
+        .collect()
     }
 }
 
@@ -627,10 +619,11 @@ impl RaftNode {
     fn advance_commit(&mut self, ctx: &mut Ctx<'_, Self>) {
         let mut matched = self.matched.clone();
         matched.sort_unstable_by(|a, b| b.cmp(a));
-        let quorum = match self.config.bug {
+        let quorum = if self.config.bug.is(Bug::MinorityCommit) {
             // The bug: the leader and one follower are enough.
-            Bug::MinorityCommit => 2.min(matched.len()),
-            _ => self.majority(),
+            2.min(matched.len())
+        } else {
+            self.majority()
         };
         let candidate = matched[quorum - 1];
         // Only an entry of the leader's own term commits by counting (Raft §5.4.2).
@@ -941,7 +934,7 @@ impl Protocol for RaftNode {
         if config.check_quorum {
             variant.push_str(", check-quorum");
         }
-        if config.bug != Bug::None {
+        if !config.bug.is_none() {
             variant.push_str(&format!(", BUG {}", config.bug.name()));
         }
         ProtocolInfo {
@@ -1026,10 +1019,8 @@ impl Protocol for RaftNode {
                 if term > self.term {
                     self.become_follower(ctx, term, None);
                 }
-                let free = match self.config.bug {
-                    Bug::VoteTwice => true,
-                    _ => self.voted_for.is_none() || self.voted_for == Some(from),
-                };
+                let free =
+                    self.config.bug.is(Bug::VoteTwice) || self.voted_for.is_none() || self.voted_for == Some(from);
                 let granted = term == self.term && free && self.up_to_date(last_index, last_term);
                 if granted {
                     self.voted_for = Some(from);
