@@ -64,6 +64,9 @@ planted_bugs! {
         VoteTwice = "vote-twice",
         /// The leader commits an entry once one follower has it, not a majority.
         MinorityCommit = "minority-commit",
+        /// A follower installs any snapshot it is sent, even one older than what it has
+        /// applied, and so rolls its state machine back.
+        StaleSnapshot = "stale-snapshot",
     }
 }
 
@@ -656,7 +659,12 @@ impl RaftNode {
                     self.answer(ctx, req, origin, Ok(out));
                 }
             }
-            ctx.note(RaftNote::Applied { index, chain: self.log.chain_at(index).expect("in the log") });
+            ctx.note(RaftNote::Applied {
+                index,
+                chain: self.log.chain_at(index).expect("in the log"),
+                term: self.term,
+                state: self.machine.fingerprint,
+            });
         }
         self.serve_reads(ctx);
         if self.config.snapshot_every > 0 && self.applied - self.log.base().index >= self.config.snapshot_every {
@@ -839,7 +847,7 @@ impl RaftNode {
                     Some(t) if t == entry.term => continue,
                     Some(_) => {
                         self.log.truncate_from(index);
-                        ctx.note(RaftNote::Truncated { from: index });
+                        ctx.note(RaftNote::Truncated { from: index, term: self.term });
                     }
                     None => {}
                 }
@@ -994,6 +1002,8 @@ impl Protocol for RaftNode {
         // if it had just heard from one, refusing to vote for a minimum election timeout.
         self.last_heard_leader = Some(ctx.now());
         self.reset_election_timer(ctx);
+        let chain = self.snapshot.as_ref().map_or(0, |s| s.meta.chain);
+        ctx.note(RaftNote::Started { applied: self.applied, chain, state: self.machine.fingerprint });
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: RaftMsg) {
@@ -1050,7 +1060,8 @@ impl Protocol for RaftNode {
                     return;
                 }
                 let meta = snapshot.meta.clone();
-                if meta.index > self.commit {
+                // The bug: a snapshot older than what is applied here rolls the state back.
+                if meta.index > self.commit || self.config.bug.is(Bug::StaleSnapshot) {
                     let keeps_suffix = self.log.term_at(meta.index) == Some(meta.term);
                     if keeps_suffix {
                         self.log.compact(meta.index);
@@ -1066,7 +1077,12 @@ impl Protocol for RaftNode {
                     self.commit = meta.index;
                     self.applied = meta.index;
                     self.snapshot = Some(snapshot);
-                    ctx.note(RaftNote::Applied { index: meta.index, chain: meta.chain });
+                    ctx.note(RaftNote::Applied {
+                        index: meta.index,
+                        chain: meta.chain,
+                        term: self.term,
+                        state: self.machine.fingerprint,
+                    });
                 }
                 let index = self.log.last_index().min(meta.index.max(self.commit));
                 self.persist(ctx, from, RaftMsg::AppendReply { term: self.term, success: true, index, round });

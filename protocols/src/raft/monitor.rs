@@ -5,8 +5,15 @@
 //! folds in every earlier entry, comparing one index's chain compares whole prefixes.
 //! - Election safety: at most one leader per term.
 //! - Log matching: two logs with an entry of the same index and term hold the same chain there.
-//! - Leader completeness: a new leader's log holds every entry applied anywhere before.
-//! - State machine safety: no two nodes apply different entries at one index.
+//! - Leader completeness: a leader of term T holds every entry committed in a term before T.
+//!   An entry's commit term is the term of the first node to apply it: the leader that
+//!   committed it applies it at once. A leader of an older term elected late (a candidate
+//!   that was paused while the cluster moved on) may lack entries committed since, and a
+//!   follower of such a leader may drop them; both are correct Raft.
+//! - State machine safety: no two nodes apply different entries at one index, and every node
+//!   that has applied an index holds the same state there.
+//! - No rollback: within one incarnation a node's applied index only grows, one entry at a time
+//!   or by a snapshot ahead of it; a restart resumes from a state it had applied before.
 
 use std::collections::BTreeMap;
 
@@ -34,10 +41,12 @@ pub enum RaftNote {
         /// (term, chain hash) of each entry.
         entries: Vec<(u64, u64)>,
     },
-    /// It dropped its log from `from` on.
+    /// It dropped its log from `from` on, following a leader of `term`.
     Truncated {
         /// The first index dropped.
         from: u64,
+        /// The term of the leader whose log it follows.
+        term: u64,
     },
     /// Its log was replaced by a snapshot up to `index` (an InstallSnapshot).
     Installed {
@@ -54,6 +63,19 @@ pub enum RaftNote {
         index: u64,
         /// Its chain hash.
         chain: u64,
+        /// The node's term when it applied it.
+        term: u64,
+        /// A fingerprint of its state machine after applying it.
+        state: u64,
+    },
+    /// It started (or restarted after a crash) with its state machine as of `applied`.
+    Started {
+        /// The index its state machine reflects (0: empty).
+        applied: u64,
+        /// That entry's chain hash (0 when nothing is applied).
+        chain: u64,
+        /// The state machine's fingerprint.
+        state: u64,
     },
     /// As leader, it committed an entry this long after appending it.
     Committed {
@@ -74,12 +96,14 @@ pub struct RaftMonitor {
     logs: Vec<Vec<(u64, u64)>>,
     /// The highest index each node has applied.
     applied_by: Vec<u64>,
+    /// The index each node's state machine reflects now (this incarnation).
+    current: Vec<u64>,
     /// The leader of each term.
     leaders: BTreeMap<u64, NodeId>,
     /// (index, term) → chain, over every log seen (after `base`).
     entries: BTreeMap<(u64, u64), u64>,
-    /// Chain of each index after `base` applied somewhere.
-    applied: Vec<u64>,
+    /// What is known of each index after `base` applied somewhere.
+    applied: Vec<AppliedEntry>,
     /// The current leader and its term, if the cluster has one.
     leader: Option<(NodeId, u64)>,
     /// Since when the cluster has known it has no leader (its leader crashed or stepped down).
@@ -88,8 +112,23 @@ pub struct RaftMonitor {
     first_campaign: Option<SimTime>,
     leaderless: Vec<u64>,
     elections: u64,
+    /// The highest term any node has campaigned in or led.
+    top_term: u64,
+    /// Leaders elected in a term below `top_term`: late winners of old elections.
+    stale_leaders: u64,
     campaigns: u64,
     commit_latency: Vec<u64>,
+}
+
+/// What the monitor knows of an index once some node applied it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+struct AppliedEntry {
+    /// The entry's chain hash.
+    chain: u64,
+    /// The term it was committed in: the first applier's term.
+    term: u64,
+    /// The state machine's fingerprint after it, once a node reported one.
+    state: Option<u64>,
 }
 
 /// Indexes applied everywhere are forgotten in chunks of this many.
@@ -102,6 +141,7 @@ impl RaftMonitor {
             check,
             logs: vec![Vec::new(); nodes as usize],
             applied_by: vec![0; nodes as usize],
+            current: vec![0; nodes as usize],
             leaderless_since: Some(SimTime::ZERO),
             ..Default::default()
         }
@@ -130,7 +170,7 @@ impl RaftMonitor {
                 return self.fail(format!("node {} appended at index {first} past the end of its log", node.0));
             }
             let have = log.len();
-            log.extend(self.applied[have..at].iter().map(|&c| (0, c)));
+            log.extend(self.applied[have..at].iter().map(|a| (0, a.chain)));
         }
         for (k, &(term, chain)) in entries.iter().enumerate() {
             let index = first + k as u64;
@@ -143,6 +183,27 @@ impl RaftMonitor {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// State machine safety at `index`, which some node has applied: `node` holds the same
+    /// entry there and the same state after it.
+    fn same_state(&mut self, node: NodeId, index: u64, chain: u64, state: u64) -> Result<(), String> {
+        let i = self.pos(index);
+        let known = self.applied[i];
+        if known.chain != chain {
+            return self.fail(format!(
+                "state machine safety: node {} applied a different entry at index {index} than another node",
+                node.0
+            ));
+        }
+        if known.state.is_some_and(|s| s != state) {
+            return self.fail(format!(
+                "state machine safety: node {} holds a different state after index {index} than another node",
+                node.0
+            ));
+        }
+        self.applied[i].state = Some(state);
         Ok(())
     }
 
@@ -172,12 +233,17 @@ impl Monitor<RaftNote> for RaftMonitor {
         match note {
             RaftNote::Campaign { term } => {
                 self.campaigns += 1;
+                self.top_term = self.top_term.max(*term);
                 if self.leader.is_none_or(|(_, t)| *term > t) {
                     self.first_campaign.get_or_insert(now);
                 }
             }
             RaftNote::Leader { term } => {
                 self.elections += 1;
+                if *term < self.top_term {
+                    self.stale_leaders += 1;
+                }
+                self.top_term = self.top_term.max(*term);
                 let gave_up = [self.leaderless_since.take(), self.first_campaign.take()].into_iter().flatten().min();
                 if let Some(since) = gave_up {
                     self.leaderless.push(now.since(since).as_nanos());
@@ -191,13 +257,17 @@ impl Monitor<RaftNote> for RaftMonitor {
                 }
                 self.leaders.insert(*term, node);
                 let log = &self.logs[node.index()];
-                if let Some(i) =
-                    (0..self.applied.len()).find(|&i| log.get(i).is_none_or(|&(_, c)| c != self.applied[i]))
-                {
+                let missing = self
+                    .applied
+                    .iter()
+                    .enumerate()
+                    .find(|&(i, a)| a.term < *term && log.get(i).is_none_or(|&(_, c)| c != a.chain));
+                if let Some((i, a)) = missing {
                     let index = self.base + i as u64 + 1;
                     return self.fail(format!(
-                        "leader completeness: node {} leads term {term} without the entry applied at index {index}",
-                        node.0
+                        "leader completeness: node {} leads term {term} without the entry at index {index}, \
+                         committed in term {}",
+                        node.0, a.term
                     ));
                 }
             }
@@ -207,18 +277,23 @@ impl Monitor<RaftNote> for RaftMonitor {
                 }
             }
             RaftNote::Appended { first, entries } => self.log_entries(node, *first, entries)?,
-            RaftNote::Truncated { from } => {
+            RaftNote::Truncated { from, term } => {
                 // Dropping an entry that conflicts with the leader's is how logs converge; only
-                // dropping the very entry that was applied somewhere loses committed data.
+                // a leader of a later term than an entry's commit must hold it, so only such a
+                // leader's follower dropping it loses committed data.
                 if *from <= self.base {
                     return self.fail(format!("node {} dropped entry {from}, which every node had applied", node.0));
                 }
                 let i = self.pos(*from);
                 let log = &self.logs[node.index()];
-                if let (Some(&(_, mine)), Some(&applied)) = (log.get(i), self.applied.get(i))
-                    && mine == applied
+                if let (Some(&(_, mine)), Some(applied)) = (log.get(i), self.applied.get(i))
+                    && mine == applied.chain
+                    && *term > applied.term
                 {
-                    return self.fail(format!("node {} dropped entry {from}, which was committed and applied", node.0));
+                    return self.fail(format!(
+                        "node {} dropped entry {from}, committed in term {}, following a leader of term {term}",
+                        node.0, applied.term
+                    ));
                 }
                 self.logs[node.index()].truncate(i);
             }
@@ -231,7 +306,7 @@ impl Monitor<RaftNote> for RaftMonitor {
                     return self
                         .fail(format!("node {} installed a snapshot up to {index}, past anything applied", node.0));
                 }
-                if self.applied[upto - 1] != *chain {
+                if self.applied[upto - 1].chain != *chain {
                     return self.fail(format!(
                         "state machine safety: node {} installed a snapshot that differs at {index}",
                         node.0
@@ -239,32 +314,52 @@ impl Monitor<RaftNote> for RaftMonitor {
                 }
                 let log = &mut self.logs[node.index()];
                 log.clear();
-                log.extend(self.applied[..upto].iter().map(|&c| (0, c)));
+                log.extend(self.applied[..upto].iter().map(|a| (0, a.chain)));
                 log[upto - 1] = (*term, *chain);
             }
-            RaftNote::Applied { index, chain } => {
+            RaftNote::Applied { index, chain, term, state } => {
+                // Applying the index it is at again (a duplicated snapshot) changes nothing.
+                let now_at = std::mem::replace(&mut self.current[node.index()], *index);
+                if *index < now_at {
+                    return self.fail(format!(
+                        "state machine rollback: node {} applied index {index} after index {now_at}",
+                        node.0
+                    ));
+                }
                 let by = &mut self.applied_by[node.index()];
                 *by = (*by).max(*index);
                 if *index > self.base {
                     let i = self.pos(*index);
                     if i >= self.applied.len() {
-                        // Newly applied indexes: their chains come from this node's log.
+                        // Newly applied indexes: their chains come from this node's log, and
+                        // they were committed in its term.
                         let log = &self.logs[node.index()];
                         if log.len() <= i {
                             return self
                                 .fail(format!("node {} applied index {index}, which its log does not hold", node.0));
                         }
                         let have = self.applied.len();
-                        self.applied.extend(log[have..=i].iter().map(|&(_, c)| c));
+                        self.applied.extend(log[have..=i].iter().map(|&(_, chain)| AppliedEntry {
+                            chain,
+                            term: *term,
+                            state: None,
+                        }));
                     }
-                    if self.applied[i] != *chain {
+                    self.same_state(node, *index, *chain, *state)?;
+                }
+                self.prune();
+            }
+            RaftNote::Started { applied, chain, state } => {
+                self.current[node.index()] = *applied;
+                if *applied > self.base {
+                    if self.pos(*applied) >= self.applied.len() {
                         return self.fail(format!(
-                            "state machine safety: node {} applied a different entry at index {index} than another node",
+                            "node {} restarted with its state as of index {applied}, which no node had applied",
                             node.0
                         ));
                     }
+                    self.same_state(node, *applied, *chain, *state)?;
                 }
-                self.prune();
             }
             RaftNote::Committed { latency } => self.commit_latency.push(*latency),
         }
@@ -285,6 +380,7 @@ impl Monitor<RaftNote> for RaftMonitor {
         }
         m.numbers.insert("elections".into(), self.elections as f64);
         m.numbers.insert("campaigns".into(), self.campaigns as f64);
+        m.numbers.insert("stale_leaders".into(), self.stale_leaders as f64);
         m.numbers.insert("committed_entries".into(), (self.base + self.applied.len() as u64) as f64);
         m.numbers.insert("leaderless_total_ns".into(), leaderless.iter().sum::<u64>() as f64);
         m.durations.insert("leaderless_windows".into(), leaderless);
@@ -296,6 +392,11 @@ impl Monitor<RaftNote> for RaftMonitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A node applied `index` with chain `chain` in `term`; states follow the chain.
+    fn applied(index: u64, chain: u64, term: u64) -> RaftNote {
+        RaftNote::Applied { index, chain, term, state: chain ^ 0x5555 }
+    }
 
     #[test]
     fn two_leaders_in_one_term_break_election_safety() {
@@ -317,9 +418,73 @@ mod tests {
     fn a_leader_missing_an_applied_entry_breaks_leader_completeness() {
         let mut m = RaftMonitor::new(3, true);
         m.observe(SimTime(1), NodeId(0), &RaftNote::Appended { first: 1, entries: vec![(1, 11)] }).unwrap();
-        m.observe(SimTime(1), NodeId(0), &RaftNote::Applied { index: 1, chain: 11 }).unwrap();
+        m.observe(SimTime(1), NodeId(0), &applied(1, 11, 1)).unwrap();
         let err = m.observe(SimTime(2), NodeId(2), &RaftNote::Leader { term: 2 }).unwrap_err();
         assert!(err.contains("leader completeness"), "{err}");
+    }
+
+    /// The false alarm of issue 14, event by event: a candidate of term 2 is paused while the
+    /// cluster elects a leader of term 3, which commits entry 2; the candidate resumes, counts
+    /// the votes that waited for it and leads term 2 without entry 2. Correct Raft: only
+    /// leaders of terms after 3 must hold it, and a follower of the term-2 leader may drop it.
+    #[test]
+    fn a_late_leader_of_an_older_term_may_lack_entries_committed_since() {
+        let mut m = RaftMonitor::new(5, true);
+        let (e1, e2, e3) = ((1, 11), (1, 12), (3, 13));
+        for n in 0..5 {
+            m.observe(SimTime(1), NodeId(n), &RaftNote::Started { applied: 0, chain: 0, state: 0 }).unwrap();
+        }
+        m.observe(SimTime(2), NodeId(0), &RaftNote::Leader { term: 1 }).unwrap();
+        for n in [0, 1, 3] {
+            m.observe(SimTime(3), NodeId(n), &RaftNote::Appended { first: 1, entries: vec![e1, e2] }).unwrap();
+        }
+        m.observe(SimTime(3), NodeId(2), &RaftNote::Appended { first: 1, entries: vec![e1] }).unwrap();
+        m.observe(SimTime(4), NodeId(0), &applied(1, 11, 1)).unwrap();
+        m.observe(SimTime(5), NodeId(2), &RaftNote::Campaign { term: 2 }).unwrap(); // then paused
+        m.observe(SimTime(6), NodeId(1), &RaftNote::Campaign { term: 3 }).unwrap();
+        m.observe(SimTime(7), NodeId(1), &RaftNote::Leader { term: 3 }).unwrap();
+        for n in [1, 3, 4] {
+            m.observe(SimTime(8), NodeId(n), &RaftNote::Appended { first: 1, entries: vec![e1, e2, e3] }).unwrap();
+        }
+        for i in 1..=3 {
+            m.observe(SimTime(9), NodeId(1), &applied(i, [11, 12, 13][i as usize - 1], 3)).unwrap();
+        }
+        // Node 2 resumes and wins term 2 with the votes that waited for it.
+        m.observe(SimTime(10), NodeId(2), &RaftNote::Leader { term: 2 }).expect("no false alarm");
+        // Node 0, still in term 2, follows it and drops entry 2 (committed in term 3).
+        m.observe(SimTime(11), NodeId(0), &RaftNote::Truncated { from: 2, term: 2 }).expect("no false alarm");
+        // Leaders after term 3 must hold it, and their followers keep it.
+        let late = m.observe(SimTime(12), NodeId(3), &RaftNote::Truncated { from: 2, term: 4 }).unwrap_err();
+        assert!(late.contains("committed in term 3, following a leader of term 4"), "{late}");
+        let mut m2 = m.clone();
+        let err = m2.observe(SimTime(13), NodeId(0), &RaftNote::Leader { term: 4 }).unwrap_err();
+        assert!(err.contains("leader completeness") && err.contains("index 2, committed in term 3"), "{err}");
+        assert_eq!(m.metrics(SimTime(14)).numbers["stale_leaders"], 1.0, "node 2 won an old term");
+    }
+
+    #[test]
+    fn a_state_machine_that_goes_back_is_a_rollback_but_a_restart_may_resume_from_a_snapshot() {
+        let mut m = RaftMonitor::new(2, true);
+        let entries: Vec<(u64, u64)> = (1..=3).map(|i| (1, 10 + i)).collect();
+        for n in 0..2 {
+            m.observe(SimTime(1), NodeId(n), &RaftNote::Appended { first: 1, entries: entries.clone() }).unwrap();
+            for i in 1..=3 {
+                m.observe(SimTime(2), NodeId(n), &applied(i, 10 + i, 1)).unwrap();
+            }
+        }
+        // A restart resumes from a state it had applied (its snapshot at 2), then replays.
+        m.crashed(SimTime(3), NodeId(1));
+        m.observe(SimTime(4), NodeId(1), &RaftNote::Started { applied: 2, chain: 12, state: 12 ^ 0x5555 }).unwrap();
+        m.observe(SimTime(5), NodeId(1), &applied(3, 13, 1)).expect("replaying after a restart");
+        // Installing a snapshot older than what it applied rolls the state machine back.
+        let err = m.observe(SimTime(6), NodeId(1), &applied(2, 12, 1)).unwrap_err();
+        assert!(err.contains("state machine rollback: node 1 applied index 2 after index 3"), "{err}");
+        // A restored state that differs from what the index held elsewhere is caught too.
+        let mut m = RaftMonitor::new(2, true);
+        m.observe(SimTime(1), NodeId(0), &RaftNote::Appended { first: 1, entries: entries.clone() }).unwrap();
+        m.observe(SimTime(2), NodeId(0), &applied(1, 11, 1)).unwrap();
+        let err = m.observe(SimTime(3), NodeId(1), &RaftNote::Started { applied: 1, chain: 11, state: 7 }).unwrap_err();
+        assert!(err.contains("different state after index 1"), "{err}");
     }
 
     #[test]
@@ -327,8 +492,8 @@ mod tests {
         let mut m = RaftMonitor::new(2, true);
         m.observe(SimTime(1), NodeId(0), &RaftNote::Appended { first: 1, entries: vec![(1, 11)] }).unwrap();
         m.observe(SimTime(1), NodeId(1), &RaftNote::Appended { first: 1, entries: vec![(2, 22)] }).unwrap();
-        m.observe(SimTime(2), NodeId(0), &RaftNote::Applied { index: 1, chain: 11 }).unwrap();
-        let err = m.observe(SimTime(3), NodeId(1), &RaftNote::Applied { index: 1, chain: 22 }).unwrap_err();
+        m.observe(SimTime(2), NodeId(0), &applied(1, 11, 1)).unwrap();
+        let err = m.observe(SimTime(3), NodeId(1), &applied(1, 22, 1)).unwrap_err();
         assert!(err.contains("state machine safety"), "{err}");
     }
 
@@ -336,10 +501,16 @@ mod tests {
     fn dropping_a_conflicting_entry_is_fine_dropping_a_committed_one_is_not() {
         let mut m = RaftMonitor::new(2, true);
         m.observe(SimTime(1), NodeId(0), &RaftNote::Appended { first: 1, entries: vec![(1, 11)] }).unwrap();
-        m.observe(SimTime(1), NodeId(0), &RaftNote::Applied { index: 1, chain: 11 }).unwrap();
+        m.observe(SimTime(1), NodeId(0), &applied(1, 11, 1)).unwrap();
         m.observe(SimTime(1), NodeId(1), &RaftNote::Appended { first: 1, entries: vec![(2, 22)] }).unwrap();
-        assert!(m.observe(SimTime(2), NodeId(1), &RaftNote::Truncated { from: 1 }).is_ok(), "a stale entry goes");
-        assert!(m.observe(SimTime(3), NodeId(0), &RaftNote::Truncated { from: 1 }).is_err(), "a committed one may not");
+        assert!(
+            m.observe(SimTime(2), NodeId(1), &RaftNote::Truncated { from: 1, term: 2 }).is_ok(),
+            "a stale entry goes"
+        );
+        assert!(
+            m.observe(SimTime(3), NodeId(0), &RaftNote::Truncated { from: 1, term: 2 }).is_err(),
+            "a committed one may not"
+        );
     }
 
     #[test]
@@ -349,12 +520,12 @@ mod tests {
         let entries: Vec<(u64, u64)> = (1..=n).map(|i| (1, i * 7)).collect();
         for k in 0..2 {
             m.observe(SimTime(1), NodeId(k), &RaftNote::Appended { first: 1, entries: entries.clone() }).unwrap();
-            m.observe(SimTime(2), NodeId(k), &RaftNote::Applied { index: n, chain: n * 7 }).unwrap();
+            m.observe(SimTime(2), NodeId(k), &applied(n, n * 7, 1)).unwrap();
         }
         assert_eq!(m.base, n, "everything applied everywhere was forgotten");
         assert!(m.applied.is_empty() && m.logs.iter().all(Vec::is_empty));
         m.observe(SimTime(3), NodeId(0), &RaftNote::Appended { first: n + 1, entries: vec![(2, 99)] }).unwrap();
-        m.observe(SimTime(3), NodeId(0), &RaftNote::Applied { index: n + 1, chain: 99 }).unwrap();
+        m.observe(SimTime(3), NodeId(0), &applied(n + 1, 99, 1)).unwrap();
         m.observe(SimTime(4), NodeId(1), &RaftNote::Appended { first: n + 1, entries: vec![(2, 98)] }).unwrap_err();
         assert_eq!(m.metrics(SimTime(5)).numbers["committed_entries"], (n + 1) as f64);
     }
