@@ -4,7 +4,9 @@
 //! - [`tracker`]: the observer fed while a run goes on ([`visibility`], [`convergence`]);
 //! - [`latency`]: operation counts, availability and latency percentiles;
 //! - [`sec`]: the strong-eventual-consistency checker of final states; [`staleness`]: stale
-//!   reads; [`windows`]: when faults were in force;
+//!   reads; [`session`]: read-your-writes, monotonic reads and writes per client; [`windows`]:
+//!   when faults were in force;
+//! - [`writes`]: which write a read saw and which writes supersede which (lost writes);
 //! - [`expect`]: the scenario's expectations;
 //! - [`report`]: the `report.json` model and the verdict; [`summary`]: the terminal rendering.
 
@@ -19,6 +21,7 @@ pub mod perfetto;
 pub mod report;
 pub mod run_charts;
 pub mod sec;
+pub mod session;
 pub mod spacetime;
 pub mod staleness;
 pub mod summary;
@@ -26,6 +29,7 @@ pub mod timeline;
 pub mod tracker;
 pub mod visibility;
 pub mod windows;
+pub mod writes;
 
 pub use report::{EXIT_BAD_INPUT, Report, RunContext, Verdict};
 pub use tracker::Tracker;

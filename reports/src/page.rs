@@ -101,6 +101,27 @@ fn operations(r: &Report) -> Table {
     }
 }
 
+/// The session guarantees judged, with their violations.
+fn sessions(r: &Report) -> Table {
+    let s = &r.session;
+    Table {
+        head: ["session guarantee", "judged", "violations", "share"].map(String::from).to_vec(),
+        rows: crate::session::Guarantee::ALL
+            .into_iter()
+            .filter(|&g| s.judged(g) > 0)
+            .map(|g| {
+                let (bad, all) = (s.violations(g), s.judged(g));
+                vec![
+                    g.words().into(),
+                    all.to_string(),
+                    bad.to_string(),
+                    format_value(Kind::Fraction, bad as f64 / all as f64),
+                ]
+            })
+            .collect(),
+    }
+}
+
 /// The consistency findings, one line each.
 fn findings(r: &Report) -> Vec<String> {
     let mut out = Vec::new();
@@ -156,6 +177,9 @@ fn findings(r: &Report) -> Vec<String> {
             s.missed_max
         ));
     }
+    for v in r.session.examples.iter().take(5) {
+        out.push(format!("Session ({}), client {}: {}.", v.guarantee.words(), v.client, v.message));
+    }
     if let Some(v) = &r.invariant_violation {
         out.push(format!(
             "Invariant broken at {} on {}: {} (while handling {}).",
@@ -205,6 +229,10 @@ pub fn markdown(r: &Report) -> String {
     let _ = writeln!(s, "## Consistency\n");
     for f in findings(r) {
         let _ = writeln!(s, "- {f}");
+    }
+    let table = sessions(r);
+    if !table.rows.is_empty() {
+        let _ = writeln!(s, "\n{}", table.markdown());
     }
     s
 }
@@ -267,6 +295,10 @@ pub fn html(r: &Report, charts: &[Chart]) -> String {
         let _ = write!(s, "<li>{}</li>", esc(&f));
     }
     s.push_str("</ul>\n");
+    let table = sessions(r);
+    if !table.rows.is_empty() {
+        s.push_str(&table.html());
+    }
     s.push_str(&page_end(charts));
     s
 }

@@ -12,6 +12,7 @@ use crate::expect::{Class, Expectation, Kind};
 use crate::latency::{LatencyStats, OpCounts, operation_stats, quantile};
 use crate::lin::{CheckResult, Verdict as LinVerdict};
 use crate::sec::SecCheck;
+use crate::session::{Guarantee, SessionStats};
 use crate::staleness::StalenessStats;
 use crate::tracker::Tracker;
 use crate::visibility::VisibilityStats;
@@ -256,6 +257,8 @@ pub struct Report {
     pub sec: Option<SecCheck>,
     /// How stale reads were, for eventually consistent protocols.
     pub staleness: Option<StalenessStats>,
+    /// Read-your-writes, monotonic reads and monotonic writes per client.
+    pub session: SessionStats,
     /// The protocol invariant that broke, which ended the run.
     pub invariant_violation: Option<InvariantViolation>,
     /// What the protocol's own monitor measured.
@@ -275,7 +278,9 @@ impl Report {
     pub fn build(ctx: RunContext, out: &RunOutput<Tracker>) -> Report {
         let ops = operation_stats(&out.history);
         let live: Vec<bool> = out.final_digests.iter().map(Option::is_some).collect();
-        let visibility = out.observer.visibility.finish(&out.history, &live, ctx.protocol.round);
+        let unheld =
+            crate::writes::unheld(&out.history, &out.observer.visibility, ctx.protocol.datatype, &out.final_reads);
+        let visibility = out.observer.visibility.finish(&out.history, &live, ctx.protocol.round, unheld.as_ref());
         let attempted = ops.counts.get("all").map_or(0, |c| c.attempted);
         let per_op = |x: u64| {
             if attempted == 0 { 0.0 } else { x as f64 / attempted as f64 }
@@ -293,6 +298,7 @@ impl Report {
             syncsim_sim::Consistency::StrongEventual | syncsim_sim::Consistency::Eventual
         )
         .then(|| crate::staleness::check(&out.history, tracker, node));
+        let session = crate::session::check(&out.history, tracker, node);
         let mut report = Report {
             schema_version: SCHEMA_VERSION,
             syncsim_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -330,6 +336,7 @@ impl Report {
             linearizability,
             sec,
             staleness,
+            session,
             invariant_violation: out.violation.as_ref().map(|v| InvariantViolation {
                 time_ns: v.time.0,
                 node: name(&v.node),
@@ -502,6 +509,18 @@ impl Report {
             ["sec"] => f64::from(u8::from(self.sec_check()?.valid)),
             ["sec", "converged"] => f64::from(u8::from(self.sec_check()?.converged)),
             ["sec", "stranded"] => self.sec_check()?.stranded as f64,
+            ["session", g] | ["session", g, "share"] => {
+                let g = Guarantee::ALL
+                    .into_iter()
+                    .find(|x| x.name() == *g)
+                    .ok_or_else(|| format!("unknown metric `{name}`"))?;
+                let judged = self.session.judged(g);
+                if judged == 0 {
+                    return Err(format!("no operation could be judged for {}", g.words()));
+                }
+                let bad = self.session.violations(g) as f64;
+                if parts.len() == 3 { bad / judged as f64 } else { bad }
+            }
             ["reads", "stale"] => self.staleness_check()?.fraction_stale,
             ["reads", "missed", "max"] => self.staleness_check()?.missed_max as f64,
             ["visibility", "everywhere"] => {

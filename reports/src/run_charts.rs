@@ -1,6 +1,7 @@
 //! The charts of one run, drawn from its report and history: latency CDF per operation kind,
 //! latency of every operation over time, divergence over time (eventually consistent
-//! protocols), leader and term over time (protocols with leaders), and message and byte rates,
+//! protocols), session-guarantee violations per second (when there were any), leader and term
+//! over time (protocols with leaders), and message and byte rates,
 //! each with the fault windows shaded.
 
 use std::collections::BTreeMap;
@@ -117,6 +118,40 @@ pub fn run_charts(report: &Report, history: &History) -> Result<Vec<Chart>, Stri
                 style: Style::Lines,
                 log_y: false,
                 right: Some(("differing replica pairs (%)", &right)),
+                shades: &shades,
+                x_max,
+                bands: &[],
+            })?,
+        });
+    }
+
+    let buckets = &report.session.per_second;
+    if !buckets.is_empty() {
+        // Each second with violations as a bar-like step: zero before and after it.
+        let series = |f: fn(&crate::session::SessionBucket) -> u64| {
+            let mut pts = vec![(0.0, 0.0)];
+            for b in buckets {
+                let t = b.t_ns as f64 / 1e9;
+                pts.extend([(t, 0.0), (t, f(b) as f64), (t + 1.0, f(b) as f64), (t + 1.0, 0.0)]);
+            }
+            pts.push((x_max, 0.0));
+            pts
+        };
+        let lines = [
+            ("read your writes".to_string(), series(|b| b.read_your_writes)),
+            ("monotonic reads".to_string(), series(|b| b.monotonic_reads)),
+            ("monotonic writes".to_string(), series(|b| b.monotonic_writes)),
+        ];
+        out.push(Chart {
+            file: "session.svg".into(),
+            title: "Session-guarantee violations per second".into(),
+            svg: charts::time_chart(&TimeChart {
+                title: "Session-guarantee violations per second",
+                y_label: "violations per second",
+                series: &lines,
+                style: Style::Lines,
+                log_y: false,
+                right: None,
                 shades: &shades,
                 x_max,
                 bands: &[],

@@ -143,6 +143,18 @@ pub fn render(report: &Report) -> String {
             st.missed_max
         );
     }
+    let ss = &report.session;
+    let judged: Vec<String> = crate::session::Guarantee::ALL
+        .into_iter()
+        .filter(|&g| ss.judged(g) > 0)
+        .map(|g| format!("{} {} of {}", g.words(), ss.violations(g), ss.judged(g)))
+        .collect();
+    if !judged.is_empty() {
+        let _ = writeln!(s, "sessions: violations of {}", judged.join(", "));
+        for v in ss.examples.iter().take(3) {
+            let _ = writeln!(s, "  client {}: {}", v.client, v.message);
+        }
+    }
     if let Some(lin) = &report.linearizability {
         use crate::lin::Verdict as V;
         let _ = match lin.verdict {

@@ -7,7 +7,7 @@
 //! what replaced it. Tracked online, one exposure at a time, so that large clusters need no
 //! log of every exposure.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use syncsim_sim::history::{History, Op, Outcome};
@@ -92,8 +92,17 @@ impl VisibilityTracker {
     }
 
     /// Visibility statistics for the writes of `history`, over the replicas `live` at the end;
-    /// `round` converts times to gossip rounds.
-    pub fn finish(&self, history: &History, live: &[bool], round: Option<SimDuration>) -> VisibilityStats {
+    /// `round` converts times to gossip rounds. `unheld` names acknowledged writes that no live
+    /// replica's final state holds ([`crate::writes::unheld`]): they are lost whatever the
+    /// exposures said, since a replica can lose what it once exposed (a crash whose durable
+    /// state was incomplete).
+    pub fn finish(
+        &self,
+        history: &History,
+        live: &[bool],
+        round: Option<SimDuration>,
+        unheld: Option<&BTreeSet<RequestId>>,
+    ) -> VisibilityStats {
         let mut everywhere = Vec::new();
         let mut per_replica = Vec::new();
         let mut rounds = Vec::new();
@@ -121,6 +130,12 @@ impl VisibilityTracker {
                 continue;
             };
             writes += 1;
+            if acked && unheld.is_some_and(|u| u.contains(&e.id)) {
+                lost += 1;
+                missed += 1.0;
+                lost_ids.push(e.id.0);
+                continue;
+            }
             let mut latest = 0u64;
             let (mut reached, mut live_count) = (0usize, 0usize);
             for (r, &t) in w.seen.iter().enumerate() {
@@ -198,7 +213,8 @@ pub struct VisibilityStats {
     pub visible_everywhere: u64,
     /// Writes that reached some live replicas but not all.
     pub visible_somewhere: u64,
-    /// Acknowledged writes that no live replica holds at the end (data loss).
+    /// Acknowledged writes that no live replica holds at the end (data loss): never exposed
+    /// by a live replica, or absent (and not superseded) from every live replica's final state.
     pub lost: u64,
     /// Request ids of up to 20 lost writes.
     pub lost_examples: Vec<u64>,
@@ -282,7 +298,7 @@ mod tests {
         // Replica 2 only ever sees the later write; replica 0 learns it too.
         t.expose(SimTime(30), NodeId(2), &exp(1, 1, 9));
         t.expose(SimTime(40), NodeId(0), &exp(1, 1, 9));
-        let s = t.finish(&h, &[true, true, true], Some(SimDuration(10)));
+        let s = t.finish(&h, &[true, true, true], Some(SimDuration(10)), None);
         assert_eq!(s.writes, 2);
         assert_eq!(s.visible_everywhere, 2);
         // w0 reaches replica 1 through w1 at t=10 and replica 2 at t=30 (delay 30);
@@ -307,7 +323,7 @@ mod tests {
         t.expose(SimTime(0), NodeId(1), &Exposure { key: 1, stream: 1, write: Some(b), stamp: 1 });
         // Node 1 merges node 0's state: it only knows how far stream 0 has reached.
         t.expose(SimTime(50), NodeId(1), &Exposure { key: 1, stream: 0, write: None, stamp: 1 });
-        let s = t.finish(&h, &[true, true], None);
+        let s = t.finish(&h, &[true, true], None, None);
         assert_eq!((s.visible_everywhere, s.visible_somewhere), (1, 1), "b never reached node 0");
         assert_eq!(t.write(a).unwrap().seen, vec![0, 50]);
         assert_eq!(t.write(b).unwrap().seen, vec![UNSEEN, 0]);
@@ -320,10 +336,29 @@ mod tests {
         h.complete(w, SimTime(1), Outcome::Ok(Output::Done));
         let mut t = VisibilityTracker::new(2);
         t.expose(SimTime(0), NodeId(0), &exp(1, 0, 5));
-        let s = t.finish(&h, &[false, true], None);
+        let s = t.finish(&h, &[false, true], None, None);
         assert_eq!(s.lost, 1);
         assert_eq!(s.lost_examples, vec![0]);
-        let s = t.finish(&h, &[true, true], None);
+        let s = t.finish(&h, &[true, true], None, None);
+        assert_eq!((s.lost, s.visible_somewhere), (0, 1));
+    }
+
+    /// Issue 14: a replica exposed a write, then lost it in a crash before passing it on. The
+    /// exposures still credit it; the final states do not hold it, so it is lost.
+    #[test]
+    fn a_write_no_final_state_holds_is_lost_whatever_was_exposed() {
+        let mut h = History::new();
+        let w = h.call(0, NodeId(0), Op::Put { key: 1, value: 1 }, SimTime(0));
+        h.complete(w, SimTime(1), Outcome::Ok(Output::Done));
+        let mut t = VisibilityTracker::new(2);
+        t.expose(SimTime(0), NodeId(0), &exp(1, 0, 5));
+        let gone: Vec<Option<Vec<(Key, Output)>>> = vec![Some(vec![]), Some(vec![])];
+        let unheld = crate::writes::unheld(&h, &t, syncsim_sim::Datatype::KeyValue, &gone).unwrap();
+        let s = t.finish(&h, &[true, true], None, Some(&unheld));
+        assert_eq!((s.lost, s.visible_somewhere, s.lost_examples.clone()), (1, 0, vec![0]));
+        let kept = vec![Some(vec![(1, Output::Value(Some(1)))]), Some(vec![])];
+        let unheld = crate::writes::unheld(&h, &t, syncsim_sim::Datatype::KeyValue, &kept).unwrap();
+        let s = t.finish(&h, &[true, true], None, Some(&unheld));
         assert_eq!((s.lost, s.visible_somewhere), (0, 1));
     }
 
@@ -337,7 +372,7 @@ mod tests {
         t.expose(SimTime(7), NodeId(0), &exp(1, 0, 3)); // loses to stamp 9 everywhere
         t.expose(SimTime(8), NodeId(0), &exp(1, 1, 9));
         h.close();
-        let s = t.finish(&h, &[true, true], None);
+        let s = t.finish(&h, &[true, true], None, None);
         assert_eq!(s.visible_everywhere, 2);
         assert_eq!(s.all_max_ns, 8);
     }

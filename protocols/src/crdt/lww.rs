@@ -64,7 +64,9 @@ impl Crdt for LwwRegister {
         if other.ts == 0 {
             return;
         }
-        env.hlc.observe(other.ts);
+        if !env.bug.is(Bug::LwwStaleClock) {
+            env.hlc.observe(other.ts);
+        }
         if other.beats(self, env) {
             *self = other.clone();
         }

@@ -160,8 +160,8 @@ impl CrdtConfig {
         }
         self.bug.check()?;
         match (self.bug, self.datatype) {
-            (Bug::LwwTie, t) if t != CrdtType::LwwMap => {
-                Err(("bug".into(), format!("lww-tie breaks the lww-map merge, not {}", t.name())))
+            (Bug::LwwTie | Bug::LwwStaleClock, t) if t != CrdtType::LwwMap => {
+                Err(("bug".into(), format!("{} breaks the lww-map merge, not {}", self.bug.name(), t.name())))
             }
             (Bug::CounterAdd, t) if !matches!(t, CrdtType::GCounter | CrdtType::PnCounter) => {
                 Err(("bug".into(), format!("counter-add breaks the counter merges, not {}", t.name())))

@@ -20,6 +20,9 @@ planted_bugs! {
         /// Counters merge by adding counts instead of taking their maximum, so an increment is
         /// counted once per merge that carries it.
         CounterAdd = "counter-add",
+        /// LWW registers merge without advancing the hybrid logical clock, so a node whose
+        /// clock is behind stamps its next write below what it already holds.
+        LwwStaleClock = "lww-stale-clock",
     }
 }
 

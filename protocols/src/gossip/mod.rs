@@ -127,6 +127,12 @@ planted_bugs! {
         /// Gossip on every other round only: a slowdown that `syncsim check` must catch against
         /// a baseline.
         Slowdown = "slowdown",
+        /// A crash keeps the store as of the node's last round: writes acknowledged since were
+        /// not yet persisted (a missing fsync), and those not yet passed on are lost.
+        VolatileWrites = "volatile-writes",
+        /// Merging a newer version does not advance the Lamport clock, so a local write can be
+        /// versioned below what the replica already holds and lose to it at once.
+        StaleClock = "stale-clock",
     }
 }
 
@@ -289,6 +295,10 @@ pub struct GossipNode {
     hot: Vec<Hot>,
     /// Rounds since start, for the planted `slowdown`.
     rounds: u64,
+    /// The planted `volatile-writes`: the store as of the last round, what a crash keeps.
+    persisted: Option<Store>,
+    /// The planted `stale-clock`: the highest version this node issued itself.
+    own_clock: u64,
 }
 
 impl GossipNode {
@@ -418,11 +428,14 @@ impl Protocol for GossipNode {
     }
 
     fn new(_id: NodeId, config: &GossipConfig, durable: Option<Store>) -> Self {
-        GossipNode { config: config.clone(), store: durable.unwrap_or_default(), hot: Vec::new(), rounds: 0 }
+        let store = durable.unwrap_or_default();
+        let persisted = config.bug.is(Bug::VolatileWrites).then(|| store.clone());
+        let own_clock = store.clock();
+        GossipNode { config: config.clone(), store, hot: Vec::new(), rounds: 0, persisted, own_clock }
     }
 
     fn durable(&self) -> Store {
-        self.store.clone()
+        self.persisted.clone().unwrap_or_else(|| self.store.clone())
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
@@ -475,6 +488,9 @@ impl Protocol for GossipNode {
         match timer {
             GossipTimer::Round => {
                 self.rounds += 1;
+                if let Some(persisted) = &mut self.persisted {
+                    persisted.clone_from(&self.store);
+                }
                 if !self.config.bug.is(Bug::Slowdown) || self.rounds.is_multiple_of(2) {
                     self.round(ctx);
                 }
@@ -492,7 +508,12 @@ impl Protocol for GossipNode {
     fn on_request(&mut self, ctx: &mut Ctx<'_, Self>, req: RequestId, op: Op) {
         match op {
             Op::Put { key, value } => {
+                if self.config.bug.is(Bug::StaleClock) {
+                    // The bug: the clock knows only this node's own writes.
+                    self.store.rewind_clock(self.own_clock);
+                }
                 let update = self.store.write(ctx.id(), key, value, req);
+                self.own_clock = update.version.lamport;
                 ctx.expose(key, req, update.version.stamp());
                 if self.config.mode == Mode::Rumor {
                     self.make_hot(update);
@@ -506,6 +527,10 @@ impl Protocol for GossipNode {
 
     fn state_digest(&self) -> u64 {
         self.store.fingerprint()
+    }
+
+    fn read_state(&self) -> Vec<(Key, Output)> {
+        self.store.read_state()
     }
 }
 

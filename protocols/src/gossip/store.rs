@@ -61,6 +61,16 @@ impl Store {
         update
     }
 
+    /// The Lamport clock: the highest version issued or merged here.
+    pub fn clock(&self) -> u64 {
+        self.clock
+    }
+
+    /// Sets the Lamport clock back (planted bugs only: a correct store's clock never goes back).
+    pub(crate) fn rewind_clock(&mut self, clock: u64) {
+        self.clock = clock;
+    }
+
     /// Merges a remote update; true if it was newer than what this replica had.
     pub fn merge(&mut self, update: Update) -> bool {
         self.clock = self.clock.max(update.version.lamport);
@@ -88,6 +98,11 @@ impl Store {
     /// The register's current value.
     pub fn get(&self, key: Key) -> Option<Value> {
         self.entries.get(&key).map(|u| u.value)
+    }
+
+    /// What a read of every key would return, in key order.
+    pub fn read_state(&self) -> Vec<(Key, syncsim_sim::Output)> {
+        self.entries.iter().map(|(&k, u)| (k, syncsim_sim::Output::Value(Some(u.value)))).collect()
     }
 
     /// The register's current update.

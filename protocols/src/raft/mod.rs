@@ -1156,6 +1156,10 @@ impl Protocol for RaftNode {
         self.machine.fingerprint
     }
 
+    fn read_state(&self) -> Vec<(Key, Output)> {
+        self.machine.values.iter().map(|(&k, v)| (k, Output::Value(Some(v.0)))).collect()
+    }
+
     fn leader_term(&self) -> Option<u64> {
         (self.role == Role::Leader).then_some(self.term)
     }

@@ -568,6 +568,10 @@ impl Protocol for SchedNode {
     fn state_digest(&self) -> u64 {
         self.store.fingerprint()
     }
+
+    fn read_state(&self) -> Vec<(Key, Output)> {
+        self.store.read_state()
+    }
 }
 
 /// Counts the scheduler's plans and the nodes' fallbacks into protocol metrics.

@@ -1,0 +1,118 @@
+//! Every checker has a planted bug it catches and a correct run it passes (issue 14). Each
+//! entry runs a scenario with one planted bug (test builds only, protocols/src/planted.rs)
+//! until a seed fails the way that checker reports it, then the same scenario without the bug
+//! over many seeds, which must all pass. Raft's planted bugs are in tests/raft.rs, the CRDT
+//! merges of tests/data/crdt in tests/crdt.rs.
+
+use rayon::prelude::*;
+use syncsim::reports::Report;
+use syncsim::runner;
+use syncsim::scenario::Scenario;
+
+/// One planted bug and what must catch it.
+struct Planted {
+    /// The scenario (its `protocol:` block is block style, with a `kind:` line).
+    file: &'static str,
+    /// The bug's name.
+    bug: &'static str,
+    /// What the catching check reports, in words.
+    caught_by: &'static str,
+    /// Whether a failed run's report shows that check catching it.
+    caught: fn(&Report) -> bool,
+    /// Seeds to look in for a catch.
+    hunt: u64,
+    /// Seeds the correct protocol must pass.
+    correct: u64,
+}
+
+/// `file`'s scenario with `bug` planted (`none`: the correct protocol).
+fn planted(file: &str, bug: &str) -> Scenario {
+    let text = std::fs::read_to_string(file).unwrap();
+    let text = match text.find("\n  bug: ") {
+        Some(at) => {
+            let end = at + 1 + text[at + 1..].find('\n').unwrap();
+            format!("{}\n  bug: {bug}{}", &text[..at], &text[end..])
+        }
+        None => {
+            let at = text.find("\n  kind: ").expect("a block-style protocol");
+            let end = at + 1 + text[at + 1..].find('\n').unwrap();
+            format!("{}\n  bug: {bug}{}", &text[..end], &text[end..])
+        }
+    };
+    Scenario::parse(&text, file).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn check(p: &Planted) {
+    let buggy = planted(p.file, p.bug);
+    let failing = (0..p.hunt).into_par_iter().find_first(|&seed| {
+        let r = runner::run(&buggy, seed, false).unwrap();
+        r.report.exit_code == 1 && (p.caught)(&r.report)
+    });
+    assert!(failing.is_some(), "{} in {} went unnoticed by {} over {} seeds", p.bug, p.file, p.caught_by, p.hunt);
+    let correct = planted(p.file, "none");
+    let failures: Vec<String> = (0..p.correct)
+        .into_par_iter()
+        .filter_map(|seed| {
+            let r = runner::run(&correct, seed, false).unwrap();
+            (r.report.exit_code != 0).then(|| format!("seed {seed}: {:?}", r.report.failures))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{} without {} cried wolf:\n{}", p.file, p.bug, failures.join("\n"));
+}
+
+/// A gossip node whose crash keeps only what it had at its last round: acknowledged writes it
+/// had not yet passed on are gone. It had exposed them, so only judging the replicas' final
+/// states finds them lost.
+#[test]
+fn writes_lost_in_a_crash_are_lost_though_they_were_exposed() {
+    check(&Planted {
+        file: "tests/data/gossip/volatile-writes.yaml",
+        bug: "volatile-writes",
+        caught_by: "writes.lost",
+        caught: |r| r.visibility.lost > 0,
+        hunt: 20,
+        correct: 50,
+    });
+}
+
+/// Gossip whose merge does not advance the Lamport clock: a client's write is versioned below
+/// what its replica already holds and is overwritten by it.
+#[test]
+fn a_merge_that_keeps_the_clock_breaks_read_your_writes() {
+    check(&Planted {
+        file: "scenarios/quickstart.yaml",
+        bug: "stale-clock",
+        caught_by: "session.read_your_writes",
+        caught: |r| r.session.read_your_writes > 0,
+        hunt: 10,
+        correct: 100,
+    });
+}
+
+/// An LWW map whose join does not advance the hybrid logical clock, under a clock that jumps
+/// back and one at half speed.
+#[test]
+fn an_lww_join_that_keeps_the_clock_breaks_read_your_writes() {
+    check(&Planted {
+        file: "scenarios/crdt-lww-clocks.yaml",
+        bug: "lww-stale-clock",
+        caught_by: "session.read_your_writes",
+        caught: |r| r.session.read_your_writes > 0,
+        hunt: 10,
+        correct: 100,
+    });
+}
+
+/// A counter merge that adds counts instead of taking their maximum, on hot keys under
+/// partitions.
+#[test]
+fn a_counter_merge_by_total_is_caught_on_the_shipped_counter_scenario() {
+    check(&Planted {
+        file: "scenarios/crdt-counter.yaml",
+        bug: "counter-add",
+        caught_by: "the SEC check",
+        caught: |r| r.sec.as_ref().is_some_and(|s| !s.valid),
+        hunt: 10,
+        correct: 100,
+    });
+}
