@@ -116,3 +116,22 @@ fn a_counter_merge_by_total_is_caught_on_the_shipped_counter_scenario() {
         correct: 100,
     });
 }
+
+/// RGA counting tombstones as insert positions: an element lands later than its author put it
+/// whenever something before it was deleted. Only the strong list specification sees it: the
+/// replicas still converge.
+#[test]
+fn an_insert_that_counts_tombstones_breaks_the_list_specification() {
+    check(&Planted {
+        file: "scenarios/crdt-sequence.yaml",
+        bug: "rga-tombstone-positions",
+        caught_by: "the strong list specification",
+        caught: |r| {
+            r.sec.as_ref().is_some_and(|s| {
+                s.converged && s.violations.iter().any(|v| v.finding == syncsim::reports::sec::Finding::Misplaced)
+            })
+        },
+        hunt: 10,
+        correct: 100,
+    });
+}

@@ -3,7 +3,8 @@
 //!
 //! - [`tracker`]: the observer fed while a run goes on ([`visibility`], [`convergence`]);
 //! - [`latency`]: operation counts, availability and latency percentiles;
-//! - [`sec`]: the strong-eventual-consistency checker of final states; [`staleness`]: stale
+//! - [`sec`]: the strong-eventual-consistency checker of final states, with [`sequence`]'s
+//!   strong list specification; [`staleness`]: stale
 //!   reads; [`session`]: read-your-writes, monotonic reads and writes per client; [`windows`]:
 //!   when faults were in force;
 //! - [`writes`]: which write a read saw and which writes supersede which (lost writes);
@@ -21,6 +22,7 @@ pub mod perfetto;
 pub mod report;
 pub mod run_charts;
 pub mod sec;
+pub mod sequence;
 pub mod session;
 pub mod spacetime;
 pub mod staleness;

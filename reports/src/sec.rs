@@ -14,8 +14,9 @@
 //!   overwrote (a write overwrites those its node had received before it was made);
 //! - an **add-wins set** must hold exactly the elements with an add that no delivered remove of
 //!   the element had observed;
-//! - a **sequence** must hold each inserted element unless a delete took it out (the order of
-//!   elements is not judged here: convergence and the algebra tests cover it).
+//! - a **sequence** must hold each inserted element unless a delete took it out, and satisfy
+//!   the strong list specification: every insert lands where it asked, and one order of the
+//!   elements explains every list seen ([`crate::sequence`]).
 //!
 //! Where the exposures cannot order two events (they happened at the same instant), both
 //! outcomes are accepted. An acknowledged update that no live replica holds is *stranded* when
@@ -45,6 +46,10 @@ pub enum Finding {
     Resurrected,
     /// An LWW register holds a write other than the one with the greatest timestamp.
     WrongWinner,
+    /// A sequence insert landed elsewhere than the position it asked for.
+    Misplaced,
+    /// Two lists seen of one sequence order its elements in ways no single order explains.
+    Misordered,
 }
 
 /// One replica's key in a state its received updates do not imply.
@@ -207,6 +212,9 @@ pub fn check(
                 out.diverged.push(DivergedKey { key, states: states.into_iter().collect() });
             }
         }
+    }
+    if datatype == Datatype::Sequence {
+        violations.extend(crate::sequence::check(history, reads, &name));
     }
     out.violation_count = violations.len() as u64;
     violations.truncate(EXAMPLES);

@@ -163,6 +163,9 @@ impl CrdtConfig {
             (Bug::LwwTie | Bug::LwwStaleClock, t) if t != CrdtType::LwwMap => {
                 Err(("bug".into(), format!("{} breaks the lww-map merge, not {}", self.bug.name(), t.name())))
             }
+            (Bug::RgaTombstonePositions, t) if t != CrdtType::Rga => {
+                Err(("bug".into(), format!("rga-tombstone-positions breaks the rga insert, not {}", t.name())))
+            }
             (Bug::CounterAdd, t) if !matches!(t, CrdtType::GCounter | CrdtType::PnCounter) => {
                 Err(("bug".into(), format!("counter-add breaks the counter merges, not {}", t.name())))
             }

@@ -11,8 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use syncsim_sim::{Datatype, Op, OpKind, Output};
 
 use super::context::Context;
-use super::types::{Crdt, Env, Update};
+use super::types::{Bug, Crdt, Env, Update};
 use super::wire;
+use crate::planted::Planted;
 
 /// An element's identity: a Lamport timestamp, then the inserting node.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -84,11 +85,13 @@ impl Crdt for Rga {
         let mut delta = Rga { ctx: Context::of([dot]), ..Rga::default() };
         let output = match *op {
             Op::Insert { pos, elem, .. } => {
-                let visible = self.visible();
+                // The bug: positions count tombstones too.
+                let visible = if env.bug.is(Bug::RgaTombstonePositions) { self.order() } else { self.visible() };
                 let at = usize::try_from(pos).unwrap_or(usize::MAX).min(visible.len());
                 let after = at.checked_sub(1).map(|i| visible[i]);
                 let lamport = self.elems.keys().map(|id| id.lamport).max().unwrap_or(0) + 1;
                 delta.elems.insert(Id { lamport, node: env.me }, Elem { after, value: elem });
+                // Filled in below: the sequence after the insert.
                 Output::Done
             }
             Op::Delete { pos, .. } => {
@@ -99,6 +102,9 @@ impl Crdt for Rga {
             _ => return None,
         };
         self.join(&delta, env);
+        // An insert answers with the sequence it made, as in the strong list specification
+        // (Attiya et al. 2016): checkers see where the element landed.
+        let output = if matches!(op, Op::Insert { .. }) { self.read() } else { output };
         Some(Update { output, op: delta.clone(), delta, stream: env.me, stamp: dot.seq })
     }
 

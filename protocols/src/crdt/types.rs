@@ -23,6 +23,9 @@ planted_bugs! {
         /// LWW registers merge without advancing the hybrid logical clock, so a node whose
         /// clock is behind stamps its next write below what it already holds.
         LwwStaleClock = "lww-stale-clock",
+        /// RGA counts insert positions over every element, tombstones included, so an element
+        /// lands later than where its author put it whenever something before it was deleted.
+        RgaTombstonePositions = "rga-tombstone-positions",
     }
 }
 

@@ -1,0 +1,174 @@
+//! The strong list specification (Attiya, Burckhardt, Gotsman, Morrison, Yang and Zawirski,
+//! "Specification and complexity of collaborative text editing", PODC 2016), judged on what
+//! clients and replicas saw of each sequence:
+//!
+//! - an insert at position `p` lands at `p` (or at the end, when the sequence was shorter) of
+//!   the sequence its replica holds just after it, which the insert returns;
+//! - one order of all elements explains every list anybody saw: each insert's result, each
+//!   read, each live replica's final state. So an element inserted between `x` and `y` stays
+//!   after `x` and before `y` wherever all three are still present, and two replicas never
+//!   show two elements in opposite orders.
+//!
+//! Elements are unique (the workload inserts its request id plus one), so an element names its
+//! insert. The second rule is checked as the acyclicity of the "comes right before" relation
+//! of every list seen: a cycle is a pair of observations no single order explains.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use syncsim_sim::history::{History, Op, Outcome, Output};
+use syncsim_sim::{Key, Value};
+
+use crate::sec::{Finding, Violation};
+
+/// Where a list was seen, for explanations.
+#[derive(Clone, Debug)]
+enum Source {
+    /// Returned by this operation (an insert or a read) at this node.
+    Op(u64, usize),
+    /// A live replica's final state.
+    Final(usize),
+}
+
+/// Judges every sequence of the run: `reads[r]` is replica `r`'s final state (`None` if down);
+/// `name` names nodes. Returns the violations, in key order.
+pub fn check(
+    history: &History,
+    reads: &[Option<Vec<(Key, Output)>>],
+    name: impl Fn(usize) -> String,
+) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let mut seen: BTreeMap<Key, Vec<(Source, &[Value])>> = BTreeMap::new();
+    for e in history.entries() {
+        let Outcome::Ok(Output::Elems(list)) = &e.outcome else { continue };
+        match e.op {
+            Op::Insert { key, pos, elem } => {
+                let want = usize::try_from(pos).unwrap_or(usize::MAX).min(list.len().saturating_sub(1));
+                if list.get(want) != Some(&elem) {
+                    let landed = list.iter().position(|&v| v == elem);
+                    out.push(Violation {
+                        finding: Finding::Misplaced,
+                        key,
+                        node: name(e.node.index()),
+                        message: format!(
+                            "insert #{} of {elem} at position {pos} {}",
+                            e.id.0,
+                            landed.map_or("is missing from the sequence it returned".to_string(), |at| format!(
+                                "landed at position {at} of the {} it returned",
+                                list.len()
+                            ))
+                        ),
+                    });
+                }
+                seen.entry(key).or_default().push((Source::Op(e.id.0, e.node.index()), list));
+            }
+            Op::Read { key } => seen.entry(key).or_default().push((Source::Op(e.id.0, e.node.index()), list)),
+            _ => {}
+        }
+    }
+    for (r, state) in reads.iter().enumerate() {
+        for (key, output) in state.iter().flatten() {
+            if let Output::Elems(list) = output {
+                seen.entry(*key).or_default().push((Source::Final(r), list));
+            }
+        }
+    }
+    for (key, lists) in seen {
+        if let Some(message) = order_conflict(&lists, &name) {
+            out.push(Violation { finding: Finding::Misordered, key, node: "-".into(), message });
+        }
+    }
+    out
+}
+
+/// A cycle in "comes right before" over `lists`, in words, or `None` when one order explains
+/// them all.
+fn order_conflict(lists: &[(Source, &[Value])], name: &impl Fn(usize) -> String) -> Option<String> {
+    // Edges between neighbours, each with the first list that showed it.
+    let mut edges: BTreeMap<(Value, Value), usize> = BTreeMap::new();
+    for (i, (_, list)) in lists.iter().enumerate() {
+        for pair in list.windows(2) {
+            edges.entry((pair[0], pair[1])).or_insert(i);
+        }
+    }
+    let mut next: BTreeMap<Value, Vec<Value>> = BTreeMap::new();
+    let mut indegree: BTreeMap<Value, usize> = BTreeMap::new();
+    for &(a, b) in edges.keys() {
+        next.entry(a).or_default().push(b);
+        indegree.entry(a).or_default();
+        *indegree.entry(b).or_default() += 1;
+    }
+    // Kahn's algorithm: what remains lies on or behind a cycle.
+    let mut ready: Vec<Value> = indegree.iter().filter(|(_, d)| **d == 0).map(|(v, _)| *v).collect();
+    while let Some(v) = ready.pop() {
+        indegree.remove(&v);
+        for w in next.get(&v).into_iter().flatten() {
+            if let Some(d) = indegree.get_mut(w) {
+                *d -= 1;
+                if *d == 0 {
+                    ready.push(*w);
+                }
+            }
+        }
+    }
+    let &start = indegree.keys().next()?;
+    // Walk the remaining graph until an element repeats: that stretch is a cycle.
+    let mut path = vec![start];
+    let mut on_path = BTreeSet::from([start]);
+    let cycle = loop {
+        let v = *path.last().expect("the walk starts somewhere");
+        let w = *next[&v].iter().find(|w| indegree.contains_key(w)).expect("a remaining element has a successor left");
+        if !on_path.insert(w) {
+            let from = path.iter().position(|&x| x == w).expect("on the path");
+            let mut cycle = path[from..].to_vec();
+            cycle.push(w);
+            break cycle;
+        }
+        path.push(w);
+    };
+    let describe = |(source, _): &(Source, &[Value])| match *source {
+        Source::Op(id, node) => format!("operation #{id} at {}", name(node)),
+        Source::Final(r) => format!("{}'s final state", name(r)),
+    };
+    let steps: Vec<String> = cycle
+        .windows(2)
+        .take(6)
+        .map(|p| format!("{} before {} ({})", p[0], p[1], describe(&lists[edges[&(p[0], p[1])]])))
+        .collect();
+    Some(format!("no single order explains every list seen: {}", steps.join(", ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syncsim_sim::{NodeId, SimTime};
+
+    fn op(h: &mut History, node: u32, op: Op, at: u64, out: Vec<u64>) {
+        let id = h.call(0, NodeId(node), op, SimTime(at));
+        h.complete(id, SimTime(at + 1), Outcome::Ok(Output::Elems(out)));
+    }
+
+    #[test]
+    fn inserts_must_land_where_asked_and_lists_must_agree_on_one_order() {
+        let name = |n: usize| format!("n{n}");
+        let mut h = History::new();
+        op(&mut h, 0, Op::Insert { key: 1, pos: 0, elem: 10 }, 1, vec![10]);
+        op(&mut h, 0, Op::Insert { key: 1, pos: 9, elem: 20 }, 2, vec![10, 20]); // past the end
+        op(&mut h, 1, Op::Insert { key: 1, pos: 1, elem: 30 }, 3, vec![10, 30, 20]);
+        let finals = vec![Some(vec![(1, Output::Elems(vec![10, 30, 20]))])];
+        assert!(check(&h, &finals, name).is_empty(), "one order explains it all");
+
+        // A replica that shows 20 before 30: 30 was put between 10 and 20.
+        let swapped = vec![Some(vec![(1, Output::Elems(vec![10, 20, 30]))])];
+        let v = check(&h, &swapped, name);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].finding, Finding::Misordered);
+        assert!(v[0].message.contains("30 before 20 (operation #2 at n1)"), "{}", v[0].message);
+        assert!(v[0].message.contains("20 before 30 (n0's final state)"), "{}", v[0].message);
+
+        // An insert at 1 that landed at 2 (tombstones counted as positions).
+        op(&mut h, 0, Op::Insert { key: 1, pos: 1, elem: 40 }, 4, vec![10, 30, 40, 20]);
+        let v = check(&h, &finals, name);
+        assert_eq!(v[0].finding, Finding::Misplaced);
+        assert_eq!(v[0].message, "insert #3 of 40 at position 1 landed at position 2 of the 4 it returned");
+    }
+}
