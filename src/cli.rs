@@ -229,6 +229,12 @@ enum Command {
         /// Memory the search of one partition may use before the verdict is unknown, in MiB.
         #[arg(long, default_value_t = 2048)]
         budget_mb: usize,
+        /// Wall-clock time the check may take before the verdict is unknown (e.g. `30s`).
+        #[arg(long)]
+        timeout: Option<syncsim_sim::SimDuration>,
+        /// Write a violation as an SVG chart of the operations per process to this file.
+        #[arg(long)]
+        svg: Option<PathBuf>,
         /// Print the verdict as one JSON object.
         #[arg(long)]
         json: bool,
@@ -351,7 +357,7 @@ pub fn main() -> i32 {
             print!("{}", list());
             0
         }
-        Command::Lincheck { file, model, format, whole, budget_mb, json } => {
+        Command::Lincheck { file, model, format, whole, budget_mb, timeout, svg, json } => {
             let format = format.map(|f| match f {
                 FormatName::Jsonl => Format::Jsonl,
                 FormatName::Etcd => Format::Etcd,
@@ -359,12 +365,52 @@ pub fn main() -> i32 {
             });
             let budget = Budget { max_bytes: budget_mb.saturating_mul(1 << 20) };
             let started = Instant::now();
-            match lincheck::lincheck(&file, format, model, !whole, budget) {
+            // A check that runs more than a second shows its progress on stderr (when it is a
+            // terminal); a timeout stops it with an unknown verdict.
+            let mut bar: Option<indicatif::ProgressBar> = None;
+            let mut watch = |p: lincheck::Progress| {
+                let elapsed = started.elapsed();
+                if let Some(t) = timeout
+                    && elapsed.as_nanos() > u128::from(t.as_nanos())
+                {
+                    return Err(format!("the check ran past its --timeout of {t}"));
+                }
+                if elapsed.as_secs() >= 1 {
+                    let bar = bar.get_or_insert_with(|| {
+                        let b = indicatif::ProgressBar::new_spinner();
+                        b.enable_steady_tick(std::time::Duration::from_millis(200));
+                        b
+                    });
+                    bar.set_message(format!(
+                        "checking: {} of {} partitions done, {} states explored in the current one, {:.0}s",
+                        p.partitions_done,
+                        p.partitions,
+                        p.explored,
+                        elapsed.as_secs_f64()
+                    ));
+                }
+                Ok(())
+            };
+            let result = lincheck::lincheck(&file, format, model, !whole, budget, &mut watch);
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            match result {
                 Err(e) => {
                     eprintln!("error: {e}");
                     EXIT_BAD_INPUT
                 }
                 Ok(report) => {
+                    if let (Some(path), Some(v)) = (&svg, &report.result.violation) {
+                        let unit = lincheck::time_unit(report.format);
+                        let written = syncsim_reports::run_charts::violation_chart(v, unit, 1.0)
+                            .map_err(|e| e.to_string())
+                            .and_then(|chart| std::fs::write(path, chart).map_err(|e| e.to_string()));
+                        if let Err(e) = written {
+                            eprintln!("error: {}: cannot write the chart: {e}", path.display());
+                            return EXIT_BAD_INPUT;
+                        }
+                    }
                     if json {
                         println!("{}", serde_json::to_string(&report).expect("reports serialize"));
                     } else {

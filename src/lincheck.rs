@@ -3,9 +3,10 @@
 
 use std::path::Path;
 
-use syncsim_reports::lin::formats::{Format, parse_etcd, parse_jsonl, parse_kv_edn};
+pub use syncsim_reports::lin::Progress;
+use syncsim_reports::lin::formats::{EdnHistory, Format, parse_edn, parse_etcd, parse_jsonl};
 use syncsim_reports::lin::model::{CasRegister, Counter, KvStore};
-use syncsim_reports::lin::{Budget, CheckResult, Operation, PerKey, Verdict, Whole, check};
+use syncsim_reports::lin::{Budget, CheckResult, Operation, PerKey, Verdict, Whole, check_watched};
 use syncsim_reports::lin::{Model, Object};
 
 /// The sequential models `lincheck` knows.
@@ -43,51 +44,98 @@ pub struct LincheckError {
     pub message: String,
 }
 
-fn run<O: Object>(object: O, per_key: bool, ops: &[Operation<O::Input, O::Output>], budget: Budget) -> CheckResult
+/// Watches a check: `Err(reason)` stops it (a timeout), and it may show progress.
+pub type Watch<'a> = &'a mut dyn FnMut(Progress) -> Result<(), String>;
+
+fn run<O: Object>(
+    object: O,
+    per_key: bool,
+    ops: &[Operation<O::Input, O::Output>],
+    budget: Budget,
+    watch: Watch,
+) -> CheckResult
 where
     PerKey<O>: Model<Input = O::Input, Output = O::Output>,
     Whole<O>: Model<Input = O::Input, Output = O::Output>,
 {
-    if per_key { check(&PerKey(object), ops, budget) } else { check(&Whole(object), ops, budget) }
+    if per_key {
+        check_watched(&PerKey(object), ops, budget, watch)
+    } else {
+        check_watched(&Whole(object), ops, budget, watch)
+    }
 }
 
-/// Checks the history in `path`. `format` and `model` are detected when not given.
+/// Checks the history in `path`. `format` and `model` are detected when not given; `watch` is
+/// called as the search goes (see [`check_watched`]).
 pub fn lincheck(
     path: &Path,
     format: Option<Format>,
     model: Option<ModelName>,
     per_key: bool,
     budget: Budget,
+    watch: Watch,
 ) -> Result<LincheckReport, LincheckError> {
     let file = path.display().to_string();
     let fail = |message: String| LincheckError { file: file.clone(), message };
     let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read the history: {e}")))?;
-    let format = match format.or_else(|| Format::detect(&text)) {
-        Some(f) => f,
-        None if text.trim().is_empty() => return Err(fail("the history is empty".into())),
-        None => return Err(fail("cannot tell the format from the first line: give --format jsonl|etcd|edn".into())),
-    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    if text.trim().is_empty() {
+        return Err(fail("the history is empty".into()));
+    }
+    let format = format
+        .or_else(|| Format::detect(text))
+        .ok_or_else(|| fail("cannot tell the format from the first line: give --format jsonl|etcd|edn".into()))?;
     let bad = |e: syncsim_reports::lin::formats::ParseError| fail(format!("{} ({} format)", e, format.name()));
+    // A file in which the chosen format finds no operation is bad input, never a verdict.
+    let none = |n: usize| {
+        if n == 0 { Err(fail(format!("no operation in the history ({} format)", format.name()))) } else { Ok(()) }
+    };
     let (model, result) = match (format, model) {
         (Format::Etcd, None | Some(ModelName::Register)) => {
-            (ModelName::Register, run(CasRegister, per_key, &parse_etcd(&text).map_err(bad)?, budget))
+            let ops = parse_etcd(text).map_err(bad)?;
+            none(ops.len())?;
+            (ModelName::Register, run(CasRegister, per_key, &ops, budget, watch))
         }
-        (Format::Edn, None | Some(ModelName::Kv)) => {
-            (ModelName::Kv, run(KvStore, per_key, &parse_kv_edn(&text).map_err(bad)?, budget))
-        }
+        (Format::Edn, model) => match (parse_edn(text).map_err(bad)?, model) {
+            (EdnHistory::Kv(ops), None | Some(ModelName::Kv)) => {
+                none(ops.len())?;
+                (ModelName::Kv, run(KvStore, per_key, &ops, budget, watch))
+            }
+            (EdnHistory::Register(ops), None | Some(ModelName::Register)) => {
+                none(ops.len())?;
+                (ModelName::Register, run(CasRegister, per_key, &ops, budget, watch))
+            }
+            (EdnHistory::Kv(_), Some(m)) => {
+                return Err(fail(format!("this EDN history holds key-value operations, not {m:?} ones")));
+            }
+            (EdnHistory::Register(_), Some(m)) => {
+                return Err(fail(format!("this EDN history holds register operations, not {m:?} ones")));
+            }
+        },
         (Format::Jsonl, model) => {
-            let h = parse_jsonl(&text).map_err(bad)?;
+            let h = parse_jsonl(text).map_err(bad)?;
             match model {
                 Some(ModelName::Kv) => {
                     return Err(fail("syncsim histories have no key-value (append) operations".into()));
                 }
-                Some(ModelName::Register) => (ModelName::Register, run(CasRegister, per_key, &h.registers, budget)),
-                Some(ModelName::Counter) => (ModelName::Counter, run(Counter, per_key, &h.counters, budget)),
+                Some(ModelName::Register) => {
+                    none(h.registers.len())?;
+                    (ModelName::Register, run(CasRegister, per_key, &h.registers, budget, watch))
+                }
+                Some(ModelName::Counter) => {
+                    none(h.counters.len())?;
+                    (ModelName::Counter, run(Counter, per_key, &h.counters, budget, watch))
+                }
                 None if !h.registers.is_empty() && !h.counters.is_empty() => {
                     return Err(fail("the history mixes registers and counters: choose one with --model".into()));
                 }
-                None if !h.counters.is_empty() => (ModelName::Counter, run(Counter, per_key, &h.counters, budget)),
-                None => (ModelName::Register, run(CasRegister, per_key, &h.registers, budget)),
+                None if !h.counters.is_empty() => {
+                    (ModelName::Counter, run(Counter, per_key, &h.counters, budget, watch))
+                }
+                None => {
+                    none(h.registers.len())?;
+                    (ModelName::Register, run(CasRegister, per_key, &h.registers, budget, watch))
+                }
             }
         }
         (format, Some(model)) => {
@@ -142,10 +190,31 @@ pub fn render(file: &str, r: &LincheckReport, seconds: f64) -> String {
                     s.push_str(&format!("    {:>4}. {op}\n", i + 1));
                 }
                 s.push_str(&format!("  then no order can place: {}\n", v.stuck));
+                let time = |t: Option<u64>| t.map_or("never".to_string(), |t| t.to_string());
+                s.push_str(&format!("  operations around it ({}):\n", time_unit(r.format)));
+                for o in &v.operations {
+                    let mark = match (o.stuck, o.linearized) {
+                        (true, _) => "  CANNOT PLACE".to_string(),
+                        (false, Some(k)) => format!("  (#{k} of the prefix)"),
+                        (false, None) => String::new(),
+                    };
+                    s.push_str(&format!(
+                        "    process {:>4}  call {:>12}  return {:>12}  {}{mark}\n",
+                        o.client,
+                        o.call,
+                        time(o.ret),
+                        o.op
+                    ));
+                }
             }
         }
     }
     s
+}
+
+/// What the times of a format count.
+pub fn time_unit(format: &str) -> &'static str {
+    if format == "jsonl" { "times in ns" } else { "times are event numbers in the file" }
 }
 
 /// The process exit code for a verdict: 0 linearizable, 1 not, 2 unknown.

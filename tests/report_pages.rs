@@ -215,3 +215,30 @@ fn a_window_gets_a_space_time_diagram_and_the_trace_opens_in_perfetto() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A history that is not linearizable is drawn on the page: operations per client on a time
+/// axis, the one no order can place marked (Porcupine's visualizer's view).
+#[test]
+fn a_linearizability_violation_is_drawn_per_client() {
+    // Raft committing on a minority, with the monitor off so the checker, not an invariant,
+    // catches it.
+    let text = std::fs::read_to_string("tests/data/shrink/raft-minority-commit.yaml")
+        .unwrap()
+        .replace("  bug: minority-commit", "  bug: minority-commit\n  check_invariants: false");
+    let s = Scenario::parse(&text, "minority-commit.yaml").unwrap();
+    let r = runner::run(&s, 1, false).unwrap();
+    let v = r.report.linearizability.as_ref().and_then(|l| l.violation.as_ref()).expect("a violation");
+    let stuck = v.operations.iter().find(|o| o.stuck).expect("the stuck operation is listed");
+    assert!(stuck.ret.is_some() && stuck.call > 0, "with its times: {stuck:?}");
+    let charts = run_charts(&r.report, &r.history).unwrap();
+    let svg = chart(&charts, "linearizability.svg");
+    let shown = texts(svg);
+    assert!(
+        shown.iter().any(|t| t.starts_with("CANNOT PLACE") && t.ends_with(&stuck.op.replace('>', "&gt;"))),
+        "{shown:?}"
+    );
+    assert!(shown.iter().any(|t| t == &format!("client {}", stuck.client)), "{shown:?}");
+    assert_shows(svg, "the violation chart", &["time (ms)"]);
+    let html = page::html(&r.report, &charts);
+    assert!(html.contains("id=\"linearizability.svg\""));
+}

@@ -403,3 +403,99 @@ mod tests {
         }
     }
 }
+
+/// One operation on an [`operation_lanes`] chart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LaneOp {
+    /// Its lane (client), by index.
+    pub lane: usize,
+    /// Start and end, in x units; an operation that never returned runs to the right edge.
+    pub from: f64,
+    /// See `from`.
+    pub to: f64,
+    /// True when it never returned.
+    pub open: bool,
+    /// Its label, drawn on the bar.
+    pub label: String,
+    /// How to draw it.
+    pub mark: LaneMark,
+}
+
+/// What an operation on a lane chart was in the check.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum LaneMark {
+    /// In the longest linearizable prefix.
+    Linearized,
+    /// The one no order can place.
+    Stuck,
+    /// Overlapping it, not linearized.
+    Other,
+}
+
+/// Operations as bars on a time axis, one lane per client, as Porcupine's visualizer shows a
+/// linearizability violation: linearized operations blue, the one that cannot be placed red,
+/// the rest grey; an operation that never returned is drawn open to the right edge.
+pub fn operation_lanes(title: &str, x_label: &str, lanes: &[String], ops: &[LaneOp]) -> Result<String, String> {
+    let mut svg = String::new();
+    {
+        let height = (120 + 44 * lanes.len()).min(1400) as u32;
+        let root = SVGBackend::with_string(&mut svg, (900, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let lo = ops.iter().map(|o| o.from).fold(f64::INFINITY, f64::min);
+        let hi = ops.iter().filter(|o| !o.open).map(|o| o.to).chain(ops.iter().map(|o| o.from)).fold(lo, f64::max);
+        let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
+        let pad = ((hi - lo) * 0.08).max(1e-9);
+        let (x0, x1) = (lo - pad, hi + pad);
+        let n = lanes.len().max(1) as f64;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 20))
+            .margin(14)
+            .x_label_area_size(40)
+            .y_label_area_size(90)
+            .build_cartesian_2d(x0..x1, 0f64..n)
+            .map_err(|e| e.to_string())?;
+        let names: Vec<String> = lanes.to_vec();
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(lanes.len() * 2 + 1)
+            .y_label_formatter(&|y: &f64| {
+                let i = y.floor() as usize;
+                if (y - y.floor() - 0.5).abs() < 1e-9 {
+                    names.get(i).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .x_desc(x_label)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for o in ops {
+            let colour = match o.mark {
+                LaneMark::Linearized => PALETTE[0],
+                LaneMark::Stuck => PALETTE[3],
+                LaneMark::Other => PALETTE[7],
+            };
+            let (y0, y1) = (o.lane as f64 + 0.2, o.lane as f64 + 0.8);
+            let to = if o.open { x1 } else { o.to.max(o.from + pad * 0.05) };
+            let style = if o.open { colour.mix(0.35).filled() } else { colour.mix(0.8).filled() };
+            chart
+                .draw_series(std::iter::once(Rectangle::new([(o.from, y0), (to, y1)], style)))
+                .map_err(|e| e.to_string())?;
+            if o.mark == LaneMark::Stuck {
+                chart
+                    .draw_series(std::iter::once(Rectangle::new([(o.from, y0), (to, y1)], BLACK.stroke_width(2))))
+                    .map_err(|e| e.to_string())?;
+            }
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    o.label.clone(),
+                    (o.from, o.lane as f64 + 0.5),
+                    ("sans-serif", 13).into_font().color(&BLACK),
+                )))
+                .map_err(|e| e.to_string())?;
+        }
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}

@@ -1,7 +1,8 @@
 //! The charts of one run, drawn from its report and history: latency CDF per operation kind,
 //! latency of every operation over time, divergence over time (eventually consistent
 //! protocols), session-guarantee violations per second (when there were any), leader and term
-//! over time (protocols with leaders), and message and byte rates,
+//! over time (protocols with leaders), a linearizability violation drawn per client, and
+//! message and byte rates,
 //! each with the fault windows shaded.
 
 use std::collections::BTreeMap;
@@ -125,6 +126,14 @@ pub fn run_charts(report: &Report, history: &History) -> Result<Vec<Chart>, Stri
         });
     }
 
+    if let Some(v) = report.linearizability.as_ref().and_then(|l| l.violation.as_ref()) {
+        out.push(Chart {
+            file: "linearizability.svg".into(),
+            title: format!("Linearizability violation on key {}", v.partition),
+            svg: violation_chart(v, "time (ms)", 1e-6)?,
+        });
+    }
+
     let buckets = &report.session.per_second;
     if !buckets.is_empty() {
         // Each second with violations as a bar-like step: zero before and after it.
@@ -207,4 +216,51 @@ pub fn run_charts(report: &Report, history: &History) -> Result<Vec<Chart>, Stri
         });
     }
     Ok(out)
+}
+
+/// How many operations of the linearizable prefix a violation chart shows (the last ones).
+const CHART_PREFIX: usize = 8;
+
+/// A linearizability violation drawn as operations per client on a time axis (times scaled by
+/// `scale` into `x_label`'s unit): the end of the longest linearizable prefix in order, the
+/// operation no order can place marked, the operations overlapping it.
+pub fn violation_chart(v: &crate::lin::Violation, x_label: &str, scale: f64) -> Result<String, String> {
+    // The last few of the prefix are enough to read the chart; more only crowd it.
+    let last = v.operations.iter().filter_map(|o| o.linearized).max().unwrap_or(0);
+    let shown: Vec<&crate::lin::ViolationOp> =
+        v.operations.iter().filter(|o| o.linearized.is_none_or(|k| k + CHART_PREFIX > last)).collect();
+    let clients: Vec<u64> = {
+        let mut c: Vec<u64> = shown.iter().map(|o| o.client).collect();
+        c.sort_unstable();
+        c.dedup();
+        c
+    };
+    let lanes: Vec<String> = clients.iter().map(|c| format!("client {c}")).collect();
+    let ops: Vec<charts::LaneOp> = shown
+        .iter()
+        .map(|o| charts::LaneOp {
+            lane: clients.binary_search(&o.client).unwrap_or(0),
+            from: o.call as f64 * scale,
+            to: o.ret.map_or(f64::INFINITY, |r| r as f64 * scale),
+            open: o.ret.is_none(),
+            label: match (o.stuck, o.linearized) {
+                (true, _) => format!("CANNOT PLACE {}", o.op),
+                (false, Some(k)) => format!("{k}. {}", o.op),
+                (false, None) => o.op.clone(),
+            },
+            mark: if o.stuck {
+                charts::LaneMark::Stuck
+            } else if o.linearized.is_some() {
+                charts::LaneMark::Linearized
+            } else {
+                charts::LaneMark::Other
+            },
+        })
+        .collect();
+    let title = if v.partition.is_empty() {
+        "No order explains these operations".to_string()
+    } else {
+        format!("No order explains these operations on key {}", v.partition)
+    };
+    charts::operation_lanes(&title, x_label, &lanes, &ops)
 }

@@ -7,6 +7,7 @@ use std::fmt;
 use syncsim_sim::{Op, Outcome, Output};
 
 use super::Operation;
+use super::edn::{self, Edn};
 use super::model::{CounterInput, KvInput, RegisterInput, RegisterOutput};
 
 /// A history file's format.
@@ -16,7 +17,8 @@ pub enum Format {
     Jsonl,
     /// Jepsen log lines `INFO jepsen.util - <process>\t:<type>\t:<f>\t<value>` (a CAS register).
     Etcd,
-    /// Porcupine's key-value EDN maps `{:process 0, :type :invoke, :f :get, :key "1", ...}`.
+    /// EDN maps: Porcupine's key-value `{:process 0, :type :invoke, :f :get, :key "1", ...}`
+    /// or Knossos's register `[{:process 0, :type :invoke, :f :cas, :value [1 2]} ...]`.
     Edn,
 }
 
@@ -32,8 +34,8 @@ impl Format {
 
     /// Guesses the format from the first line that says anything.
     pub fn detect(text: &str) -> Option<Format> {
-        let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
-        if line.starts_with("{:") {
+        let line = text.lines().map(|l| l.trim_start_matches('\u{feff}').trim()).find(|l| !l.is_empty())?;
+        if line.starts_with("{:") || line.starts_with(['[', '(', ';']) {
             Some(Format::Edn)
         } else if line.starts_with('{') {
             Some(Format::Jsonl)
@@ -108,7 +110,13 @@ pub fn parse_etcd(text: &str) -> Result<RegisterOps, ParseError> {
     let mut pending = Pending::new();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
-        let Some((_, rest)) = raw.split_once("jepsen.util - ") else { continue };
+        let Some((_, rest)) = raw.split_once("jepsen.util - ") else {
+            // Other log lines are skipped, but not an operation whose prefix is mangled.
+            if looks_like_operation(raw) {
+                return err(line, "this looks like an operation but lacks the `jepsen.util - ` prefix");
+            }
+            continue;
+        };
         // Fields are separated by tabs, or in some logs by runs of spaces; the value (`[1 2]`)
         // may itself hold a space.
         let Some((process, kind, f, value)) = jepsen_fields(rest) else {
@@ -180,6 +188,16 @@ pub fn parse_etcd(text: &str) -> Result<RegisterOps, ParseError> {
     Ok(ops)
 }
 
+/// True for a line holding `<process> :<type> :<f>` somewhere, as Jepsen logs operations.
+fn looks_like_operation(line: &str) -> bool {
+    let tokens: Vec<&str> = line.split_whitespace().collect();
+    tokens.windows(3).any(|w| {
+        w[0].parse::<u64>().is_ok()
+            && matches!(w[1], ":invoke" | ":ok" | ":fail" | ":info")
+            && matches!(w[2], ":read" | ":write" | ":cas")
+    })
+}
+
 /// Splits `<process> :<type> :<f> <value>` on runs of whitespace; the value is the rest.
 fn jepsen_fields(s: &str) -> Option<(&str, &str, &str, &str)> {
     let mut rest = s.trim();
@@ -193,108 +211,63 @@ fn jepsen_fields(s: &str) -> Option<(&str, &str, &str, &str)> {
     (!rest.is_empty()).then_some((process, kind, f, rest))
 }
 
-/// One value of an EDN map.
+/// The operations of an EDN history, which holds either model's.
 #[derive(Clone, Debug, PartialEq)]
-enum Edn {
-    Keyword(String),
-    Str(String),
-    Int(i64),
-    Nil,
+pub enum EdnHistory {
+    /// Porcupine's key-value operations (get, put, append on string keys).
+    Kv(KvOps),
+    /// Knossos's register operations (read, write, cas on one register).
+    Register(RegisterOps),
 }
 
-/// Reads one flat EDN map of keyword keys, e.g. `{:process 0, :f :get, :key "1", :value nil}`.
-fn edn_map(line: usize, s: &str) -> Result<Vec<(String, Edn)>, ParseError> {
-    let inner = s
-        .trim()
-        .strip_prefix('{')
-        .and_then(|s| s.strip_suffix('}'))
-        .ok_or_else(|| ParseError { line, message: "expected a map `{:key value, ...}`".into() })?;
-    let chars: Vec<char> = inner.chars().collect();
-    let mut i = 0;
-    let mut out = Vec::new();
-    let skip = |i: &mut usize| {
-        while *i < chars.len() && (chars[*i].is_whitespace() || chars[*i] == ',') {
-            *i += 1;
-        }
-    };
-    let token = |i: &mut usize| -> String {
-        let start = *i;
-        while *i < chars.len() && !(chars[*i].is_whitespace() || chars[*i] == ',') {
-            *i += 1;
-        }
-        chars[start..*i].iter().collect()
-    };
-    loop {
-        skip(&mut i);
-        if i >= chars.len() {
-            return Ok(out);
-        }
-        let key = token(&mut i);
-        let Some(key) = key.strip_prefix(':') else {
-            return err(line, format!("expected a keyword key, got `{key}`"));
-        };
-        skip(&mut i);
-        let value = if chars.get(i) == Some(&'"') {
-            i += 1;
-            let mut s = String::new();
-            loop {
-                match chars.get(i) {
-                    None => return err(line, "unterminated string"),
-                    Some('"') => {
-                        i += 1;
-                        break;
-                    }
-                    Some('\\') => {
-                        match chars.get(i + 1) {
-                            Some('n') => s.push('\n'),
-                            Some(&c) => s.push(c),
-                            None => return err(line, "unterminated string"),
-                        }
-                        i += 2;
-                    }
-                    Some(&c) => {
-                        s.push(c);
-                        i += 1;
-                    }
-                }
-            }
-            Edn::Str(s)
-        } else {
-            let t = token(&mut i);
-            if t == "nil" {
-                Edn::Nil
-            } else if let Some(k) = t.strip_prefix(':') {
-                Edn::Keyword(k.to_string())
-            } else if let Ok(n) = t.parse() {
-                Edn::Int(n)
-            } else {
-                return err(line, format!("`{t}` is not a value this reader knows (string, integer, keyword, nil)"));
-            }
-        };
-        out.push((key.to_string(), value));
+/// Reads an EDN history (see [`edn`]): Porcupine's key-value maps, or Knossos's register
+/// maps (`{:process 0, :type :invoke, :f :cas, :value [1 2]}`), told apart by the first
+/// operation's `:f`. Operations of processes that are keywords (`:nemesis`) are not client
+/// operations and are skipped.
+pub fn parse_edn(text: &str) -> Result<EdnHistory, ParseError> {
+    let maps = edn::history(text)?;
+    let first = maps.iter().find_map(|(_, m)| match (m.get("process"), m.get("f")) {
+        (Some(Edn::Int(_)), Some(Edn::Keyword(f))) => Some(f.as_str()),
+        _ => None,
+    });
+    match first {
+        Some("read" | "write" | "cas") => parse_register_maps(&maps).map(EdnHistory::Register),
+        Some(_) => parse_kv_maps(&maps).map(EdnHistory::Kv),
+        None => err(1, "no client operation (a map with an integer `:process` and an `:f`) in the history"),
     }
 }
 
 /// Reads Porcupine's key-value EDN history: invocations and completions of get, put and append.
 pub fn parse_kv_edn(text: &str) -> Result<KvOps, ParseError> {
+    match parse_edn(text)? {
+        EdnHistory::Kv(ops) => Ok(ops),
+        EdnHistory::Register(_) => err(1, "a register history (read, write, cas), not key-value operations"),
+    }
+}
+
+/// A client operation's process, type and line, or `None` for a map of another process
+/// (`:process :nemesis`).
+fn event(line: usize, m: &Edn) -> Result<Option<(u64, &str)>, ParseError> {
+    let process = match m.get("process") {
+        Some(Edn::Int(p)) if *p >= 0 => *p as u64,
+        Some(Edn::Keyword(_)) => return Ok(None),
+        _ => return err(line, "`:process` must be a non-negative integer (or a keyword such as :nemesis)"),
+    };
+    let Some(Edn::Keyword(kind)) = m.get("type") else { return err(line, "`:type` must be a keyword") };
+    Ok(Some((process, kind.as_str())))
+}
+
+fn parse_kv_maps(maps: &[(usize, Edn)]) -> Result<KvOps, ParseError> {
     let mut ops = Vec::new();
     let mut pending = Pending::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = i + 1;
-        if raw.trim().is_empty() {
-            continue;
-        }
-        let map = edn_map(line, raw)?;
-        let get = |k: &str| map.iter().find(|(key, _)| key == k).map(|(_, v)| v);
-        let Some(Edn::Int(process)) = get("process") else { return err(line, "`:process` must be an integer") };
-        let process = *process as u64;
-        let Some(Edn::Keyword(kind)) = get("type") else { return err(line, "`:type` must be a keyword") };
-        let time = line as u64;
-        match kind.as_str() {
+    for (time, (line, m)) in maps.iter().enumerate() {
+        let (line, time) = (*line, time as u64 + 1);
+        let Some((process, kind)) = event(line, m)? else { continue };
+        match kind {
             "invoke" => {
-                let Some(Edn::Keyword(f)) = get("f") else { return err(line, "`:f` must be a keyword") };
-                let Some(Edn::Str(key)) = get("key") else { return err(line, "`:key` must be a string") };
-                let value = || match get("value") {
+                let Some(Edn::Keyword(f)) = m.get("f") else { return err(line, "`:f` must be a keyword") };
+                let Some(Edn::Str(key)) = m.get("key") else { return err(line, "`:key` must be a string") };
+                let value = || match m.get("value") {
                     Some(Edn::Str(v)) => Ok(v.clone()),
                     _ => err(line, "`:value` must be a string"),
                 };
@@ -308,7 +281,7 @@ pub fn parse_kv_edn(text: &str) -> Result<KvOps, ParseError> {
             }
             "ok" => {
                 let (call, input) = pending.complete(line, process)?;
-                let output = match (&input, get("value")) {
+                let output = match (&input, m.get("value")) {
                     (KvInput::Get(_), Some(Edn::Str(v))) => Some(v.clone()),
                     (KvInput::Get(_), Some(Edn::Nil) | None) => Some(String::new()),
                     (KvInput::Get(_), Some(_)) => return err(line, "a get returns a string"),
@@ -319,6 +292,67 @@ pub fn parse_kv_edn(text: &str) -> Result<KvOps, ParseError> {
             }
             "fail" => {
                 pending.complete(line, process)?;
+            }
+            "info" => {}
+            other => return err(line, format!("unknown `:type :{other}` (invoke, ok, fail, info)")),
+        }
+    }
+    ops.extend(pending.rest().map(|(client, call, input)| Operation { client, call, ret: None, input, output: None }));
+    Ok(ops)
+}
+
+/// Reads Knossos's register history with Knossos's semantics: `:fail` operations did not take
+/// effect and are dropped, `:info` ones (and invocations never completed) may take effect at
+/// any time after their call; the register starts as `nil`.
+fn parse_register_maps(maps: &[(usize, Edn)]) -> Result<RegisterOps, ParseError> {
+    let mut ops = Vec::new();
+    let mut pending = Pending::new();
+    for (time, (line, m)) in maps.iter().enumerate() {
+        let (line, time) = (*line, time as u64 + 1);
+        let Some((process, kind)) = event(line, m)? else { continue };
+        let Some(Edn::Keyword(f)) = m.get("f") else { return err(line, "`:f` must be a keyword") };
+        let value = m.get("value");
+        let int = |v: Option<&Edn>| match v {
+            Some(Edn::Int(n)) => Ok(*n),
+            other => err(line, format!("expected an integer `:value`, found {other:?}")),
+        };
+        match kind {
+            "invoke" => {
+                let input = match f.as_str() {
+                    "read" => RegisterInput::Read { key: 0 },
+                    "write" => RegisterInput::Write { key: 0, value: int(value)? },
+                    "cas" => match value {
+                        Some(Edn::Seq(pair)) if pair.len() == 2 => {
+                            RegisterInput::Cas { key: 0, expect: int(pair.first())?, new: int(pair.get(1))? }
+                        }
+                        other => return err(line, format!("a cas takes `:value [old new]`, not {other:?}")),
+                    },
+                    other => return err(line, format!("unknown operation `:{other}` (read, write, cas)")),
+                };
+                pending.invoke(process, time, input);
+            }
+            "ok" | "fail" => {
+                let (call, input) = pending.complete(line, process)?;
+                let invoked = match input {
+                    RegisterInput::Read { .. } => "read",
+                    RegisterInput::Write { .. } => "write",
+                    RegisterInput::Cas { .. } => "cas",
+                };
+                if f != invoked {
+                    return err(line, format!("process {process} completes `:{f}` but invoked `:{invoked}`"));
+                }
+                if kind == "fail" {
+                    continue;
+                }
+                let output = match input {
+                    RegisterInput::Read { .. } => match value {
+                        Some(Edn::Nil) | None => RegisterOutput::Value(None),
+                        v => RegisterOutput::Value(Some(int(v)?)),
+                    },
+                    RegisterInput::Write { .. } => RegisterOutput::Written,
+                    RegisterInput::Cas { .. } => RegisterOutput::Swapped(true),
+                };
+                ops.push(Operation { client: process, call, ret: Some(time), input, output: Some(output) });
             }
             "info" => {}
             other => return err(line, format!("unknown `:type :{other}` (invoke, ok, fail, info)")),
@@ -342,6 +376,8 @@ pub struct SyncsimHistory {
 pub fn parse_jsonl(text: &str) -> Result<SyncsimHistory, ParseError> {
     #[derive(serde::Deserialize)]
     struct Line {
+        #[serde(default)]
+        id: Option<u64>,
         client: u64,
         f: String,
         key: u64,
@@ -357,6 +393,9 @@ pub fn parse_jsonl(text: &str) -> Result<SyncsimHistory, ParseError> {
         result: Option<serde_json::Value>,
     }
     let mut ops = Vec::new();
+    let mut ids = std::collections::BTreeMap::new();
+    // Per counter, the most its value could reach: it must fit the model's 64-bit integers.
+    let mut reach: std::collections::BTreeMap<u64, i64> = std::collections::BTreeMap::new();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
         if raw.trim().is_empty() {
@@ -364,6 +403,28 @@ pub fn parse_jsonl(text: &str) -> Result<SyncsimHistory, ParseError> {
         }
         let bad = |message: String| ParseError { line, message };
         let l: Line = serde_json::from_str(raw).map_err(|e| bad(e.to_string()))?;
+        if let Some(id) = l.id
+            && let Some(first) = ids.insert(id, line)
+        {
+            return err(line, format!("operation id {id} appears twice (first on line {first})"));
+        }
+        if let Some(ret) = l.return_ns
+            && ret < l.call_ns
+        {
+            return err(line, format!("it returns at {ret} ns, before its call at {} ns", l.call_ns));
+        }
+        for (name, v) in [("arg", l.arg), ("expect", l.expect)] {
+            if v.is_some_and(|v| v > i64::MAX as u64) {
+                return err(line, format!("`{name}` {} does not fit a 64-bit signed integer", v.unwrap_or(0)));
+            }
+        }
+        if l.f == "incr" {
+            let by = l.arg.unwrap_or(0) as i64;
+            let sum = reach.entry(l.key).or_default();
+            *sum = sum
+                .checked_add(by)
+                .ok_or_else(|| bad(format!("the increments of counter {} overflow a 64-bit signed integer", l.key)))?;
+        }
         let arg = |name: &str, v: Option<u64>| v.ok_or_else(|| bad(format!("`{}` needs `{name}`", l.f)));
         let key = l.key;
         let op = match l.f.as_str() {
@@ -380,9 +441,6 @@ pub fn parse_jsonl(text: &str) -> Result<SyncsimHistory, ParseError> {
         let outcome = match l.outcome.as_str() {
             "ok" => {
                 let ret = l.return_ns.ok_or_else(|| bad("an `ok` operation needs `return_ns`".into()))?;
-                if ret < l.call_ns {
-                    return err(line, format!("it returns at {ret} ns, before its call at {} ns", l.call_ns));
-                }
                 let int =
                     |v: &serde_json::Value| v.as_i64().ok_or_else(|| bad(format!("`{v}` is not an integer result")));
                 let output = match (&op, &l.result) {

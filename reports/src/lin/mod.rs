@@ -8,6 +8,7 @@
 //! even when another partition is too big to search at all; a partition still over the final
 //! budget makes the verdict unknown, never a guess.
 
+pub mod edn;
 pub mod formats;
 pub mod model;
 mod search;
@@ -73,6 +74,60 @@ pub struct Violation {
     pub prefix: Vec<String>,
     /// An operation that cannot be placed after that prefix.
     pub stuck: String,
+    /// The operations around the failure, in call order: the end of the prefix, the stuck
+    /// operation and those overlapping it, each with its client and times.
+    pub operations: Vec<ViolationOp>,
+}
+
+/// One operation of a violation's explanation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ViolationOp {
+    /// The client (process) that issued it.
+    pub client: u64,
+    /// When it was called (the history's time unit: nanoseconds, or event order).
+    pub call: u64,
+    /// When it returned; `None` if it never did.
+    pub ret: Option<u64>,
+    /// The operation and its result.
+    pub op: String,
+    /// Its place in the longest linearizable prefix (from 1), if it is there.
+    pub linearized: Option<usize>,
+    /// True for the operation no order can place.
+    pub stuck: bool,
+}
+
+/// How many prefix operations, and how many in all, an explanation shows.
+const EXPLAIN_PREFIX: usize = 20;
+const EXPLAIN_MAX: usize = 60;
+
+/// The operations that explain a violation: the end of the prefix, the stuck operation, and
+/// the operations overlapping it, in call order.
+fn explain<M: Model>(model: &M, part: &[OpOf<M>], stuck: &Stuck) -> Vec<ViolationOp> {
+    let place: BTreeMap<usize, usize> = stuck.prefix.iter().enumerate().map(|(k, &i)| (i, k + 1)).collect();
+    let s = &part[stuck.stuck];
+    let s_end = s.ret.unwrap_or(u64::MAX);
+    let mut chosen: Vec<usize> = stuck.prefix.iter().rev().take(EXPLAIN_PREFIX).copied().collect();
+    chosen.push(stuck.stuck);
+    chosen.extend((0..part.len()).filter(|&i| part[i].call <= s_end && part[i].ret.unwrap_or(u64::MAX) >= s.call));
+    chosen.sort_by_key(|&i| (part[i].call, i));
+    chosen.dedup();
+    if chosen.len() > EXPLAIN_MAX {
+        // Keep the ones nearest the stuck operation.
+        let at = chosen.iter().position(|&i| i == stuck.stuck).unwrap_or(0);
+        let from = at.saturating_sub(EXPLAIN_MAX / 2).min(chosen.len() - EXPLAIN_MAX);
+        chosen = chosen[from..from + EXPLAIN_MAX].to_vec();
+    }
+    chosen
+        .into_iter()
+        .map(|i| ViolationOp {
+            client: part[i].client,
+            call: part[i].call,
+            ret: part[i].ret,
+            op: model.describe(&part[i].input, part[i].output.as_ref()),
+            linearized: place.get(&i).copied(),
+            stuck: i == stuck.stuck,
+        })
+        .collect()
 }
 
 /// What a check found.
@@ -100,6 +155,7 @@ pub(crate) enum Outcome {
     Linearizable { explored: u64 },
     Violation(Stuck),
     Budget { explored: u64 },
+    Stopped { explored: u64, reason: String },
 }
 
 /// The deepest point a failed search reached, by operation index in its partition.
@@ -143,8 +199,30 @@ pub fn check_history(history: &syncsim_sim::History, budget: Budget) -> Option<C
 /// The smallest budget of the first round; each round doubles it.
 const FIRST_ROUND_BYTES: usize = 16 << 20;
 
+/// How far a check has got, for progress reports.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// Partitions whose search finished.
+    pub partitions_done: usize,
+    /// Partitions in all.
+    pub partitions: usize,
+    /// States explored in the partition being searched.
+    pub explored: u64,
+}
+
 /// Checks `ops` against `model` within `budget`.
 pub fn check<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], budget: Budget) -> CheckResult {
+    check_watched(model, ops, budget, &mut |_| Ok(()))
+}
+
+/// [`check`], calling `watch` as the search goes (every few ten thousand steps): it may show
+/// progress, and its `Err(reason)` stops the check with an unknown verdict (a timeout).
+pub fn check_watched<M: Model>(
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+    budget: Budget,
+    watch: &mut dyn FnMut(Progress) -> Result<(), String>,
+) -> CheckResult {
     let mut partitions: BTreeMap<String, Vec<OpOf<M>>> = BTreeMap::new();
     for op in ops {
         if op.output.is_none() && model.is_read(&op.input) {
@@ -168,7 +246,9 @@ pub fn check<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], budget
         let mut still_open = Vec::new();
         for &p in &open {
             let (key, part) = &parts[p];
-            match search::search(model, part, round) {
+            let (done, total) = (result.partitions_checked, parts.len());
+            let mut on_step = |explored| watch(Progress { partitions_done: done, partitions: total, explored });
+            match search::search(model, part, round, &mut on_step) {
                 Outcome::Linearizable { explored } => {
                     result.states_explored += explored;
                     result.partitions_checked += 1;
@@ -183,12 +263,19 @@ pub fn check<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], budget
                         partition_operations: part.len(),
                         prefix: stuck.prefix.iter().map(|&i| describe(i)).collect(),
                         stuck: describe(stuck.stuck),
+                        operations: explain(model, part, &stuck),
                     });
                     return result;
                 }
                 Outcome::Budget { explored } => {
                     result.states_explored += explored;
                     still_open.push(p);
+                }
+                Outcome::Stopped { explored, reason } => {
+                    result.states_explored += explored;
+                    result.verdict = Verdict::Unknown;
+                    result.unknown_reason = Some(reason);
+                    return result;
                 }
             }
         }

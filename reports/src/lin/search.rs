@@ -120,8 +120,17 @@ impl<S: Clone + Eq + std::hash::Hash> Interner<S> {
     }
 }
 
-/// Searches one partition, giving up once the seen-set holds more than `max_bytes`.
-pub(super) fn search<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], max_bytes: usize) -> Outcome {
+/// How many steps the search takes between two calls of its watcher.
+const WATCH_EVERY: u32 = 1 << 16;
+
+/// Searches one partition, giving up once the seen-set holds more than `max_bytes`, or when
+/// `watch` (called every [`WATCH_EVERY`] steps with the states explored so far) says stop.
+pub(super) fn search<M: Model>(
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+    max_bytes: usize,
+    watch: &mut dyn FnMut(u64) -> Result<(), String>,
+) -> Outcome {
     let n = ops.len();
     // Events in time order; calls before returns at the same instant (they overlap).
     let mut order: Vec<(u64, bool, u32)> = Vec::with_capacity(2 * n);
@@ -185,7 +194,14 @@ pub(super) fn search<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>]
     };
 
     let mut cursor = events[0].next;
+    let mut steps = 0u32;
     while events[0].next != NONE {
+        steps = steps.wrapping_add(1);
+        if steps.is_multiple_of(WATCH_EVERY)
+            && let Err(reason) = watch(seen.len() as u64)
+        {
+            return Outcome::Stopped { explored: seen.len() as u64, reason };
+        }
         // The list always ends with a return, which either backtracks or was lifted with its
         // call, so the cursor never runs off the end.
         let ev = events[cursor as usize];
