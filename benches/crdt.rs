@@ -78,7 +78,8 @@ fn checkers(c: &mut Criterion) {
     let mut group = c.benchmark_group("crdt checkers");
     group.throughput(Throughput::Elements(out.history.len() as u64));
     group.bench_function("sec, crdt-partition", |b| {
-        b.iter(|| syncsim::reports::sec::check(&out.history, datatype, &out.final_reads, vis, |n| n.to_string()))
+        let writes = syncsim::reports::writes::WriteIndex::new(&out.history, vis);
+        b.iter(|| syncsim::reports::sec::check(&writes, datatype, &out.final_reads, |n| n.to_string()))
     });
     group.bench_function("staleness, crdt-partition", |b| {
         b.iter(|| syncsim::reports::staleness::check(&out.history, vis, |n| n.to_string()))

@@ -99,6 +99,7 @@ impl Protocol for FloodNode {
             consistency: Consistency::Eventual,
             round: None,
             datatype: syncsim_sim::Datatype::KeyValue,
+            reads_state: false,
         }
     }
 

@@ -278,8 +278,14 @@ impl Report {
     pub fn build(ctx: RunContext, out: &RunOutput<Tracker>) -> Report {
         let ops = operation_stats(&out.history);
         let live: Vec<bool> = out.final_digests.iter().map(Option::is_some).collect();
+        let writes = crate::writes::WriteIndex::new(&out.history, &out.observer.visibility);
+        // Final states are judged where the protocol reports them and answers reads from the
+        // replica a client reached; a linearizable protocol's durability is the
+        // linearizability check's to judge (a lagging replica's state is not its answer).
+        let judge_states =
+            ctx.protocol.reads_state && ctx.protocol.consistency != syncsim_sim::Consistency::Linearizable;
         let unheld =
-            crate::writes::unheld(&out.history, &out.observer.visibility, ctx.protocol.datatype, &out.final_reads);
+            judge_states.then(|| crate::writes::unheld(&writes, ctx.protocol.datatype, &out.final_reads)).flatten();
         let visibility = out.observer.visibility.finish(&out.history, &live, ctx.protocol.round, unheld.as_ref());
         let attempted = ops.counts.get("all").map_or(0, |c| c.attempted);
         let per_op = |x: u64| {
@@ -292,13 +298,14 @@ impl Report {
         let node = |i: usize| name(&NodeId(i as u32));
         let tracker = &out.observer.visibility;
         let sec = (ctx.protocol.consistency == syncsim_sim::Consistency::StrongEventual)
-            .then(|| crate::sec::check(&out.history, ctx.protocol.datatype, &out.final_reads, tracker, node));
+            .then(|| crate::sec::check(&writes, ctx.protocol.datatype, &out.final_reads, node));
         let staleness = matches!(
             ctx.protocol.consistency,
             syncsim_sim::Consistency::StrongEventual | syncsim_sim::Consistency::Eventual
         )
         .then(|| crate::staleness::check(&out.history, tracker, node));
-        let session = crate::session::check(&out.history, tracker, node);
+        let served_locally = ctx.protocol.consistency != syncsim_sim::Consistency::Linearizable;
+        let session = crate::session::check(&writes, served_locally, node);
         let mut report = Report {
             schema_version: SCHEMA_VERSION,
             syncsim_version: env!("CARGO_PKG_VERSION").to_string(),

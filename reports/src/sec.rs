@@ -25,10 +25,11 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use syncsim_sim::history::{Entry, History, Op, Outcome};
+use syncsim_sim::history::{Entry, Op, Outcome};
 use syncsim_sim::{Datatype, Key, Output, RequestId};
 
-use crate::visibility::{UNSEEN, VisibilityTracker, writes_nothing};
+use crate::visibility::{UNSEEN, writes_nothing};
+use crate::writes::WriteIndex;
 
 /// How many examples of each finding a report keeps.
 const EXAMPLES: usize = 20;
@@ -105,46 +106,35 @@ pub struct SecCheck {
 struct Update<'a> {
     entry: &'a Entry,
     acked: bool,
-    /// When its own node applied it (ns).
-    applied: u64,
     /// When each replica first held it, or something that superseded it.
     seen: &'a [u64],
     /// Its stamp in its write stream.
     stamp: u64,
+    /// The run's writes, which order this one against others.
+    index: &'a WriteIndex<'a>,
 }
 
 impl Update<'_> {
     fn id(&self) -> RequestId {
         self.entry.id
     }
-    fn origin(&self) -> usize {
-        self.entry.node.index()
-    }
-    /// Whether `self` was at `other`'s node before `other` was made there: `Some(true)` yes,
-    /// `Some(false)` no, `None` when the two happened at the same instant.
+    /// Whether `self` was where `other` was made before `other` was made there (see
+    /// [`WriteIndex::before`]).
     fn before(&self, other: &Update) -> Option<bool> {
-        if self.applied > other.applied {
-            return Some(false);
-        }
-        let seen = self.seen.get(other.origin()).copied().unwrap_or(UNSEEN);
-        match seen.cmp(&other.applied) {
-            std::cmp::Ordering::Less => Some(true),
-            std::cmp::Ordering::Greater => Some(false),
-            std::cmp::Ordering::Equal => None,
-        }
+        self.index.before(self.id(), other.id())
     }
 }
 
 /// Judges the final states `reads` (per node, `None` if down) of a protocol replicating
-/// `datatype`, given the run's `history` and the exposures `visibility` recorded; `name`
-/// names nodes.
+/// `datatype`, given the run's writes (`index`: the history and the exposures the run
+/// recorded); `name` names nodes.
 pub fn check(
-    history: &History,
+    index: &WriteIndex,
     datatype: Datatype,
     reads: &[Option<Vec<(Key, Output)>>],
-    visibility: &VisibilityTracker,
     name: impl Fn(usize) -> String,
 ) -> SecCheck {
+    let (history, visibility) = (index.history, index.tracker);
     let live: Vec<usize> = (0..reads.len()).filter(|&r| reads[r].is_some()).collect();
     let mut out = SecCheck { live_replicas: live.len() as u64, ..SecCheck::default() };
     let mut updates: BTreeMap<Key, Vec<Update>> = BTreeMap::new();
@@ -169,8 +159,7 @@ pub fn check(
             }
             continue;
         };
-        let applied = w.seen.get(e.node.index()).copied().unwrap_or(UNSEEN);
-        let u = Update { entry: e, acked, applied, seen: &w.seen, stamp: w.stamp };
+        let u = Update { entry: e, acked, seen: &w.seen, stamp: w.stamp, index };
         if acked {
             let holders = live.iter().filter(|&&r| u.seen[r] != UNSEEN).count();
             if holders == 0 {
@@ -244,7 +233,8 @@ fn output_words(o: &Output) -> String {
     }
 }
 
-fn op_words(op: &Op) -> String {
+/// An update in words: `put 7`, `incr 1`, `insert 9 at 2`.
+pub(crate) fn op_words(op: &Op) -> String {
     match *op {
         Op::Put { value, .. } => format!("put {value}"),
         Op::Incr { by, .. } => format!("incr {by}"),
@@ -476,6 +466,8 @@ fn judge_sequence(state: &Output, delivered: &[&Update]) -> Vec<(Finding, String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::visibility::VisibilityTracker;
+    use syncsim_sim::history::History;
     use syncsim_sim::{Exposure, NodeId, SimTime};
 
     /// A small run: a history and the exposures of its updates, built step by step.
@@ -510,7 +502,7 @@ mod tests {
 
         fn check(&self, datatype: Datatype, finals: Vec<Output>) -> SecCheck {
             let reads: Vec<Option<Vec<(Key, Output)>>> = finals.into_iter().map(|o| Some(vec![(1, o)])).collect();
-            check(&self.history, datatype, &reads, &self.vis, |n| format!("n{n}"))
+            check(&WriteIndex::new(&self.history, &self.vis), datatype, &reads, |n| format!("n{n}"))
         }
     }
 
@@ -624,7 +616,7 @@ mod tests {
         let mut run = Run::new(2);
         run.update(0, Op::Incr { key: 1, by: 5 }, 10, 0, 5);
         let reads = vec![None, Some(vec![(1, Output::Count(0))])];
-        let c = check(&run.history, Datatype::Counter, &reads, &run.vis, |n| format!("n{n}"));
+        let c = check(&WriteIndex::new(&run.history, &run.vis), Datatype::Counter, &reads, |n| format!("n{n}"));
         assert!(c.valid && c.converged);
         assert_eq!(c.stranded, 1);
     }

@@ -23,11 +23,11 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use syncsim_sim::history::{Entry, History, Op, Outcome, Output};
+use syncsim_sim::history::{Entry, Op, Outcome, Output};
 use syncsim_sim::{Key, RequestId};
 
-use crate::visibility::{UNSEEN, VisibilityTracker, writes_nothing};
-use crate::writes::WriteIndex;
+use crate::visibility::UNSEEN;
+use crate::writes::{WriteIndex, acked_write};
 
 /// How many violations of each guarantee a report names.
 const EXAMPLES: usize = 10;
@@ -184,23 +184,18 @@ fn read_values(e: &Entry) -> Option<Vec<u64>> {
     }
 }
 
-/// True for an acknowledged update that wrote something.
-fn acked_write(e: &Entry) -> bool {
-    e.op.is_update()
-        && !writes_nothing(&e.op)
-        && matches!(e.outcome, Outcome::Ok(ref o) if *o != Output::Swapped(false))
-        && e.ret.is_some()
-}
-
 /// The last entry of `list` (ordered by return time) that returned before `t`.
 fn last_before(list: &[(u64, RequestId)], t: u64) -> Option<RequestId> {
     let n = list.partition_point(|&(ret, _)| ret < t);
     n.checked_sub(1).map(|i| list[i].1)
 }
 
-/// Judges every client's session against the three guarantees; `name` names nodes.
-pub fn check(history: &History, tracker: &VisibilityTracker, name: impl Fn(usize) -> String) -> SessionStats {
-    let index = WriteIndex::new(history, tracker);
+/// Judges every client's session against the three guarantees, over the writes `index`
+/// knows. `served_locally`: reads are answered by the replica the client reached (not so for
+/// protocols that forward reads to a leader, where monotonic writes are not judged: the
+/// history does not say which replica answered). `name` names nodes.
+pub fn check(index: &WriteIndex, served_locally: bool, name: impl Fn(usize) -> String) -> SessionStats {
+    let (history, tracker) = (index.history, index.tracker);
     let mut out = SessionStats::default();
     // Per client: its acknowledged writes by key, its acknowledged reads by key, and all its
     // acknowledged writes, each as (return time, id) in return order.
@@ -221,16 +216,13 @@ pub fn check(history: &History, tracker: &VisibilityTracker, name: impl Fn(usize
         list.sort_unstable();
     }
     let entry = |id: RequestId| history.get(id).expect("ids come from the history");
-    let includes = |values: &[u64], key: Key, w: RequestId| {
-        values.iter().any(|&v| index.writer(key, v).is_some_and(|h| index.covers(h, w)))
-    };
     let empty = Vec::new();
     for e in history.entries() {
         let Some(values) = read_values(e).filter(|_| e.ret.is_some()) else { continue };
         let (client, key) = (e.client, e.op.key());
         if let Some(w) = last_before(writes.get(&(client, key)).unwrap_or(&empty), e.call.0) {
             out.ryw_reads += 1;
-            if !includes(&values, key, w) {
+            if !index.holds(&values, key, w) {
                 out.record(SessionViolation {
                     guarantee: Guarantee::ReadYourWrites,
                     client,
@@ -248,11 +240,14 @@ pub fn check(history: &History, tracker: &VisibilityTracker, name: impl Fn(usize
             }
         }
         if let Some(r) = last_before(reads.get(&(client, key)).unwrap_or(&empty), e.call.0) {
+            // Each value the earlier read saw must still be there or superseded (a value a
+            // script wrote twice is kept if either write is).
             let before = read_values(entry(r)).unwrap_or_default();
-            let seen: Vec<RequestId> = before.iter().filter_map(|&v| index.writer(key, v)).collect();
-            if !seen.is_empty() {
+            let named: Vec<&[RequestId]> =
+                before.iter().map(|&v| index.writers(key, v)).filter(|ws| !ws.is_empty()).collect();
+            if !named.is_empty() {
                 out.mr_reads += 1;
-                if let Some(&lost) = seen.iter().find(|&&w| !includes(&values, key, w)) {
+                if let Some(lost) = named.iter().find(|ws| !ws.iter().any(|&w| index.holds(&values, key, w))) {
                     out.record(SessionViolation {
                         guarantee: Guarantee::MonotonicReads,
                         client,
@@ -262,31 +257,35 @@ pub fn check(history: &History, tracker: &VisibilityTracker, name: impl Fn(usize
                         message: format!(
                             "read #{} of key {key} returned {values:?}, older than the client's read #{} before it, \
                              which saw write #{}",
-                            e.id.0, r.0, lost.0
+                            e.id.0, r.0, lost[0].0
                         ),
                     });
                 }
             }
         }
     }
-    // Monotonic writes, as readers can observe it: a read that sees a client's write at a
-    // replica that does not yet hold the client's earlier write. Judged once per write.
-    let mut earlier_write: BTreeMap<RequestId, Option<RequestId>> = BTreeMap::new();
-    for e in history.entries().iter().filter(|e| acked_write(e)) {
-        let w1 = last_before(all_writes.get(&e.client).unwrap_or(&empty), e.call.0);
-        if w1.is_some() {
-            out.mw_writes += 1;
-        }
-        earlier_write.insert(e.id, w1);
+    if !served_locally {
+        return finish(out);
     }
-    let mut judged_early: std::collections::BTreeSet<RequestId> = Default::default();
+    // Monotonic writes, as readers can observe it: a read that sees a client's register write
+    // at a replica that does not yet hold the client's earlier write. Judged once per write.
+    let mut earlier_write: BTreeMap<RequestId, RequestId> = BTreeMap::new();
+    for e in history.entries().iter().filter(|e| acked_write(e) && matches!(e.op, Op::Put { .. } | Op::Cas { .. })) {
+        if let Some(w1) = last_before(all_writes.get(&e.client).unwrap_or(&empty), e.call.0) {
+            out.mw_writes += 1;
+            earlier_write.insert(e.id, w1);
+        }
+    }
+    let mut judged: std::collections::BTreeSet<RequestId> = Default::default();
     for e in history.entries() {
         let (Some(values), Some(ret)) = (read_values(e), e.ret) else { continue };
         let key = e.op.key();
-        for w2 in values.iter().filter_map(|&v| index.writer(key, v)) {
-            let Some(&Some(w1)) = earlier_write.get(&w2) else { continue };
+        for &v in &values {
+            // A value several writes share does not say which one the replica held.
+            let &[w2] = index.writers(key, v) else { continue };
+            let Some(&w1) = earlier_write.get(&w2) else { continue };
             let held = tracker.write(w1).and_then(|t| t.seen.get(e.node.index()).copied()).unwrap_or(UNSEEN);
-            if held <= ret.0 || !judged_early.insert(w2) {
+            if held <= ret.0 || !judged.insert(w2) {
                 continue;
             }
             let writer = entry(w2);
@@ -309,6 +308,11 @@ pub fn check(history: &History, tracker: &VisibilityTracker, name: impl Fn(usize
             });
         }
     }
+    finish(out)
+}
+
+/// Shares and example order, once every violation is counted.
+fn finish(mut out: SessionStats) -> SessionStats {
     let share = |bad: u64, all: u64| if all == 0 { 0.0 } else { bad as f64 / all as f64 };
     out.read_your_writes_share = share(out.read_your_writes, out.ryw_reads);
     out.monotonic_reads_share = share(out.monotonic_reads, out.mr_reads);
@@ -318,16 +322,14 @@ pub fn check(history: &History, tracker: &VisibilityTracker, name: impl Fn(usize
 }
 
 fn describe(op: &Op) -> String {
-    match *op {
-        Op::Put { key, value } => format!("put {value} to key {key}"),
-        Op::Cas { key, new, .. } => format!("cas to {new} at key {key}"),
-        ref other => format!("{} at key {}", other.kind(), other.key()),
-    }
+    format!("{} at key {}", crate::sec::op_words(op), op.key())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::visibility::VisibilityTracker;
+    use syncsim_sim::History;
     use syncsim_sim::{Exposure, NodeId, SimTime};
 
     struct Run {
@@ -353,7 +355,7 @@ mod tests {
             self.h.complete(id, SimTime(at + 1), Outcome::Ok(Output::Value(saw)));
         }
         fn check(&self) -> SessionStats {
-            check(&self.h, &self.t, |n| format!("n{n}"))
+            check(&WriteIndex::new(&self.h, &self.t), true, |n| format!("n{n}"))
         }
     }
 
@@ -428,11 +430,15 @@ mod tests {
             h.complete(id, SimTime(at + 1), Outcome::Ok(Output::Value(Some(20))));
         };
         read(&mut h, 45);
-        assert_eq!(check(&h, &t, |n| format!("n{n}")).monotonic_writes, 0, "n1 held both by then");
+        assert_eq!(
+            check(&WriteIndex::new(&h, &t), true, |n| format!("n{n}")).monotonic_writes,
+            0,
+            "n1 held both by then"
+        );
         read(&mut h, 35);
-        let s = check(&h, &t, |n| format!("n{n}"));
+        let s = check(&WriteIndex::new(&h, &t), true, |n| format!("n{n}"));
         assert_eq!((s.mw_writes, s.monotonic_writes), (1, 1));
         let m = &s.examples.iter().find(|v| v.guarantee == Guarantee::MonotonicWrites).unwrap().message;
-        assert!(m.starts_with("read #3 at n1 saw write #1 (put 20 to key 2)"), "{m}");
+        assert!(m.starts_with("read #3 at n1 saw write #1 (put 20 at key 2)"), "{m}");
     }
 }

@@ -353,11 +353,12 @@ mod tests {
         let mut t = VisibilityTracker::new(2);
         t.expose(SimTime(0), NodeId(0), &exp(1, 0, 5));
         let gone: Vec<Option<Vec<(Key, Output)>>> = vec![Some(vec![]), Some(vec![])];
-        let unheld = crate::writes::unheld(&h, &t, syncsim_sim::Datatype::KeyValue, &gone).unwrap();
+        let index = crate::writes::WriteIndex::new(&h, &t);
+        let unheld = crate::writes::unheld(&index, syncsim_sim::Datatype::KeyValue, &gone).unwrap();
         let s = t.finish(&h, &[true, true], None, Some(&unheld));
         assert_eq!((s.lost, s.visible_somewhere, s.lost_examples.clone()), (1, 0, vec![0]));
         let kept = vec![Some(vec![(1, Output::Value(Some(1)))]), Some(vec![])];
-        let unheld = crate::writes::unheld(&h, &t, syncsim_sim::Datatype::KeyValue, &kept).unwrap();
+        let unheld = crate::writes::unheld(&index, syncsim_sim::Datatype::KeyValue, &kept).unwrap();
         let s = t.finish(&h, &[true, true], None, Some(&unheld));
         assert_eq!((s.lost, s.visible_somewhere), (0, 1));
     }

@@ -2,7 +2,9 @@
 //! lost-write, session and final-state checks judge by.
 //!
 //! Client writes carry unique values (a put writes its request id plus one, a compare-and-set
-//! its new value likewise), so a value read names the write that put it there. Two writes are
+//! its new value likewise), so a value read names the write that put it there. Scripted
+//! operations may repeat a value: then the value names several writes, and a check accepts
+//! whichever of them lets it pass. Two writes are
 //! ordered by what the run recorded (see [`crate::visibility`]):
 //! - *causally*: `a` happened before `b` when `a` was visible at `b`'s node before `b` was
 //!   applied there, so whatever order the protocol gives writes must put `b` after `a`;
@@ -23,9 +25,11 @@ use crate::visibility::{UNSEEN, VisibilityTracker};
 
 /// The writes of a run, found by the value they wrote, with the tracker's record of each.
 pub struct WriteIndex<'a> {
-    history: &'a History,
-    tracker: &'a VisibilityTracker,
-    by_value: BTreeMap<(Key, Value), RequestId>,
+    /// The run's history.
+    pub history: &'a History,
+    /// What the run recorded of each write.
+    pub tracker: &'a VisibilityTracker,
+    by_value: BTreeMap<(Key, Value), Vec<RequestId>>,
 }
 
 impl<'a> WriteIndex<'a> {
@@ -39,32 +43,43 @@ impl<'a> WriteIndex<'a> {
                 (Op::Put { key, value }, _) | (Op::Cas { key, new: value, .. }, _) => (*key, *value),
                 _ => continue,
             };
-            by_value.insert(value, e.id);
+            by_value.entry(value).or_insert_with(Vec::new).push(e.id);
         }
         WriteIndex { history, tracker, by_value }
     }
 
-    /// The write that put `value` in the register at `key`, if any client wrote it.
-    pub fn writer(&self, key: Key, value: Value) -> Option<RequestId> {
-        self.by_value.get(&(key, value)).copied()
+    /// The writes that put `value` in the register at `key` (one, unless a script repeated
+    /// a value; none if no client wrote it).
+    pub fn writers(&self, key: Key, value: Value) -> &[RequestId] {
+        self.by_value.get(&(key, value)).map_or(&[], Vec::as_slice)
     }
 
-    /// When write `w` was applied at its own node (ns), if it ever was.
-    fn applied(&self, w: RequestId) -> Option<u64> {
-        let node = self.history.get(w)?.node.index();
-        self.tracker.write(w).and_then(|t| t.seen.get(node).copied()).filter(|&t| t != UNSEEN)
+    /// Whether a register reading `values` at `key` holds write `w` or something that
+    /// superseded it.
+    pub fn holds(&self, values: &[Value], key: Key, w: RequestId) -> bool {
+        values.iter().any(|&v| self.writers(key, v).iter().any(|&h| self.covers(h, w)))
     }
 
-    /// Whether write `a` was visible at write `b`'s node before `b` was applied there:
+    /// When and where write `w` was first applied (ns, node), if it ever was: where its
+    /// client's request took effect, which for a protocol that forwards requests is not always
+    /// the node the client reached (that node wins a tie).
+    fn applied(&self, w: RequestId) -> Option<(u64, usize)> {
+        let seen = &self.tracker.write(w)?.seen;
+        let first = seen.iter().copied().min().filter(|&t| t != UNSEEN)?;
+        let own = self.history.get(w)?.node.index();
+        let node = if seen.get(own) == Some(&first) { own } else { seen.iter().position(|&t| t == first)? };
+        Some((first, node))
+    }
+
+    /// Whether write `a` was visible where write `b` was applied before `b` was applied there:
     /// `Some(true)` yes, `Some(false)` no, `None` when the run cannot tell (the two happened at
     /// the same instant, or one was never applied anywhere the tracker saw).
     pub fn before(&self, a: RequestId, b: RequestId) -> Option<bool> {
-        let b_applied = self.applied(b)?;
-        let a_applied = self.applied(a)?;
+        let (b_applied, b_node) = self.applied(b)?;
+        let (a_applied, _) = self.applied(a)?;
         if a_applied > b_applied {
             return Some(false);
         }
-        let b_node = self.history.get(b)?.node.index();
         let seen = self.tracker.write(a)?.seen.get(b_node).copied().unwrap_or(UNSEEN);
         match seen.cmp(&b_applied) {
             std::cmp::Ordering::Less => Some(true),
@@ -96,6 +111,15 @@ impl<'a> WriteIndex<'a> {
     }
 }
 
+/// True for an acknowledged update that wrote something (a compare-and-set that did not swap,
+/// or a counter step of 0, wrote nothing).
+pub fn acked_write(e: &syncsim_sim::history::Entry) -> bool {
+    e.op.is_update()
+        && !crate::visibility::writes_nothing(&e.op)
+        && matches!(e.outcome, Outcome::Ok(ref o) if *o != Output::Swapped(false))
+        && e.ret.is_some()
+}
+
 /// The acknowledged writes that no live replica holds at the end, judged from the replicas'
 /// final readable states (`reads[r]`, `None` when replica `r` is down): a put or
 /// compare-and-set whose value, or a write that superseded it, no live register holds; an add
@@ -104,28 +128,29 @@ impl<'a> WriteIndex<'a> {
 /// cannot name single writes (counters), and for updates of other kinds, which are judged by
 /// exposures alone.
 pub fn unheld(
-    history: &History,
-    tracker: &VisibilityTracker,
+    index: &WriteIndex,
     datatype: Datatype,
     reads: &[Option<Vec<(Key, Output)>>],
 ) -> Option<BTreeSet<RequestId>> {
     if datatype == Datatype::Counter {
         return None;
     }
-    let index = WriteIndex::new(history, tracker);
+    let history = index.history;
     // Per key, what the live replicas hold: distinct values (registers, sets, sequences).
-    let mut held: BTreeMap<Key, BTreeSet<Value>> = BTreeMap::new();
+    let mut held: BTreeMap<Key, Vec<Value>> = BTreeMap::new();
     for (key, output) in reads.iter().flatten().flatten() {
         let values = held.entry(*key).or_default();
         match output {
-            Output::Value(Some(v)) => {
-                values.insert(*v);
-            }
+            Output::Value(Some(v)) => values.push(*v),
             Output::Elems(vs) => values.extend(vs.iter().copied()),
             _ => {}
         }
     }
-    let empty = BTreeSet::new();
+    for values in held.values_mut() {
+        values.sort_unstable();
+        values.dedup();
+    }
+    let empty = Vec::new();
     // Elements some delete returned, keys with a delete whose result is unknown, and the
     // removes of each element that may have taken effect.
     let mut deleted: BTreeSet<(Key, Value)> = BTreeSet::new();
@@ -155,16 +180,17 @@ pub fn unheld(
                 if e.outcome == Outcome::Ok(Output::Swapped(false)) {
                     continue;
                 }
-                values.iter().any(|&v| index.writer(key, v).is_some_and(|h| index.covers(h, e.id)))
+                index.holds(values, key, e.id)
             }
+            // The latest removes are the likeliest to have seen the add: try them first.
             Op::Add { key, elem } => {
-                values.contains(&elem)
+                values.binary_search(&elem).is_ok()
                     || removes
                         .get(&(key, elem))
-                        .is_some_and(|rs| rs.iter().any(|&r| index.before(e.id, r) != Some(false)))
+                        .is_some_and(|rs| rs.iter().rev().any(|&r| index.before(e.id, r) != Some(false)))
             }
             Op::Insert { key, elem, .. } => {
-                values.contains(&elem) || deleted.contains(&(key, elem)) || blind_deletes.contains(&key)
+                values.binary_search(&elem).is_ok() || deleted.contains(&(key, elem)) || blind_deletes.contains(&key)
             }
             _ => continue,
         };
@@ -205,8 +231,8 @@ mod tests {
     fn values_name_their_writes_and_causality_beats_stamps() {
         let (h, t, [a, b, c]) = run();
         let w = WriteIndex::new(&h, &t);
-        assert_eq!(w.writer(1, 2), Some(b));
-        assert_eq!(w.writer(1, 9), None);
+        assert_eq!(w.writers(1, 2), [b]);
+        assert!(w.writers(1, 9).is_empty());
         assert_eq!(w.before(a, b), Some(true));
         assert_eq!(w.before(b, a), Some(false));
         assert!(w.covers(b, a), "b came after a");

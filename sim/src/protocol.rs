@@ -77,6 +77,9 @@ pub struct ProtocolInfo {
     pub round: Option<SimDuration>,
     /// The replicated data type, which decides what a history implies about final states.
     pub datatype: Datatype,
+    /// Whether [`Protocol::read_state`] reports what each replica holds, so that checkers
+    /// may judge final states (a protocol that leaves it empty holds nothing to judge).
+    pub reads_state: bool,
 }
 
 /// The data type a protocol replicates, for the checkers that judge final states.

@@ -66,6 +66,7 @@ impl Protocol for Pinger {
             consistency: Consistency::Eventual,
             round: None,
             datatype: syncsim_sim::Datatype::KeyValue,
+            reads_state: false,
         }
     }
     fn new(_: NodeId, config: &Config, durable: Option<u64>) -> Self {

@@ -331,6 +331,7 @@ impl<C: Crdt> Protocol for CrdtNode<C> {
             consistency: Consistency::StrongEventual,
             round: Some(config.interval),
             datatype: C::DATATYPE,
+            reads_state: true,
         }
     }
 

@@ -424,6 +424,7 @@ impl Protocol for GossipNode {
             consistency: Consistency::Eventual,
             round: Some(config.interval),
             datatype: syncsim_sim::Datatype::KeyValue,
+            reads_state: true,
         }
     }
 

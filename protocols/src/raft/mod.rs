@@ -536,13 +536,13 @@ impl RaftNode {
         if pre {
             self.role = Role::PreCandidate;
             // Giving up on the leader starts here, pre-vote or not.
-            ctx.note(RaftNote::Campaign { term: self.term + 1 });
+            ctx.note(RaftNote::Campaign { term: self.term + 1, pre_vote: true });
             ctx.broadcast(RaftMsg::PreVote { term: self.term + 1, last_index, last_term });
         } else {
             self.role = Role::Candidate;
             self.term += 1;
             self.voted_for = Some(self.id);
-            ctx.note(RaftNote::Campaign { term: self.term });
+            ctx.note(RaftNote::Campaign { term: self.term, pre_vote: false });
             ctx.broadcast(RaftMsg::RequestVote { term: self.term, last_index, last_term });
         }
         self.reset_election_timer(ctx);
@@ -952,6 +952,7 @@ impl Protocol for RaftNode {
             consistency: Consistency::Linearizable,
             round: None,
             datatype: syncsim_sim::Datatype::KeyValue,
+            reads_state: true,
         }
     }
 

@@ -12,8 +12,9 @@
 //!   follower of such a leader may drop them; both are correct Raft.
 //! - State machine safety: no two nodes apply different entries at one index, and every node
 //!   that has applied an index holds the same state there.
-//! - No rollback: within one incarnation a node's applied index only grows, one entry at a time
-//!   or by a snapshot ahead of it; a restart resumes from a state it had applied before.
+//! - No rollback: within one incarnation a node's applied index never goes back (a duplicated
+//!   snapshot of the index it is at changes nothing); a restart resumes from a state some node
+//!   had applied.
 
 use std::collections::BTreeMap;
 
@@ -26,6 +27,8 @@ pub enum RaftNote {
     Campaign {
         /// The new term.
         term: u64,
+        /// A pre-vote: the term is only asked about, not entered.
+        pre_vote: bool,
     },
     /// It became leader of `term`.
     Leader {
@@ -231,9 +234,11 @@ impl RaftMonitor {
 impl Monitor<RaftNote> for RaftMonitor {
     fn observe(&mut self, now: SimTime, node: NodeId, note: &RaftNote) -> Result<(), String> {
         match note {
-            RaftNote::Campaign { term } => {
+            RaftNote::Campaign { term, pre_vote } => {
                 self.campaigns += 1;
-                self.top_term = self.top_term.max(*term);
+                if !pre_vote {
+                    self.top_term = self.top_term.max(*term);
+                }
                 if self.leader.is_none_or(|(_, t)| *term > t) {
                     self.first_campaign.get_or_insert(now);
                 }
@@ -440,8 +445,8 @@ mod tests {
         }
         m.observe(SimTime(3), NodeId(2), &RaftNote::Appended { first: 1, entries: vec![e1] }).unwrap();
         m.observe(SimTime(4), NodeId(0), &applied(1, 11, 1)).unwrap();
-        m.observe(SimTime(5), NodeId(2), &RaftNote::Campaign { term: 2 }).unwrap(); // then paused
-        m.observe(SimTime(6), NodeId(1), &RaftNote::Campaign { term: 3 }).unwrap();
+        m.observe(SimTime(5), NodeId(2), &RaftNote::Campaign { term: 2, pre_vote: false }).unwrap(); // then paused
+        m.observe(SimTime(6), NodeId(1), &RaftNote::Campaign { term: 3, pre_vote: false }).unwrap();
         m.observe(SimTime(7), NodeId(1), &RaftNote::Leader { term: 3 }).unwrap();
         for n in [1, 3, 4] {
             m.observe(SimTime(8), NodeId(n), &RaftNote::Appended { first: 1, entries: vec![e1, e2, e3] }).unwrap();
@@ -535,11 +540,11 @@ mod tests {
         let mut m = RaftMonitor::new(3, true);
         m.observe(SimTime(100), NodeId(0), &RaftNote::Leader { term: 1 }).unwrap();
         m.crashed(SimTime(1000), NodeId(0));
-        m.observe(SimTime(1200), NodeId(1), &RaftNote::Campaign { term: 2 }).unwrap();
+        m.observe(SimTime(1200), NodeId(1), &RaftNote::Campaign { term: 2, pre_vote: false }).unwrap();
         m.observe(SimTime(1300), NodeId(1), &RaftNote::Leader { term: 2 }).unwrap();
         // A partitioned-away leader: the window runs from the first campaign against it.
-        m.observe(SimTime(2000), NodeId(2), &RaftNote::Campaign { term: 3 }).unwrap();
-        m.observe(SimTime(2050), NodeId(3), &RaftNote::Campaign { term: 3 }).unwrap();
+        m.observe(SimTime(2000), NodeId(2), &RaftNote::Campaign { term: 3, pre_vote: false }).unwrap();
+        m.observe(SimTime(2050), NodeId(3), &RaftNote::Campaign { term: 3, pre_vote: false }).unwrap();
         m.observe(SimTime(2100), NodeId(2), &RaftNote::Leader { term: 3 }).unwrap();
         let metrics = m.metrics(SimTime(5000));
         assert_eq!(metrics.durations["leaderless_windows"], vec![100, 300, 100]);

@@ -40,23 +40,21 @@ impl Edn {
 
 /// Reads the maps of a history, each with the line it starts on (1-based).
 pub fn history(text: &str) -> Result<Vec<(usize, Edn)>, ParseError> {
-    let mut r = Reader { chars: text.chars().collect(), at: 0, line: 1, seq_lines: Vec::new() };
+    let mut r = Reader { chars: text.chars().collect(), at: 0, line: 1 };
     let mut top = Vec::new();
     while let Some(line) = r.skip() {
+        // One vector or list holding the maps (Knossos), or maps one after another (Porcupine).
+        let c = r.chars[r.at];
+        if top.is_empty() && matches!(c, '[' | '(') {
+            r.bump();
+            let (items, lines) = r.items(if c == '[' { ']' } else { ')' }, line)?;
+            top.extend(lines.into_iter().zip(items));
+            if let Some(line) = r.skip() {
+                return Err(ParseError { line, message: "more after the history's closing bracket".into() });
+            }
+            break;
+        }
         top.push((line, r.value()?));
-    }
-    // One vector or list holding the maps (Knossos), or maps one after another (Porcupine).
-    if let [(_, Edn::Seq(_))] = top.as_slice() {
-        let Some((_, Edn::Seq(items))) = top.pop() else { unreachable!("matched above") };
-        let lines = std::mem::take(&mut r.seq_lines);
-        return items
-            .into_iter()
-            .zip(lines.into_iter().next_back().unwrap_or_default())
-            .map(|(item, line)| match item {
-                Edn::Map(_) => Ok((line, item)),
-                other => Err(ParseError { line, message: format!("expected an operation map, found {other:?}") }),
-            })
-            .collect();
     }
     top.into_iter()
         .map(|(line, item)| match item {
@@ -70,8 +68,6 @@ struct Reader {
     chars: Vec<char>,
     at: usize,
     line: usize,
-    /// For each sequence read, the line each of its items started on (the outermost last).
-    seq_lines: Vec<Vec<usize>>,
 }
 
 impl Reader {
@@ -113,9 +109,7 @@ impl Reader {
             '[' | '(' => {
                 self.bump();
                 let close = if c == '[' { ']' } else { ')' };
-                let (items, lines) = self.items(close, line)?;
-                self.seq_lines.push(lines);
-                Ok(Edn::Seq(items))
+                Ok(Edn::Seq(self.items(close, line)?.0))
             }
             '{' => {
                 self.bump();
@@ -156,7 +150,7 @@ impl Reader {
                     _ if t.starts_with(':') => Edn::Keyword(t[1..].to_string()),
                     _ if t.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+') => match t.parse() {
                         Ok(n) => Edn::Int(n),
-                        Err(_) if t.bytes().skip(1).all(|b| b.is_ascii_digit()) => {
+                        Err(_) if t.len() > 1 && t.bytes().skip(1).all(|b| b.is_ascii_digit()) => {
                             return self.err(format!("`{t}` does not fit a 64-bit integer"));
                         }
                         Err(_) => Edn::Symbol(t),
@@ -246,5 +240,7 @@ mod tests {
             "`99999999999999999999` does not fit a 64-bit integer"
         );
         assert!(history("[1 2]").unwrap_err().message.contains("operation map"));
+        assert_eq!(history("{:f -}").unwrap()[0].1.get("f"), Some(&Edn::Symbol("-".into())));
+        assert_eq!(history("[{:a 1}] {:b 2}").unwrap_err().message, "more after the history's closing bracket");
     }
 }

@@ -247,6 +247,12 @@ pub fn check_watched<M: Model>(
         for &p in &open {
             let (key, part) = &parts[p];
             let (done, total) = (result.partitions_checked, parts.len());
+            // Between partitions too: many small ones may each end before the search's own call.
+            if let Err(reason) = watch(Progress { partitions_done: done, partitions: total, explored: 0 }) {
+                result.verdict = Verdict::Unknown;
+                result.unknown_reason = Some(reason);
+                return result;
+            }
             let mut on_step = |explored| watch(Progress { partitions_done: done, partitions: total, explored });
             match search::search(model, part, round, &mut on_step) {
                 Outcome::Linearizable { explored } => {

@@ -478,6 +478,7 @@ impl Protocol for SchedNode {
             consistency: Consistency::Eventual,
             round: Some(config.interval),
             datatype: syncsim_sim::Datatype::KeyValue,
+            reads_state: true,
         }
     }
 
