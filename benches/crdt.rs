@@ -1,17 +1,19 @@
 //! CRDT speed: merges of each data type, whole simulated runs under each sync mode, and the
-//! strong-eventual-consistency and staleness checkers on a finished run.
+//! strong-eventual-consistency (with the strong list specification), staleness, session and
+//! lost-write checkers on finished runs.
 //!
 //! `cargo bench --bench crdt`. Merges are counted per join of two replica states built from
 //! 1000 updates each at different nodes; runs in simulated events per second.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use syncsim::protocols::crdt::{Crdt, Env, GCounter, LwwRegister, MvRegister, OrSet, PnCounter, Rga};
-use syncsim::protocols::{CrdtNode, ProtocolConfig};
+use syncsim::protocols::{CrdtNode, GossipNode, ProtocolConfig};
+use syncsim::reports::writes::WriteIndex;
 use syncsim::reports::Tracker;
 use syncsim::runner;
 use syncsim::scenario::Scenario;
 use syncsim::sim::history::Op;
-use syncsim::sim::{Protocol, Sim};
+use syncsim::sim::{Datatype, Protocol, Sim};
 
 const UPDATES: u64 = 1000;
 
@@ -83,6 +85,42 @@ fn checkers(c: &mut Criterion) {
     });
     group.bench_function("staleness, crdt-partition", |b| {
         b.iter(|| syncsim::reports::staleness::check(&out.history, vis, |n| n.to_string()))
+    });
+    group.finish();
+
+    // The strong list specification, inside the SEC check of a sequence run.
+    let s = Scenario::load("scenarios/crdt-sequence.yaml".as_ref()).unwrap();
+    let ProtocolConfig::Crdt(config) = s.protocol().clone() else { panic!("a CRDT scenario") };
+    let mut sim = s.sim.clone();
+    sim.seed = 1;
+    let out = Sim::<CrdtNode<Rga>, Tracker>::new(sim, config, Tracker::new(s.node_names.len())).unwrap().run();
+    let vis = &out.observer.visibility;
+    let mut group = c.benchmark_group("crdt checkers");
+    group.throughput(Throughput::Elements(out.history.len() as u64));
+    group.bench_function("sec with the list specification, crdt-sequence", |b| {
+        let writes = syncsim::reports::writes::WriteIndex::new(&out.history, vis);
+        b.iter(|| syncsim::reports::sec::check(&writes, Datatype::Sequence, &out.final_reads, |n| n.to_string()))
+    });
+    group.finish();
+
+    // Session guarantees and lost writes on the quickstart's gossip run.
+    let s = Scenario::load("scenarios/quickstart.yaml".as_ref()).unwrap();
+    let ProtocolConfig::Gossip(config) = s.protocol().clone() else { panic!("a gossip scenario") };
+    let mut sim = s.sim.clone();
+    sim.seed = 1;
+    let out = Sim::<GossipNode, Tracker>::new(sim, config, Tracker::new(s.node_names.len())).unwrap().run();
+    let vis = &out.observer.visibility;
+    let mut group = c.benchmark_group("consistency checkers");
+    group.throughput(Throughput::Elements(out.history.len() as u64));
+    group.bench_function("session guarantees, quickstart", |b| {
+        let writes = WriteIndex::new(&out.history, vis);
+        b.iter(|| syncsim::reports::session::check(&writes, true, |n| n.to_string()))
+    });
+    group.bench_function("lost writes from final states, quickstart", |b| {
+        b.iter(|| {
+            let writes = WriteIndex::new(&out.history, vis);
+            syncsim::reports::writes::unheld(&writes, Datatype::KeyValue, &out.final_reads)
+        })
     });
     group.finish();
 }
