@@ -784,11 +784,18 @@ pub fn list() -> String {
         "pause: n1 / resume: n1                  the node freezes; what arrives waits",
         "clock: { node: n3, rate: 1.5, jump: -20ms }   the node's clock runs fast or slow",
         "network: { latency: ..., loss: 5%, duplicate: 1%, between: [n0, n1] }   links change",
+        "loss_burst: 30%                         every link also loses 30% (stacks on the links' loss)",
+        "drift: { node: n3, factor: 1.2 }        the node's clock runs 1.2 times its rate",
+        "lose_disk: n2                           n2 reboots with an empty disk",
     ] {
         s.push_str(&format!("  {f}\n"));
     }
+    s.push_str(
+        "  lasts: 2s                               a crash, pause, partition, loss_burst or drift ends by itself\n    \
+         after 2s; with lose_disk, the disk stops persisting for 2s, then the node reboots from it\n",
+    );
     s.push_str("\nRANDOM FAULTS (random_faults: { <kind>: { every: 10s, lasts: 1s..5s } })\n");
-    s.push_str("  crash | partition | pause | clock (with factor: 2.0) | loss (with loss: 20%)\n");
+    s.push_str("  crash | partition | pause | clock (with factor: 2.0) | loss (with loss: 20%) | disk\n");
     s.push_str("\nEXPECTATIONS (expect: { <metric>: <threshold> })\n");
     for m in syncsim_reports::expect::metric_names() {
         s.push_str(&format!("  {m}\n"));

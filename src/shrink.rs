@@ -14,8 +14,8 @@ use syncsim_sim::SimDuration;
 
 use crate::runner;
 use crate::scenario::Scenario;
-use crate::scenario::raw::{Nodes, RawClock, RawFault, RawRandomFaults, RawScenario};
-use syncsim_sim::fault::{Fault, TimedFault};
+use crate::scenario::raw::{Nodes, RawDrift, RawFault, RawRandomFaults, RawScenario};
+use syncsim_sim::fault::Fault;
 use syncsim_sim::rng::Stream;
 use syncsim_sim::{NodeId, SimTime};
 
@@ -147,14 +147,15 @@ pub fn shrink(scenario: &Scenario, seed: u64, max_runs: u32) -> Result<Shrunk, S
         });
         raw.faults = faults;
         // Random fault kinds, one at a time.
-        for k in 0..5 {
+        for k in 0..6 {
             let mut c = raw.clone();
             let slot = match k {
                 0 => &mut c.random_faults.crash,
                 1 => &mut c.random_faults.partition,
                 2 => &mut c.random_faults.pause,
                 3 => &mut c.random_faults.clock,
-                _ => &mut c.random_faults.loss,
+                4 => &mut c.random_faults.loss,
+                _ => &mut c.random_faults.disk,
             };
             if slot.take().is_some() && t.fails(&c) {
                 raw = c;
@@ -190,54 +191,34 @@ pub fn shrink(scenario: &Scenario, seed: u64, max_runs: u32) -> Result<Shrunk, S
     Ok(Shrunk { faults: (before, raw.faults.len()), raw, yaml, kind, runs: t.runs })
 }
 
-/// `raw` with the faults its random kinds draw under `seed` written out as scripted faults (as
-/// the engine would draw them), and no random kinds left; `None` when a drawn fault has no
-/// scripted form (loss bursts, which stack on the links' loss). Partition ends become `heal:
-/// all` and drift windows absolute clock rates: close, not always equal, which is why the
-/// caller keeps the script only if it fails the same way.
-fn materialise(scenario: &Scenario, raw: &RawScenario, seed: u64) -> Option<RawScenario> {
-    if raw.random_faults == RawRandomFaults::default() || raw.random_faults.loss.is_some() {
+/// `raw` with the faults its random kinds draw under `seed` written out as scripted fault
+/// windows (`lasts:`), in the order the engine draws them, and no random kinds left: the same
+/// faults in the same order, so the same run. `None` when there is nothing to write out.
+pub fn materialise(scenario: &Scenario, raw: &RawScenario, seed: u64) -> Option<RawScenario> {
+    if raw.random_faults == RawRandomFaults::default() {
         return None;
     }
     let sim = &scenario.sim;
     let until = SimTime::ZERO + sim.duration;
-    let drawn = sim.random_faults.draw(sim.nodes, until, &mut Stream::Faults.rng(seed), &sim.faults);
+    let drawn = sim.random_faults.draw_windows(sim.nodes, until, &mut Stream::Faults.rng(seed), &sim.faults);
     let name = |n: &NodeId| scenario.node_names[n.index()].clone();
-    let names = |groups: &[Vec<NodeId>]| groups.iter().map(|g| g.iter().map(name).collect()).collect();
     let mut faults = raw.faults.clone();
-    for TimedFault { at, fault } in drawn {
-        let mut f = RawFault {
-            at: SimDuration(at.as_nanos()),
-            partition: None,
-            cut: None,
-            heal: None,
-            crash: None,
-            restart: None,
-            pause: None,
-            resume: None,
-            clock: None,
-            network: None,
-        };
-        match fault {
+    for w in drawn {
+        let mut f = RawFault::at(SimDuration(w.start.as_nanos()));
+        f.lasts = Some(w.end - w.start);
+        match w.fault {
             Fault::Crash(n) => f.crash = Some(name(&n)),
-            Fault::Restart(n) => f.restart = Some(name(&n)),
             Fault::Pause(n) => f.pause = Some(name(&n)),
-            Fault::Resume(n) => f.resume = Some(name(&n)),
-            Fault::Partition(groups) => f.partition = Some(names(&groups)),
-            // Ends every partition, not only this one: close enough to try, and the shrunk
-            // scenario is judged by running it.
-            Fault::EndPartition(_) => f.heal = Some("all".into()),
-            // A drift window sets the clock's rate, then back to exact (overlapping drifts on
-            // one node multiply in the engine; the script sets the latest).
-            Fault::Drift { node, factor, on } => {
-                f.clock = Some(RawClock { node: name(&node), rate: if on { factor } else { 1.0 }, jump: None });
+            Fault::FreezeDisk(n) => f.lose_disk = Some(name(&n)),
+            Fault::Partition(groups) => {
+                f.partition = Some(groups.iter().map(|g| g.iter().map(name).collect()).collect());
             }
-            _ => return None,
+            Fault::Drift { node, factor, .. } => f.drift = Some(RawDrift { node: name(&node), factor }),
+            Fault::LossBurst { loss, .. } => f.loss_burst = Some(loss),
+            other => unreachable!("random faults draw no {other:?}"),
         }
         faults.push(f);
     }
-    // Stable: scripted faults stay first among equal times, as the engine orders them.
-    faults.sort_by_key(|f| f.at);
     let mut out = raw.clone();
     out.faults = faults;
     out.random_faults = RawRandomFaults::default();

@@ -8,6 +8,8 @@ use std::process::Command;
 /// (file, line, column, field, a fragment of the message)
 const CASES: &[(&str, usize, usize, &str, &str)] = &[
     ("absurd-node-count.yaml", 4, 8, "nodes", "more than the limit of 1000000"),
+    ("lasts-on-heal.yaml", 8, 33, "faults[0].lasts", "only a crash, pause, partition"),
+    ("lasts-on-leader.yaml", 8, 37, "faults[0].lasts", "picks its nodes when it happens"),
     ("bad-heal.yaml", 8, 21, "faults[0].heal", "write `heal: all`"),
     ("disconnected-topology.yaml", 8, 13, "network.topology", "`n2` cannot reach `n0`"),
     ("duplicate-node-name.yaml", 4, 15, "nodes[2]", "node `a` is named twice"),

@@ -57,3 +57,25 @@ fn recording_the_trace_does_not_change_the_run() {
     assert!(plain.trace.is_empty());
     assert!(traced.trace.len() as u64 >= plain.report.network.stats.delivered);
 }
+
+/// `lose_disk` takes what a crash keeps: n0, cut off from its peers, takes writes only it holds;
+/// a crash and restart keeps them (gossip persists its store), losing its disk loses them all,
+/// and losing it back to two seconds ago (`lasts: 2s`: the disk stopped persisting then) loses
+/// only the writes of those two seconds.
+#[test]
+fn a_lost_disk_loses_what_a_crash_keeps() {
+    let lost = |fault: &str| {
+        let text = format!(
+            "name: disk\nduration: 10s\nsettle: 5s\nnodes: 3\nprotocol: {{ kind: gossip }}\n\
+             workload:\n  clients: 3\n  arrival: {{ poisson: 50/s }}\n  ops: {{ put: 50%, get: 50% }}\n\
+             faults:\n  - {{ at: 0s, partition: [[n0], [n1, n2]] }}\n  - {{ {fault} }}\n"
+        );
+        let s = Scenario::parse(&text, "disk.yaml").unwrap_or_else(|e| panic!("{e}"));
+        runner::run(&s, 1, false).unwrap().report.metric("writes.lost").unwrap()
+    };
+    assert_eq!(lost("at: 6s, crash: n0, lasts: 10ms"), 0.0, "a crash keeps what the disk holds");
+    let all = lost("at: 6s, lose_disk: n0");
+    let recent = lost("lose_disk: n0, at: 4s, lasts: 2s");
+    assert!(all > 0.0, "the writes only n0 held are lost with its disk");
+    assert!(0.0 < recent && recent < all, "losing the last two seconds loses fewer ({recent}) than all ({all})");
+}

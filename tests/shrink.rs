@@ -56,3 +56,39 @@ fn swarm_faults_are_written_out_as_a_script_and_cut_down() {
     assert_eq!((kind.verdict, kind.check.as_str()), (syncsim::reports::Verdict::SafetyViolation, "invariant"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The random faults a seed draws, written out as a script of fault windows, make the very same
+/// run (the same trace hash), so a shrunk script keeps the failure the random faults found.
+#[test]
+fn random_faults_written_out_as_windows_make_the_same_run() {
+    let mut scenario = syncsim::Scenario::from_file("tests/data/shrink/raft-swarm.yaml").unwrap();
+    // Every kind of random window, scripted faults besides, and a correct Raft (so that runs
+    // go to the end rather than stopping at the first broken invariant).
+    let text = std::fs::read_to_string("tests/data/shrink/raft-swarm.yaml").unwrap().replace(
+        "  clock: { every: 6s, lasts: 1s..4s, factor: 1.2 }",
+        "  clock: { every: 6s, lasts: 1s..4s, factor: 1.2 }\n  loss: { every: 5s, lasts: 100ms..1s, loss: 30% }\n  \
+         disk: { every: 8s, lasts: 1s..3s }\nfaults:\n  - { at: 3s, crash: n1 }\n  - { at: 4s, restart: n1 }",
+    );
+    // The linearizability search is not what this test is about: skip it (a zero budget).
+    let text = text.replace("  bug: minority-commit\n", "") + "engine:\n  lincheck_budget_mb: 0\n";
+    scenario = syncsim::Scenario::parse(&text, &scenario.file).unwrap_or_else(|e| panic!("{e}"));
+    let mut windows = 0;
+    for seed in 0..6 {
+        let random = syncsim::runner::run(&scenario, seed, false).unwrap();
+        let mut raw = scenario.raw.clone();
+        raw.seed = seed;
+        let script = syncsim::shrink::materialise(&scenario, &raw, seed).expect("random faults to write out");
+        assert_eq!(script.random_faults, Default::default());
+        windows += script.faults.len() - 2;
+        let scripted = syncsim::Scenario::parse(&syncsim::shrink::to_yaml(&script), "script.yaml")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let again = syncsim::runner::run(&scripted, seed, false).unwrap();
+        assert_eq!(
+            again.report.trace_hash,
+            random.report.trace_hash,
+            "seed {seed}: the script of {} faults is another run",
+            script.faults.len()
+        );
+    }
+    assert!(windows > 30, "only {windows} random windows were drawn: the test shows little");
+}

@@ -79,7 +79,9 @@ pub fn check(config: &SimConfig, mode: Mode) -> Vec<Unsupported> {
         }
     }
     let random = &config.random_faults;
-    for (kind, present) in [("pause", random.pause.is_some()), ("clock", random.clock.is_some())] {
+    for (kind, present) in
+        [("pause", random.pause.is_some()), ("clock", random.clock.is_some()), ("disk", random.disk.is_some())]
+    {
         if present {
             no(&format!("random_faults.{kind}"), format!("{who} cannot {}", problem_verb(kind)));
         }
@@ -93,6 +95,7 @@ pub fn check(config: &SimConfig, mode: Mode) -> Vec<Unsupported> {
 fn problem_verb(kind: &str) -> &'static str {
     match kind {
         "pause" => "pause a node",
+        "disk" => "take a node's disk away",
         _ => "skew a node's clock",
     }
 }
@@ -110,6 +113,7 @@ fn fault_problem(fault: &Fault, who: &str) -> Option<String> {
             format!("{who} cannot pause a node")
         }
         Fault::Clock { .. } | Fault::Drift { .. } => format!("{who} runs every node on one clock"),
+        Fault::FreezeDisk(_) | Fault::LoseDisk(_) => format!("{who} cannot take a node's disk away"),
         Fault::Link(_) | Fault::RestoreLinks | Fault::LossBurst { .. } => {
             format!("{who} cannot change link behaviour during a run")
         }

@@ -35,6 +35,7 @@ pub fn fault_windows(
             // A restarted node runs again, paused before its crash or not.
             (Fault::Crash(n) | Fault::Pause(n), Fault::Restart(m)) | (Fault::Pause(n), Fault::Resume(m)) => n == m,
             (Fault::LossBurst { loss: a, on: true }, Fault::LossBurst { loss: b, on: false }) => a == b,
+            (Fault::FreezeDisk(n), Fault::LoseDisk(m)) => n == m,
             _ => false,
         };
         open.retain(|(i, f)| {
@@ -54,6 +55,7 @@ pub fn fault_windows(
             Fault::Crash(_) => "crash",
             Fault::Pause(_) => "pause",
             Fault::LossBurst { on: true, .. } => "loss-burst",
+            Fault::FreezeDisk(_) => "disk-loss",
             _ => continue,
         };
         open.push((windows.len(), fault.clone()));

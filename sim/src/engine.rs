@@ -159,6 +159,9 @@ impl Clock {
 struct Node<P: Protocol> {
     state: Option<P>,
     durable: Option<P::Durable>,
+    /// What the disk held when it stopped persisting (`Fault::FreezeDisk`): `Some(None)` for
+    /// an empty disk.
+    frozen: Option<Option<P::Durable>>,
     status: Status,
     incarnation: u32,
     /// Armed timers with the generation of their arming; a fired event with another
@@ -229,6 +232,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             .map(|k| Node {
                 state: Some(P::new(NodeId(k), &protocol, None)),
                 durable: None,
+                frozen: None,
                 status: Status::Up,
                 incarnation: 0,
                 timers: Vec::new(),
@@ -670,6 +674,26 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                     self.call(*k, |p, ctx| p.on_start(ctx));
                 }
             }
+            Fault::FreezeDisk(k) => {
+                let node = &mut self.nodes[k.index()];
+                if node.frozen.is_none() {
+                    node.frozen = Some(match &node.state {
+                        Some(p) => Some(p.durable()),
+                        None => node.durable.clone(),
+                    });
+                }
+            }
+            Fault::LoseDisk(k) => {
+                let was_down = self.nodes[k.index()].status == Status::Crashed;
+                if !was_down {
+                    self.apply_fault(Fault::Crash(*k));
+                }
+                let node = &mut self.nodes[k.index()];
+                node.durable = node.frozen.take().flatten();
+                if !was_down {
+                    self.apply_fault(Fault::Restart(*k));
+                }
+            }
             Fault::Pause(k) => {
                 let node = &mut self.nodes[k.index()];
                 if node.status == Status::Up {
@@ -792,7 +816,12 @@ pub fn validate(config: &SimConfig) -> Result<(), SimError> {
                 groups.iter().flatten().try_for_each(|k| check(*k, "a partition"))?
             }
             Fault::Cut { from, to } => from.iter().chain(to).try_for_each(|k| check(*k, "a cut"))?,
-            Fault::Crash(k) | Fault::Restart(k) | Fault::Pause(k) | Fault::Resume(k) => check(*k, "a fault")?,
+            Fault::Crash(k)
+            | Fault::Restart(k)
+            | Fault::Pause(k)
+            | Fault::Resume(k)
+            | Fault::FreezeDisk(k)
+            | Fault::LoseDisk(k) => check(*k, "a fault")?,
             Fault::Clock { node, rate, .. } => {
                 check(*node, "a clock fault")?;
                 if !(rate.is_finite() && *rate > 0.0) {

@@ -57,6 +57,12 @@ pub enum Fault {
         /// Start or end of the burst.
         on: bool,
     },
+    /// The node's disk stops persisting: what it writes from now on is acknowledged but never
+    /// reaches the disk (a missing or failing fsync), until a `LoseDisk` shows it.
+    FreezeDisk(NodeId),
+    /// The node reboots having lost its disk back to its last `FreezeDisk` (everything, if
+    /// there was none): it crashes and, unless it was down, restarts at once from what is left.
+    LoseDisk(NodeId),
     /// The node's clock runs `factor` times faster (`on`), or stops doing so; drifts multiply
     /// the rate a `Clock` fault set.
     Drift {
@@ -84,6 +90,8 @@ impl Fault {
             Fault::Restart(n) => format!("restart {}", name(*n)),
             Fault::Pause(n) => format!("pause {}", name(*n)),
             Fault::Resume(n) => format!("resume {}", name(*n)),
+            Fault::FreezeDisk(n) => format!("disk of {} stops persisting", name(*n)),
+            Fault::LoseDisk(n) => format!("{} loses its disk", name(*n)),
             Fault::Clock { node, rate, jump } => {
                 let sign = if *jump < 0 { "-" } else { "+" };
                 format!("clock {} rate {rate} jump {sign}{}", name(*node), SimDuration(jump.unsigned_abs()))
@@ -264,6 +272,35 @@ pub struct RandomFaults {
     pub clock: Option<(RandomFault, f64)>,
     /// Every link loses this share of messages for a while.
     pub loss: Option<(RandomFault, Probability)>,
+    /// A random node's disk stops persisting for a while; then the node reboots with what its
+    /// disk held when the window began.
+    pub disk: Option<RandomFault>,
+}
+
+/// The fault that ends a window `start` opened, for faults that have one (`lasts:` in
+/// scenarios, random windows); `None` for faults with no natural end or whose nodes are
+/// chosen when they happen.
+pub fn window_end(start: &Fault) -> Option<Fault> {
+    Some(match start {
+        Fault::Crash(n) => Fault::Restart(*n),
+        Fault::Pause(n) => Fault::Resume(*n),
+        Fault::Partition(groups) => Fault::EndPartition(groups.clone()),
+        Fault::LossBurst { loss, on: true } => Fault::LossBurst { loss: *loss, on: false },
+        Fault::Drift { node, factor, on: true } => Fault::Drift { node: *node, factor: *factor, on: false },
+        Fault::FreezeDisk(n) => Fault::LoseDisk(*n),
+        _ => return None,
+    })
+}
+
+/// One drawn random fault: its start, its end, and the faults that open and close it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Window {
+    /// When it starts.
+    pub start: SimTime,
+    /// When it ends (no later than the fault phase's end).
+    pub end: SimTime,
+    /// The fault that opens it; [`window_end`] gives the one that closes it.
+    pub fault: Fault,
 }
 
 impl RandomFaults {
@@ -281,26 +318,38 @@ impl RandomFaults {
     /// and clock drifts stack on whatever else is in force.
     pub fn draw(&self, nodes: u32, until: SimTime, rng: &mut SimRng, scripted: &[TimedFault]) -> Vec<TimedFault> {
         let mut out = Vec::new();
-        let mut pair = |start: SimTime, end: SimTime, on: Fault, off: Fault| {
-            out.push(TimedFault { at: start, fault: on });
-            out.push(TimedFault { at: end, fault: off });
-        };
+        for w in self.draw_windows(nodes, until, rng, scripted) {
+            let end = window_end(&w.fault).expect("every drawn fault has an end");
+            out.push(TimedFault { at: w.start, fault: w.fault });
+            out.push(TimedFault { at: w.end, fault: end });
+        }
+        // Stable: faults at the same instant keep the order they were drawn in.
+        out.sort_by_key(|f| f.at);
+        out
+    }
+
+    /// This seed's random fault windows in the order [`RandomFaults::draw`] draws them: the
+    /// same faults, written out one window each (`lasts:` in a scenario), make the same run.
+    pub fn draw_windows(&self, nodes: u32, until: SimTime, rng: &mut SimRng, scripted: &[TimedFault]) -> Vec<Window> {
+        let mut out = Vec::new();
+        let mut pair = |start: SimTime, end: SimTime, fault: Fault| out.push(Window { start, end, fault });
+        // A node is taken by one crash (or disk loss) at a time.
+        let mut crashes = Busy::scripted(nodes, until, scripted, |f| match f {
+            Fault::Crash(n) | Fault::FreezeDisk(n) => Some((*n, true)),
+            Fault::Restart(n) | Fault::LoseDisk(n) => Some((*n, false)),
+            _ => None,
+        });
         if let Some(kind) = &self.crash {
-            let mut busy = Busy::scripted(nodes, until, scripted, |f| match f {
-                Fault::Crash(n) => Some((*n, true)),
-                Fault::Restart(n) => Some((*n, false)),
-                _ => None,
-            });
             for (start, end) in windows(kind, until, rng) {
-                if let Some(n) = busy.claim(start, end, rng) {
-                    pair(start, end, Fault::Crash(n), Fault::Restart(n));
+                if let Some(n) = crashes.claim(start, end, rng) {
+                    pair(start, end, Fault::Crash(n));
                 }
             }
         }
         if let Some(kind) = &self.partition {
             for (start, end) in windows(kind, until, rng) {
                 let groups = random_groups(nodes, rng);
-                pair(start, end, Fault::Partition(groups.clone()), Fault::EndPartition(groups));
+                pair(start, end, Fault::Partition(groups));
             }
         }
         if let Some(kind) = &self.pause {
@@ -311,7 +360,7 @@ impl RandomFaults {
             });
             for (start, end) in windows(kind, until, rng) {
                 if let Some(n) = busy.claim(start, end, rng) {
-                    pair(start, end, Fault::Pause(n), Fault::Resume(n));
+                    pair(start, end, Fault::Pause(n));
                 }
             }
         }
@@ -321,17 +370,21 @@ impl RandomFaults {
                 // Fast or slow with equal chance, by up to `max_factor`.
                 let skew = 1.0 + (max_factor - 1.0) * unit_f64(rng);
                 let factor = if below(rng, 2) == 0 { skew } else { 1.0 / skew };
-                pair(start, end, Fault::Drift { node, factor, on: true }, Fault::Drift { node, factor, on: false });
+                pair(start, end, Fault::Drift { node, factor, on: true });
             }
         }
         if let Some((kind, loss)) = &self.loss {
             for (start, end) in windows(kind, until, rng) {
-                let (loss, on, off) = (*loss, true, false);
-                pair(start, end, Fault::LossBurst { loss, on }, Fault::LossBurst { loss, on: off });
+                pair(start, end, Fault::LossBurst { loss: *loss, on: true });
             }
         }
-        // Stable: faults at the same instant keep the order they were drawn in.
-        out.sort_by_key(|f| f.at);
+        if let Some(kind) = &self.disk {
+            for (start, end) in windows(kind, until, rng) {
+                if let Some(n) = crashes.claim(start, end, rng) {
+                    pair(start, end, Fault::FreezeDisk(n));
+                }
+            }
+        }
         out
     }
 
@@ -343,6 +396,7 @@ impl RandomFaults {
             self.pause.as_ref(),
             self.clock.as_ref().map(|(k, _)| k),
             self.loss.as_ref().map(|(k, _)| k),
+            self.disk.as_ref(),
         ]
         .into_iter()
         .flatten()

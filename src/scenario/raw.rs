@@ -651,6 +651,52 @@ pub struct RawFault {
     /// Link behaviour changes (everywhere, or `between` two nodes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<RawLink>,
+    /// Every link also loses this share of messages (stacked on the links' own loss).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_burst: Option<Probability>,
+    /// A node's clock runs `factor` times faster (multiplying its rate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<RawDrift>,
+    /// A node reboots with its disk lost: empty, or with `lasts`, as it was `lasts` ago (its
+    /// writes since then never reached the disk).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lose_disk: Option<String>,
+    /// How long the fault lasts: a crash, pause, partition, loss burst or drift then ends by
+    /// itself (a crashed node restarts), without undoing other faults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lasts: Option<SimDuration>,
+}
+
+impl RawFault {
+    /// A fault at `at` with no action yet (set exactly one).
+    pub fn at(at: SimDuration) -> RawFault {
+        RawFault {
+            at,
+            partition: None,
+            cut: None,
+            heal: None,
+            crash: None,
+            restart: None,
+            pause: None,
+            resume: None,
+            clock: None,
+            network: None,
+            loss_burst: None,
+            drift: None,
+            lose_disk: None,
+            lasts: None,
+        }
+    }
+}
+
+/// `{ node: n1, factor: 1.5 }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDrift {
+    /// Whose clock.
+    pub node: String,
+    /// The speed factor.
+    pub factor: f64,
 }
 
 /// `{ from: [a], to: [b, c] }`.
@@ -700,6 +746,10 @@ pub struct RawRandomFaults {
     /// Every link loses `loss` of its messages for a while.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub loss: Option<RawRandomFault>,
+    /// A random node's disk stops persisting for a while, then the node reboots with what its
+    /// disk held when the window began.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk: Option<RawRandomFault>,
 }
 
 /// `{ every: 10s, lasts: 1s..5s }` (plus `factor` for clock, `loss` for loss bursts).

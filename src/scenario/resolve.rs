@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use syncsim_protocols::ProtocolConfig;
 use syncsim_reports::expect::{self, Expectation, Needs, Written};
-use syncsim_sim::fault::{Fault, RandomFault, RandomFaults, Target, Targeted, TimedFault};
+use syncsim_sim::fault::{Fault, RandomFault, RandomFaults, Target, Targeted, TimedFault, window_end};
 use syncsim_sim::history::OpKind;
 use syncsim_sim::network::{LinkChange, LinkOverride, LinkSpec, NetworkConfig, Regions};
 use syncsim_sim::topology::{Disconnected, Topology, TopologySpec};
@@ -681,39 +681,66 @@ fn faults(raw: &[RawFault], duration: SimDuration, nodes: &Names, topology: &Top
     if raw.len() > MAX_FAULTS {
         return Err(FieldError::new("faults", format!("{} faults is more than the limit of {MAX_FAULTS}", raw.len())));
     }
-    raw.iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let path = format!("faults[{i}]");
-            if f.at > duration {
-                return Err(FieldError::new(
-                    format!("{path}.at"),
-                    format!("{} is after the scenario's duration ({duration}); the settle phase heals every fault then", f.at),
-                ));
-            }
-            let actions = [
-                f.partition.is_some(),
-                f.cut.is_some(),
-                f.heal.is_some(),
-                f.crash.is_some(),
-                f.restart.is_some(),
-                f.pause.is_some(),
-                f.resume.is_some(),
-                f.clock.is_some(),
-                f.network.is_some(),
-            ]
-            .iter()
-            .filter(|x| **x)
-            .count();
-            if actions != 1 {
-                return Err(FieldError::new(
-                    &path,
-                    format!("give exactly one action (partition, cut, heal, crash, restart, pause, resume, clock or network), not {actions}"),
-                ));
-            }
-            Ok(TimedFault { at: SimTime::ZERO + f.at, fault: fault(&path, f, nodes, topology)? })
-        })
-        .collect()
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, f) in raw.iter().enumerate() {
+        let path = format!("faults[{i}]");
+        if f.at > duration {
+            return Err(FieldError::new(
+                format!("{path}.at"),
+                format!(
+                    "{} is after the scenario's duration ({duration}); the settle phase heals every fault then",
+                    f.at
+                ),
+            ));
+        }
+        let actions = [
+            f.partition.is_some(),
+            f.cut.is_some(),
+            f.heal.is_some(),
+            f.crash.is_some(),
+            f.restart.is_some(),
+            f.pause.is_some(),
+            f.resume.is_some(),
+            f.clock.is_some(),
+            f.network.is_some(),
+            f.loss_burst.is_some(),
+            f.drift.is_some(),
+            f.lose_disk.is_some(),
+        ]
+        .iter()
+        .filter(|x| **x)
+        .count();
+        if actions != 1 {
+            return Err(FieldError::new(
+                &path,
+                format!(
+                    "give exactly one action (partition, cut, heal, crash, restart, pause, resume, clock, network, \
+                     loss_burst, drift or lose_disk), not {actions}"
+                ),
+            ));
+        }
+        let at = SimTime::ZERO + f.at;
+        let fault = fault(&path, f, nodes, topology)?;
+        let Some(lasts) = f.lasts else {
+            out.push(TimedFault { at, fault });
+            continue;
+        };
+        // A window: the fault, then what ends it, in this order (so that a script written out
+        // from random windows makes the same run as the random draw did).
+        let Some(end) = window_end(&fault) else {
+            let why = if matches!(fault, Fault::Targeted(_)) {
+                "a fault on `leader` or `rest` picks its nodes when it happens, so it cannot end by itself: \
+                 end it with its own fault (`restart: all`, `heal: all`, ...)"
+            } else {
+                "only a crash, pause, partition, loss_burst, drift or lose_disk can last for a while"
+            };
+            return Err(FieldError::new(format!("{path}.lasts"), why));
+        };
+        let until = (f.at + lasts).min(duration);
+        out.push(TimedFault { at, fault });
+        out.push(TimedFault { at: SimTime::ZERO + until, fault: end });
+    }
+    Ok(out)
 }
 
 fn fault(path: &str, f: &RawFault, nodes: &Names, topology: &TopologySpec) -> Result<Fault> {
@@ -859,6 +886,24 @@ fn fault(path: &str, f: &RawFault, nodes: &Names, topology: &TopologySpec) -> Re
         };
         return Ok(Fault::Clock { node, rate: c.rate, jump });
     }
+    if let Some(loss) = f.loss_burst {
+        return Ok(Fault::LossBurst { loss, on: true });
+    }
+    if let Some(d) = &f.drift {
+        let node = nodes.id(&format!("{path}.drift.node"), &d.node)?;
+        if !(d.factor.is_finite() && d.factor > 0.0 && d.factor <= 1000.0) {
+            return Err(FieldError::new(
+                format!("{path}.drift.factor"),
+                format!("a drift factor lies between 0 (exclusive) and 1000, not {}", d.factor),
+            ));
+        }
+        return Ok(Fault::Drift { node, factor: d.factor, on: true });
+    }
+    if let Some(n) = &f.lose_disk {
+        let node = one("lose_disk", n)?;
+        // With `lasts`, the window is the time the disk does not persist; the loss ends it.
+        return Ok(if f.lasts.is_some() { Fault::FreezeDisk(node) } else { Fault::LoseDisk(node) });
+    }
     if let Some(link) = &f.network {
         let path = format!("{path}.network");
         if link.from.is_some() || link.to.is_some() {
@@ -948,5 +993,6 @@ fn random_faults(raw: &RawRandomFaults) -> Result<RandomFaults> {
         pause: kind("pause", &raw.pause)?,
         clock,
         loss,
+        disk: kind("disk", &raw.disk)?,
     })
 }
