@@ -67,6 +67,15 @@ planted_bugs! {
         /// A follower installs any snapshot it is sent, even one older than what it has
         /// applied, and so rolls its state machine back.
         StaleSnapshot = "stale-snapshot",
+        /// The leader commits any entry a majority stores, not only one of its own term, so a
+        /// later leader can overwrite it (Raft paper §5.4.2 and Figure 8).
+        CommitOldTerm = "commit-old-term",
+        /// The vote is not part of the durable state, so a voter that crashes and restarts
+        /// votes again in the same term (Raft paper Figure 2: `votedFor` is persistent).
+        ForgetVote = "forget-vote",
+        /// Votes are granted without the check that the candidate's log is at least as up to
+        /// date, so a leader can lack committed entries (Raft paper §5.4.1).
+        VoteAnyLog = "vote-any-log",
     }
 }
 
@@ -544,6 +553,9 @@ impl RaftNode {
             self.voted_for = Some(self.id);
             ctx.note(RaftNote::Campaign { term: self.term, pre_vote: false });
             ctx.broadcast(RaftMsg::RequestVote { term: self.term, last_index, last_term });
+            // Requests or votes can be lost, and a voter can be down for a moment: ask again
+            // each heartbeat until the election ends (as LogCabin's RPCs retry).
+            ctx.set_timer(RaftTimer::Heartbeat, self.config.heartbeat);
         }
         self.reset_election_timer(ctx);
         if self.votes.len() >= self.majority() {
@@ -630,7 +642,8 @@ impl RaftNode {
         };
         let candidate = matched[quorum - 1];
         // Only an entry of the leader's own term commits by counting (Raft §5.4.2).
-        if candidate > self.commit && self.log.term_at(candidate) == Some(self.term) {
+        let own_term = self.log.term_at(candidate) == Some(self.term) || self.config.bug.is(Bug::CommitOldTerm);
+        if candidate > self.commit && own_term {
             let now = ctx.now();
             let newly: Vec<u64> = self.proposed_at.range(..=candidate).map(|(i, _)| *i).collect();
             for i in newly {
@@ -994,7 +1007,8 @@ impl Protocol for RaftNode {
     }
 
     fn durable(&self) -> Durable {
-        Durable { term: self.term, voted_for: self.voted_for, log: self.log.clone(), snapshot: self.snapshot.clone() }
+        let voted_for = if self.config.bug.is(Bug::ForgetVote) { None } else { self.voted_for };
+        Durable { term: self.term, voted_for, log: self.log.clone(), snapshot: self.snapshot.clone() }
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
@@ -1032,7 +1046,8 @@ impl Protocol for RaftNode {
                 }
                 let free =
                     self.config.bug.is(Bug::VoteTwice) || self.voted_for.is_none() || self.voted_for == Some(from);
-                let granted = term == self.term && free && self.up_to_date(last_index, last_term);
+                let log_ok = self.up_to_date(last_index, last_term) || self.config.bug.is(Bug::VoteAnyLog);
+                let granted = term == self.term && free && log_ok;
                 if granted {
                     self.voted_for = Some(from);
                     self.reset_election_timer(ctx);
@@ -1120,6 +1135,13 @@ impl Protocol for RaftNode {
                 }
             }
             (RaftTimer::Election, _) => self.campaign(ctx, self.config.pre_vote),
+            (RaftTimer::Heartbeat, Role::Candidate) => {
+                let (last_index, last_term) = (self.log.last_index(), self.log.last_term());
+                for k in (0..self.nodes).map(NodeId).filter(|k| !self.votes.contains(k)) {
+                    ctx.send(k, RaftMsg::RequestVote { term: self.term, last_index, last_term });
+                }
+                ctx.set_timer(RaftTimer::Heartbeat, self.config.heartbeat);
+            }
             (RaftTimer::Heartbeat, _) => {}
             (RaftTimer::Retry, _) => self.retry(ctx),
             (RaftTimer::Disk, _) => {
