@@ -8,8 +8,8 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use syncsim::protocols::crdt::{Crdt, Env, GCounter, LwwRegister, MvRegister, OrSet, PnCounter, Rga};
 use syncsim::protocols::{CrdtNode, GossipNode, ProtocolConfig};
-use syncsim::reports::writes::WriteIndex;
 use syncsim::reports::Tracker;
+use syncsim::reports::writes::WriteIndex;
 use syncsim::runner;
 use syncsim::scenario::Scenario;
 use syncsim::sim::history::Op;
