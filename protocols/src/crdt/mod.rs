@@ -169,6 +169,9 @@ impl CrdtConfig {
             (Bug::CounterAdd, t) if !matches!(t, CrdtType::GCounter | CrdtType::PnCounter) => {
                 Err(("bug".into(), format!("counter-add breaks the counter merges, not {}", t.name())))
             }
+            (Bug::DeltaEarlyAck, _) if self.sync != SyncMode::Delta => {
+                Err(("bug".into(), "delta-early-ack breaks delta sync: use it with `sync: delta`".into()))
+            }
             _ => Ok(()),
         }
     }

@@ -11,8 +11,9 @@ use syncsim_sim::{
     Consistency, Ctx, Key, Message, NoMonitor, NodeId, Op, OpKind, Output, Protocol, ProtocolInfo, RequestId,
 };
 
-use super::types::{Crdt, Env};
+use super::types::{Bug, Crdt, Env};
 use super::{CrdtConfig, SyncMode, wire};
+use crate::planted::Planted;
 
 /// A version vector: per origin node, how many of its operations were delivered.
 type Vv = BTreeMap<u32, u64>;
@@ -267,6 +268,9 @@ impl<C: Crdt> CrdtNode<C> {
                 for peer in peers {
                     if let Some(msg) = self.delta_for(peer.0) {
                         ctx.send(peer, msg);
+                        if self.config.bug.is(Bug::DeltaEarlyAck) {
+                            self.acks.insert(peer.0, self.seq);
+                        }
                     }
                 }
                 // Groups every peer has acknowledged are no longer needed.

@@ -26,6 +26,11 @@ planted_bugs! {
         /// RGA counts insert positions over every element, tombstones included, so an element
         /// lands later than where its author put it whenever something before it was deleted.
         RgaTombstonePositions = "rga-tombstone-positions",
+        /// Delta sync counts a delta group as acknowledged when it is sent, not when the
+        /// peer's ack comes back, so a lost message is never sent again and its groups are
+        /// collected (delta-state CRDTs keep deltas until acknowledged: Almeida et al. 2018,
+        /// Algorithm 2).
+        DeltaEarlyAck = "delta-early-ack",
     }
 }
 

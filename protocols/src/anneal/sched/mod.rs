@@ -31,6 +31,7 @@ use syncsim_sim::{
 
 use crate::anneal::Solver;
 use crate::gossip::{Digest, GossipMsg, Store, Version, ahead, anti_entropy};
+use crate::planted::{Planted, planted_bugs};
 pub use plan::{Limits, Policy, Prices};
 
 /// Parameters from the scenario's `protocol:` map.
@@ -63,6 +64,21 @@ pub struct SchedConfig {
     pub fanout: u32,
     /// Rounds without an assignment before a node falls back to random push-pull.
     pub fallback: u32,
+    /// A planted bug (test builds only).
+    #[serde(skip_serializing_if = "Planted::is_none")]
+    pub bug: Bug,
+}
+
+planted_bugs! {
+    /// The annealing scheduler's planted bugs (see [`crate::planted`]).
+    pub enum Bug {
+        /// The scheduler updates its view of a pair as soon as it assigns the exchange,
+        /// trusting that it happened, instead of waiting for the replicas' next reports: an
+        /// exchange lost to the network leaves the view saying the two agree, and the
+        /// scheduler never pairs them for those keys again (a view trusted ahead of its
+        /// evidence, as in anti-entropy schedulers that track "sent" for "delivered").
+        AssumeExchanged = "assume-exchanged",
+    }
 }
 
 impl Default for SchedConfig {
@@ -80,6 +96,7 @@ impl Default for SchedConfig {
             candidates: 4,
             fanout: 1,
             fallback: 2,
+            bug: Bug::None,
         }
     }
 }
@@ -101,7 +118,7 @@ impl SchedConfig {
         if self.interval == SimDuration::ZERO {
             return Err(("interval".into(), "the round interval must be positive".into()));
         }
-        Ok(())
+        self.bug.check()
     }
 
     /// Every parameter with its meaning, for `syncsim list`.
@@ -124,6 +141,9 @@ impl SchedConfig {
             ("fanout", d.fanout.to_string(), "random push-pull peers per round (policy random, and the fallback)"),
             ("fallback", d.fallback.to_string(), "rounds without an assignment before a node push-pulls at random"),
         ]
+        .into_iter()
+        .chain(Bug::describe())
+        .collect()
     }
 
     /// Prices and limits of one round.
@@ -429,6 +449,14 @@ impl SchedNode {
         for &p in &choice.pairs {
             let pair = &round.pairs[p];
             peers.entry(live[pair.a]).or_default().push(NodeId(live[pair.b] as u32));
+        }
+        if self.config.bug.is(Bug::AssumeExchanged) {
+            for &p in &choice.pairs {
+                let (a, b) = (live[round.pairs[p].a], live[round.pairs[p].b]);
+                let (da, db) = (s.views[a].digest.clone(), s.views[b].digest.clone());
+                merge_max(&mut s.views[a].digest, &db);
+                merge_max(&mut s.views[b].digest, &da);
+            }
         }
         let epoch = s.epoch;
         let acks: Vec<u64> = s.views.iter().map(|v| v.complete).collect();
