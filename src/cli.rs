@@ -139,6 +139,40 @@ enum Command {
         /// Candidate runs to try at most.
         #[arg(long, default_value_t = 500)]
         max_runs: u32,
+        /// Other seeds a step that perturbs the run (a shorter run, earlier faults, a lighter
+        /// workload, fewer nodes) tries when the failure does not survive under the current
+        /// one; the result names the seed it fails under. 0 keeps the seed.
+        #[arg(long, default_value_t = crate::shrink::RESEEDS)]
+        reseeds: u64,
+    },
+    /// Hunt the planted bugs (builds with the `planted-bugs` feature): each bug of the
+    /// catalogue planted into the shipped scenario that should find it, over the seeds; per
+    /// bug, whether it was caught, the check that fired, the first failing seed, the share of
+    /// seeds failing and the shrunk failure's size; the same scenarios without bugs as the
+    /// control. Writes hunt.md and hunt.json. Exit 0 every bug caught and no false alarm, 1
+    /// otherwise, 3 bad input or a build without planted bugs.
+    Hunt {
+        /// Seeds: `N` for 0..N, `A..B` (B excluded) or `A..=B`.
+        #[arg(long, default_value = "1000")]
+        seeds: String,
+        /// Hunt only this bug (repeatable; default: the whole catalogue).
+        #[arg(long = "bug")]
+        bugs: Vec<String>,
+        /// Threads (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Candidate runs shrinking may try per bug (0: no shrinking).
+        #[arg(long, default_value_t = 1000)]
+        shrink_runs: u32,
+        /// Skip the control runs of the scenarios without bugs.
+        #[arg(long)]
+        no_control: bool,
+        /// The repository root, where the shipped scenarios are.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// Output folder (default: syncsim-out/hunt).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Join the outputs of a sweep's shards (folders or sweep.json files) into the report one
     /// machine would have written.
@@ -322,9 +356,27 @@ pub fn main() -> i32 {
                 check_determinism,
             })
         }
+        Command::Hunt { seeds, bugs, jobs, shrink_runs, no_control, root, out } => {
+            let seeds = match parse_seeds(&seeds) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("error: --seeds: {e}");
+                    return EXIT_BAD_INPUT;
+                }
+            };
+            crate::hunt_cmd::hunt(crate::hunt_cmd::Args {
+                seeds,
+                bugs,
+                jobs,
+                shrink_runs,
+                control: !no_control,
+                root,
+                out: out.unwrap_or_else(|| PathBuf::from("syncsim-out/hunt")),
+            })
+        }
         Command::Merge { dirs, out } => crate::sweep_cmd::merge(&dirs, out),
-        Command::Shrink { file, seed, variant, out, max_runs } => {
-            shrink(&file, seed, variant.as_deref(), out, max_runs)
+        Command::Shrink { file, seed, variant, out, max_runs, reseeds } => {
+            shrink(&file, seed, variant.as_deref(), out, max_runs, reseeds)
         }
         Command::Check { files, seeds, baseline, tolerance, update_baseline, jobs, check_determinism } => {
             let parsed = parse_seeds(&seeds).map_err(|e| format!("--seeds: {e}")).and_then(|s| {
@@ -661,7 +713,14 @@ fn compare(files: &[PathBuf], seeds: &str, out: Option<PathBuf>) -> i32 {
     summary.exit_code
 }
 
-fn shrink(file: &std::path::Path, seed: u64, variant: Option<&str>, out: Option<PathBuf>, max_runs: u32) -> i32 {
+fn shrink(
+    file: &std::path::Path,
+    seed: u64,
+    variant: Option<&str>,
+    out: Option<PathBuf>,
+    max_runs: u32,
+    reseeds: u64,
+) -> i32 {
     let scenario =
         match Scenario::load(file).map_err(|e| e.to_string()).and_then(|s| crate::sweep_cmd::pick(s, variant)) {
             Ok(s) => s,
@@ -672,8 +731,8 @@ fn shrink(file: &std::path::Path, seed: u64, variant: Option<&str>, out: Option<
         };
     println!("seed: {seed}");
     println!("scenario: {} ({})", scenario.name(), scenario.file);
-    println!("budget: {max_runs} runs");
-    let shrunk = match crate::shrink::shrink(&scenario, seed, max_runs) {
+    println!("budget: {max_runs} runs, {reseeds} other seeds per perturbing step");
+    let shrunk = match crate::shrink::shrink(&scenario, seed, max_runs, reseeds) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -684,9 +743,10 @@ fn shrink(file: &std::path::Path, seed: u64, variant: Option<&str>, out: Option<
         output::default_dir(scenario.name(), seed).with_file_name(format!("shrunk-seed-{seed}.yaml"))
     });
     let header = format!(
-        "# Shrunk by `syncsim shrink {} --seed {seed}`: {} under seed {seed} ({}), {} of {} scripted faults kept.\n",
+        "# Shrunk by `syncsim shrink {} --seed {seed}`: {} under seed {} ({}), {} of {} faults kept.\n",
         scenario.file,
         shrunk.kind.verdict.words(),
+        shrunk.seed.1,
         shrunk.kind.check,
         shrunk.faults.1,
         shrunk.faults.0
@@ -702,11 +762,50 @@ fn shrink(file: &std::path::Path, seed: u64, variant: Option<&str>, out: Option<
         return EXIT_BAD_INPUT;
     }
     println!("failure kept: {} ({})", shrunk.kind.verdict.words(), shrunk.kind.check);
-    println!("faults: {} -> {}", shrunk.faults.0, shrunk.faults.1);
-    println!("duration: {} -> {}", scenario.raw.duration, shrunk.raw.duration);
+    println!("seed: {} -> {}", shrunk.seed.0, shrunk.seed.1);
+    println!("faults: {} -> {} (scripted and drawn at random)", shrunk.faults.0, shrunk.faults.1);
+    println!("duration: {} -> {}", shrunk.duration.0, shrunk.duration.1);
+    println!("nodes: {} -> {}", shrunk.nodes.0, shrunk.nodes.1);
     println!("runs tried: {}", shrunk.runs);
     println!("minimal scenario: {}", path.display());
-    println!("reproduce: syncsim run {} --seed {seed}", path.display());
+    // The minimal run once more, recorded, with the messages of the second before it failed.
+    let minimal = match Scenario::parse(&shrunk.yaml, &path.display().to_string()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: the minimal scenario: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let result = match runner::run(&minimal, shrunk.seed.1, true) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: the minimal run: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let report = &result.report;
+    let at = shrunk.failed_at.unwrap_or(syncsim_sim::SimTime(minimal.raw.duration.as_nanos()));
+    let window = (syncsim_sim::SimTime(at.0.saturating_sub(1_000_000_000)), syncsim_sim::SimTime(at.0 + 1));
+    let check = report.failures.first().map_or("none", String::as_str);
+    println!("first failed check: {check}");
+    match &report.invariant_violation {
+        Some(v) => {
+            println!("failed at: {} at {}, handling {}", syncsim_reports::report::format_ns(v.time_ns), v.node, v.event)
+        }
+        None => println!(
+            "failed at: {}",
+            shrunk.failed_at.map_or("the end of the run (the check judges the whole run)".to_string(), |t| {
+                syncsim_reports::report::format_ns(t.0)
+            })
+        ),
+    }
+    let dir = path.with_extension("");
+    if let Err(e) = output::write_run(&dir, &result, &minimal.node_names, Some(window)) {
+        eprintln!("error: {e:#}");
+        return EXIT_BAD_INPUT;
+    }
+    println!("the last second before it: {}", dir.join("charts").join("spacetime.svg").display());
+    println!("reproduce: syncsim run {} --seed {}", path.display(), shrunk.seed.1);
     shrunk.kind.verdict.exit_code()
 }
 

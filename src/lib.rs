@@ -9,7 +9,7 @@
 //!   a scenario's protocol variants; [`output`]: the files a run writes; [`lincheck`]: checking a history file for linearizability.
 //! - [`sweep`]: many seeds of one scenario, aggregated; [`harness`]: the same from a test;
 //!   [`check`]: CI's command, with expectations and baselines; [`shrink`]: minimal failing
-//!   scenarios.
+//!   scenarios; [`hunt`]: the planted bugs hunted, syncsim's bug-finding power measured.
 //! - [`host`]: the same protocols as async nodes on madsim or a live loopback cluster;
 //!   [`host_cmd`]: `syncsim live` and `syncsim madsim`.
 //!
@@ -46,6 +46,8 @@ pub mod compare;
 pub mod experiment;
 pub mod harness;
 pub mod host_cmd;
+pub mod hunt;
+pub mod hunt_cmd;
 pub mod lincheck;
 pub mod output;
 pub mod runner;

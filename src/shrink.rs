@@ -1,10 +1,14 @@
-//! `syncsim shrink`: the smallest scenario that still fails the same way under the same seed.
+//! `syncsim shrink`: the smallest scenario that still fails the same way, under the same seed
+//! or, where a step perturbs the run, another one.
 //!
-//! Delta debugging (Zeller and Hildebrandt, "Simplifying and isolating failure-inducing
-//! input", 2002) over the scripted faults, then the random fault kinds, the duration (which
-//! is the workload's length) and the node count, repeated until no step helps. A candidate
-//! counts only if it is a valid scenario and its run fails with the same verdict and the same
-//! first failed check as the original. Every candidate is a real scenario file, so the result
+//! Random faults are first written out as the script they drew (the same run, see
+//! [`materialise`]). Then delta debugging (Zeller and Hildebrandt, "Simplifying and isolating
+//! failure-inducing input", 2002) over the fault script, the random fault kinds, the duration
+//! (cut to just after the failure's moment when it has one, then bisected), the quiet time
+//! before the first fault (every fault moved earlier), the workload (clients, rate, keys) and
+//! the node count, repeated until no step helps. A candidate counts only if it is a valid
+//! scenario and its run fails with the same verdict and the same first failed check as the
+//! original. Every candidate is a real scenario file, so the result
 //! is one that `syncsim run` reproduces.
 
 use serde::Serialize;
@@ -14,9 +18,10 @@ use syncsim_sim::SimDuration;
 
 use crate::runner;
 use crate::scenario::Scenario;
-use crate::scenario::raw::{Nodes, RawDrift, RawFault, RawRandomFaults, RawScenario};
+use crate::scenario::raw::{Nodes, RawArrival, RawDrift, RawFault, RawRandomFaults, RawScenario};
 use syncsim_sim::fault::Fault;
 use syncsim_sim::rng::Stream;
+use syncsim_sim::units::Rate;
 use syncsim_sim::{NodeId, SimTime};
 
 /// How a run failed, for keeping a failure "the same" while shrinking.
@@ -73,8 +78,17 @@ pub struct Shrunk {
     pub kind: FailureKind,
     /// Runs tried.
     pub runs: u32,
-    /// Scripted faults before and after.
+    /// The seed before and after: a step that perturbs the run may keep the failure only
+    /// under another seed (see `Tester::fails_reseeded`).
+    pub seed: (u64, u64),
+    /// Faults in the run before (scripted and drawn at random) and after.
     pub faults: (usize, usize),
+    /// The duration before and after.
+    pub duration: (SimDuration, SimDuration),
+    /// The node count before and after.
+    pub nodes: (usize, usize),
+    /// When the minimal run failed, where the failure has a time (see [`failure_time`]).
+    pub failed_at: Option<SimTime>,
 }
 
 /// The scenario as YAML, enums as single-key maps (the way scenario files write them).
@@ -90,15 +104,49 @@ const CANDIDATE_LINCHECK_MB: usize = 64;
 
 struct Tester<'a> {
     file: &'a str,
+    /// The seed the current scenario fails under.
     seed: u64,
+    /// The seed shrinking began with; other seeds tried are counted from it.
+    original: u64,
+    /// How many other seeds a perturbing step tries.
+    reseeds: u64,
     kind: FailureKind,
     runs: u32,
     max_runs: u32,
 }
 
+/// Other seeds a perturbing step tries, by default, before it gives up on a candidate (see
+/// [`Tester::fails_reseeded`]). A failure that one seed in `r` reaches survives a step under
+/// one of `k` seeds with probability about `1 - (1 - 1/r)^(k + 1)`: for one seed in seven,
+/// 15 others make that 92%.
+pub const RESEEDS: u64 = 15;
+
 impl Tester<'_> {
-    /// True if `raw` is a valid scenario that fails like the original.
+    /// True if `raw` is a valid scenario that fails like the original under the current seed.
     fn fails(&mut self, raw: &RawScenario) -> bool {
+        self.fails_under(raw, self.seed)
+    }
+
+    /// True if `raw` fails like the original under the current seed or one of `reseeds`
+    /// others; the seed that fails becomes the current one. A shorter run, a quieter start or
+    /// a lighter workload perturbs every event after it, so a failure that only some seeds
+    /// reach (a race, one election in twenty) rarely survives under the one seed; any seed
+    /// under which the smaller scenario fails the same way is as good a reproducer.
+    fn fails_reseeded(&mut self, raw: &RawScenario) -> bool {
+        if self.fails(raw) {
+            return true;
+        }
+        for i in 1..=self.reseeds {
+            let seed = self.original.wrapping_add(i);
+            if seed != self.seed && self.fails_under(raw, seed) {
+                self.seed = seed;
+                return true;
+            }
+        }
+        false
+    }
+
+    fn fails_under(&mut self, raw: &RawScenario, seed: u64) -> bool {
         if self.runs >= self.max_runs {
             return false;
         }
@@ -114,20 +162,22 @@ impl Tester<'_> {
         };
         let Ok(scenario) = Scenario::parse(&to_yaml(&raw), self.file) else { return false };
         self.runs += 1;
-        runner::run(&scenario, self.seed, false).ok().is_some_and(|r| self.kind.matches(&r.report))
+        runner::run(&scenario, seed, false).ok().is_some_and(|r| self.kind.matches(&r.report))
     }
 }
 
-/// Shrinks `scenario`'s failure under `seed`, trying at most `max_runs` candidates.
-pub fn shrink(scenario: &Scenario, seed: u64, max_runs: u32) -> Result<Shrunk, String> {
+/// Shrinks `scenario`'s failure under `seed`, trying at most `max_runs` candidates; steps
+/// that perturb the run try `reseeds` other seeds too (0: the seed is kept).
+pub fn shrink(scenario: &Scenario, seed: u64, max_runs: u32, reseeds: u64) -> Result<Shrunk, String> {
     let first = runner::run(scenario, seed, false).map_err(|e| e.to_string())?;
     let kind =
         FailureKind::of(&first.report).ok_or_else(|| format!("seed {seed} passes: there is no failure to shrink"))?;
     let mut raw = scenario.raw.clone();
     raw.variants.clear();
     raw.seed = seed;
-    let before = raw.faults.len();
-    let mut t = Tester { file: &scenario.file, seed, kind: kind.clone(), runs: 0, max_runs };
+    // Faults in the run: the scripted ones and those the random kinds draw.
+    let before = materialise(scenario, &raw, seed).map_or(raw.faults.len(), |m| m.faults.len());
+    let mut t = Tester { file: &scenario.file, seed, original: seed, reseeds, kind: kind.clone(), runs: 0, max_runs };
     if !t.fails(&raw) {
         return Err("the scenario, written back as YAML, does not fail the same way; cannot shrink it".into());
     }
@@ -136,6 +186,17 @@ pub fn shrink(scenario: &Scenario, seed: u64, max_runs: u32) -> Result<Shrunk, S
         && t.fails(&scripted)
     {
         raw = scripted;
+    }
+    // A broken invariant says when the run failed: nothing after it can matter, so the
+    // duration is cut to just after it first.
+    if let Some(at) = failure_time(&first.report) {
+        let cut = SimDuration((at.as_nanos() / 1_000_000 + 1) * 1_000_000);
+        if cut < raw.duration {
+            let c = with_duration(&raw, cut);
+            if t.fails(&c) {
+                raw = c;
+            }
+        }
     }
     loop {
         let start = (raw.faults.len(), to_yaml(&raw));
@@ -161,16 +222,13 @@ pub fn shrink(scenario: &Scenario, seed: u64, max_runs: u32) -> Result<Shrunk, S
                 raw = c;
             }
         }
-        // The duration (the workload's length): halve while it still fails.
-        while raw.duration > SimDuration::from_millis(200) {
-            let mut c = raw.clone();
-            c.duration = SimDuration(raw.duration.as_nanos() / 2);
-            c.faults.retain(|f| f.at < c.duration);
-            if !t.fails(&c) {
-                break;
-            }
-            raw = c;
+        raw = shorten(&mut t, raw);
+        raw = sooner(&mut t, raw);
+        if kind.verdict == Verdict::SafetyViolation {
+            raw = settle_sooner(&mut t, raw);
         }
+        raw = each_fault_reseeded(&mut t, raw);
+        raw = lighten(&mut t, raw);
         // The node count, one fewer at a time.
         while let Nodes::Count(n) = raw.nodes {
             if n <= 1 {
@@ -178,17 +236,172 @@ pub fn shrink(scenario: &Scenario, seed: u64, max_runs: u32) -> Result<Shrunk, S
             }
             let mut c = raw.clone();
             c.nodes = Nodes::Count(n - 1);
-            if !t.fails(&c) {
+            if !t.fails_reseeded(&c) {
                 break;
             }
             raw = c;
         }
+        raw.seed = t.seed;
         if (raw.faults.len(), to_yaml(&raw)) == start || t.runs >= t.max_runs {
             break;
         }
     }
     let yaml = to_yaml(&raw);
-    Ok(Shrunk { faults: (before, raw.faults.len()), raw, yaml, kind, runs: t.runs })
+    let minimal = Scenario::parse(&yaml, &scenario.file).map_err(|e| e.to_string())?;
+    let last = runner::run(&minimal, t.seed, false).map_err(|e| e.to_string())?;
+    let failed_at = failure_time(&last.report);
+    Ok(Shrunk {
+        seed: (seed, t.seed),
+        faults: (before, raw.faults.len()),
+        duration: (scenario.raw.duration, raw.duration),
+        nodes: (scenario.node_names.len(), minimal.node_names.len()),
+        raw,
+        yaml,
+        kind,
+        runs: t.runs,
+        failed_at,
+    })
+}
+
+/// When `report`'s run went wrong, where one moment says so: the broken invariant's event, or
+/// the return of the operation no linearization can place. Other checks judge the whole run.
+pub fn failure_time(report: &Report) -> Option<SimTime> {
+    if let Some(v) = &report.invariant_violation {
+        return Some(SimTime(v.time_ns));
+    }
+    let v = report.linearizability.as_ref()?.violation.as_ref()?;
+    let stuck = v.operations.iter().find(|o| o.stuck)?;
+    Some(SimTime(stuck.ret.unwrap_or(stuck.call)))
+}
+
+/// `raw` run for `duration`, without the faults that would start after it.
+fn with_duration(raw: &RawScenario, duration: SimDuration) -> RawScenario {
+    let mut c = raw.clone();
+    c.duration = duration;
+    c.faults.retain(|f| f.at < duration);
+    c
+}
+
+/// The shortest duration that still fails, by bisection between a duration known to pass
+/// (or zero) and one known to fail, to a sixty-fourth of the original; whole milliseconds.
+fn shorten(t: &mut Tester<'_>, mut raw: RawScenario) -> RawScenario {
+    const MS: u64 = 1_000_000;
+    let step = (raw.duration.as_nanos() / 64).max(10 * MS);
+    let mut passes = 0u64;
+    while raw.duration.as_nanos() > passes + step && t.runs < t.max_runs {
+        let mid = (passes + (raw.duration.as_nanos() - passes) / 2).div_ceil(MS) * MS;
+        let c = with_duration(&raw, SimDuration(mid));
+        if t.fails_reseeded(&c) {
+            raw = c;
+        } else {
+            passes = mid;
+        }
+    }
+    raw
+}
+
+/// Delta debugging keeps the seed; each fault it kept is tried once more without it under
+/// other seeds too (at most [`RESEEDS`]: there is one try per fault), as one removal
+/// perturbs everything after it.
+fn each_fault_reseeded(t: &mut Tester<'_>, mut raw: RawScenario) -> RawScenario {
+    let reseeds = t.reseeds;
+    t.reseeds = reseeds.min(RESEEDS);
+    let mut i = 0;
+    while i < raw.faults.len() && t.runs < t.max_runs {
+        let mut c = raw.clone();
+        c.faults.remove(i);
+        if t.fails_reseeded(&c) {
+            raw = c;
+        } else {
+            i += 1;
+        }
+    }
+    t.reseeds = reseeds;
+    raw
+}
+
+/// A safety violation needs no more of the settle phase than up to the moment it shows: the
+/// shortest settle phase that still fails, by bisection (to 10 ms). A liveness failure keeps
+/// its settle phase, which is what it judges.
+fn settle_sooner(t: &mut Tester<'_>, mut raw: RawScenario) -> RawScenario {
+    const MS: u64 = 1_000_000;
+    let mut passes = 0u64;
+    while raw.settle.duration.as_nanos() > passes + 10 * MS && t.runs < t.max_runs {
+        let mid = (passes + (raw.settle.duration.as_nanos() - passes) / 2).div_ceil(MS) * MS;
+        let mut c = raw.clone();
+        c.settle.duration = SimDuration(mid);
+        if t.fails(&c) {
+            raw = c;
+        } else {
+            passes = mid;
+        }
+    }
+    raw
+}
+
+/// Every fault moved earlier by the same amount, as far as the run still fails, and the
+/// duration shortened by as much: a failure found after a long quiet start is found as well
+/// after a short one (the protocol needs only time to settle, an election say, before the
+/// faults begin). Bisection to a sixty-fourth of the first fault's time.
+fn sooner(t: &mut Tester<'_>, mut raw: RawScenario) -> RawScenario {
+    const MS: u64 = 1_000_000;
+    let Some(first) = raw.faults.iter().map(|f| f.at.as_nanos()).min() else { return raw };
+    let step = (first / 64).max(10 * MS);
+    let shifted = |raw: &RawScenario, by: u64| {
+        let mut c = raw.clone();
+        c.faults.iter_mut().for_each(|f| f.at = SimDuration(f.at.as_nanos() - by));
+        c.duration = SimDuration(raw.duration.as_nanos() - by);
+        c
+    };
+    // The largest shift known to fail (0: the run as it is) and the smallest known not to.
+    let (mut fails, mut passes) = (0u64, first + 1);
+    while passes > fails + step && t.runs < t.max_runs {
+        let mid = (fails + (passes - fails) / 2) / MS * MS;
+        if mid <= fails {
+            break;
+        }
+        if t.fails_reseeded(&shifted(&raw, mid)) {
+            fails = mid;
+        } else {
+            passes = mid;
+        }
+    }
+    if fails > 0 {
+        raw = shifted(&raw, fails);
+    }
+    raw
+}
+
+/// Fewer clients, a lower arrival rate and fewer keys, each halved while the run still fails.
+fn lighten(t: &mut Tester<'_>, mut raw: RawScenario) -> RawScenario {
+    type Halve = fn(&mut RawScenario) -> bool;
+    let halves: [Halve; 3] = [
+        |c| {
+            let w = &mut c.workload;
+            (w.clients > 1).then(|| w.clients /= 2).is_some()
+        },
+        |c| match &mut c.workload.arrival {
+            RawArrival::Poisson(rate) if rate.get() > 1.0 => {
+                *rate = Rate::per_sec(rate.get() / 2.0).expect("half a rate above 1/s is a rate");
+                true
+            }
+            _ => false,
+        },
+        |c| {
+            let k = &mut c.workload.keys;
+            (k.count > 1).then(|| k.count /= 2).is_some()
+        },
+    ];
+    for halve in halves {
+        loop {
+            let mut c = raw.clone();
+            if !halve(&mut c) || !t.fails_reseeded(&c) {
+                break;
+            }
+            raw = c;
+        }
+    }
+    raw
 }
 
 /// `raw` with the faults its random kinds draw under `seed` written out as scripted fault

@@ -1,6 +1,6 @@
 //! `syncsim shrink` on a deliberately broken Raft (`bug: minority-commit`) under a fourteen-fault
 //! script: the minimal scenario keeps at most a few faults, is shorter, and still fails the
-//! same way when run on its own.
+//! same way when run on its own, under the seed it names.
 
 use std::process::Command;
 
@@ -19,15 +19,21 @@ fn a_broken_rafts_failure_shrinks_to_a_few_faults_that_still_fail_the_same_way()
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.starts_with("seed: 1"), "{text}");
-    assert!(text.contains(&format!("reproduce: syncsim run {} --seed 1", min.display())), "{text}");
     let shrunk = syncsim::Scenario::from_file(&min).unwrap_or_else(|e| panic!("{e}"));
+    let seed = shrunk.raw.seed;
+    assert!(text.contains(&format!("reproduce: syncsim run {} --seed {seed}", min.display())), "{text}");
     let before = syncsim::Scenario::from_file(file).unwrap();
     assert!(shrunk.raw.faults.len() <= 3, "{} faults kept:\n{text}", shrunk.raw.faults.len());
     assert!(shrunk.raw.faults.len() < before.raw.faults.len());
-    assert!(shrunk.raw.duration < before.raw.duration, "the workload got shorter");
+    assert!(shrunk.raw.duration.as_nanos() < before.raw.duration.as_nanos() / 4, "the run is cut to its failure");
+    // The output names the failed check and its event, and draws the second before it.
+    assert!(text.contains("first failed check: invariant broken at"), "{text}");
+    assert!(text.contains("failed at: ") && text.contains("handling Deliver"), "{text}");
+    let svg = std::fs::read_to_string(dir.join("min").join("charts").join("spacetime.svg")).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("n0"), "the space-time diagram names the nodes");
     // Run on its own, the minimal scenario fails the same way: a safety violation by a broken
     // Raft invariant.
-    let r = syncsim::runner::run(&shrunk, 1, false).unwrap();
+    let r = syncsim::runner::run(&shrunk, seed, false).unwrap();
     let kind = syncsim::shrink::FailureKind::of(&r.report).expect("it still fails");
     assert_eq!((kind.verdict, kind.check.as_str()), (syncsim::reports::Verdict::SafetyViolation, "invariant"));
     let _ = std::fs::remove_dir_all(&dir);
@@ -51,7 +57,7 @@ fn swarm_faults_are_written_out_as_a_script_and_cut_down() {
     assert_eq!(shrunk.raw.random_faults, Default::default(), "no random faults left: the script says it all");
     let n = shrunk.raw.faults.len();
     assert!((1..=3).contains(&n), "{n} scripted faults: {:?}", shrunk.raw.faults);
-    let r = syncsim::runner::run(&shrunk, 4, false).unwrap();
+    let r = syncsim::runner::run(&shrunk, shrunk.raw.seed, false).unwrap();
     let kind = syncsim::shrink::FailureKind::of(&r.report).expect("it still fails");
     assert_eq!((kind.verdict, kind.check.as_str()), (syncsim::reports::Verdict::SafetyViolation, "invariant"));
     let _ = std::fs::remove_dir_all(&dir);

@@ -76,6 +76,10 @@ planted_bugs! {
         /// Votes are granted without the check that the candidate's log is at least as up to
         /// date, so a leader can lack committed entries (Raft paper §5.4.1).
         VoteAnyLog = "vote-any-log",
+        /// A ReadIndex read is served from the leader's state machine without the heartbeat
+        /// round that confirms it still leads, so a deposed leader cut off from the majority
+        /// answers stale reads (Raft paper §8; Kingsbury, "Jepsen: etcd and Consul", 2014).
+        ReadWithoutQuorum = "read-without-quorum",
     }
 }
 
@@ -751,7 +755,11 @@ impl RaftNode {
             (Op::Get { key }, Reads::ReadIndex | Reads::Lease) => {
                 // The read index is the commit index, once this term has committed its no-op.
                 let index = self.commit.max(self.term_start);
-                if self.config.reads == Reads::Lease && ctx.now() < self.lease_until && index <= self.applied {
+                let trusted = match self.config.reads {
+                    Reads::Lease => ctx.now() < self.lease_until,
+                    _ => self.config.bug.is(Bug::ReadWithoutQuorum),
+                };
+                if trusted && index <= self.applied {
                     let out = self.machine.read(key);
                     self.answer(ctx, req, origin, Ok(out));
                     return;
