@@ -517,6 +517,16 @@ fn run(
     if let Some(v) = &scenario.variant {
         println!("variant: {v}");
     }
+    let scenario = match scenario.for_seed(seed) {
+        Ok(s) => s.into_owned(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    if let Some(said) = &scenario.swarm_draw {
+        println!("swarm: {said}");
+    }
     print_parameters(&scenario);
     let started = Instant::now();
     if scenario.raw.experiment.is_some() {

@@ -86,6 +86,7 @@ pub fn run(scenario: &Scenario, seed: u64, record_trace: bool) -> Result<RunResu
 
 /// Runs `scenario` under `seed` on `host` (only the engine records traces).
 pub fn run_on(host: Host, scenario: &Scenario, seed: u64, record_trace: bool) -> Result<RunResult, RunError> {
+    let scenario = &*scenario.for_seed(seed).map_err(|e| RunError::Sim(SimError::Invalid(e.to_string())))?;
     let on = Run { host, scenario, seed, record_trace };
     match scenario.protocol() {
         ProtocolConfig::Gossip(config) => on.with::<GossipNode>(config.clone()),
@@ -148,6 +149,9 @@ impl Run<'_> {
         };
         let mut parameters = scenario.parameters();
         parameters["seed"] = seed.into();
+        if let Some(said) = &scenario.swarm_draw {
+            parameters["swarm"] = said.clone().into();
+        }
         let context = RunContext {
             name: match &scenario.variant {
                 Some(v) => format!("{}/{v}", scenario.name()),

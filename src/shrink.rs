@@ -169,6 +169,10 @@ impl Tester<'_> {
 /// Shrinks `scenario`'s failure under `seed`, trying at most `max_runs` candidates; steps
 /// that perturb the run try `reseeds` other seeds too (0: the seed is kept).
 pub fn shrink(scenario: &Scenario, seed: u64, max_runs: u32, reseeds: u64) -> Result<Shrunk, String> {
+    // A swarm's draw for the seed, written out: the kinds and workload it drew are the
+    // scenario shrinking works on (the same run: the draw has its own RNG stream).
+    let drawn = scenario.for_seed(seed).map_err(|e| e.to_string())?;
+    let scenario = &*drawn;
     let first = runner::run(scenario, seed, false).map_err(|e| e.to_string())?;
     let kind =
         FailureKind::of(&first.report).ok_or_else(|| format!("seed {seed} passes: there is no failure to shrink"))?;

@@ -64,6 +64,9 @@ pub fn check(config: &SimConfig, mode: Mode) -> Vec<Unsupported> {
     if net.default.bandwidth.is_some() {
         no("network.bandwidth", format!("{who} has no bandwidth model"));
     }
+    if config.settle_core.is_some() {
+        no("settle.heal", format!("{who} heals every node in the settle phase, not a core"));
+    }
     if net.topology != TopologySpec::Mesh {
         no("network.topology", format!("{who} connects every node to every other"));
     }

@@ -11,7 +11,7 @@ use crate::network::{Cut, NetStats, Network, NetworkConfig};
 use crate::observe::Observer;
 use crate::protocol::{Ctx, Effects, Message, NodeId, Protocol, Reply, RequestId, TimerOp};
 use crate::queue::EventQueue;
-use crate::rng::{SimRng, Stream};
+use crate::rng::{SimRng, Stream, below};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{StableHasher, TraceKind, TraceRecord};
 use crate::workload::{Clients, WorkloadConfig};
@@ -29,6 +29,9 @@ pub struct SimConfig {
     pub settle: SimDuration,
     /// Whether crashed nodes restart when the settle phase begins.
     pub restart_on_settle: bool,
+    /// A liveness phase: the settle phase heals only a random core of at least this many
+    /// nodes; the others are down for it (`None`: every node is healed).
+    pub settle_core: Option<u32>,
     /// The network.
     pub network: NetworkConfig,
     /// The clients.
@@ -53,6 +56,7 @@ impl Default for SimConfig {
             duration: SimDuration::from_secs(10),
             settle: SimDuration::from_secs(5),
             restart_on_settle: true,
+            settle_core: None,
             network: NetworkConfig::default(),
             workload: WorkloadConfig::default(),
             faults: vec![],
@@ -755,6 +759,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
     /// The settle phase: clients stop, every fault heals, and the run goes on.
     fn settle(&mut self) {
         self.clients_stopped = true;
+        let core = self.settle_core();
         if self.network.partitioned() {
             self.apply_fault(Fault::Heal);
         }
@@ -770,12 +775,34 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 clock.reset(self.now, 0);
             }
             match self.nodes[k as usize].status {
+                _ if !core[k as usize] => self.apply_fault(Fault::Crash(NodeId(k))),
                 Status::Paused => self.apply_fault(Fault::Resume(NodeId(k))),
-                Status::Crashed if self.config.restart_on_settle => self.apply_fault(Fault::Restart(NodeId(k))),
+                Status::Crashed if self.config.restart_on_settle || self.config.settle_core.is_some() => {
+                    self.apply_fault(Fault::Restart(NodeId(k)))
+                }
                 _ => {}
             }
         }
         self.observer.on_settle(self.now);
+    }
+
+    /// Which nodes the settle phase heals: all of them, or a random core of at least
+    /// `settle_core` nodes (drawn from its own stream, so the rest of the run is unchanged).
+    fn settle_core(&self) -> Vec<bool> {
+        let n = self.config.nodes;
+        let Some(min) = self.config.settle_core else { return vec![true; n as usize] };
+        let mut rng = Stream::Settle.rng(self.config.seed);
+        let min = min.clamp(1, n);
+        let size = min + below(&mut rng, u64::from(n - min + 1)) as u32;
+        // A partial Fisher-Yates shuffle: the first `size` of a random order.
+        let mut order: Vec<u32> = (0..n).collect();
+        for i in 0..size as usize {
+            let j = i + below(&mut rng, (n as usize - i) as u64) as usize;
+            order.swap(i, j);
+        }
+        let mut core = vec![false; n as usize];
+        order[..size as usize].iter().for_each(|&k| core[k as usize] = true);
+        core
     }
 
     #[inline]

@@ -18,6 +18,10 @@ pub enum Stream {
     Faults,
     /// Scripted workload choices that belong to no client.
     Workload,
+    /// Swarm testing's draw of the fault kinds and the workload's shape for a seed.
+    Swarm,
+    /// The draw of the core a liveness phase heals (`settle: { heal: core }`).
+    Settle,
     /// Node `k`'s own stream, handed to its protocol through `Ctx::rng`.
     Node(u32),
     /// Client `k`'s arrivals, keys and operation choices.
@@ -30,6 +34,8 @@ impl Stream {
             Stream::Network => 1,
             Stream::Faults => 2,
             Stream::Workload => 3,
+            Stream::Swarm => 4,
+            Stream::Settle => 5,
             Stream::Node(k) => (1 << 32) | u64::from(k),
             Stream::Client(k) => (2 << 32) | u64::from(k),
         }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod locate;
 pub mod raw;
 pub mod resolve;
+pub mod swarm;
 
 use std::path::Path;
 
@@ -41,6 +42,8 @@ pub struct Scenario {
     pub variant: Option<String>,
     /// The scenario's variants, each ready to run on its own (empty when it lists none).
     pub variants: Vec<Scenario>,
+    /// For a scenario drawn from a swarm by [`Scenario::for_seed`]: what the seed drew.
+    pub swarm_draw: Option<String>,
 }
 
 impl Scenario {
@@ -124,6 +127,7 @@ impl Scenario {
                 raw: one,
                 variant: Some(v.name.clone()),
                 variants: Vec::new(),
+                swarm_draw: None,
             });
         }
         Ok(Scenario {
@@ -134,7 +138,30 @@ impl Scenario {
             raw,
             variant: None,
             variants,
+            swarm_draw: None,
         })
+    }
+
+    /// The scenario as `seed` runs it: itself, or, under `random_faults: swarm`, with the fault
+    /// kinds and workload shape the seed draws made concrete (see [`swarm`]).
+    pub fn for_seed(&self, seed: u64) -> Result<std::borrow::Cow<'_, Scenario>, ScenarioError> {
+        let Some((raw, said)) = swarm::draw(&self.raw, seed) else { return Ok(std::borrow::Cow::Borrowed(self)) };
+        let resolved = resolve::resolve(&raw).map_err(|e| ScenarioError {
+            file: self.file.clone(),
+            position: None,
+            field: Some(e.path),
+            message: format!("the swarm's draw for seed {seed} ({said}) is not a valid scenario: {}", e.message),
+        })?;
+        Ok(std::borrow::Cow::Owned(Scenario {
+            file: self.file.clone(),
+            node_names: resolved.node_names,
+            sim: resolved.sim,
+            expectations: resolved.expectations,
+            raw,
+            variant: self.variant.clone(),
+            variants: Vec::new(),
+            swarm_draw: Some(said),
+        }))
     }
 
     /// The variant called `name`.

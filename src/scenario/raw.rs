@@ -43,8 +43,8 @@ pub struct RawScenario {
     /// Scripted faults.
     #[serde(default)]
     pub faults: Vec<RawFault>,
-    /// Random faults drawn per seed.
-    #[serde(default)]
+    /// Random faults drawn per seed, or `swarm`: the kinds themselves drawn per seed.
+    #[serde(default, deserialize_with = "random_faults_from")]
     pub random_faults: RawRandomFaults,
     /// Expectations on the report's metrics.
     #[serde(default)]
@@ -113,6 +113,29 @@ pub struct Settle {
     /// live replicas must converge).
     #[serde(default = "yes")]
     pub restart_crashed: bool,
+    /// What it heals: every node, or a random core (a liveness phase).
+    #[serde(default, skip_serializing_if = "SettleHeal::is_all")]
+    pub heal: SettleHeal,
+}
+
+/// What the settle phase heals.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SettleHeal {
+    /// Every node: partitions heal, paused nodes resume, crashed nodes restart.
+    #[default]
+    All,
+    /// A random core, a majority for a protocol that needs one (Raft) and any non-empty
+    /// subset otherwise: it is healed and must converge while every other node stays down.
+    /// Protocols that recover only when every node is back fail it.
+    Core,
+}
+
+impl SettleHeal {
+    /// True for the default.
+    pub fn is_all(&self) -> bool {
+        *self == SettleHeal::All
+    }
 }
 
 fn yes() -> bool {
@@ -121,25 +144,25 @@ fn yes() -> bool {
 
 impl Default for Settle {
     fn default() -> Self {
-        Settle { duration: SimDuration::from_secs(5), restart_crashed: true }
+        Settle { duration: SimDuration::from_secs(5), restart_crashed: true, heal: SettleHeal::All }
     }
 }
 
-/// `settle: 10s` or `settle: { duration: 10s, restart_crashed: false }`.
+/// `settle: 10s` or `settle: { duration: 10s, restart_crashed: false, heal: core }`.
 pub fn settle_from<'de, D: Deserializer<'de>>(d: D) -> Result<Settle, D::Error> {
     struct V;
     impl<'de> Visitor<'de> for V {
         type Value = Settle;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a duration such as `5s`, or a map with `duration` and `restart_crashed`")
+            f.write_str("a duration such as `5s`, or a map with `duration`, `restart_crashed` and `heal`")
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Settle, E> {
-            Ok(Settle { duration: v.parse().map_err(E::custom)?, restart_crashed: true })
+            Ok(Settle { duration: v.parse().map_err(E::custom)?, ..Settle::default() })
         }
         fn visit_u64<E: de::Error>(self, v: u64) -> Result<Settle, E> {
             Ok(Settle {
                 duration: SimDuration::deserialize(de::value::U64Deserializer::<E>::new(v))?,
-                restart_crashed: true,
+                ..Settle::default()
             })
         }
         fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Settle, A::Error> {
@@ -149,9 +172,11 @@ pub fn settle_from<'de, D: Deserializer<'de>>(d: D) -> Result<Settle, D::Error> 
                 duration: SimDuration,
                 #[serde(default = "yes")]
                 restart_crashed: bool,
+                #[serde(default)]
+                heal: SettleHeal,
             }
             let f = Full::deserialize(de::value::MapAccessDeserializer::new(map))?;
-            Ok(Settle { duration: f.duration, restart_crashed: f.restart_crashed })
+            Ok(Settle { duration: f.duration, restart_crashed: f.restart_crashed, heal: f.heal })
         }
     }
     d.deserialize_any(V)
@@ -750,6 +775,98 @@ pub struct RawRandomFaults {
     /// disk held when the window began.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disk: Option<RawRandomFault>,
+    /// Swarm testing: the kinds above drawn per seed instead of written here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub swarm: Option<RawSwarm>,
+}
+
+/// Swarm testing: per seed, which fault kinds are on, their rates and durations, and the
+/// workload's shape, drawn within these bounds (`src/scenario/swarm.rs`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSwarm {
+    /// The kinds a seed may turn on, each with probability one half (at least one).
+    pub kinds: Vec<SwarmKind>,
+    /// Bounds on a kind's mean time between faults (default: a fortieth to a half of the
+    /// duration).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub every: Option<DurationRange>,
+    /// Bounds on how long a fault lasts (default: 10 ms to an eighth of the duration).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lasts: Option<DurationRange>,
+    /// Whether each seed also draws the workload's shape: clients, rate and keys up to the
+    /// declared values, and the operation mix's shares.
+    pub workload: bool,
+    /// Whether each seed also draws the network's misbehaviour: duplication (half the seeds,
+    /// up to 5%) and reordering (half the seeds). Off for a protocol that needs FIFO links.
+    pub network: bool,
+}
+
+impl Default for RawSwarm {
+    fn default() -> Self {
+        RawSwarm {
+            // Not disk: losing a disk loses acknowledged writes in any protocol that
+            // acknowledges before it replicates, which is the fault's doing, not a bug.
+            kinds: vec![SwarmKind::Crash, SwarmKind::Partition, SwarmKind::Pause, SwarmKind::Clock, SwarmKind::Loss],
+            every: None,
+            lasts: None,
+            workload: true,
+            network: true,
+        }
+    }
+}
+
+/// A fault kind swarm testing can turn on.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SwarmKind {
+    /// Random crashes (with restarts).
+    Crash,
+    /// Random partitions.
+    Partition,
+    /// Random pauses.
+    Pause,
+    /// Random clock drift.
+    Clock,
+    /// Random loss bursts.
+    Loss,
+    /// Random disk losses.
+    Disk,
+}
+
+impl SwarmKind {
+    /// The name scenarios use.
+    pub fn name(self) -> &'static str {
+        match self {
+            SwarmKind::Crash => "crash",
+            SwarmKind::Partition => "partition",
+            SwarmKind::Pause => "pause",
+            SwarmKind::Clock => "clock",
+            SwarmKind::Loss => "loss",
+            SwarmKind::Disk => "disk",
+        }
+    }
+}
+
+/// `random_faults: swarm`, or the map of kinds (which may hold `swarm: { .. }` with bounds).
+pub fn random_faults_from<'de, D: Deserializer<'de>>(d: D) -> Result<RawRandomFaults, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = RawRandomFaults;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("`swarm`, or a map of fault kinds such as `crash: { every: 10s, lasts: 1s..5s }`")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<RawRandomFaults, E> {
+            match v {
+                "swarm" => Ok(RawRandomFaults { swarm: Some(RawSwarm::default()), ..RawRandomFaults::default() }),
+                other => Err(E::custom(format!("`{other}` is not `swarm` nor a map of fault kinds"))),
+            }
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawRandomFaults, A::Error> {
+            RawRandomFaults::deserialize(de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_any(V)
 }
 
 /// `{ every: 10s, lasts: 1s..5s }` (plus `factor` for clock, `loss` for loss bursts).

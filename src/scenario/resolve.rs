@@ -10,7 +10,7 @@ use syncsim_sim::history::OpKind;
 use syncsim_sim::network::{LinkChange, LinkOverride, LinkSpec, NetworkConfig, Regions};
 use syncsim_sim::topology::{Disconnected, Topology, TopologySpec};
 use syncsim_sim::workload::{self, Arrival, KeyDistribution, ScriptedOp, WorkloadConfig};
-use syncsim_sim::{NodeId, Op, SimConfig, SimDuration, SimTime};
+use syncsim_sim::{Consistency, NodeId, Op, SimConfig, SimDuration, SimTime};
 
 use super::error::FieldError;
 use super::raw::*;
@@ -135,6 +135,14 @@ pub fn resolve(raw: &RawScenario) -> Result<Resolved> {
         duration: raw.duration,
         settle: raw.settle.duration,
         restart_on_settle: raw.settle.restart_crashed,
+        settle_core: match raw.settle.heal {
+            SettleHeal::All => None,
+            // A protocol that claims linearizability makes progress only with a majority.
+            SettleHeal::Core if raw.protocol.info().consistency == Consistency::Linearizable => {
+                Some(names.len() as u32 / 2 + 1)
+            }
+            SettleHeal::Core => Some(1),
+        },
         network,
         workload,
         faults,
@@ -945,6 +953,28 @@ fn fault(path: &str, f: &RawFault, nodes: &Names, topology: &TopologySpec) -> Re
 }
 
 fn random_faults(raw: &RawRandomFaults) -> Result<RandomFaults> {
+    if let Some(swarm) = &raw.swarm {
+        // The kinds are drawn per seed (Scenario::for_seed), each draw resolved on its own.
+        let written = RawRandomFaults { swarm: None, ..raw.clone() };
+        if written != RawRandomFaults::default() {
+            return Err(FieldError::new(
+                "random_faults.swarm",
+                "swarm testing draws the fault kinds per seed: write either `swarm` or the kinds, not both",
+            ));
+        }
+        if swarm.kinds.is_empty() {
+            return Err(FieldError::new("random_faults.swarm.kinds", "name at least one kind the swarm may draw"));
+        }
+        for (field, range) in [("every", swarm.every), ("lasts", swarm.lasts)] {
+            if range.is_some_and(|r| r.min == SimDuration::ZERO) {
+                return Err(FieldError::new(
+                    format!("random_faults.swarm.{field}"),
+                    "the shortest span must be longer than 0s",
+                ));
+            }
+        }
+        return Ok(RandomFaults::default());
+    }
     let kind = |name: &str, r: &Option<RawRandomFault>| -> Result<Option<RandomFault>> {
         let Some(r) = r else { return Ok(None) };
         let path = format!("random_faults.{name}");
