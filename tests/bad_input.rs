@@ -61,6 +61,12 @@ const CASES: &[(&str, usize, usize, &str, &str)] = &[
     ("raft-heartbeat-too-long.yaml", 8, 14, "protocol.heartbeat", "not shorter than the election timeout"),
     ("experiment-without-raft.yaml", 7, 18, "experiment", "needs `kind: raft`"),
     ("reserved-node-name.yaml", 4, 13, "nodes[1]", "reserved for faults"),
+    ("swarm-and-kinds.yaml", 8, 10, "random_faults.swarm", "either `swarm` or the kinds, not both"),
+    ("swarm-misspelt.yaml", 7, 16, "random_faults", "`swram` is not `swarm`"),
+    ("swarm-no-kinds.yaml", 8, 19, "random_faults.swarm.kinds", "at least one kind"),
+    ("swarm-unknown-kind.yaml", 8, 27, "random_faults.swarm.kinds[1]", "unknown variant `meteor`"),
+    ("swarm-zero-lasts.yaml", 8, 19, "random_faults.swarm.lasts", "longer than 0s"),
+    ("settle-heal-unknown.yaml", 4, 31, "settle.heal", "expected `all` or `core`"),
 ];
 
 fn syncsim(args: &[&str]) -> (i32, String) {

@@ -560,6 +560,9 @@ impl Report {
             }
             ["writes", "lost"] => v.lost as f64,
             ["linearizable"] => match &self.linearizability {
+                None if self.protocol.consistency == syncsim_sim::Consistency::Linearizable => {
+                    return Err("the history holds operations no linearizability model covers (decr, add, remove, insert or delete)".into());
+                }
                 None => return Err("the protocol does not claim linearizability, so it was not checked".into()),
                 Some(l) => match l.verdict {
                     LinVerdict::Linearizable => 1.0,

@@ -33,8 +33,18 @@ impl Probability {
 }
 
 impl fmt::Display for Probability {
+    /// The shortest percentage that reads back as exactly this probability: `14.1%`, not
+    /// `14.099999999999998%` (a written-out scenario must be the same run, bit for bit); the
+    /// fraction itself when no percentage does (`0.3333333333333333`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}%", self.0 * 100.0)
+        let pct = self.0 * 100.0;
+        match (0..=17)
+            .map(|digits| format!("{pct:.digits$}"))
+            .find(|text| text.parse::<f64>().is_ok_and(|v| v / 100.0 == self.0))
+        {
+            Some(shortest) => write!(f, "{shortest}%"),
+            None => write!(f, "{}", self.0),
+        }
     }
 }
 
@@ -229,6 +239,17 @@ mod tests {
         assert!("150%".parse::<Probability>().is_err());
         assert!("-0.1".parse::<Probability>().is_err());
         assert!("NaN".parse::<Probability>().is_err());
+    }
+
+    #[test]
+    fn probabilities_print_as_the_shortest_percentage_that_reads_back_exactly() {
+        assert_eq!(Probability::new(0.141).unwrap().to_string(), "14.1%");
+        assert_eq!(Probability::new(0.5).unwrap().to_string(), "50%");
+        assert_eq!(Probability::new(0.0).unwrap().to_string(), "0%");
+        for x in [0.141, 1.0 / 3.0, 0.005, 1e-9, 0.999_999_999_7, 0.1 + 0.2 - 0.2] {
+            let p = Probability::new(x).unwrap();
+            assert_eq!(p.to_string().parse::<Probability>().unwrap().get(), x, "{p}");
+        }
     }
 
     #[test]

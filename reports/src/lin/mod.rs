@@ -168,11 +168,31 @@ pub(crate) struct Stuck {
 
 /// Checks what a run's clients saw: registers (put, get, cas) and counters (incr, read), each
 /// key alone. Failed operations did not happen; unknown ones may take effect any time after
-/// their call. `None` when the history has no operation these models cover.
+/// their call. A history with nothing to judge (every operation failed, or none was called) is
+/// linearizable, with 0 operations. `None` when it holds operations these models do not cover.
 pub fn check_history(history: &syncsim_sim::History, budget: Budget) -> Option<CheckResult> {
     use model::{CasRegister, Counter};
+    use syncsim_sim::history::{Op, Outcome};
     let ops = history.entries().iter().map(|e| (u64::from(e.client), e.call.0, e.ret.map(|t| t.0), &e.op, &e.outcome));
     let formats::SyncsimHistory { registers, counters } = formats::from_ops(ops);
+    let uncovered = history.entries().iter().any(|e| {
+        !matches!(e.outcome, Outcome::Failed(_))
+            && matches!(
+                e.op,
+                Op::Decr { .. } | Op::Add { .. } | Op::Remove { .. } | Op::Insert { .. } | Op::Delete { .. }
+            )
+    });
+    if registers.is_empty() && counters.is_empty() && !uncovered {
+        return Some(CheckResult {
+            verdict: Verdict::Linearizable,
+            operations: 0,
+            partitions: 0,
+            partitions_checked: 0,
+            states_explored: 0,
+            violation: None,
+            unknown_reason: None,
+        });
+    }
     let results: Vec<CheckResult> = [
         (!registers.is_empty()).then(|| check(&PerKey(CasRegister), &registers, budget)),
         (!counters.is_empty()).then(|| check(&PerKey(Counter), &counters, budget)),
@@ -318,6 +338,27 @@ mod tests {
         output: Option<RegisterOutput>,
     ) -> Operation<RegisterInput, RegisterOutput> {
         Operation { client, call, ret, input, output }
+    }
+
+    /// A run whose every operation failed (a cluster never available) saw nothing that could
+    /// contradict linearizability: linearizable, with 0 operations, not "no verdict".
+    #[test]
+    fn a_history_of_only_failed_operations_is_linearizable_with_nothing_checked() {
+        use syncsim_sim::history::{History, Op, Outcome};
+        use syncsim_sim::{NodeId, SimTime};
+        let mut h = History::new();
+        for (k, op) in
+            [Op::Put { key: 1, value: 2 }, Op::Get { key: 1 }, Op::Decr { key: 3, by: 1 }].into_iter().enumerate()
+        {
+            let id = h.call(k as u32, NodeId(0), op, SimTime(10));
+            h.complete(id, SimTime(20), Outcome::Failed("no leader".into()));
+        }
+        let r = check_history(&h, Budget::default()).expect("a verdict");
+        assert_eq!((r.verdict, r.operations), (Verdict::Linearizable, 0));
+        // An operation no model covers that may have taken effect: no verdict at all.
+        let id = h.call(9, NodeId(0), Op::Decr { key: 3, by: 1 }, SimTime(30));
+        h.complete(id, SimTime(40), Outcome::Unknown);
+        assert_eq!(check_history(&h, Budget::default()), None);
     }
 
     #[test]
