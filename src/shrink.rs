@@ -430,7 +430,11 @@ pub fn materialise(scenario: &Scenario, raw: &RawScenario, seed: u64) -> Option<
             Fault::Partition(groups) => {
                 f.partition = Some(groups.iter().map(|g| g.iter().map(name).collect()).collect());
             }
-            Fault::Drift { node, factor, .. } => f.drift = Some(RawDrift { node: name(&node), factor }),
+            Fault::Drift { node, factor, jump, .. } => {
+                let jump = (jump != 0)
+                    .then(|| format!("{}{}", if jump < 0 { "-" } else { "" }, SimDuration(jump.unsigned_abs())));
+                f.drift = Some(RawDrift { node: name(&node), factor, jump });
+            }
             Fault::LossBurst { loss, .. } => f.loss_burst = Some(loss),
             other => unreachable!("random faults draw no {other:?}"),
         }

@@ -72,7 +72,7 @@ fn random_faults_written_out_as_windows_make_the_same_run() {
     // go to the end rather than stopping at the first broken invariant).
     let text = std::fs::read_to_string("tests/data/shrink/raft-swarm.yaml").unwrap().replace(
         "  clock: { every: 6s, lasts: 1s..4s, factor: 1.2 }",
-        "  clock: { every: 6s, lasts: 1s..4s, factor: 1.2 }\n  loss: { every: 5s, lasts: 100ms..1s, loss: 30% }\n  \
+        "  clock: { every: 6s, lasts: 1s..4s, factor: 1.2, jump: 300ms }\n  loss: { every: 5s, lasts: 100ms..1s, loss: 30% }\n  \
          disk: { every: 8s, lasts: 1s..3s }\nfaults:\n  - { at: 3s, crash: n1 }\n  - { at: 4s, restart: n1 }",
     );
     // The linearizability search is not what this test is about: skip it (a zero budget).

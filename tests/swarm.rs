@@ -21,6 +21,7 @@ fn each_seed_draws_its_own_world_within_the_declared_bounds_and_always_the_same_
     let declared = &scenario.raw.workload;
     let mut worlds = std::collections::BTreeSet::new();
     let mut clients = std::collections::BTreeSet::new();
+    let mut jumps = 0;
     for seed in 0..40 {
         let drawn = scenario.for_seed(seed).unwrap();
         let again = scenario.for_seed(seed).unwrap();
@@ -50,10 +51,12 @@ fn each_seed_draws_its_own_world_within_the_declared_bounds_and_always_the_same_
         assert!((permille - 1000.0).abs() < 1e-6, "seed {seed}: the mix adds up to {permille}‰");
         assert_eq!(w.ops.0.len(), declared.ops.0.len(), "every declared operation keeps a share");
         worlds.insert(on);
+        jumps += usize::from(f.clock.as_ref().is_some_and(|c| c.jump.is_some()));
         clients.insert(w.clients);
     }
     assert!(worlds.len() >= 8, "40 seeds drew only {} combinations of fault kinds", worlds.len());
     assert!(clients.len() >= 4, "40 seeds drew only {:?} clients", clients);
+    assert!(jumps >= 3, "only {jumps} of 40 seeds drew clock steps");
 }
 
 /// The world a seed draws, written out as a scenario file and run under that seed, is the same

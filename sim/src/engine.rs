@@ -718,14 +718,14 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 clock.base = *rate;
                 clock.reset(self.now, *jump);
             }
-            Fault::Drift { node: k, factor, on } => {
+            Fault::Drift { node: k, factor, jump, on } => {
                 let clock = &mut self.nodes[k.index()].clock;
                 if *on {
                     clock.drifts.push(*factor);
                 } else if let Some(i) = clock.drifts.iter().position(|d| d == factor) {
                     clock.drifts.remove(i);
                 }
-                clock.reset(self.now, 0);
+                clock.reset(self.now, if *on { *jump } else { 0 });
             }
             Fault::Link(change) => self.network.change(change),
             Fault::RestoreLinks => self.network.restore(),

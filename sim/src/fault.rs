@@ -64,12 +64,15 @@ pub enum Fault {
     /// there was none): it crashes and, unless it was down, restarts at once from what is left.
     LoseDisk(NodeId),
     /// The node's clock runs `factor` times faster (`on`), or stops doing so; drifts multiply
-    /// the rate a `Clock` fault set.
+    /// the rate a `Clock` fault set. At its start the clock also steps by `jump` nanoseconds
+    /// (an NTP step or a VM resumed on another host); the end does not step it back.
     Drift {
         /// Whose clock.
         node: NodeId,
         /// The speed factor.
         factor: f64,
+        /// The step at the start, in nanoseconds (0 at the end).
+        jump: i64,
         /// Start or end of the drift.
         on: bool,
     },
@@ -96,7 +99,13 @@ impl Fault {
                 let sign = if *jump < 0 { "-" } else { "+" };
                 format!("clock {} rate {rate} jump {sign}{}", name(*node), SimDuration(jump.unsigned_abs()))
             }
-            Fault::Drift { node, factor, on } => format!("clock {} drift x{factor} {}", name(*node), state(*on)),
+            Fault::Drift { node, factor, jump, on } => {
+                let step = match jump {
+                    0 => String::new(),
+                    j => format!(" jump {}{}", if *j < 0 { "-" } else { "+" }, SimDuration(j.unsigned_abs())),
+                };
+                format!("clock {} drift x{factor}{step} {}", name(*node), state(*on))
+            }
             Fault::Link(c) => {
                 let mut s = String::from("link change");
                 if let Some((a, b)) = c.between {
@@ -270,6 +279,8 @@ pub struct RandomFaults {
     pub pause: Option<RandomFault>,
     /// A random node's clock runs fast or slow by up to this factor, then returns to 1.
     pub clock: Option<(RandomFault, f64)>,
+    /// With `clock`: each drift window also steps the clock, forward or back, by up to this.
+    pub clock_jump: Option<SimDuration>,
     /// Every link loses this share of messages for a while.
     pub loss: Option<(RandomFault, Probability)>,
     /// A random node's disk stops persisting for a while; then the node reboots with what its
@@ -286,7 +297,9 @@ pub fn window_end(start: &Fault) -> Option<Fault> {
         Fault::Pause(n) => Fault::Resume(*n),
         Fault::Partition(groups) => Fault::EndPartition(groups.clone()),
         Fault::LossBurst { loss, on: true } => Fault::LossBurst { loss: *loss, on: false },
-        Fault::Drift { node, factor, on: true } => Fault::Drift { node: *node, factor: *factor, on: false },
+        Fault::Drift { node, factor, on: true, .. } => {
+            Fault::Drift { node: *node, factor: *factor, jump: 0, on: false }
+        }
         Fault::FreezeDisk(n) => Fault::LoseDisk(*n),
         _ => return None,
     })
@@ -370,7 +383,15 @@ impl RandomFaults {
                 // Fast or slow with equal chance, by up to `max_factor`.
                 let skew = 1.0 + (max_factor - 1.0) * unit_f64(rng);
                 let factor = if below(rng, 2) == 0 { skew } else { 1.0 / skew };
-                pair(start, end, Fault::Drift { node, factor, on: true });
+                // Drawn only when asked for, so scenarios without jumps keep their draws.
+                let jump = match self.clock_jump {
+                    Some(max) => {
+                        let step = below(rng, max.as_nanos() + 1) as i64;
+                        if below(rng, 2) == 0 { step } else { -step }
+                    }
+                    None => 0,
+                };
+                pair(start, end, Fault::Drift { node, factor, jump, on: true });
             }
         }
         if let Some((kind, loss)) = &self.loss {

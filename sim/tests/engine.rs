@@ -21,6 +21,8 @@ struct Pinger {
     durable_pings: u64,
     volatile_pings: u64,
     ticks: u64,
+    /// The node's own clock at its latest tick.
+    last_tick: SimTime,
     pending: Option<RequestId>,
 }
 
@@ -77,6 +79,7 @@ impl Protocol for Pinger {
             durable_pings: durable.unwrap_or(0),
             volatile_pings: 0,
             ticks: 0,
+            last_tick: SimTime::ZERO,
             pending: None,
         }
     }
@@ -94,6 +97,7 @@ impl Protocol for Pinger {
         match timer {
             Timer::Tick => {
                 self.ticks += 1;
+                self.last_tick = ctx.now();
                 if let Some(p) = ctx.random_peer() {
                     ctx.send(p, Ping(self.payload));
                 }
@@ -211,6 +215,20 @@ fn a_fast_clock_fires_timers_early() {
     assert_eq!(normal, 100);
     // The first tick was armed at start, before the skew: it fires at 10 ms, then every 5 ms.
     assert_eq!(fast, 1 + (1000 - 10) / 5);
+}
+
+/// A drift window with a jump steps the node's clock at its start and not back at its end.
+#[test]
+fn a_drift_with_a_jump_steps_the_clock_once() {
+    let on = Fault::Drift { node: NodeId(2), factor: 1.0, jump: 5_000_000_000, on: true };
+    let off = syncsim_sim::fault::window_end(&on).unwrap();
+    let mut sim = Sim::<Pinger>::new(config(5, vec![at(100, on), at(300, off)]), PROTO, ()).unwrap();
+    let local = |sim: &Sim<Pinger>, k: u32| sim.node(NodeId(k)).unwrap().last_tick.as_nanos() / 1_000_000;
+    sim.run_until(SimTime(200_000_000));
+    assert!((190..=200).contains(&local(&sim, 0)), "n0 reads {} ms", local(&sim, 0));
+    assert!((5_190..=5_200).contains(&local(&sim, 2)), "n2 stepped 5 s ahead: {} ms", local(&sim, 2));
+    sim.run_until(SimTime(500_000_000));
+    assert!((5_490..=5_500).contains(&local(&sim, 2)), "the end does not step back: {} ms", local(&sim, 2));
 }
 
 #[test]

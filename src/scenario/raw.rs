@@ -722,6 +722,9 @@ pub struct RawDrift {
     pub node: String,
     /// The speed factor.
     pub factor: f64,
+    /// A step at the start, e.g. `-20ms` or `5s` (not undone at the end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jump: Option<String>,
 }
 
 /// `{ from: [a], to: [b, c] }`.
@@ -883,6 +886,9 @@ pub struct RawRandomFault {
     /// Loss bursts: the loss during a burst.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss: Option<Probability>,
+    /// Clock faults: each drift also steps the clock, forward or back, by up to this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jump: Option<SimDuration>,
 }
 
 /// Engine settings.

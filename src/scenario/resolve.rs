@@ -874,24 +874,7 @@ fn fault(path: &str, f: &RawFault, nodes: &Names, topology: &TopologySpec) -> Re
                 format!("a clock rate lies between 0 (exclusive) and 1000, not {}", c.rate),
             ));
         }
-        let jump = match &c.jump {
-            None => 0,
-            Some(text) => {
-                let (sign, body) = match text.trim().strip_prefix('-') {
-                    Some(rest) => (-1i64, rest),
-                    None => (1, text.trim().trim_start_matches('+')),
-                };
-                let d: SimDuration =
-                    body.parse().map_err(|e| FieldError::new(format!("{path}.clock.jump"), format!("{e}")))?;
-                if d > MAX_DURATION {
-                    return Err(FieldError::new(
-                        format!("{path}.clock.jump"),
-                        "a clock jump of more than a day is not a plausible fault",
-                    ));
-                }
-                sign * d.as_nanos() as i64
-            }
-        };
+        let jump = clock_jump(&format!("{path}.clock.jump"), c.jump.as_deref())?;
         return Ok(Fault::Clock { node, rate: c.rate, jump });
     }
     if let Some(loss) = f.loss_burst {
@@ -905,7 +888,8 @@ fn fault(path: &str, f: &RawFault, nodes: &Names, topology: &TopologySpec) -> Re
                 format!("a drift factor lies between 0 (exclusive) and 1000, not {}", d.factor),
             ));
         }
-        return Ok(Fault::Drift { node, factor: d.factor, on: true });
+        let jump = clock_jump(&format!("{path}.drift.jump"), d.jump.as_deref())?;
+        return Ok(Fault::Drift { node, factor: d.factor, jump, on: true });
     }
     if let Some(n) = &f.lose_disk {
         let node = one("lose_disk", n)?;
@@ -952,6 +936,20 @@ fn fault(path: &str, f: &RawFault, nodes: &Names, topology: &TopologySpec) -> Re
     unreachable!("exactly one action was checked")
 }
 
+/// A clock step such as `-20ms` or `+5s`, in nanoseconds (0 when there is none).
+fn clock_jump(field: &str, text: Option<&str>) -> Result<i64> {
+    let Some(text) = text else { return Ok(0) };
+    let (sign, body) = match text.trim().strip_prefix('-') {
+        Some(rest) => (-1i64, rest),
+        None => (1, text.trim().trim_start_matches('+')),
+    };
+    let d: SimDuration = body.parse().map_err(|e| FieldError::new(field, format!("{e}")))?;
+    if d > MAX_DURATION {
+        return Err(FieldError::new(field, "a clock jump of more than a day is not a plausible fault"));
+    }
+    Ok(sign * d.as_nanos() as i64)
+}
+
 fn random_faults(raw: &RawRandomFaults) -> Result<RandomFaults> {
     if let Some(swarm) = &raw.swarm {
         // The kinds are drawn per seed (Scenario::for_seed), each draw resolved on its own.
@@ -990,6 +988,15 @@ fn random_faults(raw: &RawRandomFaults) -> Result<RandomFaults> {
         if r.loss.is_some() && name != "loss" {
             return Err(FieldError::new(format!("{path}.loss"), "`loss` belongs to loss bursts only"));
         }
+        if r.jump.is_some() && name != "clock" {
+            return Err(FieldError::new(format!("{path}.jump"), "`jump` belongs to clock faults only"));
+        }
+        if r.jump.is_some_and(|j| j > MAX_DURATION) {
+            return Err(FieldError::new(
+                format!("{path}.jump"),
+                "a clock jump of more than a day is not a plausible fault",
+            ));
+        }
         Ok(Some(RandomFault { every: r.every, lasts: r.lasts }))
     };
     let clock = match (&raw.clock, kind("clock", &raw.clock)?) {
@@ -1021,6 +1028,7 @@ fn random_faults(raw: &RawRandomFaults) -> Result<RandomFaults> {
         crash: kind("crash", &raw.crash)?,
         partition: kind("partition", &raw.partition)?,
         pause: kind("pause", &raw.pause)?,
+        clock_jump: raw.clock.as_ref().and_then(|c| c.jump).filter(|j| *j > SimDuration::ZERO),
         clock,
         loss,
         disk: kind("disk", &raw.disk)?,

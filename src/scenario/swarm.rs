@@ -63,8 +63,13 @@ fn draw_faults(swarm: &RawSwarm, duration: SimDuration, rng: &mut SimRng, said: 
         let short = log_uniform(rng, lasts);
         let long_ms = (short.as_nanos() as f64 * (1.0 + 3.0 * unit_f64(rng)) / 1e6).round() as u64;
         let long = SimDuration::from_millis(long_ms).clamp(short, lasts.max.max(short));
-        let mut fault =
-            RawRandomFault { every: mean, lasts: DurationRange { min: short, max: long }, factor: None, loss: None };
+        let mut fault = RawRandomFault {
+            every: mean,
+            lasts: DurationRange { min: short, max: long },
+            factor: None,
+            loss: None,
+            jump: None,
+        };
         let _ = write!(said, "{}{} every {} lasting {}", sep(said), kind.name(), mean, fault.lasts);
         match kind {
             SwarmKind::Crash => faults.crash = Some(fault),
@@ -74,6 +79,13 @@ fn draw_faults(swarm: &RawSwarm, duration: SimDuration, rng: &mut SimRng, said: 
                 let factor = round2(1.1 + 2.9 * unit_f64(rng));
                 fault.factor = Some(factor);
                 let _ = write!(said, " by up to {factor}x");
+                // On half the seeds the clock also steps, 1 ms to 2 s either way.
+                if below(rng, 2) == 1 {
+                    let steps = DurationRange { min: SimDuration::from_millis(1), max: SimDuration::from_secs(2) };
+                    let jump = log_uniform(rng, steps);
+                    fault.jump = Some(jump);
+                    let _ = write!(said, ", stepping up to ±{jump}");
+                }
                 faults.clock = Some(fault);
             }
             SwarmKind::Loss => {
