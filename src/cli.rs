@@ -894,7 +894,7 @@ pub fn list() -> String {
         "clock: { node: n3, rate: 1.5, jump: -20ms }   the node's clock runs fast or slow",
         "network: { latency: ..., loss: 5%, duplicate: 1%, between: [n0, n1] }   links change",
         "loss_burst: 30%                         every link also loses 30% (stacks on the links' loss)",
-        "drift: { node: n3, factor: 1.2 }        the node's clock runs 1.2 times its rate",
+        "drift: { node: n3, factor: 1.2, jump: 1s }   the node's clock runs 1.2 times its rate (after stepping 1s)",
         "lose_disk: n2                           n2 reboots with an empty disk",
     ] {
         s.push_str(&format!("  {f}\n"));
@@ -904,7 +904,16 @@ pub fn list() -> String {
          after 2s; with lose_disk, the disk stops persisting for 2s, then the node reboots from it\n",
     );
     s.push_str("\nRANDOM FAULTS (random_faults: { <kind>: { every: 10s, lasts: 1s..5s } })\n");
-    s.push_str("  crash | partition | pause | clock (with factor: 2.0) | loss (with loss: 20%) | disk\n");
+    s.push_str(
+        "  crash | partition | pause | clock (with factor: 2.0, optionally jump: 500ms) | loss (with loss: 20%) | disk\n  \
+         swarm                                   each seed draws the kinds, their rates and lengths, the workload's\n    \
+         shape and the network's duplication and reordering (random_faults: { swarm: { kinds, every, lasts,\n    \
+         workload, network } }; docs/swarm.md)\n",
+    );
+    s.push_str(
+        "\nSETTLE (settle: { duration: 5s, restart_crashed: true, heal: all | core })\n  heal: core heals only a \
+         random core (a majority for linearizable protocols) and keeps the rest down\n",
+    );
     s.push_str("\nEXPECTATIONS (expect: { <metric>: <threshold> })\n");
     for m in syncsim_reports::expect::metric_names() {
         s.push_str(&format!("  {m}\n"));

@@ -114,6 +114,9 @@ fn list_shows_every_protocol_parameter_with_its_default() {
         "partition:",
         "writes.lost",
         "sample_every",
+        "swarm",
+        "heal: all | core",
+        "jump: 500ms",
     ] {
         assert!(text.contains(needle), "`syncsim list` lacks `{needle}`:\n{text}");
     }
