@@ -369,6 +369,8 @@ pub struct SyncsimHistory {
     pub registers: RegisterOps,
     /// incr and read operations (counters).
     pub counters: CounterOps,
+    /// Operations that may have taken effect but no model here covers (decr, sets, sequences).
+    pub uncovered: usize,
 }
 
 /// Reads syncsim's `history.jsonl` into the engine's operations and outcomes, then into model
@@ -521,7 +523,9 @@ pub fn from_ops<'a>(ops: impl IntoIterator<Item = (u64, u64, Option<u64>, &'a Op
                 },
             }),
             // Counters with decrements, sets and sequences have no model here yet.
-            Op::Decr { .. } | Op::Add { .. } | Op::Remove { .. } | Op::Insert { .. } | Op::Delete { .. } => {}
+            Op::Decr { .. } | Op::Add { .. } | Op::Remove { .. } | Op::Insert { .. } | Op::Delete { .. } => {
+                h.uncovered += 1;
+            }
         }
     }
     h

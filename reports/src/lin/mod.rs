@@ -172,17 +172,9 @@ pub(crate) struct Stuck {
 /// linearizable, with 0 operations. `None` when it holds operations these models do not cover.
 pub fn check_history(history: &syncsim_sim::History, budget: Budget) -> Option<CheckResult> {
     use model::{CasRegister, Counter};
-    use syncsim_sim::history::{Op, Outcome};
     let ops = history.entries().iter().map(|e| (u64::from(e.client), e.call.0, e.ret.map(|t| t.0), &e.op, &e.outcome));
-    let formats::SyncsimHistory { registers, counters } = formats::from_ops(ops);
-    let uncovered = history.entries().iter().any(|e| {
-        !matches!(e.outcome, Outcome::Failed(_))
-            && matches!(
-                e.op,
-                Op::Decr { .. } | Op::Add { .. } | Op::Remove { .. } | Op::Insert { .. } | Op::Delete { .. }
-            )
-    });
-    if registers.is_empty() && counters.is_empty() && !uncovered {
+    let formats::SyncsimHistory { registers, counters, uncovered } = formats::from_ops(ops);
+    if registers.is_empty() && counters.is_empty() && uncovered == 0 {
         return Some(CheckResult {
             verdict: Verdict::Linearizable,
             operations: 0,
