@@ -7,7 +7,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use syncsim::protocols::crdt::{Crdt, Env, GCounter, LwwRegister, MvRegister, OrSet, PnCounter, Rga};
-use syncsim::protocols::{CrdtNode, GossipNode, ProtocolConfig};
+use syncsim::protocols::{CrdtFamily, CrdtNode, GossipNode};
 use syncsim::reports::Tracker;
 use syncsim::reports::writes::WriteIndex;
 use syncsim::runner;
@@ -70,7 +70,7 @@ fn runs(c: &mut Criterion) {
 
 fn checkers(c: &mut Criterion) {
     let s = Scenario::load("scenarios/crdt-partition.yaml".as_ref()).unwrap();
-    let ProtocolConfig::Crdt(config) = s.protocol().clone() else { panic!("a CRDT scenario") };
+    let config = s.protocol().get::<CrdtFamily>().expect("a CRDT scenario").clone();
     let mut sim = s.sim.clone();
     sim.seed = 1;
     let out =
@@ -90,7 +90,7 @@ fn checkers(c: &mut Criterion) {
 
     // The strong list specification, inside the SEC check of a sequence run.
     let s = Scenario::load("scenarios/crdt-sequence.yaml".as_ref()).unwrap();
-    let ProtocolConfig::Crdt(config) = s.protocol().clone() else { panic!("a CRDT scenario") };
+    let config = s.protocol().get::<CrdtFamily>().expect("a CRDT scenario").clone();
     let mut sim = s.sim.clone();
     sim.seed = 1;
     let out = Sim::<CrdtNode<Rga>, Tracker>::new(sim, config, Tracker::new(s.node_names.len())).unwrap().run();
@@ -105,7 +105,7 @@ fn checkers(c: &mut Criterion) {
 
     // Session guarantees and lost writes on the quickstart's gossip run.
     let s = Scenario::load("scenarios/quickstart.yaml".as_ref()).unwrap();
-    let ProtocolConfig::Gossip(config) = s.protocol().clone() else { panic!("a gossip scenario") };
+    let config = s.protocol().get::<GossipNode>().expect("a gossip scenario").clone();
     let mut sim = s.sim.clone();
     sim.seed = 1;
     let out = Sim::<GossipNode, Tracker>::new(sim, config, Tracker::new(s.node_names.len())).unwrap().run();

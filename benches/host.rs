@@ -12,7 +12,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput};
-use syncsim::protocols::{GossipNode, ProtocolConfig, RaftNode};
+use syncsim::ProtocolConfig;
+use syncsim::protocols::{GossipNode, RaftNode};
 use syncsim::scenario::Scenario;
 use syncsim::sim::{Protocol, RunOutput, Sim, SimConfig};
 
@@ -39,13 +40,14 @@ fn madsim<P: syncsim::host::Hostable>(sim: &SimConfig, protocol: &P::Config) -> 
 /// One run of `file` on `host` ("engine" or "madsim"); its handler calls.
 fn run(host: &str, file: &str) -> u64 {
     let (sim, protocol) = config(file);
-    let out = match (host, &protocol) {
-        ("engine", ProtocolConfig::Gossip(c)) => engine::<GossipNode>(&sim, c),
-        ("engine", ProtocolConfig::Raft(c)) => engine::<RaftNode>(&sim, c),
+    let (gossip, raft) = (protocol.get::<GossipNode>(), protocol.get::<RaftNode>());
+    let out = match (host, gossip, raft) {
+        ("engine", Some(c), _) => engine::<GossipNode>(&sim, c),
+        ("engine", _, Some(c)) => engine::<RaftNode>(&sim, c),
         #[cfg(madsim)]
-        ("madsim", ProtocolConfig::Gossip(c)) => madsim::<GossipNode>(&sim, c),
+        ("madsim", Some(c), _) => madsim::<GossipNode>(&sim, c),
         #[cfg(madsim)]
-        ("madsim", ProtocolConfig::Raft(c)) => madsim::<RaftNode>(&sim, c),
+        ("madsim", _, Some(c)) => madsim::<RaftNode>(&sim, c),
         _ => unreachable!("{host} {file}"),
     };
     out.handler_calls

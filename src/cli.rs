@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
-use syncsim_protocols::{KINDS, ProtocolConfig};
 use syncsim_reports::EXIT_BAD_INPUT;
 use syncsim_reports::lin::Budget;
 use syncsim_reports::lin::formats::Format;
@@ -17,6 +16,7 @@ use syncsim_reports::lin::formats::Format;
 use crate::anneal::Solver;
 use crate::lincheck::{self, ModelName};
 use crate::output;
+use crate::registry::Registry;
 use crate::runner;
 use crate::scenario::Scenario;
 use crate::scenario::raw::{RawEngine, RawNetwork, RawWorkload, Settle};
@@ -300,8 +300,24 @@ enum FormatName {
     Edn,
 }
 
-/// Parses the command line, runs the command, and returns the process exit code.
+/// Parses the command line, runs the command with syncsim's own protocol families, and
+/// returns the process exit code.
 pub fn main() -> i32 {
+    main_with(Registry::builtin())
+}
+
+/// The whole `syncsim` command line over the families of `registry`: a crate that registers
+/// its own protocol gets a binary with every command from
+/// `fn main() { std::process::exit(syncsim::cli::main_with(Registry::builtin().with::<MyProtocol>())) }`.
+/// Reproducing commands name the binary as it was invoked.
+pub fn main_with(registry: Registry) -> i32 {
+    registry.install();
+    if let Some(name) = std::env::args_os()
+        .next()
+        .and_then(|a| std::path::Path::new(&a).file_stem().map(|s| s.to_string_lossy().into_owned()))
+    {
+        runner::set_program(name);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -406,7 +422,7 @@ pub fn main() -> i32 {
         }
         Command::Validate { files } => validate(&files),
         Command::List => {
-            print!("{}", list());
+            print!("{}", list(&Registry::current()));
             0
         }
         Command::Lincheck { file, model, format, whole, budget_mb, timeout, svg, json } => {
@@ -753,7 +769,8 @@ fn shrink(
         output::default_dir(scenario.name(), seed).with_file_name(format!("shrunk-seed-{seed}.yaml"))
     });
     let header = format!(
-        "# Shrunk by `syncsim shrink {} --seed {seed}`: {} under seed {} ({}), {} of {} faults kept.\n",
+        "# Shrunk by `{} shrink {} --seed {seed}`: {} under seed {} ({}), {} of {} faults kept.\n",
+        runner::program(),
         scenario.file,
         shrunk.kind.verdict.words(),
         shrunk.seed.1,
@@ -815,7 +832,7 @@ fn shrink(
         return EXIT_BAD_INPUT;
     }
     println!("the last second before it: {}", dir.join("charts").join("spacetime.svg").display());
-    println!("reproduce: syncsim run {} --seed {}", path.display(), shrunk.seed.1);
+    println!("reproduce: {} run {} --seed {}", runner::program(), path.display(), shrunk.seed.1);
     shrunk.kind.verdict.exit_code()
 }
 
@@ -835,29 +852,25 @@ fn validate(files: &[PathBuf]) -> i32 {
 
 /// The text of `syncsim list`: every protocol with its parameters and defaults, the defaults
 /// of every scenario section, and the vocabularies scenarios use.
-pub fn list() -> String {
+pub fn list(registry: &Registry) -> String {
     let mut s = String::new();
     let yaml = |v: &dyn erased::Yaml| v.to_yaml();
     s.push_str("PROTOCOLS (protocol: { kind: <name>, <parameter>: <value>, ... })\n");
-    for kind in KINDS {
-        let info = ProtocolConfig::default_for(kind).expect("every kind has defaults").info();
+    for family in registry.describe() {
+        let info = family.info;
         let ops: Vec<&str> = info.ops.iter().map(|o| o.name()).collect();
         s.push_str(&format!(
-            "\n  {kind}: consistency {:?}; operations: {}\n",
+            "\n  {}: {}\n    consistency {:?}; operations: {}\n",
+            family.kind,
+            family.about,
             info.consistency,
             if ops.is_empty() { "none".to_string() } else { ops.join(", ") }
         ));
-        for (name, default, help) in ProtocolConfig::describe(kind) {
+        for (name, default, help) in family.params {
             s.push_str(&format!("    {name:<16} default {default:<10} {help}\n"));
         }
-        if *kind == "crdt" {
-            // A CRDT serves its data type's operations.
-            s.push_str("    operations by type:\n");
-            for t in syncsim_protocols::crdt::CrdtType::ALL {
-                let config = syncsim_protocols::CrdtConfig { datatype: t, ..Default::default() };
-                let ops: Vec<&str> = syncsim_protocols::crdt::info(&config).ops.iter().map(|o| o.name()).collect();
-                s.push_str(&format!("      {:<14} {}\n", t.name(), ops.join(", ")));
-            }
+        for line in family.notes {
+            s.push_str(&format!("    {line}\n"));
         }
     }
     s.push_str("\nSCENARIO DEFAULTS (any section left out takes these)\n");

@@ -270,10 +270,8 @@ pub struct ExperimentReport {
 
 /// Runs `scenario`'s experiment under `seed`: the report, and the charts to write beside it.
 pub fn run(scenario: &Scenario, seed: u64) -> Result<(ExperimentReport, Vec<(String, String)>), SimError> {
-    let (
-        Some(crate::scenario::raw::RawExperiment::LeaderElection(spec)),
-        syncsim_protocols::ProtocolConfig::Raft(raft),
-    ) = (&scenario.raw.experiment, scenario.protocol())
+    let (Some(crate::scenario::raw::RawExperiment::LeaderElection(spec)), Some(raft)) =
+        (&scenario.raw.experiment, scenario.protocol().get::<syncsim_protocols::RaftNode>())
     else {
         return Err(SimError::Invalid("the scenario has no experiment to run".into()));
     };

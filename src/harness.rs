@@ -27,6 +27,12 @@ impl Scenario {
         Scenario::load(path.as_ref())
     }
 
+    /// Reads and checks the scenario file at `path` with the protocol families of `registry`
+    /// (a crate's own family among them): `Scenario::from_file_with(path, &registry)?.seeds(0..200).run()`.
+    pub fn from_file_with(path: impl AsRef<Path>, registry: &crate::Registry) -> Result<Scenario, ScenarioError> {
+        Scenario::load_with(path.as_ref(), registry)
+    }
+
     /// This scenario under `seeds`, ready to [`Seeds::run`].
     pub fn seeds(&self, seeds: Range<u64>) -> Seeds {
         Seeds { scenario: self.clone(), seeds, jobs: None }

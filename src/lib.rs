@@ -50,6 +50,7 @@ pub mod hunt;
 pub mod hunt_cmd;
 pub mod lincheck;
 pub mod output;
+pub mod registry;
 pub mod runner;
 pub mod scenario;
 pub mod shrink;
@@ -57,6 +58,7 @@ pub mod sweep;
 pub mod sweep_cmd;
 
 pub use harness::{Seeds, SweepError};
+pub use registry::{ProtocolConfig, Registry};
 pub use scenario::Scenario;
 pub use sweep::SweepReport;
 pub use syncsim_host as host;

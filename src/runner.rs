@@ -2,13 +2,11 @@
 //! engine, madsim, or a live loopback cluster) with the report's tracker watching, and builds
 //! the report.
 
-use syncsim_host::{HostError, Hostable};
-use syncsim_protocols::crdt::{GCounter, LwwRegister, MvRegister, OrSet, PnCounter, Rga};
-use syncsim_protocols::{CrdtNode, CrdtType, FloodNode, GossipNode, ProtocolConfig, RaftNode, SchedNode};
+use syncsim_host::HostError;
 use syncsim_reports::{Report, RunContext, Tracker};
 use syncsim_sim::history::History;
 use syncsim_sim::trace::TraceRecord;
-use syncsim_sim::{Sim, SimError};
+use syncsim_sim::{Hostable, Launch, Sim, SimError};
 
 use crate::scenario::Scenario;
 
@@ -68,10 +66,24 @@ pub fn reproduce_command(file: &str, seed: u64, variant: Option<&str>) -> String
 /// The command line that reproduces a run on `host`.
 pub fn reproduce_on(host: Host, file: &str, seed: u64, variant: Option<&str>) -> String {
     let command = host.command();
+    let program = program();
     match variant {
-        Some(v) => format!("syncsim {command} {file} --seed {seed} --variant {v}"),
-        None => format!("syncsim {command} {file} --seed {seed}"),
+        Some(v) => format!("{program} {command} {file} --seed {seed} --variant {v}"),
+        None => format!("{program} {command} {file} --seed {seed}"),
     }
+}
+
+static PROGRAM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The binary that reproducing commands name: `syncsim`, or the binary a crate built with
+/// [`crate::cli::main_with`].
+pub fn program() -> &'static str {
+    PROGRAM.get().map_or("syncsim", String::as_str)
+}
+
+/// Names the binary for reproducing commands (the first name given wins).
+pub fn set_program(name: String) {
+    let _ = PROGRAM.set(name);
 }
 
 /// Runs `scenario` under `seed` on the engine; `record_trace` keeps every event, not only the
@@ -87,43 +99,24 @@ pub fn run(scenario: &Scenario, seed: u64, record_trace: bool) -> Result<RunResu
 /// Runs `scenario` under `seed` on `host` (only the engine records traces).
 pub fn run_on(host: Host, scenario: &Scenario, seed: u64, record_trace: bool) -> Result<RunResult, RunError> {
     let scenario = &*scenario.for_seed(seed).map_err(|e| RunError::Sim(SimError::Invalid(e.to_string())))?;
-    let on = Run { host, scenario, seed, record_trace };
-    match scenario.protocol() {
-        ProtocolConfig::Gossip(config) => on.with::<GossipNode>(config.clone()),
-        ProtocolConfig::AnnealSync(config) => {
-            let mut c = config.clone();
-            // The scenario checked the name; an absent one means the first node.
-            let named = c.scheduler.as_ref().and_then(|n| scenario.node_names.iter().position(|m| m == n));
-            c.scheduler_id = named.unwrap_or(0) as u32;
-            on.with::<SchedNode>(c)
-        }
-        ProtocolConfig::Raft(config) => on.with::<RaftNode>(config.clone()),
-        ProtocolConfig::Flood(config) => on.with::<FloodNode>(config.clone()),
-        ProtocolConfig::Crdt(config) => {
-            let c = config.clone();
-            match config.datatype {
-                CrdtType::GCounter => on.with::<CrdtNode<GCounter>>(c),
-                CrdtType::PnCounter => on.with::<CrdtNode<PnCounter>>(c),
-                CrdtType::LwwMap => on.with::<CrdtNode<LwwRegister>>(c),
-                CrdtType::MvRegister => on.with::<CrdtNode<MvRegister>>(c),
-                CrdtType::OrSet => on.with::<CrdtNode<OrSet>>(c),
-                CrdtType::Rga => on.with::<CrdtNode<Rga>>(c),
-            }
-        }
-    }
+    let runner = Runner { host, scenario, seed, record_trace };
+    scenario.protocol().launch(&scenario.node_names, &runner)
 }
 
-/// One run's settings, shared by every protocol.
-struct Run<'a> {
+/// One run's settings, shared by every protocol: what a family's [`syncsim_sim::Family::launch`] hands
+/// its protocol to.
+pub(crate) struct Runner<'a> {
     host: Host,
     scenario: &'a Scenario,
     seed: u64,
     record_trace: bool,
 }
 
-impl Run<'_> {
-    fn with<P: Hostable>(&self, config: P::Config) -> Result<RunResult, RunError> {
-        let Run { host, scenario, seed, record_trace } = *self;
+impl Launch for &Runner<'_> {
+    type Output = Result<RunResult, RunError>;
+
+    fn launch<P: Hostable>(self, config: P::Config) -> Result<RunResult, RunError> {
+        let Runner { host, scenario, seed, record_trace } = *self;
         let mut sim_config = scenario.sim.clone();
         sim_config.seed = seed;
         sim_config.record_trace = record_trace;

@@ -126,7 +126,7 @@ fn list_shows_every_protocol_parameter_with_its_default() {
 /// the defaults the code really uses (read back from the serialized default configuration).
 #[test]
 fn list_documents_every_parameter_with_its_true_default() {
-    use syncsim::protocols::{KINDS, ProtocolConfig};
+    let registry = syncsim::Registry::builtin();
     fn flatten(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
         match v {
             serde_json::Value::Object(m) => {
@@ -139,14 +139,15 @@ fn list_documents_every_parameter_with_its_true_default() {
             other => out.push((prefix.to_string(), other.to_string())),
         }
     }
-    for kind in KINDS {
-        let config = ProtocolConfig::default_for(kind).unwrap();
+    for family in registry.describe() {
+        let kind = family.kind;
+        let config = registry.default_config(kind).unwrap();
         let mut actual = Vec::new();
         flatten("", &serde_json::to_value(&config).unwrap(), &mut actual);
         actual.retain(|(k, _)| k != "kind");
         actual.sort();
         let mut documented: Vec<(String, String)> =
-            ProtocolConfig::describe(kind).into_iter().map(|(name, default, _)| (name.to_string(), default)).collect();
+            family.params.into_iter().map(|(name, default, _)| (name.to_string(), default)).collect();
         documented.sort();
         // Test builds carry planted bugs: `list` names the `bug` parameter, which a
         // configuration serializes only when one is planted.

@@ -4,7 +4,6 @@
 
 use rayon::prelude::*;
 use syncsim::experiment;
-use syncsim::protocols::ProtocolConfig;
 use syncsim::protocols::raft::{Bug, RaftConfig, RaftNode, Reads};
 use syncsim::reports::lin::{self, Budget, Verdict};
 use syncsim::runner;
@@ -25,7 +24,7 @@ fn sweep(scenario: &Scenario, seeds: std::ops::Range<u64>) -> Vec<(u64, syncsim:
 
 fn with(s: &Scenario, change: impl Fn(&mut RaftConfig)) -> Scenario {
     let mut s = s.clone();
-    let ProtocolConfig::Raft(c) = &mut s.raw.protocol else { panic!("a raft scenario") };
+    let c = s.raw.protocol.get_mut::<RaftNode>().expect("a raft scenario");
     change(c);
     s
 }

@@ -18,39 +18,10 @@ pub mod support;
 pub mod wire;
 mod world;
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use syncsim_sim::{Observer, Protocol, RunOutput, SimConfig};
+pub use syncsim_sim::Hostable;
+use syncsim_sim::{Observer, RunOutput, SimConfig};
 
 pub use support::{Mode, Unsupported, check, notes};
-
-/// A protocol the host can run: its messages encode with serde, and its state can move between
-/// tasks.
-pub trait Hostable:
-    Protocol<
-        Msg: Serialize + DeserializeOwned + Send + 'static,
-        Timer: Send + 'static,
-        Durable: Send + 'static,
-        Config: Send + Sync + 'static,
-        Note: Send + 'static,
-        Monitor: Send + 'static,
-    > + Send
-    + 'static
-{
-}
-
-impl<P> Hostable for P where
-    P: Protocol<
-            Msg: Serialize + DeserializeOwned + Send + 'static,
-            Timer: Send + 'static,
-            Durable: Send + 'static,
-            Config: Send + Sync + 'static,
-            Note: Send + 'static,
-            Monitor: Send + 'static,
-        > + Send
-        + 'static
-{
-}
 
 /// Why a hosted run could not go on.
 #[derive(Debug, thiserror::Error)]

@@ -3,7 +3,10 @@
 //! throughput benchmark runs it).
 
 use serde::{Deserialize, Serialize};
-use syncsim_sim::{Consistency, Ctx, Message, NoMonitor, NodeId, Op, Protocol, ProtocolInfo, RequestId};
+use syncsim_sim::{
+    Consistency, Ctx, Family, Launch, Message, NoMonitor, NodeId, Op, Param, ParamError, Protocol, ProtocolInfo,
+    RequestId,
+};
 
 use crate::planted::{Planted, planted_bugs};
 
@@ -43,17 +46,34 @@ impl FloodConfig {
     pub fn validate(&self) -> Result<(), (String, String)> {
         self.bug.check()
     }
+}
 
-    /// Every parameter with its meaning, for `syncsim list`.
-    pub fn describe() -> Vec<(&'static str, String, &'static str)> {
-        let d = FloodConfig::default();
+/// The `flood` family: tokens passed between random peers, to load the engine.
+impl Family for FloodNode {
+    const KIND: &'static str = "flood";
+    const ABOUT: &'static str = "tokens passed between random peers: no useful work, a load for the engine";
+    type Config = FloodConfig;
+
+    fn info(config: &FloodConfig) -> ProtocolInfo {
+        <FloodNode as Protocol>::info(config)
+    }
+
+    fn params() -> Vec<Param> {
         vec![
-            ("tokens", d.tokens.to_string(), "tokens each node puts in circulation at start"),
-            ("size", d.size.to_string(), "encoded size of a token in bytes"),
+            Param::new("tokens", "tokens each node puts in circulation at start"),
+            Param::new("size", "encoded size of a token in bytes"),
         ]
         .into_iter()
-        .chain(Bug::describe())
+        .chain(Bug::param())
         .collect()
+    }
+
+    fn validate(config: &FloodConfig, _: &[String]) -> Result<(), ParamError> {
+        config.validate()
+    }
+
+    fn launch<L: Launch>(config: &FloodConfig, _: &[String], launch: L) -> L::Output {
+        launch.launch::<FloodNode>(config.clone())
     }
 }
 

@@ -44,8 +44,8 @@ pub trait Planted: Copy + Eq + Default + 'static {
     }
 
     /// The `syncsim list` row for the family's `bug` parameter, in builds that carry bugs.
-    fn describe() -> Option<(&'static str, String, &'static str)> {
-        ENABLED.then_some(("bug", "none".into(), Self::summary()))
+    fn param() -> Option<syncsim_sim::Param> {
+        ENABLED.then(|| syncsim_sim::Param::new("bug", Self::summary()).unwritten("none"))
     }
 
     /// The bugs' names for `syncsim list`, `none` first.

@@ -7,6 +7,7 @@
 
 pub mod dist;
 pub mod engine;
+pub mod family;
 pub mod fault;
 pub mod history;
 pub mod monitor;
@@ -22,6 +23,7 @@ pub mod units;
 pub mod workload;
 
 pub use engine::{RunOutput, Sim, SimConfig, SimError};
+pub use family::{Family, Hostable, Launch, Param, ParamError};
 pub use history::{Entry, History, Key, Op, OpKind, Outcome, Output, Value};
 pub use monitor::{Monitor, NoMonitor, ProtocolMetrics, Violation};
 pub use observe::{Observer, Sample};

@@ -14,9 +14,10 @@ pub mod swarm;
 use std::path::Path;
 
 use serde::Deserialize;
-use syncsim_protocols::ProtocolConfig;
 use syncsim_reports::expect::Expectation;
 use syncsim_sim::SimConfig;
+
+use crate::registry::{ProtocolConfig, Registry};
 
 pub use error::ScenarioError;
 use locate::{Locations, Position};
@@ -44,11 +45,20 @@ pub struct Scenario {
     pub variants: Vec<Scenario>,
     /// For a scenario drawn from a swarm by [`Scenario::for_seed`]: what the seed drew.
     pub swarm_draw: Option<String>,
+    /// The protocol families the scenario was read with (and any scenario derived from it,
+    /// such as a shrunk one, is read with).
+    pub registry: Registry,
 }
 
 impl Scenario {
-    /// Reads and checks the scenario file at `path`.
+    /// Reads and checks the scenario file at `path`, with the [current](Registry::current)
+    /// protocol families.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        Scenario::load_with(path, &Registry::current())
+    }
+
+    /// Reads and checks the scenario file at `path`, with the families of `registry`.
+    pub fn load_with(path: &Path, registry: &Registry) -> Result<Scenario, ScenarioError> {
         let file = path.display().to_string();
         let fail = |message: String| ScenarioError { file: file.clone(), position: None, field: None, message };
         let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read the scenario: {e}")))?;
@@ -57,11 +67,17 @@ impl Scenario {
         }
         let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read the scenario: {e}")))?;
         let text = String::from_utf8(bytes).map_err(|e| fail(format!("the file is not UTF-8 text: {e}")))?;
-        Scenario::parse(&text, &file)
+        Scenario::parse_with(&text, &file, registry)
     }
 
-    /// Checks scenario `text`; `file` names it in errors.
+    /// Checks scenario `text`, with the [current](Registry::current) protocol families; `file`
+    /// names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+        Scenario::parse_with(text, file, &Registry::current())
+    }
+
+    /// Checks scenario `text`, with the families of `registry`; `file` names it in errors.
+    pub fn parse_with(text: &str, file: &str, registry: &Registry) -> Result<Scenario, ScenarioError> {
         let at = |position: Option<Position>, field: Option<String>, message: String| ScenarioError {
             file: file.to_string(),
             position,
@@ -74,8 +90,10 @@ impl Scenario {
             return Err(at(None, None, "the file is empty".into()));
         }
         let de = serde_yaml::Deserializer::from_str(text);
-        let raw: RawScenario =
-            serde_path_to_error::deserialize::<_, EnumsAsMaps<RawScenario>>(de).map(|r| r.0).map_err(|e| {
+        let raw: RawScenario = registry
+            .scoped(|| serde_path_to_error::deserialize::<_, EnumsAsMaps<RawScenario>>(de))
+            .map(|r| r.0)
+            .map_err(|e| {
                 let path = e.path().to_string();
                 let inner = e.into_inner();
                 let fallback = inner.location().map(|l| Position { line: l.line(), column: l.column() });
@@ -128,6 +146,7 @@ impl Scenario {
                 variant: Some(v.name.clone()),
                 variants: Vec::new(),
                 swarm_draw: None,
+                registry: registry.clone(),
             });
         }
         Ok(Scenario {
@@ -139,6 +158,7 @@ impl Scenario {
             variant: None,
             variants,
             swarm_draw: None,
+            registry: registry.clone(),
         })
     }
 
@@ -161,6 +181,7 @@ impl Scenario {
             variant: self.variant.clone(),
             variants: Vec::new(),
             swarm_draw: Some(said),
+            registry: self.registry.clone(),
         }))
     }
 

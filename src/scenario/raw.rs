@@ -7,11 +7,12 @@ use std::marker::PhantomData;
 
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use syncsim_protocols::ProtocolConfig;
 use syncsim_sim::dist::Latency;
 use syncsim_sim::network::Ordering;
 use syncsim_sim::units::{Bandwidth, Probability, Rate};
 use syncsim_sim::{DurationRange, SimDuration};
+
+use crate::registry::ProtocolConfig;
 
 /// A whole scenario file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

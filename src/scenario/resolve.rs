@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use syncsim_protocols::ProtocolConfig;
+use crate::registry::ProtocolConfig;
+use syncsim_protocols::RaftNode;
 use syncsim_reports::expect::{self, Expectation, Needs, Written};
 use syncsim_sim::fault::{Fault, RandomFault, RandomFaults, Target, Targeted, TimedFault, window_end};
 use syncsim_sim::history::OpKind;
@@ -59,14 +60,8 @@ pub fn resolve(raw: &RawScenario) -> Result<Resolved> {
     duration_within("settle.duration", raw.settle.duration, false)?;
     let (names, regions) = node_names(&raw.nodes)?;
     let nodes = Names::new(&names);
-    if let Err((field, message)) = raw.protocol.validate() {
+    if let Err((field, message)) = raw.protocol.validate(&names) {
         return Err(FieldError::new(format!("protocol.{field}"), message));
-    }
-    if let ProtocolConfig::AnnealSync(c) = &raw.protocol
-        && let Some(name) = &c.scheduler
-        && !names.contains(name)
-    {
-        return Err(FieldError::new("protocol.scheduler", format!("no node is called `{name}`")));
     }
     let network = network(&raw.network, &nodes, regions)?;
     let workload = workload(&raw.workload, raw.duration, &raw.protocol, &nodes)?;
@@ -103,7 +98,7 @@ pub fn resolve(raw: &RawScenario) -> Result<Resolved> {
     }
     if let Some(RawExperiment::LeaderElection(e)) = &raw.experiment {
         let path = "experiment.leader-election";
-        if !matches!(raw.protocol, ProtocolConfig::Raft(_)) {
+        if raw.protocol.get::<RaftNode>().is_none() {
             return Err(FieldError::new("experiment", "the leader-election experiment needs `kind: raft`"));
         }
         if !(1..=100_000).contains(&e.trials) {

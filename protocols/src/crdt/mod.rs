@@ -35,7 +35,7 @@ pub mod wire;
 mod laws;
 
 use serde::{Deserialize, Serialize};
-use syncsim_sim::{Protocol, ProtocolInfo, SimDuration};
+use syncsim_sim::{Family, Launch, Param, ParamError, Protocol, ProtocolInfo, SimDuration};
 
 use crate::planted::Planted;
 
@@ -175,20 +175,61 @@ impl CrdtConfig {
             _ => Ok(()),
         }
     }
+}
 
-    /// Every parameter with its meaning, for `syncsim list`.
-    pub fn describe() -> Vec<(&'static str, String, &'static str)> {
-        let d = CrdtConfig::default();
+/// The `crdt` family: conflict-free replicated data types; the configuration's `type` chooses
+/// the data type, and with it the protocol's operations.
+#[derive(Copy, Clone, Debug)]
+pub struct CrdtFamily;
+
+impl Family for CrdtFamily {
+    const KIND: &'static str = "crdt";
+    const ABOUT: &'static str =
+        "conflict-free replicated data types, synchronised by states, deltas or causal broadcast";
+    type Config = CrdtConfig;
+
+    fn info(config: &CrdtConfig) -> ProtocolInfo {
+        info(config)
+    }
+
+    fn params() -> Vec<Param> {
         vec![
-            ("type", d.datatype.name().into(), "g-counter | pn-counter | lww-map | mv-register | or-set | rga"),
-            ("sync", d.sync.name().into(), "state (full state) | delta (delta-state, acked) | op (causal broadcast)"),
-            ("interval", d.interval.to_string(), "time between a node's sync rounds (op: anti-entropy rounds)"),
-            ("fanout", d.fanout.to_string(), "peers contacted per round"),
-            ("delta_buffer", d.delta_buffer.to_string(), "delta groups kept for unacknowledging peers"),
+            Param::new("type", "g-counter | pn-counter | lww-map | mv-register | or-set | rga"),
+            Param::new("sync", "state (full state) | delta (delta-state, acked) | op (causal broadcast)"),
+            Param::new("interval", "time between a node's sync rounds (op: anti-entropy rounds)"),
+            Param::new("fanout", "peers contacted per round"),
+            Param::new("delta_buffer", "delta groups kept for unacknowledging peers"),
         ]
         .into_iter()
-        .chain(Bug::describe())
+        .chain(Bug::param())
         .collect()
+    }
+
+    fn validate(config: &CrdtConfig, _: &[String]) -> Result<(), ParamError> {
+        config.validate()
+    }
+
+    /// A CRDT serves its data type's operations.
+    fn notes() -> Vec<String> {
+        let mut lines = vec!["operations by type:".to_string()];
+        for t in CrdtType::ALL {
+            let config = CrdtConfig { datatype: t, ..Default::default() };
+            let ops: Vec<&str> = info(&config).ops.iter().map(|o| o.name()).collect();
+            lines.push(format!("  {:<14} {}", t.name(), ops.join(", ")));
+        }
+        lines
+    }
+
+    fn launch<L: Launch>(config: &CrdtConfig, _: &[String], launch: L) -> L::Output {
+        let c = config.clone();
+        match config.datatype {
+            CrdtType::GCounter => launch.launch::<CrdtNode<GCounter>>(c),
+            CrdtType::PnCounter => launch.launch::<CrdtNode<PnCounter>>(c),
+            CrdtType::LwwMap => launch.launch::<CrdtNode<LwwRegister>>(c),
+            CrdtType::MvRegister => launch.launch::<CrdtNode<MvRegister>>(c),
+            CrdtType::OrSet => launch.launch::<CrdtNode<OrSet>>(c),
+            CrdtType::Rga => launch.launch::<CrdtNode<Rga>>(c),
+        }
     }
 }
 

@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 use syncsim_sim::history::{OpKind, Output};
 use syncsim_sim::rng::{below, chance};
 use syncsim_sim::{
-    Consistency, Ctx, Key, Message, NoMonitor, NodeId, Op, Protocol, ProtocolInfo, RequestId, SimDuration,
+    Consistency, Ctx, Family, Key, Launch, Message, NoMonitor, NodeId, Op, Param, ParamError, Protocol, ProtocolInfo,
+    RequestId, SimDuration,
 };
 
 pub use store::{Digest, Store, Update, Version, ahead};
@@ -165,31 +166,43 @@ impl GossipConfig {
         }
         Ok(())
     }
+}
 
-    /// Every parameter with its meaning, for `syncsim list`.
-    pub fn describe() -> Vec<(&'static str, String, &'static str)> {
-        let d = GossipConfig::default();
+/// The `gossip` family: anti-entropy and rumor mongering over a last-writer-wins store.
+impl Family for GossipNode {
+    const KIND: &'static str = "gossip";
+    const ABOUT: &'static str = "anti-entropy (push, pull, push-pull) or rumor mongering over a last-writer-wins store";
+    type Config = GossipConfig;
+
+    fn info(config: &GossipConfig) -> ProtocolInfo {
+        <GossipNode as Protocol>::info(config)
+    }
+
+    fn params() -> Vec<Param> {
         vec![
-            ("mode", d.mode.name().into(), "push | pull | push-pull (anti-entropy) or rumor (rumor mongering)"),
-            ("interval", d.interval.to_string(), "time between a node's gossip rounds"),
-            ("fanout", d.fanout.to_string(), "peers contacted per round"),
-            ("phase", "random".into(), "random: rounds start at random offsets; aligned: synchronous rounds"),
-            (
+            Param::new("mode", "push | pull | push-pull (anti-entropy) or rumor (rumor mongering)"),
+            Param::new("interval", "time between a node's gossip rounds"),
+            Param::new("fanout", "peers contacted per round"),
+            Param::new("phase", "random: rounds start at random offsets; aligned: synchronous rounds"),
+            Param::new(
                 "rumor.response",
-                "feedback".into(),
                 "feedback: only contacts that already knew count; blind: every contact counts",
             ),
-            (
-                "rumor.stop",
-                "counter".into(),
-                "counter: stop after k counted contacts; coin: stop with chance 1/k each; never",
-            ),
-            ("rumor.k", d.rumor.k.to_string(), "the k of the stop rule"),
-            ("backup", d.backup.to_string(), "rumor mode: push-pull anti-entropy every this long (0s: none)"),
+            Param::new("rumor.stop", "counter: stop after k counted contacts; coin: stop with chance 1/k each; never"),
+            Param::new("rumor.k", "the k of the stop rule"),
+            Param::new("backup", "rumor mode: push-pull anti-entropy every this long (0s: none)"),
         ]
         .into_iter()
-        .chain(Bug::describe())
+        .chain(Bug::param())
         .collect()
+    }
+
+    fn validate(config: &GossipConfig, _: &[String]) -> Result<(), ParamError> {
+        config.validate()
+    }
+
+    fn launch<L: Launch>(config: &GossipConfig, _: &[String], launch: L) -> L::Output {
+        launch.launch::<GossipNode>(config.clone())
     }
 }
 

@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use syncsim_sim::history::{OpKind, Output};
 use syncsim_sim::rng::below;
 use syncsim_sim::{
-    Consistency, Ctx, DurationRange, Key, Message, NodeId, Op, Protocol, ProtocolInfo, Reply, RequestId, SimDuration,
-    SimTime, Value,
+    Consistency, Ctx, DurationRange, Family, Key, Launch, Message, NodeId, Op, Param, ParamError, Protocol,
+    ProtocolInfo, Reply, RequestId, SimDuration, SimTime, Value,
 };
 
 use self::log::{Command, Entry, Log, SnapshotMeta};
@@ -174,35 +174,44 @@ impl RaftConfig {
         }
         Ok(())
     }
+}
 
-    /// Every parameter with its default and meaning, for `syncsim list`.
-    pub fn describe() -> Vec<(&'static str, String, &'static str)> {
-        let d = RaftConfig::default();
+/// The `raft` family: Raft consensus over a replicated key-value store.
+impl Family for RaftNode {
+    const KIND: &'static str = "raft";
+    const ABOUT: &'static str = "Raft consensus (Ongaro & Ousterhout 2014) over a replicated key-value store";
+    type Config = RaftConfig;
+
+    fn info(config: &RaftConfig) -> ProtocolInfo {
+        <RaftNode as Protocol>::info(config)
+    }
+
+    fn params() -> Vec<Param> {
         vec![
-            (
-                "election_timeout",
-                d.election_timeout.to_string(),
-                "followers campaign after a random time in this range",
-            ),
-            ("heartbeat", d.heartbeat.to_string(), "the leader's heartbeat and replication interval"),
-            ("max_batch", d.max_batch.to_string(), "most entries in one AppendEntries"),
-            ("reads", d.reads.name().into(), "log | read-index | lease"),
-            (
-                "lease_drift",
-                format!("{:?}", d.lease_drift),
-                "lease reads assume no two clock rates differ by more than this factor",
-            ),
-            ("pre_vote", d.pre_vote.to_string(), "ask for pre-votes before raising the term"),
-            ("check_quorum", d.check_quorum.to_string(), "a leader that has not heard from a majority steps down"),
-            ("snapshot_every", d.snapshot_every.to_string(), "snapshot after this many applied entries (0: never)"),
-            ("forward", d.forward.to_string(), "followers forward client requests to the leader"),
-            ("dedup_window", d.dedup_window.to_string(), "entries for which retried updates are recognised"),
-            ("disk_latency", d.disk_latency.to_string(), "fsync time: votes and append replies wait for it (0s: none)"),
-            ("check_invariants", d.check_invariants.to_string(), "check Raft's safety properties while running"),
+            Param::new("election_timeout", "followers campaign after a random time in this range"),
+            Param::new("heartbeat", "the leader's heartbeat and replication interval"),
+            Param::new("max_batch", "most entries in one AppendEntries"),
+            Param::new("reads", "log | read-index | lease"),
+            Param::new("lease_drift", "lease reads assume no two clock rates differ by more than this factor"),
+            Param::new("pre_vote", "ask for pre-votes before raising the term"),
+            Param::new("check_quorum", "a leader that has not heard from a majority steps down"),
+            Param::new("snapshot_every", "snapshot after this many applied entries (0: never)"),
+            Param::new("forward", "followers forward client requests to the leader"),
+            Param::new("dedup_window", "entries for which retried updates are recognised"),
+            Param::new("disk_latency", "fsync time: votes and append replies wait for it (0s: none)"),
+            Param::new("check_invariants", "check Raft's safety properties while running"),
         ]
         .into_iter()
-        .chain(Bug::describe())
+        .chain(Bug::param())
         .collect()
+    }
+
+    fn validate(config: &RaftConfig, _: &[String]) -> Result<(), ParamError> {
+        config.validate()
+    }
+
+    fn launch<L: Launch>(config: &RaftConfig, _: &[String], launch: L) -> L::Output {
+        launch.launch::<RaftNode>(config.clone())
     }
 }
 

@@ -25,8 +25,8 @@ use syncsim_sim::history::{OpKind, Output};
 use syncsim_sim::rng::below;
 use syncsim_sim::units::Bandwidth;
 use syncsim_sim::{
-    Consistency, Ctx, Key, Message, Monitor, NodeId, Op, Protocol, ProtocolInfo, ProtocolMetrics, RequestId,
-    SimDuration, SimTime,
+    Consistency, Ctx, Family, Key, Launch, Message, Monitor, NodeId, Op, Param, ParamError, Protocol, ProtocolInfo,
+    ProtocolMetrics, RequestId, SimDuration, SimTime,
 };
 
 use crate::anneal::Solver;
@@ -119,31 +119,6 @@ impl SchedConfig {
             return Err(("interval".into(), "the round interval must be positive".into()));
         }
         self.bug.check()
-    }
-
-    /// Every parameter with its meaning, for `syncsim list`.
-    pub fn describe() -> Vec<(&'static str, String, &'static str)> {
-        let d = SchedConfig::default();
-        vec![
-            ("policy", d.policy.name().into(), "anneal | greedy | exact | random (plain push-pull, no scheduler)"),
-            ("solver", d.solver.name().into(), "policy anneal: sa | sqa | bsb (sb) | dsb"),
-            ("reads", d.reads.to_string(), "annealing reads per round"),
-            ("sweeps", d.sweeps.to_string(), "annealing sweeps (bifurcation steps) per read"),
-            ("interval", d.interval.to_string(), "time between rounds"),
-            ("scheduler", "null".into(), "the node that schedules, by name (null: the first node)"),
-            ("degree", d.degree.to_string(), "exchanges a node takes part in per round, at most"),
-            (
-                "bandwidth",
-                d.bandwidth.to_string(),
-                "bandwidth a node's exchanges may use (bytes per round = this x interval)",
-            ),
-            ("candidates", d.candidates.to_string(), "candidate partners per node (its best pairs by weight)"),
-            ("fanout", d.fanout.to_string(), "random push-pull peers per round (policy random, and the fallback)"),
-            ("fallback", d.fallback.to_string(), "rounds without an assignment before a node push-pulls at random"),
-        ]
-        .into_iter()
-        .chain(Bug::describe())
-        .collect()
     }
 
     /// Prices and limits of one round.
@@ -646,6 +621,52 @@ impl Monitor<SchedNote> for SchedMonitor {
             numbers: numbers.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
             durations: BTreeMap::new(),
         }
+    }
+}
+
+/// The `anneal-sync` family: push-pull anti-entropy with the pairs chosen by an annealer.
+impl Family for SchedNode {
+    const KIND: &'static str = "anneal-sync";
+    const ABOUT: &'static str = "push-pull anti-entropy whose pairs a scheduler node chooses by annealing a QUBO";
+    type Config = SchedConfig;
+
+    fn info(config: &SchedConfig) -> ProtocolInfo {
+        <SchedNode as Protocol>::info(config)
+    }
+
+    fn params() -> Vec<Param> {
+        vec![
+            Param::new("policy", "anneal | greedy | exact | random (plain push-pull, no scheduler)"),
+            Param::new("solver", "policy anneal: sa | sqa | bsb (sb) | dsb"),
+            Param::new("reads", "annealing reads per round"),
+            Param::new("sweeps", "annealing sweeps (bifurcation steps) per read"),
+            Param::new("interval", "time between rounds"),
+            Param::new("scheduler", "the node that schedules, by name (null: the first node)"),
+            Param::new("degree", "exchanges a node takes part in per round, at most"),
+            Param::new("bandwidth", "bandwidth a node's exchanges may use (bytes per round = this x interval)"),
+            Param::new("candidates", "candidate partners per node (its best pairs by weight)"),
+            Param::new("fanout", "random push-pull peers per round (policy random, and the fallback)"),
+            Param::new("fallback", "rounds without an assignment before a node push-pulls at random"),
+        ]
+        .into_iter()
+        .chain(Bug::param())
+        .collect()
+    }
+
+    fn validate(config: &SchedConfig, nodes: &[String]) -> Result<(), ParamError> {
+        config.validate()?;
+        match &config.scheduler {
+            Some(name) if !nodes.contains(name) => Err(("scheduler".into(), format!("no node is called `{name}`"))),
+            _ => Ok(()),
+        }
+    }
+
+    fn launch<L: Launch>(config: &SchedConfig, nodes: &[String], launch: L) -> L::Output {
+        let mut config = config.clone();
+        // Validation checked the name; an absent one means the first node.
+        let named = config.scheduler.as_ref().and_then(|n| nodes.iter().position(|m| m == n));
+        config.scheduler_id = named.unwrap_or(0) as u32;
+        launch.launch::<SchedNode>(config)
     }
 }
 
