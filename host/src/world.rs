@@ -17,14 +17,11 @@ use madsim::task::spawn;
 use madsim::time::{Instant, sleep, sleep_until, timeout};
 use syncsim_sim::fault::{Fault, NodeStatus};
 use syncsim_sim::history::Outcome;
-use syncsim_sim::monitor::Monitor;
 use syncsim_sim::network::NetStats;
-use syncsim_sim::rng::Stream;
-use syncsim_sim::trace::{StableHasher, TraceKind};
-use syncsim_sim::workload::Clients;
+use syncsim_sim::trace::TraceKind;
 use syncsim_sim::{
-    Ctx, Effects, History, Message, NodeId, Observer, Op, Protocol, Reply, RequestId, RunOutput, Sample, SimConfig,
-    SimDuration, SimRng, SimTime, TimerOp, Violation,
+    Cluster, Ctx, Effects, Ending, Message, NodeId, Observer, Op, Protocol, Reply, RequestId, RunOutput, SimConfig,
+    SimDuration, SimTime, TimerOp,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -42,29 +39,13 @@ enum Input<P: Protocol> {
     Request { id: RequestId, op: Op, reply: oneshot::Sender<Reply> },
 }
 
-/// A node as the cluster knows it: its state while up, what survives its crashes.
-struct Slot<P: Protocol> {
-    state: Option<P>,
-    durable: Option<P::Durable>,
-    /// The node's own random stream; it goes on across restarts, as in the engine.
-    rng: SimRng,
-    /// Where its current incarnation takes messages and requests (none while down).
-    inbox: Option<mpsc::UnboundedSender<Input<P>>>,
-}
-
 /// Everything the cluster's tasks share.
 struct Shared<P: Protocol, O> {
-    slots: Vec<Slot<P>>,
-    history: History,
-    clients: Clients,
-    observer: Option<O>,
-    monitor: P::Monitor,
-    violation: Option<Violation>,
+    /// The run itself, as the engine has it: nodes, clients, history, monitor, observer.
+    core: Cluster<P, O>,
+    /// Where each node's current incarnation takes messages and requests (none while down).
+    inboxes: Vec<Option<mpsc::UnboundedSender<Input<P>>>>,
     net: NetStats,
-    trace: StableHasher,
-    handler_calls: u64,
-    late_replies: u64,
-    faults: Vec<(SimTime, Fault)>,
     /// Directed links cut now, as (from, to), with how many faults cut each: ending one
     /// partition must not heal a link another still cuts (the engine keeps a list of cuts).
     cuts: BTreeMap<(u32, u32), u32>,
@@ -81,7 +62,6 @@ struct Shared<P: Protocol, O> {
 /// The hosted cluster.
 struct World<P: Protocol, O> {
     config: SimConfig,
-    protocol: P::Config,
     start: Instant,
     fabric: Fabric,
     shared: Mutex<Shared<P, O>>,
@@ -114,32 +94,14 @@ pub async fn drive_on<P: Hostable, O: Observer + Send + 'static>(
     observer: O,
     fabric: Fabric,
 ) -> RunOutput<O> {
-    let seed = config.seed;
     let n = config.nodes;
     let settle = SimTime::ZERO + config.duration;
     let end = settle + config.settle;
-    let mut faults = config.faults.clone();
-    faults.extend(config.random_faults.draw(n, settle, &mut Stream::Faults.rng(seed), &config.faults));
-    faults.sort_by_key(|f| f.at); // stable: scripted faults first among equals
+    let faults = Cluster::<P, O>::fault_schedule(&config);
     let shared = Shared {
-        slots: (0..n)
-            .map(|k| Slot {
-                state: Some(P::new(NodeId(k), &protocol, None)),
-                durable: None,
-                rng: Stream::Node(k).rng(seed),
-                inbox: None,
-            })
-            .collect(),
-        history: History::new(),
-        clients: Clients::new(&config.workload, n, seed),
-        observer: Some(observer),
-        monitor: P::monitor(&protocol, n),
-        violation: None,
+        core: Cluster::<P, O>::new(&config, protocol, observer),
+        inboxes: (0..n).map(|_| None).collect(),
         net: NetStats::default(),
-        trace: StableHasher::default(),
-        handler_calls: 0,
-        late_replies: 0,
-        faults: Vec::new(),
         cuts: BTreeMap::new(),
         pending: BTreeMap::new(),
         halted: false,
@@ -147,7 +109,7 @@ pub async fn drive_on<P: Hostable, O: Observer + Send + 'static>(
         aborted: None,
         finished: false,
     };
-    let world = Arc::new(World { start: Instant::now(), fabric, shared: Mutex::new(shared), protocol, config });
+    let world = Arc::new(World { start: Instant::now(), fabric, shared: Mutex::new(shared), config });
     for k in (0..n).map(NodeId) {
         let w = world.clone();
         let init: NodeInit = Box::new(move || Box::pin(node_main(w.clone(), k)));
@@ -224,14 +186,14 @@ impl<P: Hostable, O: Observer + Send + 'static> World<P, O> {
         if s.finished || s.halted {
             return;
         }
-        let slot = &mut s.slots[k.index()];
+        let slot = &mut s.core.slots[k.index()];
         let Some(state) = slot.state.as_mut() else { return };
         let mut ctx = Ctx::new(now, k, n, &mut slot.rng, &mut local.effects);
         handler(state, &mut ctx);
-        s.handler_calls += 1;
-        if self.config.max_events.is_some_and(|limit| s.handler_calls >= limit) {
+        s.core.handler_calls += 1;
+        if self.config.max_events.is_some_and(|limit| s.core.handler_calls >= limit) {
             s.halted = true;
-            let calls = s.handler_calls;
+            let calls = s.core.handler_calls;
             s.aborted.get_or_insert(format!("stopped after {calls} handler calls (the max_events limit)"));
         }
         for (to, msg) in local.effects.sends.drain(..) {
@@ -262,27 +224,15 @@ impl<P: Hostable, O: Observer + Send + 'static> World<P, O> {
             }
         }
         for (id, reply) in local.effects.replies.drain(..) {
-            s.trace.mark(now, TraceKind::Reply, Some(k), id.0);
+            s.core.trace.mark(now, TraceKind::Reply, Some(k), id.0);
             // A client that gave up has dropped its end: the reply is late.
             if s.pending.remove(&id).is_some_and(|client| client.send(reply).is_err()) {
-                s.late_replies += 1;
+                s.core.late_replies += 1;
             }
         }
-        if let Some(observer) = s.observer.as_mut() {
-            for exposure in local.effects.exposures.drain(..) {
-                observer.on_expose(now, k, &exposure);
-            }
-        }
-        for note in local.effects.notes.drain(..) {
-            if let Err(message) = s.monitor.observe(now, k, &note)
-                && s.violation.is_none()
-            {
-                let (kind, from) = event;
-                let from = from.map_or("-".to_string(), |f| f.0.to_string());
-                let event = format!("{kind:?} at node {} from {from} at {now}", k.0);
-                s.violation = Some(Violation { time: now, node: k, message, event });
-            }
-        }
+        s.core.exposed(now, k, local.effects.exposures.drain(..));
+        let (kind, from) = event;
+        s.core.noted(now, k, local.effects.notes.drain(..), (kind, Some(k), from));
     }
 
     /// Puts what the last handler sent on the wire, each message from its own task: a send
@@ -306,25 +256,25 @@ impl<P: Hostable, O: Observer + Send + 'static> World<P, O> {
             Input::Message { from, msg } => {
                 {
                     let mut s = self.lock();
-                    if s.slots[k.index()].state.is_none() {
+                    if s.core.slots[k.index()].state.is_none() {
                         return;
                     }
                     let size = msg.wire_size() as u64;
                     s.net.delivered += 1;
                     s.net.bytes_delivered += size;
-                    s.trace.mark(now, TraceKind::Deliver, Some(k), u64::from(from.0) << 32 | size);
-                    msg.hash(&mut s.trace);
+                    s.core.trace.mark(now, TraceKind::Deliver, Some(k), u64::from(from.0) << 32 | size);
+                    msg.hash(&mut s.core.trace);
                 }
                 self.call(k, local, (TraceKind::Deliver, Some(from)), |p, ctx| p.on_message(ctx, from, msg));
             }
             Input::Request { id, op, reply } => {
                 {
                     let mut s = self.lock();
-                    if s.slots[k.index()].state.is_none() {
+                    if s.core.slots[k.index()].state.is_none() {
                         return; // crashed with the request queued: the client times out
                     }
-                    s.trace.mark(now, TraceKind::Request, Some(k), id.0);
-                    op.hash(&mut s.trace);
+                    s.core.trace.mark(now, TraceKind::Request, Some(k), id.0);
+                    op.hash(&mut s.core.trace);
                     s.pending.insert(id, reply);
                 }
                 self.call(k, local, (TraceKind::Request, None), |p, ctx| p.on_request(ctx, id, op));
@@ -340,7 +290,7 @@ impl<P: Hostable, O: Observer + Send + 'static> World<P, O> {
             return;
         }
         let handed =
-            s.slots[k.index()].inbox.as_ref().is_some_and(|inbox| inbox.send(Input::Message { from, msg }).is_ok());
+            s.inboxes[k.index()].as_ref().is_some_and(|inbox| inbox.send(Input::Message { from, msg }).is_ok());
         if !handed {
             s.net.dropped_down += 1;
         }
@@ -378,18 +328,16 @@ impl<P: Hostable, O: Observer + Send + 'static> World<P, O> {
             Fault::Crash(k) => self.crash(*k),
             Fault::Restart(k) => self.restart(*k),
             Fault::Targeted(t) => {
-                let (leader, status) = {
+                let concrete = {
                     let s = self.lock();
-                    let terms = s.slots.iter().map(|slot| slot.state.as_ref().and_then(|p| p.leader_term()));
-                    let leader = syncsim_sim::fault::leader(terms);
                     let status = s
+                        .core
                         .slots
                         .iter()
                         .map(|slot| if slot.state.is_some() { NodeStatus::Up } else { NodeStatus::Crashed })
                         .collect::<Vec<_>>();
-                    (leader, status)
+                    s.core.resolve(t, &status)
                 };
-                let concrete = t.resolve(leader, &status);
                 if !concrete.is_empty() {
                     // Recorded as the concrete faults, as the engine does.
                     concrete.into_iter().for_each(|f| self.apply(f));
@@ -400,12 +348,9 @@ impl<P: Hostable, O: Observer + Send + 'static> World<P, O> {
         }
         let mut guard = self.lock();
         let s = &mut *guard;
-        let count = s.faults.len() as u64;
-        s.trace.mark(now, TraceKind::Fault, None, count);
-        if let Some(observer) = s.observer.as_mut() {
-            observer.on_fault(now, &fault);
-        }
-        s.faults.push((now, fault));
+        let count = s.core.applied_faults.len() as u64;
+        s.core.trace.mark(now, TraceKind::Fault, None, count);
+        s.core.applied(now, fault);
     }
 
     /// Cuts every link from a node of `from` to a node of `to`.
@@ -453,28 +398,20 @@ impl<P: Hostable, O: Observer + Send + 'static> World<P, O> {
     fn crash(&self, k: NodeId) {
         let now = self.now();
         {
-            let mut guard = self.lock();
-            let s = &mut *guard;
-            let slot = &mut s.slots[k.index()];
-            let Some(state) = slot.state.take() else { return };
-            slot.durable = Some(state.durable());
-            slot.inbox = None;
-            s.monitor.crashed(now, k);
+            let mut s = self.lock();
+            if !s.core.crash(now, k) {
+                return;
+            }
+            s.inboxes[k.index()] = None;
         }
         self.fabric.kill(k);
     }
 
     /// Node `k` restarts from its durable state; its task calls `on_start`.
     fn restart(&self, k: NodeId) {
-        {
-            let mut s = self.lock();
-            let slot = &mut s.slots[k.index()];
-            if slot.state.is_some() {
-                return;
-            }
-            slot.state = Some(P::new(k, &self.protocol, slot.durable.take()));
+        if self.lock().core.restart(k) {
+            self.fabric.restart(k);
         }
-        self.fabric.restart(k);
     }
 
     /// The settle phase: clients stop, cuts heal, crashed nodes restart.
@@ -483,7 +420,7 @@ impl<P: Hostable, O: Observer + Send + 'static> World<P, O> {
             let mut s = self.lock();
             s.clients_stopped = true;
             let down: Vec<NodeId> =
-                (0..self.config.nodes).map(NodeId).filter(|k| s.slots[k.index()].state.is_none()).collect();
+                (0..self.config.nodes).map(NodeId).filter(|k| s.core.slots[k.index()].state.is_none()).collect();
             (!s.cuts.is_empty(), down)
         };
         if partitioned {
@@ -493,9 +430,7 @@ impl<P: Hostable, O: Observer + Send + 'static> World<P, O> {
             down.into_iter().for_each(|k| self.apply(Fault::Restart(k)));
         }
         let now = self.now();
-        if let Some(observer) = self.lock().observer.as_mut() {
-            observer.on_settle(now);
-        }
+        self.lock().core.observer().on_settle(now);
     }
 
     /// Samples every replica's digest and leadership for the observer.
@@ -503,14 +438,7 @@ impl<P: Hostable, O: Observer + Send + 'static> World<P, O> {
         let now = self.now();
         let mut guard = self.lock();
         let s = &mut *guard;
-        let digests: Vec<Option<u64>> = s.slots.iter().map(|x| x.state.as_ref().map(|p| p.state_digest())).collect();
-        let leaders: Vec<Option<u64>> =
-            s.slots.iter().map(|x| x.state.as_ref().and_then(|p| p.leader_term())).collect();
-        let sample =
-            Sample { digests: &digests, leaders: &leaders, messages_sent: s.net.sent, bytes_sent: s.net.bytes_sent };
-        if let Some(observer) = s.observer.as_mut() {
-            observer.on_sample(now, &sample);
-        }
+        s.core.sample(now, &s.net);
     }
 
     /// The run's end: the last sample, the final states, and everything gathered.
@@ -521,34 +449,22 @@ impl<P: Hostable, O: Observer + Send + 'static> World<P, O> {
         let mut guard = self.lock();
         let s = &mut *guard;
         s.finished = true;
-        s.history.close();
-        let final_digests = s.slots.iter().map(|x| x.state.as_ref().map(|p| p.state_digest())).collect();
-        let final_reads = s.slots.iter().map(|x| x.state.as_ref().map(|p| p.read_state())).collect();
-        RunOutput {
-            seed: self.config.seed,
-            history: mem::take(&mut s.history),
+        debug_assert_eq!(settle_start, SimTime::ZERO + self.config.duration);
+        // This host counts handler calls as its events: it has no queue of its own.
+        let ending = Ending {
+            at: end,
             net: s.net.clone(),
-            trace_hash: std::hash::Hasher::finish(&s.trace),
-            events: s.handler_calls,
-            handler_calls: s.handler_calls,
-            settle_start,
-            end,
-            final_digests,
-            final_reads,
-            faults: mem::take(&mut s.faults),
-            late_replies: s.late_replies,
+            events: s.core.handler_calls,
             trace: Vec::new(),
             aborted: s.aborted.take(),
-            violation: s.violation.take(),
-            protocol_metrics: s.monitor.metrics(end),
-            observer: s.observer.take().expect("the run finishes once"),
-        }
+        };
+        s.core.finish(&self.config, ending)
     }
 
     /// Hands `input` to node `k`'s task; false when the node is down.
     fn hand(&self, k: NodeId, input: Input<P>) -> bool {
         let s = self.lock();
-        s.slots[k.index()].inbox.as_ref().is_some_and(|inbox| inbox.send(input).is_ok())
+        s.inboxes[k.index()].as_ref().is_some_and(|inbox| inbox.send(input).is_ok())
     }
 
     /// The client learns the outcome of `id`, unless it has given up on it.
@@ -559,14 +475,7 @@ impl<P: Hostable, O: Observer + Send + 'static> World<P, O> {
         if s.finished {
             return;
         }
-        let entry = s.history.get(id).expect("recorded");
-        if entry.outcome == Outcome::Pending {
-            let (client, op) = (entry.client, entry.op.clone());
-            s.clients.learn(client, &op, &outcome);
-        }
-        if !s.history.complete(id, now, outcome) {
-            s.late_replies += 1;
-        }
+        s.core.complete(id, now, outcome);
     }
 }
 
@@ -576,12 +485,11 @@ async fn node_main<P: Hostable, O: Observer + Send + 'static>(world: Arc<World<P
     let (inbox_tx, mut inbox) = mpsc::unbounded_channel();
     {
         let mut s = world.lock();
-        let slot = &mut s.slots[k.index()];
-        if slot.state.is_none() {
+        if s.core.slots[k.index()].state.is_none() {
             return; // crashed again before this incarnation ran
         }
         // Before binding, which takes madsim a millisecond: what arrives meanwhile waits.
-        slot.inbox = Some(inbox_tx);
+        s.inboxes[k.index()] = Some(inbox_tx);
     }
     let endpoint = match world.fabric.endpoint(k).await {
         Ok(e) => e,
@@ -604,7 +512,7 @@ async fn node_main<P: Hostable, O: Observer + Send + 'static>(world: Arc<World<P
                 local.timers.remove(&timer);
                 {
                     let now = world.now();
-                    world.lock().trace.mark(now, TraceKind::Timer, Some(k), armed);
+                    world.lock().core.trace.mark(now, TraceKind::Timer, Some(k), armed);
                 }
                 world.call(k, &mut local, (TraceKind::Timer, None), |p, ctx| p.on_timer(ctx, timer));
                 world.transmit(&endpoint, &mut local);
@@ -639,7 +547,7 @@ async fn pump<P: Hostable, O: Observer + Send + 'static>(world: Arc<World<P, O>>
 
 /// Random client `c`: issues operations at its arrival times until the settle phase.
 async fn client<P: Hostable, O: Observer + Send + 'static>(world: Arc<World<P, O>>, c: u32) {
-    let first = world.lock().clients.first_arrival(c);
+    let first = world.lock().core.clients.first_arrival(c);
     sleep(nanos(first)).await;
     loop {
         let now = world.now();
@@ -649,11 +557,11 @@ async fn client<P: Hostable, O: Observer + Send + 'static>(world: Arc<World<P, O
             if s.clients_stopped || s.finished {
                 return;
             }
-            let id = RequestId(s.history.len() as u64);
-            let (node, op) = s.clients.next_op(c, id);
-            let recorded = s.history.call(c, node, op.clone(), now);
+            let id = RequestId(s.core.history.len() as u64);
+            let (node, op) = s.core.clients.next_op(c, id);
+            let recorded = s.core.history.call(c, node, op.clone(), now);
             debug_assert_eq!(recorded, id);
-            (id, node, op, s.clients.open_loop())
+            (id, node, op, s.core.clients.open_loop())
         };
         let deadline = now + world.config.workload.timeout;
         if open_loop {
@@ -661,7 +569,7 @@ async fn client<P: Hostable, O: Observer + Send + 'static>(world: Arc<World<P, O
         } else {
             request(world.clone(), c, id, node, op, deadline).await;
         }
-        let gap = world.lock().clients.gap(c);
+        let gap = world.lock().core.clients.gap(c);
         sleep(nanos(gap)).await;
     }
 }
@@ -673,7 +581,7 @@ async fn scripted<P: Hostable, O: Observer + Send + 'static>(world: Arc<World<P,
         world.sleep_until(one.at).await;
         let now = world.now();
         let c = first + i as u32;
-        let id = world.lock().history.call(c, one.node, one.op.clone(), now);
+        let id = world.lock().core.history.call(c, one.node, one.op.clone(), now);
         let deadline = now + world.config.workload.timeout;
         spawn(request(world.clone(), c, id, one.node, one.op.clone(), deadline));
     }
@@ -691,7 +599,7 @@ async fn request<P: Hostable, O: Observer + Send + 'static>(
 ) {
     let (there, back) = if Fabric::CLIENT_LATENCY {
         let mut s = world.lock();
-        (s.clients.link_delay(c), s.clients.link_delay(c))
+        (s.core.clients.link_delay(c), s.core.clients.link_delay(c))
     } else {
         (SimDuration::ZERO, SimDuration::ZERO)
     };

@@ -1,20 +1,22 @@
 //! The discrete-event engine: it owns the clock, the event queue, the nodes, the network, the
 //! clients and the history, calls protocol handlers and applies the effects they leave.
 
-use std::hash::{Hash, Hasher};
+use std::hash::Hash;
+
+use crate::cluster::{Cluster, Ending};
 use std::mem;
 
 use crate::fault::{Fault, RandomFaults, Target, Targeted, TimedFault};
 use crate::history::{History, Op, Outcome};
-use crate::monitor::{Monitor, ProtocolMetrics, Violation};
+use crate::monitor::{ProtocolMetrics, Violation};
 use crate::network::{Cut, NetStats, Network, NetworkConfig};
 use crate::observe::Observer;
 use crate::protocol::{Ctx, Effects, Message, NodeId, Protocol, Reply, RequestId, TimerOp};
 use crate::queue::EventQueue;
-use crate::rng::{SimRng, Stream, below};
+use crate::rng::{Stream, below};
 use crate::time::{SimDuration, SimTime};
-use crate::trace::{StableHasher, TraceKind, TraceRecord};
-use crate::workload::{Clients, WorkloadConfig};
+use crate::trace::{TraceKind, TraceRecord};
+use crate::workload::WorkloadConfig;
 
 /// Everything the engine needs to run one simulation.
 #[derive(Clone, Debug)]
@@ -160,9 +162,8 @@ impl Clock {
     }
 }
 
+/// What the engine keeps per node beside the [`Cluster`]'s slot.
 struct Node<P: Protocol> {
-    state: Option<P>,
-    durable: Option<P::Durable>,
     /// What the disk held when it stopped persisting (`Fault::FreezeDisk`): `Some(None)` for
     /// an empty disk.
     frozen: Option<Option<P::Durable>>,
@@ -173,7 +174,6 @@ struct Node<P: Protocol> {
     timers: Vec<(P::Timer, u64)>,
     /// Events that arrived while paused, in arrival order.
     held: Vec<Event<P>>,
-    rng: SimRng,
     clock: Clock,
 }
 
@@ -193,31 +193,20 @@ enum Event<P: Protocol> {
 /// One simulation of protocol `P`, watched by `O`.
 pub struct Sim<P: Protocol, O: Observer = ()> {
     config: SimConfig,
-    protocol: P::Config,
+    /// The run itself: nodes, clients, history, monitor, observer, trace hash.
+    core: Cluster<P, O>,
     now: SimTime,
     queue: EventQueue<Event<P>>,
     nodes: Vec<Node<P>>,
     network: Network,
-    clients: Clients,
     clients_stopped: bool,
-    history: History,
     faults: Vec<TimedFault>,
-    applied_faults: Vec<(SimTime, Fault)>,
     effects: Effects<P::Msg, P::Timer, P::Note>,
-    monitor: P::Monitor,
-    violation: Option<Violation>,
     /// The event being handled, for violation reports: kind, node, sender.
     current: (TraceKind, Option<NodeId>, Option<NodeId>),
     next_generation: u64,
-    /// Folds every handled event, and what messages and requests carry.
-    trace: StableHasher,
     records: Vec<TraceRecord>,
     events: u64,
-    handler_calls: u64,
-    late_replies: u64,
-    digests: Vec<Option<u64>>,
-    leaders: Vec<Option<u64>>,
-    observer: O,
 }
 
 impl<P: Protocol, O: Observer> Sim<P, O> {
@@ -227,48 +216,29 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         let seed = config.seed;
         let network =
             Network::new(config.nodes, &config.network, Stream::Network.rng(seed)).map_err(SimError::Invalid)?;
-        let until = SimTime::ZERO + config.duration;
-        let mut faults = config.faults.clone();
-        let drawn = config.random_faults.draw(config.nodes, until, &mut Stream::Faults.rng(seed), &config.faults);
-        faults.extend(drawn);
-        faults.sort_by_key(|f| f.at); // stable: scripted faults first among equals
+        let faults = Cluster::<P, O>::fault_schedule(&config);
         let nodes = (0..config.nodes)
-            .map(|k| Node {
-                state: Some(P::new(NodeId(k), &protocol, None)),
-                durable: None,
+            .map(|_| Node {
                 frozen: None,
                 status: Status::Up,
                 incarnation: 0,
                 timers: Vec::new(),
                 held: Vec::new(),
-                rng: Stream::Node(k).rng(seed),
                 clock: Clock::exact(),
             })
             .collect();
-        let monitor = P::monitor(&protocol, config.nodes);
         let mut sim = Sim {
-            clients: Clients::new(&config.workload, config.nodes, seed),
-            protocol,
+            core: Cluster::new(&config, protocol, observer),
             now: SimTime::ZERO,
             queue: EventQueue::default(),
             nodes,
             network,
             clients_stopped: false,
-            history: History::new(),
-            applied_faults: Vec::new(),
             effects: Effects::default(),
-            monitor,
-            violation: None,
             current: (TraceKind::Fault, None, None),
             next_generation: 0,
-            trace: StableHasher::default(),
             records: Vec::new(),
             events: 0,
-            handler_calls: 0,
-            late_replies: 0,
-            digests: vec![None; config.nodes as usize],
-            leaders: vec![None; config.nodes as usize],
-            observer,
             faults,
             config,
         };
@@ -286,7 +256,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             self.queue.push(s.at, Event::Script(i));
         }
         for c in 0..self.config.workload.clients {
-            let first = self.clients.first_arrival(c);
+            let first = self.core.clients.first_arrival(c);
             self.queue.push(SimTime::ZERO + first, Event::Arrival { client: c });
         }
         if self.config.sample_every > SimDuration::ZERO {
@@ -306,12 +276,12 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
 
     /// The history so far.
     pub fn history(&self) -> &History {
-        &self.history
+        &self.core.history
     }
 
     /// Node `k`'s protocol state, unless it is crashed.
     pub fn node(&self, k: NodeId) -> Option<&P> {
-        self.nodes.get(k.index()).and_then(|n| n.state.as_ref())
+        self.core.slots.get(k.index()).and_then(|n| n.state.as_ref())
     }
 
     /// Applies `fault` now, outside the scripted timeline (for experiments that react to what
@@ -322,12 +292,12 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
 
     /// The protocol's invariant monitor.
     pub fn monitor(&self) -> &P::Monitor {
-        &self.monitor
+        &self.core.monitor
     }
 
     /// The invariant that broke, if one did.
     pub fn violation(&self) -> Option<&Violation> {
-        self.violation.as_ref()
+        self.core.violation.as_ref()
     }
 
     /// When the run ends: the scenario's duration plus its settle phase.
@@ -337,7 +307,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
 
     /// Handles the next event; false when none is left before the end, or an invariant broke.
     pub fn step(&mut self) -> bool {
-        if self.violation.is_some() {
+        if self.core.violation.is_some() {
             return false;
         }
         match self.queue.peek_time() {
@@ -355,7 +325,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
     /// end of the run, if sooner), so that what is injected next happens at `until`.
     pub fn run_until(&mut self, until: SimTime) {
         while self.queue.peek_time().is_some_and(|t| t <= until) && self.step() {}
-        if self.violation.is_none() {
+        if self.core.violation.is_none() {
             self.now = self.now.max(until.min(self.end()));
         }
     }
@@ -370,31 +340,12 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 break;
             }
         }
-        if aborted.is_none() && self.violation.is_none() {
+        if aborted.is_none() && self.core.violation.is_none() {
             self.now = self.end();
         }
-        self.history.close();
-        let final_digests = self.nodes.iter().map(|n| n.state.as_ref().map(|p| p.state_digest())).collect();
-        let final_reads = self.nodes.iter().map(|n| n.state.as_ref().map(|p| p.read_state())).collect();
-        RunOutput {
-            seed: self.config.seed,
-            history: self.history,
-            net: self.network.stats,
-            trace_hash: self.trace.finish(),
-            events: self.events,
-            handler_calls: self.handler_calls,
-            settle_start: SimTime::ZERO + self.config.duration,
-            end: self.now,
-            final_digests,
-            final_reads,
-            faults: self.applied_faults,
-            late_replies: self.late_replies,
-            trace: self.records,
-            aborted,
-            protocol_metrics: self.monitor.metrics(self.now),
-            violation: self.violation,
-            observer: self.observer,
-        }
+        let ending =
+            Ending { at: self.now, net: self.network.stats, events: self.events, trace: self.records, aborted };
+        self.core.finish(&self.config, ending)
     }
 
     fn handle(&mut self, event: Event<P>) {
@@ -417,7 +368,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 self.network.stats.delivered += 1;
                 self.network.stats.bytes_delivered += size;
                 self.mark(TraceKind::Deliver, Some(to), u64::from(from.0) << 32 | size);
-                msg.hash(&mut self.trace);
+                msg.hash(&mut self.core.trace);
                 if self.config.record_trace {
                     self.record(TraceKind::Deliver, Some(to), Some(from), Some(sent), format!("{msg:?}"));
                 }
@@ -446,7 +397,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             Event::Request { id } => self.request(id),
             Event::Complete { id, outcome } => self.complete(id, outcome),
             Event::Timeout { id } => {
-                if self.history.complete(id, self.now, Outcome::Unknown) {
+                if self.core.history.complete(id, self.now, Outcome::Unknown) {
                     self.next_closed_loop(id);
                 }
             }
@@ -456,17 +407,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             }
             Event::Settle => self.settle(),
             Event::Sample => {
-                for ((d, l), n) in self.digests.iter_mut().zip(self.leaders.iter_mut()).zip(&self.nodes) {
-                    *d = n.state.as_ref().map(|p| p.state_digest());
-                    *l = n.state.as_ref().and_then(|p| p.leader_term());
-                }
-                let sample = crate::observe::Sample {
-                    digests: &self.digests,
-                    leaders: &self.leaders,
-                    messages_sent: self.network.stats.sent,
-                    bytes_sent: self.network.stats.bytes_sent,
-                };
-                self.observer.on_sample(self.now, &sample);
+                self.core.sample(self.now, &self.network.stats);
                 let next = self.now + self.config.sample_every;
                 let end = self.end();
                 if next <= end {
@@ -483,12 +424,12 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         if self.clients_stopped {
             return;
         }
-        let id = RequestId(self.history.len() as u64);
-        let (node, op) = self.clients.next_op(client, id);
-        self.history.call(client, node, op, self.now);
+        let id = RequestId(self.core.history.len() as u64);
+        let (node, op) = self.core.clients.next_op(client, id);
+        self.core.history.call(client, node, op, self.now);
         self.queue.push(self.now + self.config.workload.timeout, Event::Timeout { id });
-        if self.clients.open_loop() {
-            let gap = self.clients.gap(client);
+        if self.core.clients.open_loop() {
+            let gap = self.core.clients.gap(client);
             self.queue.push(self.now + gap, Event::Arrival { client });
         }
         self.send_request(id, client);
@@ -499,14 +440,14 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
     fn scripted(&mut self, i: usize) {
         let script = &self.config.workload.script[i];
         let client = self.config.workload.clients + i as u32;
-        let id = self.history.call(client, script.node, script.op.clone(), self.now);
+        let id = self.core.history.call(client, script.node, script.op.clone(), self.now);
         self.queue.push(self.now + self.config.workload.timeout, Event::Timeout { id });
         self.send_request(id, client);
     }
 
     /// Sends operation `id` over the client's link to its node.
     fn send_request(&mut self, id: RequestId, client: u32) {
-        let delay = self.clients.link_delay(client);
+        let delay = self.core.clients.link_delay(client);
         if delay == SimDuration::ZERO {
             self.request(id);
         } else {
@@ -516,8 +457,8 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
 
     /// Sends the outcome of `id` back over the client's link.
     fn finish(&mut self, id: RequestId, outcome: Outcome) {
-        let client = self.history.get(id).expect("recorded").client;
-        let delay = self.clients.link_delay(client);
+        let client = self.core.history.get(id).expect("recorded").client;
+        let delay = self.core.clients.link_delay(client);
         if delay == SimDuration::ZERO {
             self.complete(id, outcome);
         } else {
@@ -527,21 +468,14 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
 
     /// The client learns the outcome of `id`, unless it already gave up on it.
     fn complete(&mut self, id: RequestId, outcome: Outcome) {
-        let entry = self.history.get(id).expect("recorded");
-        if entry.outcome == Outcome::Pending {
-            let (client, op) = (entry.client, entry.op.clone());
-            self.clients.learn(client, &op, &outcome);
-        }
-        if self.history.complete(id, self.now, outcome) {
+        if self.core.complete(id, self.now, outcome) {
             self.next_closed_loop(id);
-        } else {
-            self.late_replies += 1;
         }
     }
 
     /// Hands operation `id` to its node.
     fn request(&mut self, id: RequestId) {
-        let entry = self.history.get(id).expect("recorded");
+        let entry = self.core.history.get(id).expect("recorded");
         let (k, op): (NodeId, Op) = (entry.node, entry.op.clone());
         match self.nodes[k.index()].status {
             Status::Crashed => {
@@ -551,7 +485,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             Status::Paused => self.nodes[k.index()].held.push(Event::Request { id }),
             Status::Up => {
                 self.mark(TraceKind::Request, Some(k), id.0);
-                op.hash(&mut self.trace);
+                op.hash(&mut self.core.trace);
                 if self.config.record_trace {
                     self.record(TraceKind::Request, Some(k), None, None, format!("{id:?} {op:?}"));
                 }
@@ -563,12 +497,12 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
 
     /// In closed loop, the client of `id` issues its next operation after its think time.
     fn next_closed_loop(&mut self, id: RequestId) {
-        if self.clients.open_loop() {
+        if self.core.clients.open_loop() {
             return;
         }
-        let client = self.history.get(id).expect("recorded").client;
+        let client = self.core.history.get(id).expect("recorded").client;
         if client < self.config.workload.clients {
-            let gap = self.clients.gap(client);
+            let gap = self.core.clients.gap(client);
             self.queue.push(self.now + gap, Event::Arrival { client });
         }
     }
@@ -585,12 +519,12 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
     /// Calls a handler of node `k` (if it is running) and applies its effects.
     fn call(&mut self, k: NodeId, handler: impl FnOnce(&mut P, &mut Ctx<'_, P>)) {
         let n = self.config.nodes;
-        let node = &mut self.nodes[k.index()];
-        let Some(state) = node.state.as_mut() else { return };
-        let local = node.clock.local(self.now);
-        let mut ctx = Ctx::new(local, k, n, &mut node.rng, &mut self.effects);
+        let slot = &mut self.core.slots[k.index()];
+        let Some(state) = slot.state.as_mut() else { return };
+        let local = self.nodes[k.index()].clock.local(self.now);
+        let mut ctx = Ctx::new(local, k, n, &mut slot.rng, &mut self.effects);
         handler(state, &mut ctx);
-        self.handler_calls += 1;
+        self.core.handler_calls += 1;
         self.apply_effects(k);
     }
 
@@ -633,24 +567,17 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             }
             self.effects.replies = replies;
         }
-        for exposure in self.effects.exposures.drain(..) {
-            self.observer.on_expose(now, from, &exposure);
+        if !self.effects.exposures.is_empty() {
+            self.core.exposed(now, from, self.effects.exposures.drain(..));
         }
-        for note in self.effects.notes.drain(..) {
-            if let Err(message) = self.monitor.observe(now, from, &note)
-                && self.violation.is_none()
-            {
-                let (kind, node, sender) = self.current;
-                let name = |n: Option<NodeId>| n.map_or("-".to_string(), |n| n.0.to_string());
-                let event = format!("{kind:?} at node {} from {} at {}", name(node), name(sender), SimTime(now.0));
-                self.violation = Some(Violation { time: now, node: from, message, event });
-            }
+        if !self.effects.notes.is_empty() {
+            self.core.noted(now, from, self.effects.notes.drain(..), self.current);
         }
     }
 
     fn apply_fault(&mut self, fault: Fault) {
         let n = self.config.nodes;
-        self.mark(TraceKind::Fault, None, self.applied_faults.len() as u64);
+        self.mark(TraceKind::Fault, None, self.core.applied_faults.len() as u64);
         if self.config.record_trace {
             self.record(TraceKind::Fault, None, None, None, fault.to_string());
         }
@@ -659,10 +586,8 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             Fault::Cut { from, to } => self.network.cut(Cut::directed(n, from, to)),
             Fault::Heal => self.network.heal(),
             Fault::Crash(k) => {
-                let node = &mut self.nodes[k.index()];
-                if node.status != Status::Crashed {
-                    self.monitor.crashed(self.now, *k);
-                    node.durable = node.state.take().map(|p| p.durable());
+                if self.core.crash(self.now, *k) {
+                    let node = &mut self.nodes[k.index()];
                     node.status = Status::Crashed;
                     node.incarnation += 1;
                     node.timers.clear();
@@ -670,20 +595,18 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 }
             }
             Fault::Restart(k) => {
-                let node = &mut self.nodes[k.index()];
-                if node.status == Status::Crashed {
-                    node.state = Some(P::new(*k, &self.protocol, node.durable.take()));
-                    node.status = Status::Up;
+                if self.core.restart(*k) {
+                    self.nodes[k.index()].status = Status::Up;
                     self.current = (TraceKind::Fault, Some(*k), None);
                     self.call(*k, |p, ctx| p.on_start(ctx));
                 }
             }
             Fault::FreezeDisk(k) => {
-                let node = &mut self.nodes[k.index()];
+                let (node, slot) = (&mut self.nodes[k.index()], &self.core.slots[k.index()]);
                 if node.frozen.is_none() {
-                    node.frozen = Some(match &node.state {
+                    node.frozen = Some(match &slot.state {
                         Some(p) => Some(p.durable()),
-                        None => node.durable.clone(),
+                        None => slot.durable.clone(),
                     });
                 }
             }
@@ -692,8 +615,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 if !was_down {
                     self.apply_fault(Fault::Crash(*k));
                 }
-                let node = &mut self.nodes[k.index()];
-                node.durable = node.frozen.take().flatten();
+                self.core.slots[k.index()].durable = self.nodes[k.index()].frozen.take().flatten();
                 if !was_down {
                     self.apply_fault(Fault::Restart(*k));
                 }
@@ -745,15 +667,13 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 }
             }
         }
-        self.observer.on_fault(self.now, &fault);
-        self.applied_faults.push((self.now, fault));
+        self.core.applied(self.now, fault);
     }
 
     /// The concrete faults a targeted fault means right now.
     fn resolve(&self, t: &Targeted) -> Vec<Fault> {
-        let leader = crate::fault::leader(self.nodes.iter().map(|n| n.state.as_ref().and_then(|p| p.leader_term())));
         let status: Vec<Status> = self.nodes.iter().map(|n| n.status).collect();
-        t.resolve(leader, &status)
+        self.core.resolve(t, &status)
     }
 
     /// The settle phase: clients stop, every fault heals, and the run goes on.
@@ -783,7 +703,8 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 _ => {}
             }
         }
-        self.observer.on_settle(self.now);
+        let now = self.now;
+        self.core.observer().on_settle(now);
     }
 
     /// Which nodes the settle phase heals: all of them, or a random core of at least
@@ -807,7 +728,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
 
     #[inline]
     fn mark(&mut self, kind: TraceKind, node: Option<NodeId>, aux: u64) {
-        self.trace.mark(self.now, kind, node, aux);
+        self.core.trace.mark(self.now, kind, node, aux);
     }
 
     fn record(

@@ -5,6 +5,7 @@
 //! operations ([`history`]), driving protocols through the sans-IO contract of [`protocol`].
 //! It knows no protocol and no report, prints nothing and reads no file.
 
+pub mod cluster;
 pub mod dist;
 pub mod engine;
 pub mod family;
@@ -22,6 +23,7 @@ pub mod trace;
 pub mod units;
 pub mod workload;
 
+pub use cluster::{Cluster, Ending, Slot};
 pub use engine::{RunOutput, Sim, SimConfig, SimError};
 pub use family::{Family, Hostable, Launch, Param, ParamError};
 pub use history::{Entry, History, Key, Op, OpKind, Outcome, Output, Value};

@@ -1,0 +1,230 @@
+//! What a run is, whatever hosts it: the nodes' protocol states and what survives their
+//! crashes, the clients and their history, the invariant monitor, the observer, the trace hash
+//! and the run's statistics. The engine ([`crate::Sim`]) adds its event queue, network model
+//! and clocks; the async host adds tasks and a transport. Both drive the same [`Cluster`], so
+//! a crash, a restart, a client's outcome, a sample, a note to the monitor and the run's output
+//! mean the same on every host.
+
+use crate::engine::{RunOutput, SimConfig};
+use crate::fault::{self, Fault, NodeStatus, Targeted, TimedFault};
+use crate::history::{History, Outcome};
+use crate::monitor::{Monitor, Violation};
+use crate::network::NetStats;
+use crate::observe::{Observer, Sample};
+use crate::protocol::{Exposure, NodeId, Protocol, RequestId};
+use crate::rng::{SimRng, Stream};
+use crate::time::SimTime;
+use crate::trace::{StableHasher, TraceKind, TraceRecord};
+use crate::workload::Clients;
+
+/// A node as the run knows it: its protocol state while it is up, what its disk keeps.
+pub struct Slot<P: Protocol> {
+    /// The protocol state; `None` while the node is crashed.
+    pub state: Option<P>,
+    /// What the last crash kept (taken by the restart).
+    pub durable: Option<P::Durable>,
+    /// The node's own random stream; it goes on across restarts.
+    pub rng: SimRng,
+}
+
+/// The host-agnostic part of one run of protocol `P`, watched by `O`.
+pub struct Cluster<P: Protocol, O> {
+    /// The protocol's configuration (restarted nodes are built from it).
+    pub protocol: P::Config,
+    /// Every node, indexed by id.
+    pub slots: Vec<Slot<P>>,
+    /// Every client operation.
+    pub history: History,
+    /// The clients' generators.
+    pub clients: Clients,
+    /// The protocol's invariant monitor.
+    pub monitor: P::Monitor,
+    /// The invariant that broke, if one did.
+    pub violation: Option<Violation>,
+    /// Folds every handled event, and what messages and requests carry.
+    pub trace: StableHasher,
+    /// Protocol handler calls so far.
+    pub handler_calls: u64,
+    /// Replies that reached their client after it had given up.
+    pub late_replies: u64,
+    /// Every fault applied, with its time.
+    pub applied_faults: Vec<(SimTime, Fault)>,
+    observer: Option<O>,
+    digests: Vec<Option<u64>>,
+    leaders: Vec<Option<u64>>,
+}
+
+impl<P: Protocol, O: Observer> Cluster<P, O> {
+    /// A fresh cluster for `config`: every node started empty (its `on_start` is the host's to
+    /// call), clients ready.
+    pub fn new(config: &SimConfig, protocol: P::Config, observer: O) -> Self {
+        let n = config.nodes;
+        let seed = config.seed;
+        Cluster {
+            slots: (0..n)
+                .map(|k| Slot {
+                    state: Some(P::new(NodeId(k), &protocol, None)),
+                    durable: None,
+                    rng: Stream::Node(k).rng(seed),
+                })
+                .collect(),
+            history: History::new(),
+            clients: Clients::new(&config.workload, n, seed),
+            monitor: P::monitor(&protocol, n),
+            violation: None,
+            trace: StableHasher::default(),
+            handler_calls: 0,
+            late_replies: 0,
+            applied_faults: Vec::new(),
+            observer: Some(observer),
+            digests: vec![None; n as usize],
+            leaders: vec![None; n as usize],
+            protocol,
+        }
+    }
+
+    /// Every fault of the run in time order: the scripted ones and those the seed draws.
+    pub fn fault_schedule(config: &SimConfig) -> Vec<TimedFault> {
+        let until = SimTime::ZERO + config.duration;
+        let mut faults = config.faults.clone();
+        faults.extend(config.random_faults.draw(
+            config.nodes,
+            until,
+            &mut Stream::Faults.rng(config.seed),
+            &config.faults,
+        ));
+        faults.sort_by_key(|f| f.at); // stable: scripted faults first among equals
+        faults
+    }
+
+    /// The observer.
+    pub fn observer(&mut self) -> &mut O {
+        self.observer.as_mut().expect("the run has not finished")
+    }
+
+    /// Writes that became readable at node `k`.
+    pub fn exposed(&mut self, now: SimTime, k: NodeId, exposures: impl Iterator<Item = Exposure>) {
+        let observer = self.observer();
+        exposures.for_each(|e| observer.on_expose(now, k, &e));
+    }
+
+    /// Facts node `k` reported while handling an event of `kind` at `node` from `from`; the
+    /// first that breaks an invariant is the run's violation.
+    pub fn noted(
+        &mut self,
+        now: SimTime,
+        k: NodeId,
+        notes: impl Iterator<Item = P::Note>,
+        (kind, node, from): (TraceKind, Option<NodeId>, Option<NodeId>),
+    ) {
+        for note in notes {
+            if let Err(message) = self.monitor.observe(now, k, &note)
+                && self.violation.is_none()
+            {
+                let name = |n: Option<NodeId>| n.map_or("-".to_string(), |n| n.0.to_string());
+                let event = format!("{kind:?} at node {} from {} at {}", name(node), name(from), now);
+                self.violation = Some(Violation { time: now, node: k, message, event });
+            }
+        }
+    }
+
+    /// Node `k` crashes: its durable state is kept, the rest is lost. False if it was down.
+    pub fn crash(&mut self, now: SimTime, k: NodeId) -> bool {
+        let slot = &mut self.slots[k.index()];
+        let Some(state) = slot.state.take() else { return false };
+        slot.durable = Some(state.durable());
+        self.monitor.crashed(now, k);
+        true
+    }
+
+    /// Node `k` restarts from its durable state (its `on_start` is the host's to call). False
+    /// if it was up.
+    pub fn restart(&mut self, k: NodeId) -> bool {
+        let slot = &mut self.slots[k.index()];
+        if slot.state.is_some() {
+            return false;
+        }
+        slot.state = Some(P::new(k, &self.protocol, slot.durable.take()));
+        true
+    }
+
+    /// The concrete faults targeted fault `t` means now, given each node's status.
+    pub fn resolve(&self, t: &Targeted, status: &[NodeStatus]) -> Vec<Fault> {
+        let leader = fault::leader(self.slots.iter().map(|s| s.state.as_ref().and_then(|p| p.leader_term())));
+        t.resolve(leader, status)
+    }
+
+    /// Records `fault` as applied now.
+    pub fn applied(&mut self, now: SimTime, fault: Fault) {
+        self.observer().on_fault(now, &fault);
+        self.applied_faults.push((now, fault));
+    }
+
+    /// The client of `id` learns its outcome, unless it already gave up on it (a late reply):
+    /// true when the outcome completed the operation.
+    pub fn complete(&mut self, id: RequestId, now: SimTime, outcome: Outcome) -> bool {
+        let entry = self.history.get(id).expect("recorded");
+        if entry.outcome == Outcome::Pending {
+            let (client, op) = (entry.client, entry.op.clone());
+            self.clients.learn(client, &op, &outcome);
+        }
+        let completed = self.history.complete(id, now, outcome);
+        if !completed {
+            self.late_replies += 1;
+        }
+        completed
+    }
+
+    /// Samples every replica's digest and leadership for the observer.
+    pub fn sample(&mut self, now: SimTime, net: &NetStats) {
+        for ((d, l), slot) in self.digests.iter_mut().zip(self.leaders.iter_mut()).zip(&self.slots) {
+            *d = slot.state.as_ref().map(|p| p.state_digest());
+            *l = slot.state.as_ref().and_then(|p| p.leader_term());
+        }
+        let sample = Sample {
+            digests: &self.digests,
+            leaders: &self.leaders,
+            messages_sent: net.sent,
+            bytes_sent: net.bytes_sent,
+        };
+        self.observer.as_mut().expect("the run has not finished").on_sample(now, &sample);
+    }
+
+    /// The run's output: the history closed, the final states read, everything gathered.
+    pub fn finish(&mut self, config: &SimConfig, end: Ending) -> RunOutput<O> {
+        self.history.close();
+        RunOutput {
+            seed: config.seed,
+            history: std::mem::take(&mut self.history),
+            net: end.net,
+            trace_hash: std::hash::Hasher::finish(&self.trace),
+            events: end.events,
+            handler_calls: self.handler_calls,
+            settle_start: SimTime::ZERO + config.duration,
+            end: end.at,
+            final_digests: self.slots.iter().map(|s| s.state.as_ref().map(|p| p.state_digest())).collect(),
+            final_reads: self.slots.iter().map(|s| s.state.as_ref().map(|p| p.read_state())).collect(),
+            faults: std::mem::take(&mut self.applied_faults),
+            late_replies: self.late_replies,
+            trace: end.trace,
+            aborted: end.aborted,
+            protocol_metrics: self.monitor.metrics(end.at),
+            violation: self.violation.take(),
+            observer: self.observer.take().expect("a run finishes once"),
+        }
+    }
+}
+
+/// What the host knows at the end of a run, for [`Cluster::finish`].
+pub struct Ending {
+    /// When the run ended.
+    pub at: SimTime,
+    /// Message counts.
+    pub net: NetStats,
+    /// Events handled (the engine's queue events; the async host counts handler calls).
+    pub events: u64,
+    /// Every event, if recorded.
+    pub trace: Vec<TraceRecord>,
+    /// Why the run stopped early, if it did.
+    pub aborted: Option<String>,
+}
