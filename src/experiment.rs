@@ -106,20 +106,19 @@ pub fn leader_election(
     let mut groups = Vec::new();
     let mut svgs = Vec::new();
     let mut violations = Vec::new();
-    for (g, group) in spec.groups.iter().enumerate() {
+    // Trials are numbered across the whole experiment; each trial's seed is that number's
+    // stream of the run's seed (`Stream::Trial`), whatever the number of threads.
+    let mut first_trial = 0u64;
+    for group in &spec.groups {
         let mut configurations = Vec::new();
-        for (c, &timeout) in group.timeouts.iter().enumerate() {
+        for &timeout in &group.timeouts {
             let heartbeat = SimDuration(timeout.min.as_nanos() / 2);
             let config = RaftConfig { election_timeout: timeout, heartbeat, ..base.clone() };
-            // Each trial its own seed, from the run's seed and its place in the experiment.
             let trials: Vec<Trial> = (0..spec.trials)
                 .into_par_iter()
-                .map(|t| {
-                    let trial_seed =
-                        seed.wrapping_mul(1_000_003) ^ ((g as u64) << 48 | (c as u64) << 32 | u64::from(t));
-                    trial(scenario, &config, trial_seed)
-                })
+                .map(|t| trial(scenario, &config, Stream::Trial(first_trial + u64::from(t)).seed(seed)))
                 .collect::<Result<_, _>>()?;
+            first_trial += u64::from(spec.trials);
             let mut done = Vec::new();
             for t in trials {
                 match t {

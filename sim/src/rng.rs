@@ -26,6 +26,9 @@ pub enum Stream {
     Node(u32),
     /// Client `k`'s arrivals, keys and operation choices.
     Client(u32),
+    /// The `i`-th run of an experiment of many runs under one master seed: its own master
+    /// seed is [`Stream::seed`] of this stream.
+    Trial(u64),
 }
 
 impl Stream {
@@ -38,7 +41,15 @@ impl Stream {
             Stream::Settle => 5,
             Stream::Node(k) => (1 << 32) | u64::from(k),
             Stream::Client(k) => (2 << 32) | u64::from(k),
+            Stream::Trial(i) => (3 << 40) | (i & ((1 << 40) - 1)),
         }
+    }
+
+    /// A master seed derived from `master_seed` for this stream: how a run of many runs (an
+    /// experiment's trials) seeds each of them, so that every seed of syncsim comes from one
+    /// scheme.
+    pub fn seed(self, master_seed: u64) -> u64 {
+        self.rng(master_seed).next_u64()
     }
 
     /// The generator for this stream under `master_seed`.
