@@ -15,7 +15,7 @@ use crate::scenario::Scenario;
 use crate::sweep::{self, SweepReport};
 
 /// Exit code when every expectation held but a metric regressed beyond the tolerance.
-pub const EXIT_REGRESSION: i32 = 5;
+pub const EXIT_REGRESSION: i32 = syncsim_reports::Exit::Regression.code();
 
 /// Version of the baseline file's schema.
 pub const BASELINE_SCHEMA: u32 = 1;

@@ -1,17 +1,18 @@
 //! The `syncsim` command line: `run`, `compare`, `sweep`, `check`, `shrink`, `live`, `madsim`, `validate`,
 //! `list`, `lincheck`, ...
 //!
-//! Exit codes: 0 pass, 1 a safety expectation failed, 2 a liveness expectation failed, 3 bad
-//! input or usage.
+//! Exit codes: [`syncsim_reports::Exit`], one list for every command (0 pass, 1 safety,
+//! 2 liveness, 3 bad input, 4 nondeterminism, 5 regression), printed by `syncsim list` and
+//! `--help`.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use clap::{Parser, Subcommand};
-use syncsim_reports::EXIT_BAD_INPUT;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use syncsim_reports::lin::Budget;
 use syncsim_reports::lin::formats::Format;
+use syncsim_reports::{EXIT_BAD_INPUT, Exit};
 
 use crate::anneal::Solver;
 use crate::lincheck::{self, ModelName};
@@ -318,7 +319,12 @@ pub fn main_with(registry: Registry) -> i32 {
     {
         runner::set_program(name);
     }
-    let cli = match Cli::try_parse() {
+    let program = runner::program();
+    let command = Cli::command()
+        .name(program)
+        .bin_name(program.to_string())
+        .after_help(format!("Exit codes (every command):\n{}", Exit::table()));
+    let cli = match command.try_get_matches().and_then(|m| Cli::from_arg_matches(&m)) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_BAD_INPUT } else { 0 };
@@ -932,7 +938,8 @@ pub fn list(registry: &Registry) -> String {
         s.push_str(&format!("  {m}\n"));
     }
     s.push_str("  writes.lost is a safety metric (exit 1 when it fails); the others are liveness (exit 2).\n");
-    s.push_str("\nEXIT CODES\n  0 pass   1 safety violation   2 liveness failure   3 bad input or usage\n");
+    s.push_str("\nEXIT CODES (every command)\n");
+    s.push_str(&Exit::table());
     s
 }
 

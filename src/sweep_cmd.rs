@@ -12,7 +12,7 @@ use crate::scenario::Scenario;
 use crate::sweep::{self, Shard, SweepReport};
 
 /// Exit code when a seed's two runs differ (`--check-determinism`).
-pub const EXIT_NONDETERMINISTIC: i32 = 4;
+pub const EXIT_NONDETERMINISTIC: i32 = syncsim_reports::Exit::Nondeterministic.code();
 
 /// What `syncsim sweep` was asked to do.
 #[derive(Clone, Debug)]

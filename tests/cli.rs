@@ -159,3 +159,19 @@ fn list_documents_every_parameter_with_its_true_default() {
         assert_eq!(documented, actual, "`syncsim list` for {kind} disagrees with the code's defaults");
     }
 }
+
+/// One list of exit codes for every command: `--help` and `syncsim list` print each of them
+/// with its meaning, from the same source.
+#[test]
+fn help_and_list_show_every_exit_code() {
+    use syncsim::reports::Exit;
+    let help = String::from_utf8(syncsim(&["--help"]).stdout).unwrap();
+    let list = String::from_utf8(syncsim(&["list"]).stdout).unwrap();
+    for exit in Exit::ALL {
+        let line = format!("  {}  {}", exit.code(), exit.meaning());
+        assert!(help.contains(&line), "--help lacks `{line}`:\n{help}");
+        assert!(list.contains(&line), "list lacks `{line}`");
+    }
+    assert_eq!(Exit::ALL.map(Exit::code), [0, 1, 2, 3, 4, 5]);
+    assert_eq!(syncsim(&["no-such-command"]).status.code(), Some(Exit::BadInput.code()));
+}

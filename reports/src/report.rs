@@ -55,16 +55,71 @@ impl Verdict {
 
     /// The process exit code for this verdict: 0 pass, 1 safety, 2 liveness.
     pub fn exit_code(self) -> i32 {
+        Exit::from(self).code()
+    }
+}
+
+/// Every exit code of every syncsim command, with its meaning: the one list that commands
+/// return, `syncsim list` prints and `--help` shows.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Exit {
+    /// Everything passed.
+    Pass = 0,
+    /// A safety property failed (a lost write, a non-linearizable history, a broken invariant).
+    Safety = 1,
+    /// A liveness property failed (no convergence, low availability, a run cut short), or a
+    /// linearizability check ran out of budget (unknown).
+    Liveness = 2,
+    /// Bad input or usage: a scenario, history or option that cannot be used, with its place.
+    BadInput = 3,
+    /// The same seed ran twice gave two traces (`--check-determinism`).
+    Nondeterministic = 4,
+    /// A metric got worse than the baseline beyond the tolerance (`check --baseline`).
+    Regression = 5,
+}
+
+impl Exit {
+    /// Every exit code, in order.
+    pub const ALL: [Exit; 6] =
+        [Exit::Pass, Exit::Safety, Exit::Liveness, Exit::BadInput, Exit::Nondeterministic, Exit::Regression];
+
+    /// The process exit code.
+    pub const fn code(self) -> i32 {
+        self as i32
+    }
+
+    /// What the code means, in one line.
+    pub fn meaning(self) -> &'static str {
         match self {
-            Verdict::Pass => 0,
-            Verdict::SafetyViolation => 1,
-            Verdict::LivenessFailure => 2,
+            Exit::Pass => "pass",
+            Exit::Safety => "a safety property failed (lost write, not linearizable, invariant broken)",
+            Exit::Liveness => {
+                "a liveness property failed (convergence, availability, run cut short; lincheck: unknown)"
+            }
+            Exit::BadInput => "bad input or usage (file, line, column and field named)",
+            Exit::Nondeterministic => "nondeterminism: two runs of one seed differed (--check-determinism)",
+            Exit::Regression => "regression: a metric worse than the baseline (check --baseline)",
+        }
+    }
+
+    /// The table of every code, one per line (`  3  bad input ...`).
+    pub fn table() -> String {
+        Exit::ALL.iter().map(|e| format!("  {}  {}\n", e.code(), e.meaning())).collect()
+    }
+}
+
+impl From<Verdict> for Exit {
+    fn from(v: Verdict) -> Exit {
+        match v {
+            Verdict::Pass => Exit::Pass,
+            Verdict::SafetyViolation => Exit::Safety,
+            Verdict::LivenessFailure => Exit::Liveness,
         }
     }
 }
 
-/// The exit code for bad input or usage.
-pub const EXIT_BAD_INPUT: i32 = 3;
+/// The exit code for bad input or usage ([`Exit::BadInput`]).
+pub const EXIT_BAD_INPUT: i32 = Exit::BadInput.code();
 
 /// What the report needs to know beyond the engine's output.
 #[derive(Clone, Debug)]
