@@ -156,11 +156,6 @@ pub struct Spread {
     pub seeds: usize,
 }
 
-/// The `q` quantile of ascending, non-empty `sorted` by nearest rank.
-fn nearest_rank(sorted: &[f64], q: f64) -> f64 {
-    sorted[((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1]
-}
-
 impl Spread {
     /// The spread of `values` (`None` when empty), by nearest rank.
     pub fn of(values: &[f64]) -> Option<Spread> {
@@ -169,7 +164,7 @@ impl Spread {
         }
         let mut v = values.to_vec();
         v.sort_by(f64::total_cmp);
-        let at = |q: f64| nearest_rank(&v, q);
+        let at = |q: f64| syncsim_reports::latency::quantile(&v, q);
         Some(Spread { median: at(0.5), p10: at(0.1), p90: at(0.9), seeds: v.len() })
     }
 
@@ -383,7 +378,7 @@ fn many_seed_charts(m: &ManySeeds, digests: &[RunDigest], per: usize) -> Result<
         let (mut line, mut band) = (Vec::new(), Vec::new());
         for step in 1..=200 {
             let q = f64::from(step) / 200.0;
-            let at: Vec<f64> = per_seed.iter().map(|l| nearest_rank(l, q)).collect();
+            let at: Vec<f64> = per_seed.iter().map(|l| syncsim_reports::latency::quantile(l, q)).collect();
             if let Some(s) = Spread::of(&at) {
                 line.push((s.median, q * 100.0));
                 band.push((q * 100.0, s.p10, s.p90));

@@ -230,7 +230,7 @@ fn aggregate(name: &str, mut v: Vec<(f64, u64)>) -> Aggregate {
         })
         .expect("at least one value");
     v.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let at = |q: f64| v[((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1].0;
+    let at = |q: f64| syncsim_reports::latency::quantile(&v, q).0;
     Aggregate { median: at(0.5), p10: at(0.1), p90: at(0.9), worst: worst.0, worst_seed: worst.1, seeds: v.len() }
 }
 

@@ -105,10 +105,11 @@ pub fn operation_stats(history: &History) -> OperationStats {
     OperationStats { counts, latency }
 }
 
-/// The `q`-quantile of sorted values by nearest rank (0 for an empty slice).
-pub fn quantile(sorted: &[u64], q: f64) -> u64 {
+/// The `q`-quantile of sorted values by nearest rank (the default, 0, for an empty slice):
+/// the one quantile rule of every report, sweep, comparison and check.
+pub fn quantile<T: Copy + Default>(sorted: &[T], q: f64) -> T {
     if sorted.is_empty() {
-        return 0;
+        return T::default();
     }
     let rank = (q * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
@@ -150,6 +151,6 @@ mod tests {
         assert_eq!(quantile(&xs, 0.5), 20);
         assert_eq!(quantile(&xs, 0.99), 40);
         assert_eq!(quantile(&xs, 0.0), 10);
-        assert_eq!(quantile(&[], 0.5), 0);
+        assert_eq!(quantile::<u64>(&[], 0.5), 0);
     }
 }
