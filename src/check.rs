@@ -133,8 +133,7 @@ pub fn check(args: CheckArgs) -> i32 {
     let mut entries: Vec<Scenario> = Vec::new();
     for f in &args.files {
         match Scenario::load(f) {
-            Ok(s) if s.variants.is_empty() => entries.push(s),
-            Ok(s) => entries.extend(s.variants.iter().cloned()),
+            Ok(s) => entries.extend(s.runs()),
             Err(e) => {
                 eprintln!("error: {e}");
                 return EXIT_BAD_INPUT;

@@ -520,21 +520,15 @@ fn run(
     // The seed first, then every parameter: enough to reproduce the run from the log alone.
     println!("seed: {seed}");
     println!("scenario: {} ({})", scenario.name(), scenario.file);
-    let scenario = match (variant, scenario.variants.is_empty()) {
-        (None, false) => return run_variants(&scenario, seed, &dir, trace, window),
-        (None, true) => scenario,
-        (Some(v), _) => match scenario.variant(&v) {
-            Some(one) => one.clone(),
-            None => {
-                let names: Vec<&str> = scenario.variants.iter().filter_map(|s| s.variant.as_deref()).collect();
-                eprintln!(
-                    "error: {}: no variant `{v}`; the scenario has: {}",
-                    scenario.file,
-                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
-                );
-                return EXIT_BAD_INPUT;
-            }
-        },
+    if variant.is_none() && scenario.has_variants() {
+        return run_variants(&scenario, seed, &dir, trace, window);
+    }
+    let scenario = match scenario.pick(variant.as_deref()) {
+        Ok(one) => one,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
     };
     if let Some(v) = &scenario.variant {
         println!("variant: {v}");
@@ -616,7 +610,7 @@ fn run_variants(
     }
     let _ = std::io::stdout().flush();
     let mut runs = Vec::new();
-    for v in &scenario.variants {
+    for v in &scenario.runs() {
         let name = v.variant.clone().unwrap_or_default();
         let started = Instant::now();
         let result = match runner::run(v, seed, trace) {
@@ -753,14 +747,13 @@ fn shrink(
     max_runs: u32,
     reseeds: u64,
 ) -> i32 {
-    let scenario =
-        match Scenario::load(file).map_err(|e| e.to_string()).and_then(|s| crate::sweep_cmd::pick(s, variant)) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_BAD_INPUT;
-            }
-        };
+    let scenario = match Scenario::load(file).map_err(|e| e.to_string()).and_then(|s| s.pick(variant)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
     println!("seed: {seed}");
     println!("scenario: {} ({})", scenario.name(), scenario.file);
     println!("budget: {max_runs} runs, {reseeds} other seeds per perturbing step");

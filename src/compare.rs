@@ -126,12 +126,9 @@ pub struct Entry {
 pub fn entries(scenarios: &[crate::scenario::Scenario]) -> Vec<Entry> {
     let mut out: Vec<Entry> = Vec::new();
     for s in scenarios {
-        if s.variants.is_empty() {
-            out.push(Entry { name: s.name().to_string(), scenario: s.clone() });
-        } else {
-            for v in &s.variants {
-                out.push(Entry { name: v.variant.clone().unwrap_or_default(), scenario: v.clone() });
-            }
+        for run in s.runs() {
+            let name = run.variant.clone().unwrap_or_else(|| s.name().to_string());
+            out.push(Entry { name, scenario: run });
         }
     }
     let names: Vec<String> = out.iter().map(|e| e.name.clone()).collect();

@@ -56,8 +56,8 @@ impl Seeds {
 
     /// Runs every seed (in parallel) and returns the sweep's report, failures included.
     pub fn run(&self) -> Result<SweepReport, SweepError> {
-        if !self.scenario.variants.is_empty() {
-            let names: Vec<&str> = self.scenario.variants.iter().filter_map(|v| v.variant.as_deref()).collect();
+        if self.scenario.has_variants() {
+            let names = self.scenario.variant_names();
             return Err(SweepError(format!(
                 "{} has variants ({}): sweep one, `scenario.variant(name)`",
                 self.scenario.file,

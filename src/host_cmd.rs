@@ -13,14 +13,13 @@ use crate::scenario::Scenario;
 /// Runs `file` (its variant `variant`) under `seed` on `host`, writes the report folder and
 /// prints the summary; returns the exit code (the report's, or 3 for what cannot run).
 pub fn run(host: Host, file: &Path, seed: Option<u64>, out: Option<PathBuf>, variant: Option<&str>) -> i32 {
-    let scenario =
-        match Scenario::load(file).map_err(|e| e.to_string()).and_then(|s| crate::sweep_cmd::pick(s, variant)) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_BAD_INPUT;
-            }
-        };
+    let scenario = match Scenario::load(file).map_err(|e| e.to_string()).and_then(|s| s.pick(variant)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
     if scenario.raw.experiment.is_some() {
         eprintln!("error: {}: an experiment drives the engine itself; run it with `syncsim run`", scenario.file);
         return EXIT_BAD_INPUT;

@@ -294,7 +294,7 @@ pub fn plant(text: &str, file: &str, bug: &str, variant: Option<&str>) -> Result
 /// Loads `path` (and picks `variant`) from `text`, naming it `path` in reproducers.
 fn load(text: &str, path: &Path, variant: Option<&str>) -> Result<Scenario, String> {
     let s = Scenario::parse(text, &path.display().to_string()).map_err(|e| e.to_string())?;
-    crate::sweep_cmd::pick(s, variant)
+    s.pick(variant)
 }
 
 /// The scenario (and variant) a bug is hunted in, as one name.

@@ -33,28 +33,10 @@ pub struct SweepArgs {
     pub check_determinism: bool,
 }
 
-/// The scenario, or its variant `variant`; a scenario with variants needs one named.
-pub fn pick(scenario: Scenario, variant: Option<&str>) -> Result<Scenario, String> {
-    let names: Vec<&str> = scenario.variants.iter().filter_map(|s| s.variant.as_deref()).collect();
-    match variant {
-        None if names.is_empty() => Ok(scenario),
-        None => {
-            Err(format!("{}: the scenario has variants; name one with --variant ({})", scenario.file, names.join(", ")))
-        }
-        Some(v) => scenario.variant(v).cloned().ok_or_else(|| {
-            format!(
-                "{}: no variant `{v}`; the scenario has: {}",
-                scenario.file,
-                if names.is_empty() { "none".to_string() } else { names.join(", ") }
-            )
-        }),
-    }
-}
-
 /// Runs `syncsim sweep`; returns the exit code.
 pub fn sweep(args: SweepArgs) -> i32 {
     let scenario =
-        match Scenario::load(&args.file).map_err(|e| e.to_string()).and_then(|s| pick(s, args.variant.as_deref())) {
+        match Scenario::load(&args.file).map_err(|e| e.to_string()).and_then(|s| s.pick(args.variant.as_deref())) {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("error: {e}");

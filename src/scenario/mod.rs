@@ -190,6 +190,41 @@ impl Scenario {
         self.variants.iter().find(|v| v.variant.as_deref() == Some(name))
     }
 
+    /// Whether the file lists `variants:` (and so runs as each of them, never as itself).
+    pub fn has_variants(&self) -> bool {
+        !self.variants.is_empty()
+    }
+
+    /// The names of the file's variants, in its order.
+    pub fn variant_names(&self) -> Vec<&str> {
+        self.variants.iter().filter_map(|v| v.variant.as_deref()).collect()
+    }
+
+    /// What the file runs: each of its variants, or itself when it lists none. Commands that
+    /// take every run of a file (`check`, `compare`) use this, never `variants` directly.
+    pub fn runs(&self) -> Vec<Scenario> {
+        if self.has_variants() { self.variants.clone() } else { vec![self.clone()] }
+    }
+
+    /// The one run a command asked for: the variant `variant`, or the scenario itself; a file
+    /// with variants needs one named. The message names the file and the variants there are.
+    pub fn pick(&self, variant: Option<&str>) -> Result<Scenario, String> {
+        let names = self.variant_names();
+        match variant {
+            None if names.is_empty() => Ok(self.clone()),
+            None => {
+                Err(format!("{}: the scenario has variants; name one with --variant ({})", self.file, names.join(", ")))
+            }
+            Some(v) => self.variant(v).cloned().ok_or_else(|| {
+                format!(
+                    "{}: no variant `{v}`; the scenario has: {}",
+                    self.file,
+                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                )
+            }),
+        }
+    }
+
     /// The scenario's name.
     pub fn name(&self) -> &str {
         &self.raw.name
