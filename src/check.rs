@@ -197,7 +197,7 @@ pub fn check(args: CheckArgs) -> i32 {
     let mut code = worst.exit_code();
     for r in sweeps.iter().flat_map(|s| &s.records).filter(|r| r.nondeterminism.is_some()) {
         println!("NONDETERMINISTIC seed {}: {}", r.seed, r.nondeterminism.as_deref().unwrap_or_default());
-        code = crate::sweep_cmd::EXIT_NONDETERMINISTIC;
+        code = crate::cmd::sweep::EXIT_NONDETERMINISTIC;
     }
     if let Some(old) = &old {
         for entry in now.entries.keys().filter(|e| !old.entries.contains_key(*e)) {
@@ -223,7 +223,7 @@ pub fn check(args: CheckArgs) -> i32 {
             "PASS"
         } else if code == EXIT_REGRESSION {
             "REGRESSION"
-        } else if code == crate::sweep_cmd::EXIT_NONDETERMINISTIC {
+        } else if code == crate::cmd::sweep::EXIT_NONDETERMINISTIC {
             "NONDETERMINISTIC"
         } else {
             worst.words()

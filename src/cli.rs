@@ -5,22 +5,19 @@
 //! 2 liveness, 3 bad input, 4 nondeterminism, 5 regression), printed by `syncsim list` and
 //! `--help`.
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
-use syncsim_reports::lin::Budget;
 use syncsim_reports::lin::formats::Format;
 use syncsim_reports::{EXIT_BAD_INPUT, Exit};
 
 use crate::anneal::Solver;
-use crate::lincheck::{self, ModelName};
-use crate::output;
+use crate::cmd;
+use crate::lincheck::ModelName;
 use crate::registry::Registry;
 use crate::runner;
-use crate::scenario::Scenario;
-use crate::scenario::raw::{RawEngine, RawNetwork, RawWorkload, Settle};
+
+pub use crate::cmd::list::list;
 
 /// Deterministic simulation of data-synchronisation protocols.
 #[derive(Debug, Parser)]
@@ -341,9 +338,9 @@ pub fn main_with(registry: Registry) -> i32 {
                     return EXIT_BAD_INPUT;
                 }
             };
-            run(file, seed, out, trace || window.is_some(), variant, window)
+            cmd::run::run(file, seed, out, trace || window.is_some(), variant, window)
         }
-        Command::Compare { files, seeds, out } => compare(&files, &seeds, out),
+        Command::Compare { files, seeds, out } => cmd::compare::compare(&files, &seeds, out),
         Command::Anneal { file, solver, reads, sweeps, seed, json } => {
             let solver = match solver {
                 SolverName::Sa => Solver::Sa,
@@ -368,7 +365,7 @@ pub fn main_with(registry: Registry) -> i32 {
                     return EXIT_BAD_INPUT;
                 }
             };
-            crate::sweep_cmd::sweep(crate::sweep_cmd::SweepArgs {
+            crate::cmd::sweep::sweep(crate::cmd::sweep::SweepArgs {
                 file,
                 seeds,
                 jobs,
@@ -386,7 +383,7 @@ pub fn main_with(registry: Registry) -> i32 {
                     return EXIT_BAD_INPUT;
                 }
             };
-            crate::hunt_cmd::hunt(crate::hunt_cmd::Args {
+            crate::cmd::hunt::hunt(crate::cmd::hunt::Args {
                 seeds,
                 bugs,
                 jobs,
@@ -396,9 +393,9 @@ pub fn main_with(registry: Registry) -> i32 {
                 out: out.unwrap_or_else(|| PathBuf::from("syncsim-out/hunt")),
             })
         }
-        Command::Merge { dirs, out } => crate::sweep_cmd::merge(&dirs, out),
+        Command::Merge { dirs, out } => crate::cmd::sweep::merge(&dirs, out),
         Command::Shrink { file, seed, variant, out, max_runs, reseeds } => {
-            shrink(&file, seed, variant.as_deref(), out, max_runs, reseeds)
+            cmd::shrink::shrink(&file, seed, variant.as_deref(), out, max_runs, reseeds)
         }
         Command::Check { files, seeds, baseline, tolerance, update_baseline, jobs, check_determinism } => {
             let parsed = parse_seeds(&seeds).map_err(|e| format!("--seeds: {e}")).and_then(|s| {
@@ -421,14 +418,14 @@ pub fn main_with(registry: Registry) -> i32 {
             }
         }
         Command::Live { file, seed, out, variant } => {
-            crate::host_cmd::run(runner::Host::Live, &file, seed, out, variant.as_deref())
+            crate::cmd::host::run(runner::Host::Live, &file, seed, out, variant.as_deref())
         }
         Command::Madsim { file, seed, out, variant } => {
-            crate::host_cmd::run(runner::Host::Madsim, &file, seed, out, variant.as_deref())
+            crate::cmd::host::run(runner::Host::Madsim, &file, seed, out, variant.as_deref())
         }
-        Command::Validate { files } => validate(&files),
+        Command::Validate { files } => cmd::validate::validate(&files),
         Command::List => {
-            print!("{}", list(&Registry::current()));
+            print!("{}", cmd::list::list(&Registry::current()));
             0
         }
         Command::Lincheck { file, model, format, whole, budget_mb, timeout, svg, json } => {
@@ -437,238 +434,9 @@ pub fn main_with(registry: Registry) -> i32 {
                 FormatName::Etcd => Format::Etcd,
                 FormatName::Edn => Format::Edn,
             });
-            let budget = Budget { max_bytes: budget_mb.saturating_mul(1 << 20) };
-            let started = Instant::now();
-            // A check that runs more than a second shows its progress on stderr (when it is a
-            // terminal); a timeout stops it with an unknown verdict.
-            let mut bar: Option<indicatif::ProgressBar> = None;
-            let mut watch = |p: lincheck::Progress| {
-                let elapsed = started.elapsed();
-                if let Some(t) = timeout
-                    && elapsed.as_nanos() > u128::from(t.as_nanos())
-                {
-                    return Err(format!("the check ran past its --timeout of {t}"));
-                }
-                if elapsed.as_secs() >= 1 {
-                    let bar = bar.get_or_insert_with(|| {
-                        let b = indicatif::ProgressBar::new_spinner();
-                        b.enable_steady_tick(std::time::Duration::from_millis(200));
-                        b
-                    });
-                    bar.set_message(format!(
-                        "checking: {} of {} partitions done, {} states explored in the current one, {:.0}s",
-                        p.partitions_done,
-                        p.partitions,
-                        p.explored,
-                        elapsed.as_secs_f64()
-                    ));
-                }
-                Ok(())
-            };
-            let result = lincheck::lincheck(&file, format, model, !whole, budget, &mut watch);
-            if let Some(b) = bar {
-                b.finish_and_clear();
-            }
-            match result {
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    EXIT_BAD_INPUT
-                }
-                Ok(report) => {
-                    if let (Some(path), Some(v)) = (&svg, &report.result.violation) {
-                        let unit = lincheck::time_unit(report.format);
-                        let written = syncsim_reports::run_charts::violation_chart(v, unit, 1.0)
-                            .map_err(|e| e.to_string())
-                            .and_then(|chart| std::fs::write(path, chart).map_err(|e| e.to_string()));
-                        if let Err(e) = written {
-                            eprintln!("error: {}: cannot write the chart: {e}", path.display());
-                            return EXIT_BAD_INPUT;
-                        }
-                    }
-                    if json {
-                        println!("{}", serde_json::to_string(&report).expect("reports serialize"));
-                    } else {
-                        print!(
-                            "{}",
-                            lincheck::render(&file.display().to_string(), &report, started.elapsed().as_secs_f64())
-                        );
-                    }
-                    lincheck::exit_code(report.result.verdict)
-                }
-            }
+            cmd::lincheck::lincheck(cmd::lincheck::Args { file, model, format, whole, budget_mb, timeout, svg, json })
         }
     }
-}
-
-fn run(
-    file: PathBuf,
-    seed: Option<u64>,
-    out: Option<PathBuf>,
-    trace: bool,
-    variant: Option<String>,
-    window: Option<(syncsim_sim::SimTime, syncsim_sim::SimTime)>,
-) -> i32 {
-    let scenario = match Scenario::load(&file) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
-    let seed = seed.unwrap_or(scenario.raw.seed);
-    let dir = out.unwrap_or_else(|| output::default_dir(scenario.name(), seed));
-    // The seed first, then every parameter: enough to reproduce the run from the log alone.
-    println!("seed: {seed}");
-    println!("scenario: {} ({})", scenario.name(), scenario.file);
-    if variant.is_none() && scenario.has_variants() {
-        return run_variants(&scenario, seed, &dir, trace, window);
-    }
-    let scenario = match scenario.pick(variant.as_deref()) {
-        Ok(one) => one,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
-    if let Some(v) = &scenario.variant {
-        println!("variant: {v}");
-    }
-    let scenario = match scenario.for_seed(seed) {
-        Ok(s) => s.into_owned(),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
-    if let Some(said) = &scenario.swarm_draw {
-        println!("swarm: {said}");
-    }
-    print_parameters(&scenario);
-    let started = Instant::now();
-    if scenario.raw.experiment.is_some() {
-        return run_experiment(&scenario, seed, &dir, started);
-    }
-    let result = match runner::run(&scenario, seed, trace) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {}: {e}", scenario.file);
-            return EXIT_BAD_INPUT;
-        }
-    };
-    finish_run(&dir, &result, &scenario.node_names, window, started, "events")
-}
-
-/// Prints the banner's protocol and every resolved parameter, after the seed and scenario.
-pub(crate) fn print_parameters(scenario: &Scenario) {
-    let info = scenario.protocol().info();
-    println!("protocol: {} {}", info.name, info.variant);
-    println!("parameters:");
-    for line in scenario.parameters_yaml().lines() {
-        println!("  {line}");
-    }
-    let _ = std::io::stdout().flush();
-}
-
-/// Writes a run's folder and prints its summary, the outcome and reproducing command last;
-/// returns the run's exit code. `unit` names what `report.run.events` counts on this host.
-pub(crate) fn finish_run(
-    dir: &std::path::Path,
-    result: &runner::RunResult,
-    node_names: &[String],
-    window: Option<(syncsim_sim::SimTime, syncsim_sim::SimTime)>,
-    started: Instant,
-    unit: &str,
-) -> i32 {
-    let wall = started.elapsed();
-    if let Err(e) = output::write_run(dir, result, node_names, window) {
-        eprintln!("error: {e:#}");
-        return EXIT_BAD_INPUT;
-    }
-    println!(
-        "\nran {} {unit} in {:.2}s of wall time ({:.2} M {unit}/s); report: {}\n",
-        result.report.run.events,
-        wall.as_secs_f64(),
-        result.report.run.events as f64 / wall.as_secs_f64().max(1e-9) / 1e6,
-        dir.join("report.json").display()
-    );
-    print!("{}", syncsim_reports::summary::render(&result.report));
-    result.report.exit_code
-}
-
-/// Runs every variant of `scenario` under `seed`, each into its own folder of `dir`, and
-/// compares them.
-fn run_variants(
-    scenario: &Scenario,
-    seed: u64,
-    dir: &std::path::Path,
-    trace: bool,
-    window: Option<(syncsim_sim::SimTime, syncsim_sim::SimTime)>,
-) -> i32 {
-    println!("parameters:");
-    for line in scenario.parameters_yaml().lines() {
-        println!("  {line}");
-    }
-    let _ = std::io::stdout().flush();
-    let mut runs = Vec::new();
-    for v in &scenario.runs() {
-        let name = v.variant.clone().unwrap_or_default();
-        let started = Instant::now();
-        let result = match runner::run(v, seed, trace) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("error: {} (variant {name}): {e}", scenario.file);
-                return EXIT_BAD_INPUT;
-            }
-        };
-        if let Err(e) = output::write_run(&dir.join(&name), &result, &v.node_names, window) {
-            eprintln!("error: {e:#}");
-            return EXIT_BAD_INPUT;
-        }
-        let r = &result.report;
-        println!(
-            "\nvariant {name}: {} {}: {} events in {:.2}s of wall time; report: {}",
-            r.protocol.name,
-            r.protocol.variant,
-            r.run.events,
-            started.elapsed().as_secs_f64(),
-            dir.join(&name).join("report.json").display()
-        );
-        for f in &r.failures {
-            println!("  FAILED: {f}");
-        }
-        println!("  reproduce: {}", r.reproduce);
-        runs.push((name, result.report));
-    }
-    let rows: Vec<(String, &syncsim_reports::Report)> = runs.iter().map(|(n, r)| (n.clone(), r)).collect();
-    let comparison = crate::compare::compare(scenario.name(), seed, &rows);
-    if let Err(e) = output::write_comparison(dir, &comparison) {
-        eprintln!("error: {e:#}");
-        return EXIT_BAD_INPUT;
-    }
-    println!("\ncomparison: {}\n", dir.join("comparison.json").display());
-    print!("{}", crate::compare::render(&comparison));
-    comparison.exit_code
-}
-
-fn run_experiment(scenario: &Scenario, seed: u64, dir: &std::path::Path, started: Instant) -> i32 {
-    let (report, charts) = match crate::experiment::run(scenario, seed) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {}: {e}", scenario.file);
-            return EXIT_BAD_INPUT;
-        }
-    };
-    if let Err(e) = output::write_experiment(dir, &report, &charts) {
-        eprintln!("error: {e:#}");
-        return EXIT_BAD_INPUT;
-    }
-    println!(
-        "\nran in {:.2}s of wall time; report: {}\n",
-        started.elapsed().as_secs_f64(),
-        dir.join("report.json").display()
-    );
-    print!("{}", crate::experiment::render(&report));
-    report.exit_code
 }
 
 /// Parses `N` (0..N) or `A..B`.
@@ -688,274 +456,6 @@ pub fn parse_seeds(text: &str) -> Result<std::ops::Range<u64>, String> {
         return Err(format!("`{text}` holds no seed"));
     }
     Ok(range)
-}
-
-fn compare(files: &[PathBuf], seeds: &str, out: Option<PathBuf>) -> i32 {
-    let seeds = match parse_seeds(seeds) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: --seeds: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
-    let mut scenarios = Vec::new();
-    for f in files {
-        match Scenario::load(f) {
-            Ok(s) => scenarios.push(s),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_BAD_INPUT;
-            }
-        }
-    }
-    let entries = crate::compare::entries(&scenarios);
-    let names: Vec<&str> = scenarios.iter().map(|s| s.name()).collect();
-    let title = names.join(" vs ");
-    let dir = out.unwrap_or_else(|| output::default_dir(&format!("compare-{}", names.join("-")), seeds.start));
-    println!("seeds: {}..{}", seeds.start, seeds.end);
-    println!("comparing: {}", entries.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", "));
-    let _ = std::io::stdout().flush();
-    let started = Instant::now();
-    let (summary, charts) = match crate::compare::many_seeds(&entries, seeds.clone()) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
-    let md = crate::compare::many_seeds_markdown(&summary, &title);
-    let html = crate::compare::many_seeds_html(&summary, &title, &charts);
-    if let Err(e) = output::write_many_seeds(&dir, &summary, &md, &html, &charts) {
-        eprintln!("error: {e:#}");
-        return EXIT_BAD_INPUT;
-    }
-    println!(
-        "\nran {} runs in {:.2}s of wall time; page: {}\n",
-        entries.len() * seeds.count(),
-        started.elapsed().as_secs_f64(),
-        dir.join("index.html").display()
-    );
-    print!("{md}");
-    summary.exit_code
-}
-
-fn shrink(
-    file: &std::path::Path,
-    seed: u64,
-    variant: Option<&str>,
-    out: Option<PathBuf>,
-    max_runs: u32,
-    reseeds: u64,
-) -> i32 {
-    let scenario = match Scenario::load(file).map_err(|e| e.to_string()).and_then(|s| s.pick(variant)) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
-    println!("seed: {seed}");
-    println!("scenario: {} ({})", scenario.name(), scenario.file);
-    println!("budget: {max_runs} runs, {reseeds} other seeds per perturbing step");
-    let shrunk = match crate::shrink::shrink(&scenario, seed, max_runs, reseeds) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
-    let path = out.unwrap_or_else(|| {
-        output::default_dir(scenario.name(), seed).with_file_name(format!("shrunk-seed-{seed}.yaml"))
-    });
-    let header = format!(
-        "# Shrunk by `{} shrink {} --seed {seed}`: {} under seed {} ({}), {} of {} faults kept.\n",
-        runner::program(),
-        scenario.file,
-        shrunk.kind.verdict.words(),
-        shrunk.seed.1,
-        shrunk.kind.check,
-        shrunk.faults.1,
-        shrunk.faults.0
-    );
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-        && let Err(e) = std::fs::create_dir_all(dir)
-    {
-        eprintln!("error: {}: {e}", dir.display());
-        return EXIT_BAD_INPUT;
-    }
-    if let Err(e) = std::fs::write(&path, header + &shrunk.yaml) {
-        eprintln!("error: {}: {e}", path.display());
-        return EXIT_BAD_INPUT;
-    }
-    println!("failure kept: {} ({})", shrunk.kind.verdict.words(), shrunk.kind.check);
-    println!("seed: {} -> {}", shrunk.seed.0, shrunk.seed.1);
-    println!("faults: {} -> {} (scripted and drawn at random)", shrunk.faults.0, shrunk.faults.1);
-    println!("duration: {} -> {}", shrunk.duration.0, shrunk.duration.1);
-    println!("nodes: {} -> {}", shrunk.nodes.0, shrunk.nodes.1);
-    println!("runs tried: {}", shrunk.runs);
-    println!("minimal scenario: {}", path.display());
-    // The minimal run once more, recorded, with the messages of the second before it failed.
-    let minimal = match Scenario::parse(&shrunk.yaml, &path.display().to_string()) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: the minimal scenario: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
-    let result = match runner::run(&minimal, shrunk.seed.1, true) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: the minimal run: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
-    let report = &result.report;
-    let at = shrunk.failed_at.unwrap_or(syncsim_sim::SimTime(minimal.raw.duration.as_nanos()));
-    let window = (syncsim_sim::SimTime(at.0.saturating_sub(1_000_000_000)), syncsim_sim::SimTime(at.0 + 1));
-    let check = report.failures.first().map_or("none", String::as_str);
-    println!("first failed check: {check}");
-    match &report.invariant_violation {
-        Some(v) => {
-            println!("failed at: {} at {}, handling {}", syncsim_reports::report::format_ns(v.time_ns), v.node, v.event)
-        }
-        None => println!(
-            "failed at: {}",
-            shrunk.failed_at.map_or("the end of the run (the check judges the whole run)".to_string(), |t| {
-                syncsim_reports::report::format_ns(t.0)
-            })
-        ),
-    }
-    let dir = path.with_extension("");
-    if let Err(e) = output::write_run(&dir, &result, &minimal.node_names, Some(window)) {
-        eprintln!("error: {e:#}");
-        return EXIT_BAD_INPUT;
-    }
-    println!("the last second before it: {}", dir.join("charts").join("spacetime.svg").display());
-    println!("reproduce: {} run {} --seed {}", runner::program(), path.display(), shrunk.seed.1);
-    shrunk.kind.verdict.exit_code()
-}
-
-fn validate(files: &[PathBuf]) -> i32 {
-    let mut code = 0;
-    for file in files {
-        match Scenario::load(file) {
-            Ok(s) => println!("ok: {} ({}, {} nodes)", file.display(), s.name(), s.node_names.len()),
-            Err(e) => {
-                eprintln!("error: {e}");
-                code = EXIT_BAD_INPUT;
-            }
-        }
-    }
-    code
-}
-
-/// The text of `syncsim list`: every protocol with its parameters and defaults, the defaults
-/// of every scenario section, and the vocabularies scenarios use.
-pub fn list(registry: &Registry) -> String {
-    let mut s = String::new();
-    let yaml = |v: &dyn erased::Yaml| v.to_yaml();
-    s.push_str("PROTOCOLS (protocol: { kind: <name>, <parameter>: <value>, ... })\n");
-    for family in registry.describe() {
-        let info = family.info;
-        let ops: Vec<&str> = info.ops.iter().map(|o| o.name()).collect();
-        s.push_str(&format!(
-            "\n  {}: {}\n    consistency {:?}; operations: {}\n",
-            family.kind,
-            family.about,
-            info.consistency,
-            if ops.is_empty() { "none".to_string() } else { ops.join(", ") }
-        ));
-        for (name, default, help) in family.params {
-            s.push_str(&format!("    {name:<16} default {default:<10} {help}\n"));
-        }
-        for line in family.notes {
-            s.push_str(&format!("    {line}\n"));
-        }
-    }
-    s.push_str("\nSCENARIO DEFAULTS (any section left out takes these)\n");
-    s.push_str("  seed: 0\n  settle:\n");
-    s.push_str(&indent(&yaml(&Settle::default()), 4));
-    s.push_str("  network:\n");
-    s.push_str(&indent(&yaml(&RawNetwork::default()), 4));
-    s.push_str("  workload:\n");
-    s.push_str(&indent(&yaml(&RawWorkload::default()), 4));
-    s.push_str("  engine:\n");
-    s.push_str(&indent(&yaml(&RawEngine::default()), 4));
-    s.push_str(
-        "\nNODES\n  nodes: 5 (named n0..n4) | nodes: [a, b, c] | nodes: { regions: { eu: 3, us: [us-a, us-b] } } (eu-0, eu-1, ...)\n",
-    );
-    s.push_str("\nLATENCY DISTRIBUTIONS\n");
-    for d in [
-        "{ constant: 5ms }",
-        "{ uniform: { min: 1ms, max: 10ms } }",
-        "{ normal: { mean: 5ms, stddev: 1ms } }            (truncated at 0)",
-        "{ lognormal: { median: 2ms, p99: 20ms } }",
-        "{ exponential: { mean: 5ms } }",
-        "{ pareto: { scale: 1ms, shape: 1.5 } }",
-    ] {
-        s.push_str(&format!("  {d}\n"));
-    }
-    s.push_str("\nTOPOLOGIES\n  mesh | ring | { star: { hub: n0 } } | { links: [[n0, n1], [n1, n2]] }   (multi-hop over the lowest-latency path)\n");
-    s.push_str("\nFAULTS (faults: [ { at: 10s, <action> }, ... ])\n");
-    for f in [
-        "partition: [[n0, n1], [n2, n3, n4]]     groups cannot talk; unlisted nodes are unaffected",
-        "cut: { from: [n0], to: [n1, n2] }       one direction only",
-        "heal: all                               every partition and cut ends",
-        "crash: n2 / restart: n2                 volatile state, timers and inbound messages are lost",
-        "pause: n1 / resume: n1                  the node freezes; what arrives waits",
-        "clock: { node: n3, rate: 1.5, jump: -20ms }   the node's clock runs fast or slow",
-        "network: { latency: ..., loss: 5%, duplicate: 1%, between: [n0, n1] }   links change",
-        "loss_burst: 30%                         every link also loses 30% (stacks on the links' loss)",
-        "drift: { node: n3, factor: 1.2, jump: 1s }   the node's clock runs 1.2 times its rate (after stepping 1s)",
-        "lose_disk: n2                           n2 reboots with an empty disk",
-    ] {
-        s.push_str(&format!("  {f}\n"));
-    }
-    s.push_str(
-        "  lasts: 2s                               a crash, pause, partition, loss_burst or drift ends by itself\n    \
-         after 2s; with lose_disk, the disk stops persisting for 2s, then the node reboots from it\n",
-    );
-    s.push_str("\nRANDOM FAULTS (random_faults: { <kind>: { every: 10s, lasts: 1s..5s } })\n");
-    s.push_str(
-        "  crash | partition | pause | clock (with factor: 2.0, optionally jump: 500ms) | loss (with loss: 20%) | disk\n  \
-         swarm                                   each seed draws the kinds, their rates and lengths, the workload's\n    \
-         shape and the network's duplication and reordering (random_faults: { swarm: { kinds, every, lasts,\n    \
-         workload, network } }; docs/swarm.md)\n",
-    );
-    s.push_str(
-        "\nSETTLE (settle: { duration: 5s, restart_crashed: true, heal: all | core })\n  heal: core heals only a \
-         random core (a majority for linearizable protocols) and keeps the rest down\n",
-    );
-    s.push_str("\nEXPECTATIONS (expect: { <metric>: <threshold> })\n");
-    for m in syncsim_reports::expect::metric_names() {
-        s.push_str(&format!("  {m}\n"));
-    }
-    s.push_str("  writes.lost is a safety metric (exit 1 when it fails); the others are liveness (exit 2).\n");
-    s.push_str("\nEXIT CODES (every command)\n");
-    s.push_str(&Exit::table());
-    s
-}
-
-fn indent(text: &str, by: usize) -> String {
-    text.lines().map(|l| format!("{}{l}\n", " ".repeat(by))).collect()
-}
-
-/// Serializing defaults as YAML, with enums written as maps the way scenarios write them.
-mod erased {
-    use serde::Serialize;
-
-    pub trait Yaml {
-        fn to_yaml(&self) -> String;
-    }
-
-    impl<T: Serialize> Yaml for T {
-        fn to_yaml(&self) -> String {
-            let mut out = Vec::new();
-            let mut ser = serde_yaml::Serializer::new(&mut out);
-            serde_yaml::with::singleton_map_recursive::serialize(self, &mut ser).expect("defaults serialize");
-            String::from_utf8(out).expect("YAML is UTF-8")
-        }
-    }
 }
 
 #[cfg(test)]

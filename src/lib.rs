@@ -11,7 +11,7 @@
 //!   [`check`]: CI's command, with expectations and baselines; [`shrink`]: minimal failing
 //!   scenarios; [`hunt`]: the planted bugs hunted, syncsim's bug-finding power measured.
 //! - [`host`]: the same protocols as async nodes on madsim or a live loopback cluster;
-//!   [`host_cmd`]: `syncsim live` and `syncsim madsim`.
+//!   [`cmd`]: the commands, one file each.
 //!
 //! A protocol crate's test can run a scenario over many seeds and fail with the seed and the
 //! command that reproduces it:
@@ -42,12 +42,11 @@
 pub mod anneal;
 pub mod check;
 pub mod cli;
+pub mod cmd;
 pub mod compare;
 pub mod experiment;
 pub mod harness;
-pub mod host_cmd;
 pub mod hunt;
-pub mod hunt_cmd;
 pub mod lincheck;
 pub mod output;
 pub mod registry;
@@ -55,7 +54,6 @@ pub mod runner;
 pub mod scenario;
 pub mod shrink;
 pub mod sweep;
-pub mod sweep_cmd;
 
 pub use harness::{Seeds, SweepError};
 pub use registry::{ProtocolConfig, Registry};

@@ -53,7 +53,7 @@ pub fn run(host: Host, file: &Path, seed: Option<u64>, out: Option<PathBuf>, var
     for note in mode.map(|m| syncsim_host::notes(&scenario.sim, m)).unwrap_or_default() {
         println!("note: {note}");
     }
-    crate::cli::print_parameters(&scenario);
+    crate::cmd::run::print_parameters(&scenario);
     let started = Instant::now();
     let result = match runner::run_on(host, &scenario, seed, false) {
         Ok(r) => r,
@@ -62,5 +62,5 @@ pub fn run(host: Host, file: &Path, seed: Option<u64>, out: Option<PathBuf>, var
             return EXIT_BAD_INPUT;
         }
     };
-    crate::cli::finish_run(&dir, &result, &scenario.node_names, None, started, "handler calls")
+    crate::cmd::run::finish_run(&dir, &result, &scenario.node_names, None, started, "handler calls")
 }
