@@ -54,10 +54,6 @@ impl Family for FloodNode {
     const ABOUT: &'static str = "tokens passed between random peers: no useful work, a load for the engine";
     type Config = FloodConfig;
 
-    fn info(config: &FloodConfig) -> ProtocolInfo {
-        <FloodNode as Protocol>::info(config)
-    }
-
     fn params() -> Vec<Param> {
         vec![
             Param::new("tokens", "tokens each node puts in circulation at start"),

@@ -82,8 +82,13 @@ pub trait Family: 'static {
     type Config: Clone + Debug + PartialEq + Default + Serialize + DeserializeOwned + Send + Sync + 'static;
 
     /// What the protocol is and offers under `config`: its operations, consistency model and
-    /// data type decide which checkers judge it.
-    fn info(config: &Self::Config) -> ProtocolInfo;
+    /// data type decide which checkers judge it. By default, what the protocol [`launch`]
+    /// chooses says of itself ([`Protocol::info`]).
+    ///
+    /// [`launch`]: Family::launch
+    fn info(config: &Self::Config) -> ProtocolInfo {
+        Self::launch(config, &[], Describe)
+    }
 
     /// Every parameter with its meaning, for `syncsim list` (defaults come from
     /// `Config::default()`).
@@ -104,6 +109,16 @@ pub trait Family: 'static {
     /// Runs `config` on a cluster whose nodes are called `nodes`: chooses the protocol type
     /// and its configuration, and hands them to `launch`.
     fn launch<L: Launch>(config: &Self::Config, nodes: &[String], launch: L) -> L::Output;
+}
+
+/// The launcher that runs nothing: it asks the chosen protocol to describe itself.
+struct Describe;
+
+impl Launch for Describe {
+    type Output = ProtocolInfo;
+    fn launch<P: Hostable>(self, config: P::Config) -> ProtocolInfo {
+        P::info(&config)
+    }
 }
 
 /// What runs a protocol once a family has chosen it: the engine, madsim, or a live cluster.

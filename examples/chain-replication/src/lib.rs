@@ -178,8 +178,8 @@ impl Chain {
         ctx.expose(key, req, seq);
         match self.successor(ctx) {
             Some(next) => {
-                ctx.send(next, ChainMsg::Updates(vec![update_of(seq, key, value, req)]));
-                self.replica.unacked.insert(seq, update_of(seq, key, value, req));
+                ctx.send(next, ChainMsg::Updates(vec![update.clone()]));
+                self.replica.unacked.insert(seq, update);
             }
             None if !self.config.bug.planted(Bug::EarlyAck) => ctx.reply(req, Ok(Output::Done)),
             None => {}
@@ -193,7 +193,7 @@ impl Chain {
             Op::Put { key, value } if self.id == self.head() => {
                 self.replica.ordered.insert(req);
                 let seq = self.replica.applied + 1;
-                self.apply(ctx, update_of(seq, key, value, req));
+                self.apply(ctx, Update { seq, key, value, req });
                 if self.config.bug.planted(Bug::EarlyAck) {
                     ctx.reply(req, Ok(Output::Done));
                 }
@@ -217,10 +217,6 @@ impl Chain {
             ctx.send(next, ChainMsg::Updates(batch));
         }
     }
-}
-
-fn update_of(seq: u64, key: Key, value: Value, req: RequestId) -> Update {
-    Update { seq, key, value, req }
 }
 
 impl Protocol for Chain {
@@ -350,10 +346,6 @@ impl Family for Chain {
     const ABOUT: &'static str =
         "chain replication (van Renesse & Schneider 2004) over a fixed chain: writes at the head, reads at the tail";
     type Config = ChainConfig;
-
-    fn info(config: &ChainConfig) -> ProtocolInfo {
-        <Chain as Protocol>::info(config)
-    }
 
     fn params() -> Vec<Param> {
         let mut params = vec![

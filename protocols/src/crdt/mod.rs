@@ -35,7 +35,7 @@ pub mod wire;
 mod laws;
 
 use serde::{Deserialize, Serialize};
-use syncsim_sim::{Family, Launch, Param, ParamError, Protocol, ProtocolInfo, SimDuration};
+use syncsim_sim::{Family, Launch, Param, ParamError, ProtocolInfo, SimDuration};
 
 use crate::planted::Planted;
 
@@ -188,10 +188,6 @@ impl Family for CrdtFamily {
         "conflict-free replicated data types, synchronised by states, deltas or causal broadcast";
     type Config = CrdtConfig;
 
-    fn info(config: &CrdtConfig) -> ProtocolInfo {
-        info(config)
-    }
-
     fn params() -> Vec<Param> {
         vec![
             Param::new("type", "g-counter | pn-counter | lww-map | mv-register | or-set | rga"),
@@ -235,12 +231,5 @@ impl Family for CrdtFamily {
 
 /// The protocol's description under `config`, for the data type it names.
 pub fn info(config: &CrdtConfig) -> ProtocolInfo {
-    match config.datatype {
-        CrdtType::GCounter => CrdtNode::<GCounter>::info(config),
-        CrdtType::PnCounter => CrdtNode::<PnCounter>::info(config),
-        CrdtType::LwwMap => CrdtNode::<LwwRegister>::info(config),
-        CrdtType::MvRegister => CrdtNode::<MvRegister>::info(config),
-        CrdtType::OrSet => CrdtNode::<OrSet>::info(config),
-        CrdtType::Rga => CrdtNode::<Rga>::info(config),
-    }
+    <CrdtFamily as Family>::info(config)
 }

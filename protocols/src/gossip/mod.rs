@@ -174,10 +174,6 @@ impl Family for GossipNode {
     const ABOUT: &'static str = "anti-entropy (push, pull, push-pull) or rumor mongering over a last-writer-wins store";
     type Config = GossipConfig;
 
-    fn info(config: &GossipConfig) -> ProtocolInfo {
-        <GossipNode as Protocol>::info(config)
-    }
-
     fn params() -> Vec<Param> {
         vec![
             Param::new("mode", "push | pull | push-pull (anti-entropy) or rumor (rumor mongering)"),

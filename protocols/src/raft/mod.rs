@@ -182,10 +182,6 @@ impl Family for RaftNode {
     const ABOUT: &'static str = "Raft consensus (Ongaro & Ousterhout 2014) over a replicated key-value store";
     type Config = RaftConfig;
 
-    fn info(config: &RaftConfig) -> ProtocolInfo {
-        <RaftNode as Protocol>::info(config)
-    }
-
     fn params() -> Vec<Param> {
         vec![
             Param::new("election_timeout", "followers campaign after a random time in this range"),

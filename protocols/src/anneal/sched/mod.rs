@@ -630,10 +630,6 @@ impl Family for SchedNode {
     const ABOUT: &'static str = "push-pull anti-entropy whose pairs a scheduler node chooses by annealing a QUBO";
     type Config = SchedConfig;
 
-    fn info(config: &SchedConfig) -> ProtocolInfo {
-        <SchedNode as Protocol>::info(config)
-    }
-
     fn params() -> Vec<Param> {
         vec![
             Param::new("policy", "anneal | greedy | exact | random (plain push-pull, no scheduler)"),
