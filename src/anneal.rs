@@ -1,13 +1,11 @@
-//! `syncsim anneal`: solves a problem file with an annealer and reports the best and mean
-//! result and the time per read.
+//! Annealing a problem file for `syncsim anneal` ([`crate::cmd::anneal`]): the best and mean
+//! result over reads and the time per read.
 
-use std::path::Path;
 use std::time::Instant;
 
 use serde::Serialize;
 pub use syncsim_protocols::anneal::Solver;
-use syncsim_protocols::anneal::formats::{self, Problem};
-use syncsim_reports::EXIT_BAD_INPUT;
+use syncsim_protocols::anneal::formats::Problem;
 
 /// What `--json` prints.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -63,40 +61,4 @@ pub fn solve_with(solver: Solver, problem: &Problem, reads: u32, sweeps: u32, se
 /// Solves `problem` by simulated annealing.
 pub fn solve(problem: &Problem, reads: u32, sweeps: u32, seed: u64) -> AnnealResult {
     solve_with(Solver::Sa, problem, reads, sweeps, seed)
-}
-
-/// The `anneal` command; returns the exit code.
-pub fn run(file: &Path, solver: Solver, reads: u32, sweeps: u32, seed: u64, json: bool) -> i32 {
-    if reads == 0 || sweeps == 0 {
-        eprintln!("error: --reads and --sweeps must be at least 1");
-        return EXIT_BAD_INPUT;
-    }
-    let text = match std::fs::read_to_string(file) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {}: cannot read the problem: {e}", file.display());
-            return EXIT_BAD_INPUT;
-        }
-    };
-    let problem = match formats::parse(&text) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {}:{e}", file.display());
-            return EXIT_BAD_INPUT;
-        }
-    };
-    let r = solve_with(solver, &problem, reads, sweeps, seed);
-    if json {
-        println!("{}", serde_json::to_string(&r).expect("results serialize"));
-    } else {
-        println!("problem: {} ({} variables)", file.display(), r.variables);
-        println!("solver: {} ({} reads of {} sweeps, seed {seed})", r.solver, r.reads, r.sweeps);
-        match (r.best_cut, r.best_energy) {
-            (Some(cut), _) => println!("best cut: {cut}\nmean cut: {:.2}", r.mean),
-            (_, Some(e)) => println!("best energy: {e}\nmean energy: {:.4}", r.mean),
-            _ => {}
-        }
-        println!("time per read: {:.2} ms", r.time_per_read_ms);
-    }
-    0
 }

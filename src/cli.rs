@@ -8,11 +8,11 @@
 use std::path::PathBuf;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use syncsim_reports::Exit;
 use syncsim_reports::lin::formats::Format;
-use syncsim_reports::{EXIT_BAD_INPUT, Exit};
 
 use crate::anneal::Solver;
-use crate::cmd;
+use crate::cmd::{self, Context};
 use crate::lincheck::ModelName;
 use crate::registry::Registry;
 use crate::runner;
@@ -324,20 +324,29 @@ pub fn main_with(registry: Registry) -> i32 {
     let cli = match command.try_get_matches().and_then(|m| Cli::from_arg_matches(&m)) {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { EXIT_BAD_INPUT } else { 0 };
+            let code = if e.use_stderr() { Exit::BadInput.code() } else { Exit::Pass.code() };
             let _ = e.print();
             return code;
         }
     };
-    match cli.command {
+    match dispatch(cli.command) {
+        Ok(exit) => exit.code(),
+        // The one place a command's error is said.
+        Err(e) => {
+            for message in e.messages() {
+                eprintln!("error: {message}");
+            }
+            e.exit().code()
+        }
+    }
+}
+
+/// Hands each command its arguments, parsed from the text clap leaves to it.
+fn dispatch(command: Command) -> cmd::Outcome {
+    match command {
         Command::Run { file, seed, out, trace, variant, window } => {
-            let window = match window.as_deref().map(syncsim_reports::spacetime::parse_window).transpose() {
-                Ok(w) => w,
-                Err(e) => {
-                    eprintln!("error: --window: {e}");
-                    return EXIT_BAD_INPUT;
-                }
-            };
+            let window =
+                window.as_deref().map(syncsim_reports::spacetime::parse_window).transpose().context("--window")?;
             cmd::run::run(file, seed, out, trace || window.is_some(), variant, window)
         }
         Command::Compare { files, seeds, out } => cmd::compare::compare(&files, &seeds, out),
@@ -348,42 +357,16 @@ pub fn main_with(registry: Registry) -> i32 {
                 SolverName::Bsb => Solver::Bsb,
                 SolverName::Dsb => Solver::Dsb,
             };
-            crate::anneal::run(&file, solver, reads, sweeps, seed, json)
+            cmd::anneal::run(&file, solver, reads, sweeps, seed, json)
         }
         Command::Sweep { file, seeds, jobs, shard, out, variant, check_determinism } => {
-            let seeds = match parse_seeds(&seeds) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("error: --seeds: {e}");
-                    return EXIT_BAD_INPUT;
-                }
-            };
-            let shard = match shard.as_deref().map(crate::sweep::Shard::parse).transpose() {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("error: --shard: {e}");
-                    return EXIT_BAD_INPUT;
-                }
-            };
-            crate::cmd::sweep::sweep(crate::cmd::sweep::SweepArgs {
-                file,
-                seeds,
-                jobs,
-                shard,
-                out,
-                variant,
-                check_determinism,
-            })
+            let seeds = parse_seeds(&seeds).context("--seeds")?;
+            let shard = shard.as_deref().map(crate::sweep::Shard::parse).transpose().context("--shard")?;
+            cmd::sweep::sweep(cmd::sweep::SweepArgs { file, seeds, jobs, shard, out, variant, check_determinism })
         }
         Command::Hunt { seeds, bugs, jobs, shrink_runs, no_control, root, out } => {
-            let seeds = match parse_seeds(&seeds) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("error: --seeds: {e}");
-                    return EXIT_BAD_INPUT;
-                }
-            };
-            crate::cmd::hunt::hunt(crate::cmd::hunt::Args {
+            let seeds = parse_seeds(&seeds).context("--seeds")?;
+            cmd::hunt::hunt(cmd::hunt::Args {
                 seeds,
                 bugs,
                 jobs,
@@ -393,40 +376,33 @@ pub fn main_with(registry: Registry) -> i32 {
                 out: out.unwrap_or_else(|| PathBuf::from("syncsim-out/hunt")),
             })
         }
-        Command::Merge { dirs, out } => crate::cmd::sweep::merge(&dirs, out),
+        Command::Merge { dirs, out } => cmd::sweep::merge(&dirs, out),
         Command::Shrink { file, seed, variant, out, max_runs, reseeds } => {
             cmd::shrink::shrink(&file, seed, variant.as_deref(), out, max_runs, reseeds)
         }
         Command::Check { files, seeds, baseline, tolerance, update_baseline, jobs, check_determinism } => {
-            let parsed = parse_seeds(&seeds).map_err(|e| format!("--seeds: {e}")).and_then(|s| {
-                crate::check::parse_tolerance(&tolerance).map(|t| (s, t)).map_err(|e| format!("--tolerance: {e}"))
-            });
-            match parsed {
-                Ok((seeds, tolerance)) => crate::check::check(crate::check::CheckArgs {
-                    files,
-                    seeds,
-                    baseline,
-                    tolerance,
-                    update_baseline,
-                    jobs,
-                    check_determinism,
-                }),
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    EXIT_BAD_INPUT
-                }
-            }
+            let seeds = parse_seeds(&seeds).context("--seeds")?;
+            let tolerance = crate::check::parse_tolerance(&tolerance).context("--tolerance")?;
+            cmd::check::check(cmd::check::CheckArgs {
+                files,
+                seeds,
+                baseline,
+                tolerance,
+                update_baseline,
+                jobs,
+                check_determinism,
+            })
         }
         Command::Live { file, seed, out, variant } => {
-            crate::cmd::host::run(runner::Host::Live, &file, seed, out, variant.as_deref())
+            cmd::host::run(runner::Host::Live, &file, seed, out, variant.as_deref())
         }
         Command::Madsim { file, seed, out, variant } => {
-            crate::cmd::host::run(runner::Host::Madsim, &file, seed, out, variant.as_deref())
+            cmd::host::run(runner::Host::Madsim, &file, seed, out, variant.as_deref())
         }
         Command::Validate { files } => cmd::validate::validate(&files),
         Command::List => {
             print!("{}", cmd::list::list(&Registry::current()));
-            0
+            Ok(Exit::Pass)
         }
         Command::Lincheck { file, model, format, whole, budget_mb, timeout, svg, json } => {
             let format = format.map(|f| match f {

@@ -256,11 +256,12 @@ pub struct HuntReport {
 }
 
 impl HuntReport {
-    /// 0 when every bug was caught and no control failed; 1 otherwise.
-    pub fn exit_code(&self) -> i32 {
+    /// Pass when every bug was caught and no control failed; otherwise exit 1, as a safety
+    /// failure would (a missed bug or a false alarm is a failure of the checkers).
+    pub fn exit(&self) -> syncsim_reports::Exit {
         let missed = self.findings.iter().any(|f| !f.caught());
         let wolf = self.controls.iter().any(|c| !c.failing.is_empty());
-        i32::from(missed || wolf)
+        if missed || wolf { syncsim_reports::Exit::Safety } else { syncsim_reports::Exit::Pass }
     }
 }
 

@@ -217,11 +217,11 @@ pub fn time_unit(format: &str) -> &'static str {
     if format == "jsonl" { "times in ns" } else { "times are event numbers in the file" }
 }
 
-/// The process exit code for a verdict: 0 linearizable, 1 not, 2 unknown.
-pub fn exit_code(v: Verdict) -> i32 {
+/// The exit for a verdict: pass when linearizable, safety when not, liveness when unknown.
+pub fn exit(v: Verdict) -> syncsim_reports::Exit {
     match v {
-        Verdict::Linearizable => 0,
-        Verdict::NotLinearizable => 1,
-        Verdict::Unknown => 2,
+        Verdict::Linearizable => syncsim_reports::Exit::Pass,
+        Verdict::NotLinearizable => syncsim_reports::Exit::Safety,
+        Verdict::Unknown => syncsim_reports::Exit::Liveness,
     }
 }

@@ -208,7 +208,7 @@ pub fn summarise(
         passed: records.len() - failing.len(),
         outcome,
         exit_code: if records.iter().any(|r| r.nondeterminism.is_some()) {
-            crate::cmd::sweep::EXIT_NONDETERMINISTIC
+            syncsim_reports::Exit::Nondeterministic.code()
         } else {
             outcome.exit_code()
         },

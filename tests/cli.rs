@@ -175,3 +175,22 @@ fn help_and_list_show_every_exit_code() {
     assert_eq!(Exit::ALL.map(Exit::code), [0, 1, 2, 3, 4, 5]);
     assert_eq!(syncsim(&["no-such-command"]).status.code(), Some(Exit::BadInput.code()));
 }
+
+/// Errors are said in one place, one `error:` line per problem: `validate` reads every file and
+/// names each bad one (with its line and column), still printing the good ones, and exits 3.
+#[test]
+fn validate_names_every_bad_file_once_and_exits_3() {
+    let out = syncsim(&[
+        "validate",
+        "scenarios/quickstart.yaml",
+        "tests/bad/absurd-node-count.yaml",
+        "tests/bad/bad-heal.yaml",
+    ]);
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(stdout.contains("ok: scenarios/quickstart.yaml"), "{stdout}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(errors.len(), 2, "one line per bad file:\n{stderr}");
+    assert!(errors[0].starts_with("error: tests/bad/absurd-node-count.yaml:4:8: "), "{stderr}");
+    assert!(errors[1].starts_with("error: tests/bad/bad-heal.yaml:"), "{stderr}");
+}

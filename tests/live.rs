@@ -69,7 +69,7 @@ fn madsim_needs_its_own_build() {
         .args(["madsim", "scenarios/madsim-gossip.yaml"])
         .output()
         .expect("syncsim runs");
-    assert_eq!(out.status.code(), Some(syncsim::reports::EXIT_BAD_INPUT));
+    assert_eq!(out.status.code(), Some(syncsim::reports::Exit::BadInput.code()));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("scripts/madsim.sh"), "says how to get a madsim build: {stderr}");
 }

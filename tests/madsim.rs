@@ -139,7 +139,7 @@ fn raft_passes_on_madsim_as_on_the_engine_and_repeats_exactly() {
 fn what_madsim_cannot_express_is_refused_by_field() {
     let dir = scratch("refused");
     let run = madsim("scenarios/quickstart.yaml", 1, &dir.join("out"));
-    assert_eq!(run.code, syncsim::reports::EXIT_BAD_INPUT, "{}", run.output);
+    assert_eq!(run.code, syncsim::reports::Exit::BadInput.code(), "{}", run.output);
     for field in ["network.latency", "network.duplicate"] {
         assert!(run.output.contains(field), "the error names `{field}`:\n{}", run.output);
     }

@@ -33,5 +33,5 @@ pub mod visibility;
 pub mod windows;
 pub mod writes;
 
-pub use report::{EXIT_BAD_INPUT, Exit, Report, RunContext, Verdict};
+pub use report::{Exit, Report, RunContext, Verdict};
 pub use tracker::Tracker;

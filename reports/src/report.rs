@@ -118,9 +118,6 @@ impl From<Verdict> for Exit {
     }
 }
 
-/// The exit code for bad input or usage ([`Exit::BadInput`]).
-pub const EXIT_BAD_INPUT: i32 = Exit::BadInput.code();
-
 /// What the report needs to know beyond the engine's output.
 #[derive(Clone, Debug)]
 pub struct RunContext {

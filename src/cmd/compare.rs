@@ -4,30 +4,15 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use syncsim_reports::EXIT_BAD_INPUT;
-
+use super::{Context, Outcome, exit_of};
 use crate::cli::parse_seeds;
 use crate::output;
 use crate::scenario::Scenario;
 
-pub fn compare(files: &[PathBuf], seeds: &str, out: Option<PathBuf>) -> i32 {
-    let seeds = match parse_seeds(seeds) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: --seeds: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
-    let mut scenarios = Vec::new();
-    for f in files {
-        match Scenario::load(f) {
-            Ok(s) => scenarios.push(s),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_BAD_INPUT;
-            }
-        }
-    }
+/// Runs `syncsim compare`.
+pub fn compare(files: &[PathBuf], seeds: &str, out: Option<PathBuf>) -> Outcome {
+    let seeds = parse_seeds(seeds).context("--seeds")?;
+    let scenarios = files.iter().map(|f| Scenario::load(f)).collect::<Result<Vec<_>, _>>()?;
     let entries = crate::compare::entries(&scenarios);
     let names: Vec<&str> = scenarios.iter().map(|s| s.name()).collect();
     let title = names.join(" vs ");
@@ -36,19 +21,10 @@ pub fn compare(files: &[PathBuf], seeds: &str, out: Option<PathBuf>) -> i32 {
     println!("comparing: {}", entries.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", "));
     let _ = std::io::stdout().flush();
     let started = Instant::now();
-    let (summary, charts) = match crate::compare::many_seeds(&entries, seeds.clone()) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
+    let (summary, charts) = crate::compare::many_seeds(&entries, seeds.clone())?;
     let md = crate::compare::many_seeds_markdown(&summary, &title);
     let html = crate::compare::many_seeds_html(&summary, &title, &charts);
-    if let Err(e) = output::write_many_seeds(&dir, &summary, &md, &html, &charts) {
-        eprintln!("error: {e:#}");
-        return EXIT_BAD_INPUT;
-    }
+    output::write_many_seeds(&dir, &summary, &md, &html, &charts)?;
     println!(
         "\nran {} runs in {:.2}s of wall time; page: {}\n",
         entries.len() * seeds.count(),
@@ -56,5 +32,5 @@ pub fn compare(files: &[PathBuf], seeds: &str, out: Option<PathBuf>) -> i32 {
         dir.join("index.html").display()
     );
     print!("{md}");
-    summary.exit_code
+    exit_of(summary.exit_code)
 }

@@ -4,25 +4,21 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use syncsim_reports::EXIT_BAD_INPUT;
-
+use super::{Context, Error, Outcome};
 use crate::output;
 use crate::runner::{self, Host};
 use crate::scenario::Scenario;
 
 /// Runs `file` (its variant `variant`) under `seed` on `host`, writes the report folder and
-/// prints the summary; returns the exit code (the report's, or 3 for what cannot run).
-pub fn run(host: Host, file: &Path, seed: Option<u64>, out: Option<PathBuf>, variant: Option<&str>) -> i32 {
-    let scenario = match Scenario::load(file).map_err(|e| e.to_string()).and_then(|s| s.pick(variant)) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
+/// prints the summary; ends with the report's verdict, or an error for what cannot run.
+pub fn run(host: Host, file: &Path, seed: Option<u64>, out: Option<PathBuf>, variant: Option<&str>) -> Outcome {
+    let scenario = Scenario::load(file)?.pick(variant)?;
     if scenario.raw.experiment.is_some() {
-        eprintln!("error: {}: an experiment drives the engine itself; run it with `syncsim run`", scenario.file);
-        return EXIT_BAD_INPUT;
+        return Err(Error::bad_input(format!(
+            "{}: an experiment drives the engine itself; run it with `{} run`",
+            scenario.file,
+            runner::program()
+        )));
     }
     // What this host cannot express is refused before anything runs or prints.
     let mode = match host {
@@ -32,8 +28,7 @@ pub fn run(host: Host, file: &Path, seed: Option<u64>, out: Option<PathBuf>, var
     };
     let problems = mode.map(|m| syncsim_host::check(&scenario.sim, m)).unwrap_or_default();
     if !problems.is_empty() {
-        eprintln!("error: {}: {}", scenario.file, syncsim_host::HostError::Unsupported(problems));
-        return EXIT_BAD_INPUT;
+        return Err(syncsim_host::HostError::Unsupported(problems)).context(&scenario.file);
     }
     let seed = seed.unwrap_or(scenario.raw.seed);
     let name = match &scenario.variant {
@@ -55,12 +50,6 @@ pub fn run(host: Host, file: &Path, seed: Option<u64>, out: Option<PathBuf>, var
     }
     crate::cmd::run::print_parameters(&scenario);
     let started = Instant::now();
-    let result = match runner::run_on(host, &scenario, seed, false) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {}: {e}", scenario.file);
-            return EXIT_BAD_INPUT;
-        }
-    };
+    let result = runner::run_on(host, &scenario, seed, false).context(&scenario.file)?;
     crate::cmd::run::finish_run(&dir, &result, &scenario.node_names, None, started, "handler calls")
 }

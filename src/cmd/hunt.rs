@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use syncsim_reports::EXIT_BAD_INPUT;
 
+use super::{Context, Error, Outcome};
 use crate::hunt::{self, CATALOGUE, HuntArgs, HuntReport};
 
 /// What `syncsim hunt` was asked to do.
@@ -28,29 +28,24 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-/// Runs `syncsim hunt`; returns the exit code.
-pub fn hunt(args: Args) -> i32 {
+/// Runs `syncsim hunt`; ends with pass when every bug was caught and no control failed.
+pub fn hunt(args: Args) -> Outcome {
     if !syncsim_protocols::planted::ENABLED {
-        eprintln!(
-            "error: this build carries no planted bugs; build with the `planted-bugs` feature: \
-             cargo run --release --features planted-bugs -- hunt"
-        );
-        return EXIT_BAD_INPUT;
+        return Err(Error::bad_input(
+            "this build carries no planted bugs; build with the `planted-bugs` feature: \
+             cargo run --release --features planted-bugs -- hunt",
+        ));
     }
     if args.jobs == Some(0) {
-        eprintln!("error: --jobs must be at least 1");
-        return EXIT_BAD_INPUT;
+        return Err(Error::bad_input("--jobs must be at least 1"));
     }
     let mut bugs = Vec::new();
     for name in &args.bugs {
-        match hunt::bug(name) {
-            Some(b) => bugs.push(b),
-            None => {
-                let names: Vec<&str> = CATALOGUE.iter().map(|b| b.name).collect();
-                eprintln!("error: --bug: no planted bug `{name}` in the catalogue ({})", names.join(", "));
-                return EXIT_BAD_INPUT;
-            }
-        }
+        let names: Vec<&str> = CATALOGUE.iter().map(|b| b.name).collect();
+        let bug = hunt::bug(name).ok_or_else(|| {
+            Error::bad_input(format!("--bug: no planted bug `{name}` in the catalogue ({})", names.join(", ")))
+        })?;
+        bugs.push(bug);
     }
     if bugs.is_empty() {
         bugs = CATALOGUE.to_vec();
@@ -86,14 +81,7 @@ pub fn hunt(args: Args) -> i32 {
             }
             bar.inc(1);
         };
-        let finding = match hunt::hunt_one(&h, bug, &tick) {
-            Ok(f) => f,
-            Err(e) => {
-                bar.abandon();
-                eprintln!("error: {}: {e}", bug.name);
-                return EXIT_BAD_INPUT;
-            }
-        };
+        let finding = hunt::hunt_one(&h, bug, &tick).inspect_err(|_| bar.abandon()).context(bug.name)?;
         bar.finish_and_clear();
         let first = finding
             .first
@@ -115,17 +103,9 @@ pub fn hunt(args: Args) -> i32 {
         let distinct: std::collections::BTreeSet<String> = h.bugs.iter().map(hunt::scenario_name).collect();
         let bar = progress(seeds * distinct.len() as u64, "controls");
         let tick = |_: &crate::sweep::SeedRecord| bar.inc(1);
-        match hunt::controls(&h, &tick) {
-            Ok(c) => {
-                bar.finish_and_clear();
-                c
-            }
-            Err(e) => {
-                bar.abandon();
-                eprintln!("error: control: {e}");
-                return EXIT_BAD_INPUT;
-            }
-        }
+        let c = hunt::controls(&h, &tick).inspect_err(|_| bar.abandon()).context("control")?;
+        bar.finish_and_clear();
+        c
     } else {
         Vec::new()
     };
@@ -134,19 +114,10 @@ pub fn hunt(args: Args) -> i32 {
     }
     let report = HuntReport { seeds: (h.seeds.start, h.seeds.end), findings, controls };
     let md = hunt::markdown(&report);
-    let json = match serde_json::to_string_pretty(&report) {
-        Ok(j) => j + "\n",
-        Err(e) => {
-            eprintln!("error: serializing the hunt: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
+    let json = serde_json::to_string_pretty(&report).context("serializing the hunt")? + "\n";
     for (name, text) in [("hunt.md", md), ("hunt.json", json)] {
         let path = h.out.join(name);
-        if let Err(e) = std::fs::write(&path, text) {
-            eprintln!("error: {}: {e}", path.display());
-            return EXIT_BAD_INPUT;
-        }
+        std::fs::write(&path, text).context(path.display())?;
     }
     let caught = report.findings.iter().filter(|f| f.caught()).count();
     println!(
@@ -155,7 +126,7 @@ pub fn hunt(args: Args) -> i32 {
         started.elapsed().as_secs_f64(),
         h.out.join("hunt.md").display()
     );
-    report.exit_code()
+    Ok(report.exit())
 }
 
 /// A progress bar on stderr (hidden when it is not a terminal).

@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use syncsim_reports::EXIT_BAD_INPUT;
 use syncsim_reports::lin::Budget;
 use syncsim_reports::lin::formats::Format;
 
+use super::{Context, Outcome};
 use crate::lincheck::{self, ModelName};
 
 /// The command's arguments.
@@ -30,8 +30,8 @@ pub struct Args {
     pub json: bool,
 }
 
-/// Runs `syncsim lincheck`; returns the exit code.
-pub fn lincheck(args: Args) -> i32 {
+/// Runs `syncsim lincheck`; ends with the verdict (0 linearizable, 1 not, 2 unknown).
+pub fn lincheck(args: Args) -> Outcome {
     let Args { file, model, format, whole, budget_mb, timeout, svg, json } = args;
     let budget = Budget { max_bytes: budget_mb.saturating_mul(1 << 20) };
     let started = Instant::now();
@@ -65,28 +65,18 @@ pub fn lincheck(args: Args) -> i32 {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    match result {
-        Err(e) => {
-            eprintln!("error: {e}");
-            EXIT_BAD_INPUT
-        }
-        Ok(report) => {
-            if let (Some(path), Some(v)) = (&svg, &report.result.violation) {
-                let unit = lincheck::time_unit(report.format);
-                let written = syncsim_reports::run_charts::violation_chart(v, unit, 1.0)
-                    .map_err(|e| e.to_string())
-                    .and_then(|chart| std::fs::write(path, chart).map_err(|e| e.to_string()));
-                if let Err(e) = written {
-                    eprintln!("error: {}: cannot write the chart: {e}", path.display());
-                    return EXIT_BAD_INPUT;
-                }
-            }
-            if json {
-                println!("{}", serde_json::to_string(&report).expect("reports serialize"));
-            } else {
-                print!("{}", lincheck::render(&file.display().to_string(), &report, started.elapsed().as_secs_f64()));
-            }
-            lincheck::exit_code(report.result.verdict)
-        }
+    let report = result.map_err(super::Error::bad_input)?;
+    if let (Some(path), Some(v)) = (&svg, &report.result.violation) {
+        let unit = lincheck::time_unit(report.format);
+        syncsim_reports::run_charts::violation_chart(v, unit, 1.0)
+            .map_err(|e| e.to_string())
+            .and_then(|chart| std::fs::write(path, chart).map_err(|e| e.to_string()))
+            .context(format_args!("{}: cannot write the chart", path.display()))?;
     }
+    if json {
+        println!("{}", serde_json::to_string(&report).expect("reports serialize"));
+    } else {
+        print!("{}", lincheck::render(&file.display().to_string(), &report, started.elapsed().as_secs_f64()));
+    }
+    Ok(lincheck::exit(report.result.verdict))
 }

@@ -5,12 +5,12 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use syncsim_reports::EXIT_BAD_INPUT;
-
+use super::{Context, Outcome, exit_of};
 use crate::output;
 use crate::runner;
 use crate::scenario::Scenario;
 
+/// Runs `syncsim run`.
 pub fn run(
     file: PathBuf,
     seed: Option<u64>,
@@ -18,14 +18,8 @@ pub fn run(
     trace: bool,
     variant: Option<String>,
     window: Option<(syncsim_sim::SimTime, syncsim_sim::SimTime)>,
-) -> i32 {
-    let scenario = match Scenario::load(&file) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
+) -> Outcome {
+    let scenario = Scenario::load(&file)?;
     let seed = seed.unwrap_or(scenario.raw.seed);
     let dir = out.unwrap_or_else(|| output::default_dir(scenario.name(), seed));
     // The seed first, then every parameter: enough to reproduce the run from the log alone.
@@ -34,23 +28,11 @@ pub fn run(
     if variant.is_none() && scenario.has_variants() {
         return run_variants(&scenario, seed, &dir, trace, window);
     }
-    let scenario = match scenario.pick(variant.as_deref()) {
-        Ok(one) => one,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
+    let scenario = scenario.pick(variant.as_deref())?;
     if let Some(v) = &scenario.variant {
         println!("variant: {v}");
     }
-    let scenario = match scenario.for_seed(seed) {
-        Ok(s) => s.into_owned(),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
+    let scenario = scenario.for_seed(seed)?.into_owned();
     if let Some(said) = &scenario.swarm_draw {
         println!("swarm: {said}");
     }
@@ -59,13 +41,7 @@ pub fn run(
     if scenario.raw.experiment.is_some() {
         return run_experiment(&scenario, seed, &dir, started);
     }
-    let result = match runner::run(&scenario, seed, trace) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {}: {e}", scenario.file);
-            return EXIT_BAD_INPUT;
-        }
-    };
+    let result = runner::run(&scenario, seed, trace).context(&scenario.file)?;
     finish_run(&dir, &result, &scenario.node_names, window, started, "events")
 }
 
@@ -81,7 +57,7 @@ pub(crate) fn print_parameters(scenario: &Scenario) {
 }
 
 /// Writes a run's folder and prints its summary, the outcome and reproducing command last;
-/// returns the run's exit code. `unit` names what `report.run.events` counts on this host.
+/// ends with the run's verdict. `unit` names what `report.run.events` counts on this host.
 pub(crate) fn finish_run(
     dir: &std::path::Path,
     result: &runner::RunResult,
@@ -89,12 +65,9 @@ pub(crate) fn finish_run(
     window: Option<(syncsim_sim::SimTime, syncsim_sim::SimTime)>,
     started: Instant,
     unit: &str,
-) -> i32 {
+) -> Outcome {
     let wall = started.elapsed();
-    if let Err(e) = output::write_run(dir, result, node_names, window) {
-        eprintln!("error: {e:#}");
-        return EXIT_BAD_INPUT;
-    }
+    output::write_run(dir, result, node_names, window)?;
     println!(
         "\nran {} {unit} in {:.2}s of wall time ({:.2} M {unit}/s); report: {}\n",
         result.report.run.events,
@@ -103,7 +76,7 @@ pub(crate) fn finish_run(
         dir.join("report.json").display()
     );
     print!("{}", syncsim_reports::summary::render(&result.report));
-    result.report.exit_code
+    exit_of(result.report.exit_code)
 }
 
 /// Runs every variant of `scenario` under `seed`, each into its own folder of `dir`, and
@@ -114,7 +87,7 @@ fn run_variants(
     dir: &std::path::Path,
     trace: bool,
     window: Option<(syncsim_sim::SimTime, syncsim_sim::SimTime)>,
-) -> i32 {
+) -> Outcome {
     println!("parameters:");
     for line in scenario.parameters_yaml().lines() {
         println!("  {line}");
@@ -124,17 +97,8 @@ fn run_variants(
     for v in &scenario.runs() {
         let name = v.variant.clone().unwrap_or_default();
         let started = Instant::now();
-        let result = match runner::run(v, seed, trace) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("error: {} (variant {name}): {e}", scenario.file);
-                return EXIT_BAD_INPUT;
-            }
-        };
-        if let Err(e) = output::write_run(&dir.join(&name), &result, &v.node_names, window) {
-            eprintln!("error: {e:#}");
-            return EXIT_BAD_INPUT;
-        }
+        let result = runner::run(v, seed, trace).context(format_args!("{} (variant {name})", scenario.file))?;
+        output::write_run(&dir.join(&name), &result, &v.node_names, window)?;
         let r = &result.report;
         println!(
             "\nvariant {name}: {} {}: {} events in {:.2}s of wall time; report: {}",
@@ -152,32 +116,20 @@ fn run_variants(
     }
     let rows: Vec<(String, &syncsim_reports::Report)> = runs.iter().map(|(n, r)| (n.clone(), r)).collect();
     let comparison = crate::compare::compare(scenario.name(), seed, &rows);
-    if let Err(e) = output::write_comparison(dir, &comparison) {
-        eprintln!("error: {e:#}");
-        return EXIT_BAD_INPUT;
-    }
+    output::write_comparison(dir, &comparison)?;
     println!("\ncomparison: {}\n", dir.join("comparison.json").display());
     print!("{}", crate::compare::render(&comparison));
-    comparison.exit_code
+    exit_of(comparison.exit_code)
 }
 
-fn run_experiment(scenario: &Scenario, seed: u64, dir: &std::path::Path, started: Instant) -> i32 {
-    let (report, charts) = match crate::experiment::run(scenario, seed) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {}: {e}", scenario.file);
-            return EXIT_BAD_INPUT;
-        }
-    };
-    if let Err(e) = output::write_experiment(dir, &report, &charts) {
-        eprintln!("error: {e:#}");
-        return EXIT_BAD_INPUT;
-    }
+fn run_experiment(scenario: &Scenario, seed: u64, dir: &std::path::Path, started: Instant) -> Outcome {
+    let (report, charts) = crate::experiment::run(scenario, seed).context(&scenario.file)?;
+    output::write_experiment(dir, &report, &charts)?;
     println!(
         "\nran in {:.2}s of wall time; report: {}\n",
         started.elapsed().as_secs_f64(),
         dir.join("report.json").display()
     );
     print!("{}", crate::experiment::render(&report));
-    report.exit_code
+    exit_of(report.exit_code)
 }

@@ -2,12 +2,12 @@
 
 use std::path::PathBuf;
 
-use syncsim_reports::EXIT_BAD_INPUT;
-
+use super::{Context, Outcome};
 use crate::output;
 use crate::runner;
 use crate::scenario::Scenario;
 
+/// Runs `syncsim shrink`; ends with the minimal run's verdict.
 pub fn shrink(
     file: &std::path::Path,
     seed: u64,
@@ -15,24 +15,12 @@ pub fn shrink(
     out: Option<PathBuf>,
     max_runs: u32,
     reseeds: u64,
-) -> i32 {
-    let scenario = match Scenario::load(file).map_err(|e| e.to_string()).and_then(|s| s.pick(variant)) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
+) -> Outcome {
+    let scenario = Scenario::load(file)?.pick(variant)?;
     println!("seed: {seed}");
     println!("scenario: {} ({})", scenario.name(), scenario.file);
     println!("budget: {max_runs} runs, {reseeds} other seeds per perturbing step");
-    let shrunk = match crate::shrink::shrink(&scenario, seed, max_runs, reseeds) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
+    let shrunk = crate::shrink::shrink(&scenario, seed, max_runs, reseeds)?;
     let path = out.unwrap_or_else(|| {
         output::default_dir(scenario.name(), seed).with_file_name(format!("shrunk-seed-{seed}.yaml"))
     });
@@ -46,16 +34,10 @@ pub fn shrink(
         shrunk.faults.1,
         shrunk.faults.0
     );
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-        && let Err(e) = std::fs::create_dir_all(dir)
-    {
-        eprintln!("error: {}: {e}", dir.display());
-        return EXIT_BAD_INPUT;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).context(dir.display())?;
     }
-    if let Err(e) = std::fs::write(&path, header + &shrunk.yaml) {
-        eprintln!("error: {}: {e}", path.display());
-        return EXIT_BAD_INPUT;
-    }
+    std::fs::write(&path, header + &shrunk.yaml).context(path.display())?;
     println!("failure kept: {} ({})", shrunk.kind.verdict.words(), shrunk.kind.check);
     println!("seed: {} -> {}", shrunk.seed.0, shrunk.seed.1);
     println!("faults: {} -> {} (scripted and drawn at random)", shrunk.faults.0, shrunk.faults.1);
@@ -64,20 +46,8 @@ pub fn shrink(
     println!("runs tried: {}", shrunk.runs);
     println!("minimal scenario: {}", path.display());
     // The minimal run once more, recorded, with the messages of the second before it failed.
-    let minimal = match Scenario::parse(&shrunk.yaml, &path.display().to_string()) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: the minimal scenario: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
-    let result = match runner::run(&minimal, shrunk.seed.1, true) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: the minimal run: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
+    let minimal = Scenario::parse(&shrunk.yaml, &path.display().to_string()).context("the minimal scenario")?;
+    let result = runner::run(&minimal, shrunk.seed.1, true).context("the minimal run")?;
     let report = &result.report;
     let at = shrunk.failed_at.unwrap_or(syncsim_sim::SimTime(minimal.raw.duration.as_nanos()));
     let window = (syncsim_sim::SimTime(at.0.saturating_sub(1_000_000_000)), syncsim_sim::SimTime(at.0 + 1));
@@ -95,11 +65,8 @@ pub fn shrink(
         ),
     }
     let dir = path.with_extension("");
-    if let Err(e) = output::write_run(&dir, &result, &minimal.node_names, Some(window)) {
-        eprintln!("error: {e:#}");
-        return EXIT_BAD_INPUT;
-    }
+    output::write_run(&dir, &result, &minimal.node_names, Some(window))?;
     println!("the last second before it: {}", dir.join("charts").join("spacetime.svg").display());
     println!("reproduce: {} run {} --seed {}", runner::program(), path.display(), shrunk.seed.1);
-    shrunk.kind.verdict.exit_code()
+    Ok(shrunk.kind.verdict.into())
 }

@@ -6,13 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use syncsim_reports::EXIT_BAD_INPUT;
 
+use super::{Context, Error, Outcome, exit_of};
 use crate::scenario::Scenario;
 use crate::sweep::{self, Shard, SweepReport};
-
-/// Exit code when a seed's two runs differ (`--check-determinism`).
-pub const EXIT_NONDETERMINISTIC: i32 = syncsim_reports::Exit::Nondeterministic.code();
 
 /// What `syncsim sweep` was asked to do.
 #[derive(Clone, Debug)]
@@ -33,19 +30,11 @@ pub struct SweepArgs {
     pub check_determinism: bool,
 }
 
-/// Runs `syncsim sweep`; returns the exit code.
-pub fn sweep(args: SweepArgs) -> i32 {
-    let scenario =
-        match Scenario::load(&args.file).map_err(|e| e.to_string()).and_then(|s| s.pick(args.variant.as_deref())) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_BAD_INPUT;
-            }
-        };
+/// Runs `syncsim sweep`; ends with the worst seed's verdict (nondeterminism above all).
+pub fn sweep(args: SweepArgs) -> Outcome {
+    let scenario = Scenario::load(&args.file)?.pick(args.variant.as_deref())?;
     if args.jobs == Some(0) {
-        eprintln!("error: --jobs must be at least 1");
-        return EXIT_BAD_INPUT;
+        return Err(Error::bad_input("--jobs must be at least 1"));
     }
     let seeds: Vec<u64> = match args.shard {
         Some(sh) => sh.seeds(args.seeds.clone()),
@@ -76,22 +65,14 @@ pub fn sweep(args: SweepArgs) -> i32 {
         }
         bar.inc(1);
     };
-    let records = match sweep::run_seeds(&scenario, &seeds, args.jobs, args.check_determinism, &done) {
-        Ok(r) => r,
-        Err(e) => {
-            bar.abandon();
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
+    let records = sweep::run_seeds(&scenario, &seeds, args.jobs, args.check_determinism, &done).inspect_err(|_| {
+        bar.abandon();
+    })?;
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
     let report = sweep::summarise(&name, &scenario.file, args.seeds.clone(), args.shard, records);
     let dir = args.out.unwrap_or_else(|| default_dir(&name, args.shard));
-    if let Err(e) = write(&dir, &report) {
-        eprintln!("error: {}: {e}", dir.display());
-        return EXIT_BAD_INPUT;
-    }
+    write(&dir, &report).context(dir.display())?;
     print_summary(&report);
     println!(
         "ran {} seeds in {elapsed:.2}s of wall time ({:.1} seeds/s)",
@@ -104,7 +85,7 @@ pub fn sweep(args: SweepArgs) -> i32 {
     for r in &nondeterministic {
         println!("NONDETERMINISTIC seed {}: {}", r.seed, r.nondeterminism.as_deref().unwrap_or_default());
     }
-    report.exit_code
+    exit_of(report.exit_code)
 }
 
 fn default_dir(name: &str, shard: Option<Shard>) -> PathBuf {
@@ -146,42 +127,24 @@ fn print_summary(r: &SweepReport) {
     println!("outcome: {} (exit {})   {} of {} seeds passed", r.outcome.words(), r.exit_code, r.passed, r.runs);
 }
 
-/// Runs `syncsim merge DIR...`; returns the exit code (the merged sweep's).
-pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> i32 {
+/// Runs `syncsim merge DIR...`; ends with the merged sweep's verdict.
+pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Outcome {
     let mut parts = Vec::new();
     for d in dirs {
         let file = if d.is_dir() { d.join("sweep.json") } else { d.clone() };
-        let text = match std::fs::read_to_string(&file) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("error: {}: {e}", file.display());
-                return EXIT_BAD_INPUT;
-            }
-        };
-        match serde_json::from_str::<SweepReport>(&text) {
-            Ok(r) => parts.push(r),
-            Err(e) => {
-                eprintln!("error: {}:{}:{}: not a sweep report: {e}", file.display(), e.line(), e.column());
-                return EXIT_BAD_INPUT;
-            }
-        }
+        let text = std::fs::read_to_string(&file).context(file.display())?;
+        let part = serde_json::from_str::<SweepReport>(&text).map_err(|e| {
+            Error::bad_input(format!("{}:{}:{}: not a sweep report: {e}", file.display(), e.line(), e.column()))
+        })?;
+        parts.push(part);
     }
-    let merged = match sweep::merge(parts) {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
+    let merged = sweep::merge(parts)?;
     // A partial merge gets its own folder rather than overwriting a shard's.
     let dir = out.unwrap_or_else(|| match merged.shard {
         None => default_dir(&merged.scenario, None),
         Some(_) => default_dir(&merged.scenario, None).with_file_name("sweep-partial-merge"),
     });
-    if let Err(e) = write(&dir, &merged) {
-        eprintln!("error: {}: {e}", dir.display());
-        return EXIT_BAD_INPUT;
-    }
+    write(&dir, &merged).context(dir.display())?;
     if merged.shard.is_some() {
         println!(
             "note: these shards cover {} of the sweep's {} seeds; the report is partial",
@@ -194,5 +157,5 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> i32 {
         println!("NONDETERMINISTIC seed {}: {}", r.seed, r.nondeterminism.as_deref().unwrap_or_default());
     }
     println!("report: {}", dir.join("sweep.md").display());
-    merged.exit_code
+    exit_of(merged.exit_code)
 }
