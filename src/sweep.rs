@@ -131,6 +131,20 @@ pub fn run_seeds(
     twice: bool,
     done: &(dyn Fn(&SeedRecord) + Sync),
 ) -> Result<Vec<SeedRecord>, String> {
+    let kept = run_seeds_keeping(scenario, seeds, jobs, twice, &|_| (), done)?;
+    Ok(kept.into_iter().map(|(record, ())| record).collect())
+}
+
+/// [`run_seeds`], also keeping `keep(run)` of each seed's run beside its record, for callers
+/// that need more of a run than its metrics (compare's latency distributions and timelines).
+pub fn run_seeds_keeping<T: Send>(
+    scenario: &Scenario,
+    seeds: &[u64],
+    jobs: Option<usize>,
+    twice: bool,
+    keep: &(dyn Fn(&runner::RunResult) -> T + Sync),
+    done: &(dyn Fn(&SeedRecord) + Sync),
+) -> Result<Vec<(SeedRecord, T)>, String> {
     use rayon::prelude::*;
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.unwrap_or(0)).build().map_err(|e| e.to_string())?;
     pool.install(|| {
@@ -149,7 +163,7 @@ pub fn run_seeds(
                     figures: r.report.figures(),
                 };
                 done(&record);
-                Ok(record)
+                Ok((record, keep(&r)))
             })
             .collect()
     })

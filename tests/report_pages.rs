@@ -125,8 +125,8 @@ fn compare_writes_a_page_with_the_spread_across_seeds() {
     let names: Vec<&str> = entries.iter().map(|e| e["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["raft", "gossip", "crdt-delta"]);
     for e in entries {
-        assert_eq!(e["runs"], 20);
-        let p99 = &e["figures"]["latency.p99_ms"];
+        assert_eq!(e["sweep"]["runs"], 20);
+        let p99 = &e["sweep"]["aggregates"]["latency.all.p99"];
         let (p10, median, p90) =
             (p99["p10"].as_f64().unwrap(), p99["median"].as_f64().unwrap(), p99["p90"].as_f64().unwrap());
         assert!(p10 <= median && median <= p90, "{}: a spread is ordered", e["name"]);

@@ -1,4 +1,5 @@
-//! `syncsim compare`: scenarios and variants side by side over many seeds.
+//! `syncsim compare`: scenarios and variants side by side over many seeds, each swept as
+//! `syncsim sweep` would.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -21,7 +22,14 @@ pub fn compare(files: &[PathBuf], seeds: &str, out: Option<PathBuf>) -> Outcome 
     println!("comparing: {}", entries.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", "));
     let _ = std::io::stdout().flush();
     let started = Instant::now();
-    let (summary, charts) = crate::compare::many_seeds(&entries, seeds.clone())?;
+    let bar = indicatif::ProgressBar::new((entries.len() * seeds.clone().count()) as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} runs  {per_sec}  eta {eta}")
+            .expect("a valid template"),
+    );
+    let (summary, charts) =
+        crate::compare::many_seeds(&entries, seeds.clone(), None, &|_| bar.inc(1)).inspect_err(|_| bar.abandon())?;
+    bar.finish_and_clear();
     let md = crate::compare::many_seeds_markdown(&summary, &title);
     let html = crate::compare::many_seeds_html(&summary, &title, &charts);
     output::write_many_seeds(&dir, &summary, &md, &html, &charts)?;
