@@ -13,7 +13,6 @@ use syncsim::protocols::anneal::formats::parse;
 use syncsim::protocols::anneal::sa::{SaParams, anneal};
 use syncsim::protocols::anneal::sched::plan::{self, Limits, Policy, Prices};
 use syncsim::protocols::gossip::Version;
-use syncsim::scenario::Scenario;
 use syncsim::sim::rng::{Stream, below, unit_f64};
 
 fn g1(c: &mut Criterion) {
@@ -65,7 +64,7 @@ fn scheduler_round(c: &mut Criterion) {
 
 /// One 30-second anneal-vs-gossip run per variant.
 fn scheduler_runs(c: &mut Criterion) {
-    let s = Scenario::load("scenarios/anneal-vs-gossip.yaml".as_ref()).unwrap();
+    let s = syncsim::ScenarioFile::load("scenarios/anneal-vs-gossip.yaml".as_ref()).unwrap();
     let mut group = c.benchmark_group("anneal-vs-gossip run");
     group.sample_size(10);
     for v in ["random", "greedy", "anneal-sa"] {

@@ -57,10 +57,10 @@ fn joins(c: &mut Criterion) {
 }
 
 fn runs(c: &mut Criterion) {
-    let s = Scenario::load("scenarios/crdt-sync-modes.yaml".as_ref()).unwrap();
+    let s = syncsim::ScenarioFile::load("scenarios/crdt-sync-modes.yaml".as_ref()).unwrap();
     let mut group = c.benchmark_group("crdt-sync-modes run");
     group.sample_size(10);
-    for v in &s.variants {
+    for v in s.runs() {
         let events = runner::run(v, 1, false).unwrap().report.run.events;
         group.throughput(Throughput::Elements(events));
         group.bench_function(v.variant.clone().unwrap(), |b| b.iter(|| runner::run(v, 1, false).unwrap()));

@@ -106,12 +106,12 @@ pub struct Entry {
 
 /// The entries of `scenarios`: each variant of a scenario that lists some, else the scenario.
 /// Names repeated across files get the file's scenario name in front.
-pub fn entries(scenarios: &[crate::scenario::Scenario]) -> Vec<Entry> {
+pub fn entries(files: &[crate::scenario::ScenarioFile]) -> Vec<Entry> {
     let mut out: Vec<Entry> = Vec::new();
-    for s in scenarios {
-        for run in s.runs() {
-            let name = run.variant.clone().unwrap_or_else(|| s.name().to_string());
-            out.push(Entry { name, scenario: run });
+    for f in files {
+        for run in f.runs() {
+            let name = run.variant.clone().unwrap_or_else(|| f.name().to_string());
+            out.push(Entry { name, scenario: run.clone() });
         }
     }
     let names: Vec<String> = out.iter().map(|e| e.name.clone()).collect();
@@ -215,14 +215,6 @@ impl Digest {
     }
 }
 
-/// The sweep name of a run: the scenario's, with `/variant` for a variant.
-fn sweep_name(s: &crate::scenario::Scenario) -> String {
-    match &s.variant {
-        Some(v) => format!("{}/{v}", s.name()),
-        None => s.name().to_string(),
-    }
-}
-
 /// Sweeps every entry over `seeds` (each sweep in parallel, through [`sweep::run_seeds_keeping`])
 /// and sets the sweeps side by side; returns the comparison and its charts. `done` is called
 /// as each run finishes, for progress.
@@ -247,7 +239,7 @@ pub fn many_seeds(
                 consistency.insert(check.to_string(), format!("{held} of {}", judged.len()));
             }
         }
-        let report = sweep::summarise(&sweep_name(&entry.scenario), &entry.scenario.file, seeds.clone(), None, records);
+        let report = sweep::summarise(&entry.scenario.label(), &entry.scenario.file, seeds.clone(), None, records);
         summaries.push(EntrySummary {
             name: entry.name.clone(),
             protocol: runs.first().map(|d| d.protocol.clone()).unwrap_or_default(),

@@ -22,7 +22,9 @@ use crate::sweep::{self, SweepReport};
 pub struct SweepError(pub String);
 
 impl Scenario {
-    /// Reads and checks the scenario file at `path` (as [`Scenario::load`]).
+    /// Reads and checks the scenario file at `path` (as [`Scenario::load`]); a file with
+    /// `variants:` is read with [`ScenarioFile::load`](crate::scenario::ScenarioFile::load)
+    /// and one of them picked.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Scenario, ScenarioError> {
         Scenario::load(path.as_ref())
     }
@@ -56,21 +58,9 @@ impl Seeds {
 
     /// Runs every seed (in parallel) and returns the sweep's report, failures included.
     pub fn run(&self) -> Result<SweepReport, SweepError> {
-        if self.scenario.has_variants() {
-            let names = self.scenario.variant_names();
-            return Err(SweepError(format!(
-                "{} has variants ({}): sweep one, `scenario.variant(name)`",
-                self.scenario.file,
-                names.join(", ")
-            )));
-        }
         let seeds: Vec<u64> = self.seeds.clone().collect();
         let records = sweep::run_seeds(&self.scenario, &seeds, self.jobs, false, &|_| {}).map_err(SweepError)?;
-        let name = match &self.scenario.variant {
-            Some(v) => format!("{}/{v}", self.scenario.name()),
-            None => self.scenario.name().to_string(),
-        };
-        Ok(sweep::summarise(&name, &self.scenario.file, self.seeds.clone(), None, records))
+        Ok(sweep::summarise(&self.scenario.label(), &self.scenario.file, self.seeds.clone(), None, records))
     }
 }
 

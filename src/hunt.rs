@@ -294,8 +294,8 @@ pub fn plant(text: &str, file: &str, bug: &str, variant: Option<&str>) -> Result
 
 /// Loads `path` (and picks `variant`) from `text`, naming it `path` in reproducers.
 fn load(text: &str, path: &Path, variant: Option<&str>) -> Result<Scenario, String> {
-    let s = Scenario::parse(text, &path.display().to_string()).map_err(|e| e.to_string())?;
-    s.pick(variant)
+    let file = crate::scenario::ScenarioFile::parse(text, &path.display().to_string()).map_err(|e| e.to_string())?;
+    file.pick(variant).map_err(|e| e.to_string())
 }
 
 /// The scenario (and variant) a bug is hunted in, as one name.

@@ -57,7 +57,7 @@ pub mod sweep;
 
 pub use harness::{Seeds, SweepError};
 pub use registry::{ProtocolConfig, Registry};
-pub use scenario::Scenario;
+pub use scenario::{Scenario, ScenarioFile};
 pub use sweep::SweepReport;
 pub use syncsim_host as host;
 pub use syncsim_protocols as protocols;

@@ -146,10 +146,7 @@ impl Launch for &Runner<'_> {
             parameters["swarm"] = said.clone().into();
         }
         let context = RunContext {
-            name: match &scenario.variant {
-                Some(v) => format!("{}/{v}", scenario.name()),
-                None => scenario.name().to_string(),
-            },
+            name: scenario.label(),
             description: scenario.raw.description.clone(),
             file: scenario.file.clone(),
             parameters,

@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 use syncsim::runner::{self, RunResult};
-use syncsim::scenario::Scenario;
+use syncsim::scenario::{Scenario, ScenarioFile};
 
 fn load(path: &str) -> Scenario {
     Scenario::load(path.as_ref()).unwrap_or_else(|e| panic!("{e}"))
@@ -35,7 +35,7 @@ fn with_the_scheduler_down_or_cut_off_nodes_fall_back_and_still_converge() {
 
 #[test]
 fn the_scheduler_saves_bytes_per_write_and_annealing_spreads_faster_than_greedy() {
-    let s = load("scenarios/anneal-vs-gossip.yaml");
+    let s = ScenarioFile::load("scenarios/anneal-vs-gossip.yaml".as_ref()).unwrap_or_else(|e| panic!("{e}"));
     let figures = |variant: &str| {
         let runs = sweep(s.variant(variant).unwrap(), 0..6);
         for r in &runs {

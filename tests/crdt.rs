@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use syncsim::reports::Verdict;
 use syncsim::reports::sec::Finding;
 use syncsim::runner::{self, RunResult};
-use syncsim::scenario::Scenario;
+use syncsim::scenario::{Scenario, ScenarioFile};
 
 fn load(path: &str) -> Scenario {
     Scenario::load(path.as_ref()).unwrap_or_else(|e| panic!("{e}"))
@@ -36,9 +36,9 @@ fn crdt_partition_keeps_sec_over_200_seeds() {
 
 #[test]
 fn every_sync_mode_keeps_sec_over_200_seeds() {
-    let s = load("scenarios/crdt-sync-modes.yaml");
-    assert_eq!(s.variants.len(), 3);
-    for v in &s.variants {
+    let s = ScenarioFile::load("scenarios/crdt-sync-modes.yaml".as_ref()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.runs().len(), 3);
+    for v in s.runs() {
         let name = format!("crdt-sync-modes/{}", v.variant.as_deref().unwrap());
         assert_sec_over(&name, v, 0..200);
     }

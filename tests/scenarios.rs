@@ -3,7 +3,7 @@
 //! report, a different seed a different hash.
 
 use syncsim::runner;
-use syncsim::scenario::Scenario;
+use syncsim::scenario::{Scenario, ScenarioFile};
 
 fn shipped() -> Vec<Scenario> {
     let mut paths: Vec<_> = std::fs::read_dir("scenarios")
@@ -15,11 +15,11 @@ fn shipped() -> Vec<Scenario> {
     assert!(paths.len() >= 3, "quickstart and at least two more worked examples");
     paths
         .iter()
-        .map(|p| Scenario::load(p).unwrap_or_else(|e| panic!("{e}")))
+        .map(|p| ScenarioFile::load(p).unwrap_or_else(|e| panic!("{e}")))
+        // A scenario with variants is each of them.
+        .flat_map(|f| f.runs().to_vec())
         // Experiments (many trials, not one run) have their own tests (tests/raft.rs).
         .filter(|s| s.raw.experiment.is_none())
-        // A scenario with variants is each of them.
-        .flat_map(|s| if s.variants.is_empty() { vec![s] } else { s.variants.clone() })
         .collect()
 }
 

@@ -9,7 +9,7 @@ use syncsim_reports::{Exit, Verdict};
 
 use super::{Context, Error, Outcome};
 use crate::check::{BASELINE_SCHEMA, Baseline, baseline_of, regressions};
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, ScenarioFile};
 use crate::sweep;
 
 /// What `syncsim check` was asked to do.
@@ -43,7 +43,7 @@ pub fn check(args: CheckArgs) -> Outcome {
     }
     let mut entries: Vec<Scenario> = Vec::new();
     for f in &args.files {
-        entries.extend(Scenario::load(f)?.runs());
+        entries.extend(ScenarioFile::load(f)?.runs().iter().cloned());
     }
     let old = match (&args.baseline, args.update_baseline) {
         (Some(path), false) => Some(read_baseline(path)?),
@@ -63,10 +63,7 @@ pub fn check(args: CheckArgs) -> Outcome {
     let seeds: Vec<u64> = args.seeds.clone().collect();
     let mut sweeps = Vec::new();
     for s in &entries {
-        let name = match &s.variant {
-            Some(v) => format!("{}/{v}", s.name()),
-            None => s.name().to_string(),
-        };
+        let name = s.label();
         let records = sweep::run_seeds(s, &seeds, args.jobs, args.check_determinism, &|_| {}).context(&name)?;
         let report = sweep::summarise(&name, &s.file, args.seeds.clone(), None, records);
         println!("  {:<40} {} of {} seeds passed  {}", name, report.passed, report.runs, report.outcome.words());

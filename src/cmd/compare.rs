@@ -8,12 +8,12 @@ use std::time::Instant;
 use super::{Context, Outcome, exit_of};
 use crate::cli::parse_seeds;
 use crate::output;
-use crate::scenario::Scenario;
+use crate::scenario::ScenarioFile;
 
 /// Runs `syncsim compare`.
 pub fn compare(files: &[PathBuf], seeds: &str, out: Option<PathBuf>) -> Outcome {
     let seeds = parse_seeds(seeds).context("--seeds")?;
-    let scenarios = files.iter().map(|f| Scenario::load(f)).collect::<Result<Vec<_>, _>>()?;
+    let scenarios = files.iter().map(|f| ScenarioFile::load(f)).collect::<Result<Vec<_>, _>>()?;
     let entries = crate::compare::entries(&scenarios);
     let names: Vec<&str> = scenarios.iter().map(|s| s.name()).collect();
     let title = names.join(" vs ");

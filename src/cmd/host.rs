@@ -7,12 +7,12 @@ use std::time::Instant;
 use super::{Context, Error, Outcome};
 use crate::output;
 use crate::runner::{self, Host};
-use crate::scenario::Scenario;
+use crate::scenario::ScenarioFile;
 
 /// Runs `file` (its variant `variant`) under `seed` on `host`, writes the report folder and
 /// prints the summary; ends with the report's verdict, or an error for what cannot run.
 pub fn run(host: Host, file: &Path, seed: Option<u64>, out: Option<PathBuf>, variant: Option<&str>) -> Outcome {
-    let scenario = Scenario::load(file)?.pick(variant)?;
+    let scenario = ScenarioFile::load(file)?.pick(variant)?;
     if scenario.raw.experiment.is_some() {
         return Err(Error::bad_input(format!(
             "{}: an experiment drives the engine itself; run it with `{} run`",
@@ -31,10 +31,7 @@ pub fn run(host: Host, file: &Path, seed: Option<u64>, out: Option<PathBuf>, var
         return Err(syncsim_host::HostError::Unsupported(problems)).context(&scenario.file);
     }
     let seed = seed.unwrap_or(scenario.raw.seed);
-    let name = match &scenario.variant {
-        Some(v) => format!("{}/{v}", scenario.name()),
-        None => scenario.name().to_string(),
-    };
+    let name = scenario.label();
     let dir = out.unwrap_or_else(|| output::scenario_dir(&name).join(format!("{}-seed-{seed}", host.command())));
     // The seed first, then every parameter, as `syncsim run` prints them.
     println!("seed: {seed}");

@@ -8,7 +8,7 @@ use std::time::Instant;
 use super::{Context, Outcome, exit_of};
 use crate::output;
 use crate::runner;
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, ScenarioFile, Variants};
 
 /// Runs `syncsim run`.
 pub fn run(
@@ -19,16 +19,17 @@ pub fn run(
     variant: Option<String>,
     window: Option<(syncsim_sim::SimTime, syncsim_sim::SimTime)>,
 ) -> Outcome {
-    let scenario = Scenario::load(&file)?;
-    let seed = seed.unwrap_or(scenario.raw.seed);
-    let dir = out.unwrap_or_else(|| output::default_dir(scenario.name(), seed));
+    let scenario_file = ScenarioFile::load(&file)?;
+    let first = &scenario_file.runs()[0];
+    let seed = seed.unwrap_or(first.raw.seed);
+    let dir = out.unwrap_or_else(|| output::default_dir(scenario_file.name(), seed));
     // The seed first, then every parameter: enough to reproduce the run from the log alone.
     println!("seed: {seed}");
-    println!("scenario: {} ({})", scenario.name(), scenario.file);
-    if variant.is_none() && scenario.has_variants() {
-        return run_variants(&scenario, seed, &dir, trace, window);
+    println!("scenario: {} ({})", scenario_file.name(), scenario_file.file());
+    if let (ScenarioFile::Variants(variants), None) = (&scenario_file, &variant) {
+        return run_variants(variants, seed, &dir, trace, window);
     }
-    let scenario = scenario.pick(variant.as_deref())?;
+    let scenario = scenario_file.pick(variant.as_deref())?;
     if let Some(v) = &scenario.variant {
         println!("variant: {v}");
     }
@@ -79,25 +80,25 @@ pub(crate) fn finish_run(
     exit_of(result.report.exit_code)
 }
 
-/// Runs every variant of `scenario` under `seed`, each into its own folder of `dir`, and
+/// Runs every variant of a file under `seed`, each into its own folder of `dir`, and
 /// compares them.
 fn run_variants(
-    scenario: &Scenario,
+    variants: &Variants,
     seed: u64,
     dir: &std::path::Path,
     trace: bool,
     window: Option<(syncsim_sim::SimTime, syncsim_sim::SimTime)>,
 ) -> Outcome {
     println!("parameters:");
-    for line in scenario.parameters_yaml().lines() {
+    for line in variants.parameters_yaml().lines() {
         println!("  {line}");
     }
     let _ = std::io::stdout().flush();
     let mut runs = Vec::new();
-    for v in &scenario.runs() {
+    for v in &variants.runs {
         let name = v.variant.clone().unwrap_or_default();
         let started = Instant::now();
-        let result = runner::run(v, seed, trace).context(format_args!("{} (variant {name})", scenario.file))?;
+        let result = runner::run(v, seed, trace).context(format_args!("{} (variant {name})", variants.file))?;
         output::write_run(&dir.join(&name), &result, &v.node_names, window)?;
         let r = &result.report;
         println!(
@@ -115,7 +116,7 @@ fn run_variants(
         runs.push((name, result.report));
     }
     let rows: Vec<(String, &syncsim_reports::Report)> = runs.iter().map(|(n, r)| (n.clone(), r)).collect();
-    let comparison = crate::compare::compare(scenario.name(), seed, &rows);
+    let comparison = crate::compare::compare(&variants.raw.name, seed, &rows);
     output::write_comparison(dir, &comparison)?;
     println!("\ncomparison: {}\n", dir.join("comparison.json").display());
     print!("{}", crate::compare::render(&comparison));

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use super::{Context, Outcome};
 use crate::output;
 use crate::runner;
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, ScenarioFile};
 
 /// Runs `syncsim shrink`; ends with the minimal run's verdict.
 pub fn shrink(
@@ -16,7 +16,7 @@ pub fn shrink(
     max_runs: u32,
     reseeds: u64,
 ) -> Outcome {
-    let scenario = Scenario::load(file)?.pick(variant)?;
+    let scenario = ScenarioFile::load(file)?.pick(variant)?;
     println!("seed: {seed}");
     println!("scenario: {} ({})", scenario.name(), scenario.file);
     println!("budget: {max_runs} runs, {reseeds} other seeds per perturbing step");

@@ -8,7 +8,7 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{Context, Error, Outcome, exit_of};
-use crate::scenario::Scenario;
+use crate::scenario::ScenarioFile;
 use crate::sweep::{self, Shard, SweepReport};
 
 /// What `syncsim sweep` was asked to do.
@@ -32,7 +32,7 @@ pub struct SweepArgs {
 
 /// Runs `syncsim sweep`; ends with the worst seed's verdict (nondeterminism above all).
 pub fn sweep(args: SweepArgs) -> Outcome {
-    let scenario = Scenario::load(&args.file)?.pick(args.variant.as_deref())?;
+    let scenario = ScenarioFile::load(&args.file)?.pick(args.variant.as_deref())?;
     if args.jobs == Some(0) {
         return Err(Error::bad_input("--jobs must be at least 1"));
     }
@@ -40,10 +40,7 @@ pub fn sweep(args: SweepArgs) -> Outcome {
         Some(sh) => sh.seeds(args.seeds.clone()),
         None => args.seeds.clone().collect(),
     };
-    let name = match &scenario.variant {
-        Some(v) => format!("{}/{v}", scenario.name()),
-        None => scenario.name().to_string(),
-    };
+    let name = scenario.label();
     // Every parameter first, as a run prints its seed first: the log alone reproduces the sweep.
     println!("seeds: {}..{} ({} to run here)", args.seeds.start, args.seeds.end, seeds.len());
     println!("scenario: {name} ({})", scenario.file);

@@ -26,6 +26,29 @@ pub use raw::RawScenario;
 /// Largest scenario file accepted.
 pub const MAX_FILE_BYTES: u64 = 4 << 20;
 
+/// A scenario file as read: one scenario, or a scenario listing `variants:` (the same
+/// workload and faults under several protocols), which runs as each of its variants and never
+/// as itself. Commands that take a file read it as this; code that runs one scenario takes a
+/// [`Scenario`], so nothing outside this module asks whether a file has variants.
+#[derive(Clone, Debug)]
+pub enum ScenarioFile {
+    /// A file without variants.
+    One(Box<Scenario>),
+    /// A file with `variants:`.
+    Variants(Variants),
+}
+
+/// A scenario file's variants, each a scenario of its own.
+#[derive(Clone, Debug)]
+pub struct Variants {
+    /// The file as given.
+    pub file: String,
+    /// The file as parsed, its `variants:` list included (for the banner).
+    pub raw: Box<RawScenario>,
+    /// The variants, in the file's order, each ready to run.
+    pub runs: Vec<Scenario>,
+}
+
 /// A checked scenario, ready to run under any seed.
 #[derive(Clone, Debug)]
 pub struct Scenario {
@@ -41,8 +64,6 @@ pub struct Scenario {
     pub expectations: Vec<Expectation>,
     /// The variant this scenario is, when it came from a scenario's `variants:` list.
     pub variant: Option<String>,
-    /// The scenario's variants, each ready to run on its own (empty when it lists none).
-    pub variants: Vec<Scenario>,
     /// For a scenario drawn from a swarm by [`Scenario::for_seed`]: what the seed drew.
     pub swarm_draw: Option<String>,
     /// The protocol families the scenario was read with (and any scenario derived from it,
@@ -50,15 +71,15 @@ pub struct Scenario {
     pub registry: Registry,
 }
 
-impl Scenario {
+impl ScenarioFile {
     /// Reads and checks the scenario file at `path`, with the [current](Registry::current)
     /// protocol families.
-    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        Scenario::load_with(path, &Registry::current())
+    pub fn load(path: &Path) -> Result<ScenarioFile, ScenarioError> {
+        ScenarioFile::load_with(path, &Registry::current())
     }
 
     /// Reads and checks the scenario file at `path`, with the families of `registry`.
-    pub fn load_with(path: &Path, registry: &Registry) -> Result<Scenario, ScenarioError> {
+    pub fn load_with(path: &Path, registry: &Registry) -> Result<ScenarioFile, ScenarioError> {
         let file = path.display().to_string();
         let fail = |message: String| ScenarioError { file: file.clone(), position: None, field: None, message };
         let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read the scenario: {e}")))?;
@@ -67,17 +88,17 @@ impl Scenario {
         }
         let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read the scenario: {e}")))?;
         let text = String::from_utf8(bytes).map_err(|e| fail(format!("the file is not UTF-8 text: {e}")))?;
-        Scenario::parse_with(&text, &file, registry)
+        ScenarioFile::parse_with(&text, &file, registry)
     }
 
     /// Checks scenario `text`, with the [current](Registry::current) protocol families; `file`
     /// names it in errors.
-    pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
-        Scenario::parse_with(text, file, &Registry::current())
+    pub fn parse(text: &str, file: &str) -> Result<ScenarioFile, ScenarioError> {
+        ScenarioFile::parse_with(text, file, &Registry::current())
     }
 
     /// Checks scenario `text`, with the families of `registry`; `file` names it in errors.
-    pub fn parse_with(text: &str, file: &str, registry: &Registry) -> Result<Scenario, ScenarioError> {
+    pub fn parse_with(text: &str, file: &str, registry: &Registry) -> Result<ScenarioFile, ScenarioError> {
         let at = |position: Option<Position>, field: Option<String>, message: String| ScenarioError {
             file: file.to_string(),
             position,
@@ -144,22 +165,109 @@ impl Scenario {
                 expectations: resolved.expectations,
                 raw: one,
                 variant: Some(v.name.clone()),
-                variants: Vec::new(),
                 swarm_draw: None,
                 registry: registry.clone(),
             });
         }
-        Ok(Scenario {
+        if !variants.is_empty() {
+            return Ok(ScenarioFile::Variants(Variants { file: file.to_string(), raw: Box::new(raw), runs: variants }));
+        }
+        Ok(ScenarioFile::One(Box::new(Scenario {
             file: file.to_string(),
             node_names: resolved.node_names,
             sim: resolved.sim,
             expectations: resolved.expectations,
             raw,
             variant: None,
-            variants,
             swarm_draw: None,
             registry: registry.clone(),
-        })
+        })))
+    }
+
+    /// The file as given.
+    pub fn file(&self) -> &str {
+        match self {
+            ScenarioFile::One(s) => &s.file,
+            ScenarioFile::Variants(v) => &v.file,
+        }
+    }
+
+    /// The scenario's name.
+    pub fn name(&self) -> &str {
+        match self {
+            ScenarioFile::One(s) => s.name(),
+            ScenarioFile::Variants(v) => &v.raw.name,
+        }
+    }
+
+    /// What the file runs: each of its variants, or its one scenario.
+    pub fn runs(&self) -> &[Scenario] {
+        match self {
+            ScenarioFile::One(s) => std::slice::from_ref(s),
+            ScenarioFile::Variants(v) => &v.runs,
+        }
+    }
+
+    /// The variant called `name`.
+    pub fn variant(&self, name: &str) -> Option<&Scenario> {
+        self.runs().iter().find(|v| v.variant.as_deref() == Some(name))
+    }
+
+    /// The names of the file's variants, in its order (none for a file without variants).
+    pub fn variant_names(&self) -> Vec<&str> {
+        self.runs().iter().filter_map(|v| v.variant.as_deref()).collect()
+    }
+
+    /// The one run a command asked for: the variant `variant`, or the file's one scenario; a
+    /// file with variants needs one named. The message names the file and the variants there are.
+    pub fn pick(&self, variant: Option<&str>) -> Result<Scenario, ScenarioError> {
+        let names = self.variant_names();
+        let fail =
+            |message: String| ScenarioError { file: self.file().to_string(), position: None, field: None, message };
+        match (self, variant) {
+            (ScenarioFile::One(s), None) => Ok((**s).clone()),
+            (ScenarioFile::Variants(_), None) => {
+                Err(fail(format!("the scenario has variants; name one with --variant ({})", names.join(", "))))
+            }
+            (_, Some(v)) => self.variant(v).cloned().ok_or_else(|| {
+                fail(format!(
+                    "no variant `{v}`; the scenario has: {}",
+                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                ))
+            }),
+        }
+    }
+}
+
+impl Variants {
+    /// Every parameter of the file as written, its variants included, as YAML for the banner.
+    pub fn parameters_yaml(&self) -> String {
+        yaml_of(&self.raw)
+    }
+}
+
+impl Scenario {
+    /// Reads and checks the scenario file at `path`, which must be one scenario (a file with
+    /// `variants:` is read with [`ScenarioFile::load`]), with the [current](Registry::current)
+    /// protocol families.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        ScenarioFile::load(path)?.pick(None)
+    }
+
+    /// [`Scenario::load`] with the families of `registry`.
+    pub fn load_with(path: &Path, registry: &Registry) -> Result<Scenario, ScenarioError> {
+        ScenarioFile::load_with(path, registry)?.pick(None)
+    }
+
+    /// Checks scenario `text`, which must be one scenario, with the [current](Registry::current)
+    /// protocol families; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+        ScenarioFile::parse(text, file)?.pick(None)
+    }
+
+    /// [`Scenario::parse`] with the families of `registry`.
+    pub fn parse_with(text: &str, file: &str, registry: &Registry) -> Result<Scenario, ScenarioError> {
+        ScenarioFile::parse_with(text, file, registry)?.pick(None)
     }
 
     /// The scenario as `seed` runs it: itself, or, under `random_faults: swarm`, with the fault
@@ -179,49 +287,17 @@ impl Scenario {
             expectations: resolved.expectations,
             raw,
             variant: self.variant.clone(),
-            variants: Vec::new(),
             swarm_draw: Some(said),
             registry: self.registry.clone(),
         }))
     }
 
-    /// The variant called `name`.
-    pub fn variant(&self, name: &str) -> Option<&Scenario> {
-        self.variants.iter().find(|v| v.variant.as_deref() == Some(name))
-    }
-
-    /// Whether the file lists `variants:` (and so runs as each of them, never as itself).
-    pub fn has_variants(&self) -> bool {
-        !self.variants.is_empty()
-    }
-
-    /// The names of the file's variants, in its order.
-    pub fn variant_names(&self) -> Vec<&str> {
-        self.variants.iter().filter_map(|v| v.variant.as_deref()).collect()
-    }
-
-    /// What the file runs: each of its variants, or itself when it lists none. Commands that
-    /// take every run of a file (`check`, `compare`) use this, never `variants` directly.
-    pub fn runs(&self) -> Vec<Scenario> {
-        if self.has_variants() { self.variants.clone() } else { vec![self.clone()] }
-    }
-
-    /// The one run a command asked for: the variant `variant`, or the scenario itself; a file
-    /// with variants needs one named. The message names the file and the variants there are.
-    pub fn pick(&self, variant: Option<&str>) -> Result<Scenario, String> {
-        let names = self.variant_names();
-        match variant {
-            None if names.is_empty() => Ok(self.clone()),
-            None => {
-                Err(format!("{}: the scenario has variants; name one with --variant ({})", self.file, names.join(", ")))
-            }
-            Some(v) => self.variant(v).cloned().ok_or_else(|| {
-                format!(
-                    "{}: no variant `{v}`; the scenario has: {}",
-                    self.file,
-                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
-                )
-            }),
+    /// The scenario's name, with `/variant` for a variant: how sweeps, checks and output
+    /// folders name it.
+    pub fn label(&self) -> String {
+        match &self.variant {
+            Some(v) => format!("{}/{v}", self.name()),
+            None => self.name().to_string(),
         }
     }
 
@@ -242,11 +318,16 @@ impl Scenario {
 
     /// Every resolved parameter as YAML, for the banner.
     pub fn parameters_yaml(&self) -> String {
-        let mut out = Vec::new();
-        let mut ser = serde_yaml::Serializer::new(&mut out);
-        serde_yaml::with::singleton_map_recursive::serialize(&self.raw, &mut ser).expect("scenarios serialize");
-        String::from_utf8(out).expect("YAML is UTF-8")
+        yaml_of(&self.raw)
     }
+}
+
+/// A parsed file as YAML, enums as single-key maps the way they are written.
+fn yaml_of(raw: &RawScenario) -> String {
+    let mut out = Vec::new();
+    let mut ser = serde_yaml::Serializer::new(&mut out);
+    serde_yaml::with::singleton_map_recursive::serialize(raw, &mut ser).expect("scenarios serialize");
+    String::from_utf8(out).expect("YAML is UTF-8")
 }
 
 /// Reads enums as single-key maps (`{ lognormal: { median: 2ms, p99: 20ms } }`), the way
