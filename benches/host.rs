@@ -50,7 +50,7 @@ fn run(host: &str, file: &str) -> u64 {
         ("madsim", _, Some(c)) => madsim::<RaftNode>(&sim, c),
         _ => unreachable!("{host} {file}"),
     };
-    out.handler_calls
+    out.events
 }
 
 fn hosts() -> &'static [&'static str] {

@@ -21,7 +21,7 @@ use syncsim_sim::network::NetStats;
 use syncsim_sim::trace::TraceKind;
 use syncsim_sim::{
     Cluster, Ctx, Effects, Ending, Message, NodeId, Observer, Op, Protocol, Reply, RequestId, RunOutput, SimConfig,
-    SimDuration, SimTime, TimerOp,
+    SimDuration, SimTime, Transport,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -52,10 +52,7 @@ struct Shared<P: Protocol, O> {
     /// Requests handed to a node and not yet answered. Any node may answer (a protocol may
     /// forward), and a crash does not answer them: the client then times out, as on the engine.
     pending: BTreeMap<RequestId, oneshot::Sender<Reply>>,
-    /// Set when `max_events` handler calls were made: nothing more is handled.
-    halted: bool,
     clients_stopped: bool,
-    aborted: Option<String>,
     finished: bool,
 }
 
@@ -104,9 +101,7 @@ pub async fn drive_on<P: Hostable, O: Observer + Send + 'static>(
         net: NetStats::default(),
         cuts: BTreeMap::new(),
         pending: BTreeMap::new(),
-        halted: false,
         clients_stopped: false,
-        aborted: None,
         finished: false,
     };
     let world = Arc::new(World { start: Instant::now(), fabric, shared: Mutex::new(shared), config });
@@ -168,71 +163,30 @@ impl<P: Hostable, O: Observer + Send + 'static> World<P, O> {
 
     /// Ends the run's credibility: the report will say the run was cut short, and why.
     fn abort(&self, why: String) {
-        self.lock().aborted.get_or_insert(why);
+        self.lock().core.aborted.get_or_insert(why);
     }
 
-    /// Calls a handler of node `k`, if it is up, and applies its effects.
+    /// Calls a handler of node `k`, if it is up; the core applies its effects through the
+    /// host's [`Wire`].
     fn call(
         &self,
         k: NodeId,
         local: &mut Local<P>,
-        event: (TraceKind, Option<NodeId>),
+        (kind, from): (TraceKind, Option<NodeId>),
         handler: impl FnOnce(&mut P, &mut Ctx<'_, P>),
     ) {
         let now = self.now();
-        let n = self.config.nodes;
         let mut guard = self.lock();
         let s = &mut *guard;
-        if s.finished || s.halted {
+        if s.finished {
             return;
         }
-        let slot = &mut s.core.slots[k.index()];
-        let Some(state) = slot.state.as_mut() else { return };
-        let mut ctx = Ctx::new(now, k, n, &mut slot.rng, &mut local.effects);
-        handler(state, &mut ctx);
-        s.core.handler_calls += 1;
-        if self.config.max_events.is_some_and(|limit| s.core.handler_calls >= limit) {
-            s.halted = true;
-            let calls = s.core.handler_calls;
-            s.aborted.get_or_insert(format!("stopped after {calls} handler calls (the max_events limit)"));
+        let Local { effects, timers, armed, out } = local;
+        let mut wire = Wire { now, net: &mut s.net, pending: &mut s.pending, timers, armed, out, oversized: None };
+        s.core.call(k, now, now, (kind, Some(k), from), effects, &mut wire, handler);
+        if let Some(why) = wire.oversized {
+            s.core.aborted.get_or_insert(why);
         }
-        for (to, msg) in local.effects.sends.drain(..) {
-            assert!(to.0 < n, "protocol bug: {k} sent to {to}, which does not exist");
-            s.net.sent += 1;
-            s.net.bytes_sent += msg.wire_size() as u64;
-            let bytes = wire::encode(k, &msg);
-            if bytes.len() >= wire::MAX_MESSAGE {
-                let why = format!(
-                    "node {k} sent a message of {} bytes; the host carries at most {}",
-                    bytes.len(),
-                    wire::MAX_MESSAGE
-                );
-                s.aborted.get_or_insert(why);
-                continue;
-            }
-            local.out.push((to, bytes));
-        }
-        for op in local.effects.timers.drain(..) {
-            match op {
-                TimerOp::Set(timer, after) => {
-                    local.armed += 1;
-                    local.timers.insert(timer, (now + after, local.armed));
-                }
-                TimerOp::Cancel(timer) => {
-                    local.timers.remove(&timer);
-                }
-            }
-        }
-        for (id, reply) in local.effects.replies.drain(..) {
-            s.core.trace.mark(now, TraceKind::Reply, Some(k), id.0);
-            // A client that gave up has dropped its end: the reply is late.
-            if s.pending.remove(&id).is_some_and(|client| client.send(reply).is_err()) {
-                s.core.late_replies += 1;
-            }
-        }
-        s.core.exposed(now, k, local.effects.exposures.drain(..));
-        let (kind, from) = event;
-        s.core.noted(now, k, local.effects.notes.drain(..), (kind, Some(k), from));
     }
 
     /// Puts what the last handler sent on the wire, each message from its own task: a send
@@ -449,14 +403,7 @@ impl<P: Hostable, O: Observer + Send + 'static> World<P, O> {
         let mut guard = self.lock();
         let s = &mut *guard;
         s.finished = true;
-        // This host counts handler calls as its events: it has no queue of its own.
-        let ending = Ending {
-            at: end,
-            net: s.net.clone(),
-            events: s.core.handler_calls,
-            trace: Vec::new(),
-            aborted: s.aborted.take(),
-        };
+        let ending = Ending { at: end, net: s.net.clone(), trace: Vec::new() };
         s.core.finish(&self.config, ending)
     }
 
@@ -652,5 +599,50 @@ fn nanos(d: SimDuration) -> Duration {
 async fn pause(d: SimDuration) {
     if d >= SimDuration::from_millis(1) {
         sleep(nanos(d)).await;
+    }
+}
+
+/// The host's transport for one handler call: messages encoded for the node's task to put on
+/// the wire, timers into the incarnation's own table, replies to the waiting clients.
+struct Wire<'a, P: Protocol> {
+    now: SimTime,
+    net: &'a mut NetStats,
+    pending: &'a mut BTreeMap<RequestId, oneshot::Sender<Reply>>,
+    timers: &'a mut BTreeMap<P::Timer, (SimTime, u64)>,
+    armed: &'a mut u64,
+    out: &'a mut Vec<(NodeId, Vec<u8>)>,
+    /// Set when a message was too large for the host to carry.
+    oversized: Option<String>,
+}
+
+impl<P: Hostable> Transport<P> for Wire<'_, P> {
+    fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
+        self.net.sent += 1;
+        self.net.bytes_sent += msg.wire_size() as u64;
+        let bytes = wire::encode(from, &msg);
+        if bytes.len() >= wire::MAX_MESSAGE {
+            let why = format!(
+                "node {from} sent a message of {} bytes; the host carries at most {}",
+                bytes.len(),
+                wire::MAX_MESSAGE
+            );
+            self.oversized.get_or_insert(why);
+            return;
+        }
+        self.out.push((to, bytes));
+    }
+
+    fn set_timer(&mut self, _node: NodeId, timer: P::Timer, after: SimDuration) {
+        *self.armed += 1;
+        self.timers.insert(timer, (self.now + after, *self.armed));
+    }
+
+    fn cancel_timer(&mut self, _node: NodeId, timer: P::Timer) {
+        self.timers.remove(&timer);
+    }
+
+    fn reply(&mut self, _node: NodeId, id: RequestId, reply: Reply) -> bool {
+        // A client that gave up has dropped its end: the reply is late.
+        self.pending.remove(&id).is_none_or(|client| client.send(reply).is_ok())
     }
 }

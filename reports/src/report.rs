@@ -161,7 +161,8 @@ pub struct RunFigures {
     pub settle_ns: u64,
     /// Simulated time at which the run ended.
     pub end_ns: u64,
-    /// Events handled.
+    /// Events: protocol handler calls (starts, deliveries, timer firings, requests), counted
+    /// alike on every host.
     pub events: u64,
     /// Replies that came after their operation had timed out.
     pub late_replies: u64,

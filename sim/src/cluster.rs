@@ -11,9 +11,9 @@ use crate::history::{History, Outcome};
 use crate::monitor::{Monitor, Violation};
 use crate::network::NetStats;
 use crate::observe::{Observer, Sample};
-use crate::protocol::{Exposure, NodeId, Protocol, RequestId};
+use crate::protocol::{Ctx, Effects, Exposure, NodeId, Protocol, Reply, RequestId, TimerOp};
 use crate::rng::{SimRng, Stream};
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 use crate::trace::{StableHasher, TraceKind, TraceRecord};
 use crate::workload::Clients;
 
@@ -25,6 +25,22 @@ pub struct Slot<P: Protocol> {
     pub durable: Option<P::Durable>,
     /// The node's own random stream; it goes on across restarts.
     pub rng: SimRng,
+}
+
+/// What only a host's transport can do with a handler's effects: carry messages, arm timers
+/// and hand replies to clients. [`Cluster::call`] applies every effect, in one order on every
+/// host (sends, timers, replies, exposures, notes), and asks the transport for these.
+pub trait Transport<P: Protocol> {
+    /// Carries `msg` from `from` to `to`.
+    fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg);
+    /// Arms `timer` of `node` to fire `after` from now, replacing an earlier arming of it.
+    fn set_timer(&mut self, node: NodeId, timer: P::Timer, after: SimDuration);
+    /// Disarms `timer` of `node`.
+    fn cancel_timer(&mut self, node: NodeId, timer: P::Timer);
+    /// Hands `reply` to the client of `id`; false when that client had already given up (a
+    /// late reply, which the core counts). A transport that learns this later counts it
+    /// through [`Cluster::complete`].
+    fn reply(&mut self, node: NodeId, id: RequestId, reply: Reply) -> bool;
 }
 
 /// The host-agnostic part of one run of protocol `P`, watched by `O`.
@@ -43,8 +59,13 @@ pub struct Cluster<P: Protocol, O> {
     pub violation: Option<Violation>,
     /// Folds every handled event, and what messages and requests carry.
     pub trace: StableHasher,
-    /// Protocol handler calls so far.
+    /// Protocol handler calls so far (starts, deliveries, timer firings, requests): a run's
+    /// events, counted the same on every host.
     pub handler_calls: u64,
+    /// The most handler calls the run may make (`max_events`).
+    max_calls: u64,
+    /// Why the run stopped early or cannot be trusted, if it did.
+    pub aborted: Option<String>,
     /// Replies that reached their client after it had given up.
     pub late_replies: u64,
     /// Every fault applied, with its time.
@@ -74,6 +95,8 @@ impl<P: Protocol, O: Observer> Cluster<P, O> {
             violation: None,
             trace: StableHasher::default(),
             handler_calls: 0,
+            max_calls: config.max_events.unwrap_or(u64::MAX),
+            aborted: None,
             late_replies: 0,
             applied_faults: Vec::new(),
             observer: Some(observer),
@@ -95,6 +118,63 @@ impl<P: Protocol, O: Observer> Cluster<P, O> {
         ));
         faults.sort_by_key(|f| f.at); // stable: scripted faults first among equals
         faults
+    }
+
+    /// Whether the run has made its `max_events` handler calls: nothing more is handled.
+    pub fn halted(&self) -> bool {
+        self.handler_calls >= self.max_calls
+    }
+
+    /// Calls `handler` on node `k` if it is up (with `local` its clock's reading of `now`) and
+    /// applies its effects through `transport`, in the one order every host shares; `event`
+    /// names what is being handled, for a broken invariant's report. `effects` is the
+    /// host's reusable buffer. False when the node is down or the run has halted.
+    #[allow(clippy::too_many_arguments)]
+    pub fn call(
+        &mut self,
+        k: NodeId,
+        now: SimTime,
+        local: SimTime,
+        event: (TraceKind, Option<NodeId>, Option<NodeId>),
+        effects: &mut Effects<P::Msg, P::Timer, P::Note>,
+        transport: &mut impl Transport<P>,
+        handler: impl FnOnce(&mut P, &mut Ctx<'_, P>),
+    ) -> bool {
+        if self.halted() {
+            return false;
+        }
+        let n = self.slots.len() as u32;
+        let slot = &mut self.slots[k.index()];
+        let Some(state) = slot.state.as_mut() else { return false };
+        handler(state, &mut Ctx::new(local, k, n, &mut slot.rng, effects));
+        self.handler_calls += 1;
+        if self.halted() {
+            let calls = self.handler_calls;
+            self.aborted.get_or_insert(format!("stopped after {calls} events (the max_events limit)"));
+        }
+        for (to, msg) in effects.sends.drain(..) {
+            assert!(to.0 < n, "protocol bug: {k} sent to {to}, which does not exist");
+            transport.send(k, to, msg);
+        }
+        for op in effects.timers.drain(..) {
+            match op {
+                TimerOp::Set(timer, after) => transport.set_timer(k, timer, after),
+                TimerOp::Cancel(timer) => transport.cancel_timer(k, timer),
+            }
+        }
+        for (id, reply) in effects.replies.drain(..) {
+            self.trace.mark(now, TraceKind::Reply, Some(k), id.0);
+            if !transport.reply(k, id, reply) {
+                self.late_replies += 1;
+            }
+        }
+        if !effects.exposures.is_empty() {
+            self.exposed(now, k, effects.exposures.drain(..));
+        }
+        if !effects.notes.is_empty() {
+            self.noted(now, k, effects.notes.drain(..), event);
+        }
+        true
     }
 
     /// The observer.
@@ -198,8 +278,7 @@ impl<P: Protocol, O: Observer> Cluster<P, O> {
             history: std::mem::take(&mut self.history),
             net: end.net,
             trace_hash: std::hash::Hasher::finish(&self.trace),
-            events: end.events,
-            handler_calls: self.handler_calls,
+            events: self.handler_calls,
             settle_start: SimTime::ZERO + config.duration,
             end: end.at,
             final_digests: self.slots.iter().map(|s| s.state.as_ref().map(|p| p.state_digest())).collect(),
@@ -207,7 +286,7 @@ impl<P: Protocol, O: Observer> Cluster<P, O> {
             faults: std::mem::take(&mut self.applied_faults),
             late_replies: self.late_replies,
             trace: end.trace,
-            aborted: end.aborted,
+            aborted: self.aborted.take(),
             protocol_metrics: self.monitor.metrics(end.at),
             violation: self.violation.take(),
             observer: self.observer.take().expect("a run finishes once"),
@@ -221,10 +300,6 @@ pub struct Ending {
     pub at: SimTime,
     /// Message counts.
     pub net: NetStats,
-    /// Events handled (the engine's queue events; the async host counts handler calls).
-    pub events: u64,
     /// Every event, if recorded.
     pub trace: Vec<TraceRecord>,
-    /// Why the run stopped early, if it did.
-    pub aborted: Option<String>,
 }

@@ -3,7 +3,7 @@
 
 use std::hash::Hash;
 
-use crate::cluster::{Cluster, Ending};
+use crate::cluster::{Cluster, Ending, Transport};
 use std::mem;
 
 use crate::fault::{Fault, RandomFaults, Target, Targeted, TimedFault};
@@ -11,7 +11,7 @@ use crate::history::{History, Op, Outcome};
 use crate::monitor::{ProtocolMetrics, Violation};
 use crate::network::{Cut, NetStats, Network, NetworkConfig};
 use crate::observe::Observer;
-use crate::protocol::{Ctx, Effects, Message, NodeId, Protocol, Reply, RequestId, TimerOp};
+use crate::protocol::{Ctx, Effects, Message, NodeId, Protocol, Reply, RequestId};
 use crate::queue::EventQueue;
 use crate::rng::{Stream, below};
 use crate::time::{SimDuration, SimTime};
@@ -46,7 +46,7 @@ pub struct SimConfig {
     pub sample_every: SimDuration,
     /// Record every event (costly), not only the hash.
     pub record_trace: bool,
-    /// Stop after handling this many events (a guard against runaway protocols).
+    /// Stop after this many events, protocol handler calls (a guard against runaway protocols).
     pub max_events: Option<u64>,
 }
 
@@ -89,11 +89,9 @@ pub struct RunOutput<O> {
     pub net: NetStats,
     /// Hash of the handled events: equal for equal runs.
     pub trace_hash: u64,
-    /// Events handled.
+    /// Events: protocol handler calls (starts, deliveries, timer firings, requests), the unit
+    /// every host counts alike (and `max_events` limits).
     pub events: u64,
-    /// Protocol handler calls (starts, deliveries, timers, requests): the unit of work every
-    /// host shares, for comparing their speed.
-    pub handler_calls: u64,
     /// When the settle phase began.
     pub settle_start: SimTime,
     /// When the run ended.
@@ -206,7 +204,9 @@ pub struct Sim<P: Protocol, O: Observer = ()> {
     current: (TraceKind, Option<NodeId>, Option<NodeId>),
     next_generation: u64,
     records: Vec<TraceRecord>,
-    events: u64,
+    /// Replies the last handler gave, completed once its other effects are applied
+    /// (completing one schedules client events, which needs the whole engine).
+    replies: Vec<(RequestId, Reply)>,
 }
 
 impl<P: Protocol, O: Observer> Sim<P, O> {
@@ -238,7 +238,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             current: (TraceKind::Fault, None, None),
             next_generation: 0,
             records: Vec::new(),
-            events: 0,
+            replies: Vec::new(),
             faults,
             config,
         };
@@ -307,7 +307,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
 
     /// Handles the next event; false when none is left before the end, or an invariant broke.
     pub fn step(&mut self) -> bool {
-        if self.core.violation.is_some() {
+        if self.core.violation.is_some() || self.core.halted() {
             return false;
         }
         match self.queue.peek_time() {
@@ -316,7 +316,6 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         }
         let (time, event) = self.queue.pop().expect("peeked");
         self.now = time;
-        self.events += 1;
         self.handle(event);
         true
     }
@@ -332,19 +331,11 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
 
     /// Runs to the end and returns what the run produced.
     pub fn run(mut self) -> RunOutput<O> {
-        let mut aborted = None;
-        let limit = self.config.max_events.unwrap_or(u64::MAX);
-        while self.step() {
-            if self.events >= limit {
-                aborted = Some(format!("stopped after {} events (the max_events limit)", self.events));
-                break;
-            }
-        }
-        if aborted.is_none() && self.core.violation.is_none() {
+        while self.step() {}
+        if self.core.aborted.is_none() && self.core.violation.is_none() {
             self.now = self.end();
         }
-        let ending =
-            Ending { at: self.now, net: self.network.stats, events: self.events, trace: self.records, aborted };
+        let ending = Ending { at: self.now, net: self.network.stats, trace: self.records };
         self.core.finish(&self.config, ending)
     }
 
@@ -507,71 +498,19 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         }
     }
 
-    fn reply(&mut self, node: NodeId, id: RequestId, reply: Reply) {
-        let outcome = match reply {
-            Ok(output) => Outcome::Ok(output),
-            Err(reason) => Outcome::Failed(reason),
-        };
-        self.mark(TraceKind::Reply, Some(node), id.0);
-        self.finish(id, outcome);
-    }
-
-    /// Calls a handler of node `k` (if it is running) and applies its effects.
+    /// Calls a handler of node `k` (if it is running); the core applies its effects through
+    /// the engine's [`Wire`], then the replies it gave are completed.
     fn call(&mut self, k: NodeId, handler: impl FnOnce(&mut P, &mut Ctx<'_, P>)) {
-        let n = self.config.nodes;
-        let slot = &mut self.core.slots[k.index()];
-        let Some(state) = slot.state.as_mut() else { return };
-        let local = self.nodes[k.index()].clock.local(self.now);
-        let mut ctx = Ctx::new(local, k, n, &mut slot.rng, &mut self.effects);
-        handler(state, &mut ctx);
-        self.core.handler_calls += 1;
-        self.apply_effects(k);
-    }
-
-    fn apply_effects(&mut self, from: NodeId) {
-        // Split borrows: the effects buffer is drained while the network and queue fill.
-        let Sim { effects, network, queue, nodes, now, config, next_generation, .. } = self;
-        let now = *now;
-        for (to, msg) in effects.sends.drain(..) {
-            assert!(to.0 < config.nodes, "protocol bug: {from} sent to {to}, which does not exist");
-            let arrivals = network.send(now, from, to, msg.wire_size() as u64);
-            let incarnation = nodes[to.index()].incarnation;
-            let deliver = |msg| Event::Deliver { to, from, incarnation, sent: now, msg };
-            if let [first, rest @ ..] = arrivals.as_slice() {
-                for &t in rest {
-                    queue.push(t, deliver(msg.clone()));
-                }
-                queue.push(*first, deliver(msg));
-            }
-        }
-        let node = &mut nodes[from.index()];
-        for op in effects.timers.drain(..) {
-            match op {
-                TimerOp::Set(timer, after) => {
-                    let generation = *next_generation;
-                    *next_generation += 1;
-                    match node.timers.iter_mut().find(|(t, _)| *t == timer) {
-                        Some(slot) => slot.1 = generation,
-                        None => node.timers.push((timer, generation)),
-                    }
-                    let at = now + node.clock.real_delay(after);
-                    queue.push(at, Event::Timer { node: from, timer, generation });
-                }
-                TimerOp::Cancel(timer) => node.timers.retain(|(t, _)| *t != timer),
-            }
-        }
-        if !self.effects.replies.is_empty() {
-            let mut replies = mem::take(&mut self.effects.replies);
+        let Sim { core, nodes, network, queue, now, next_generation, effects, current, replies, .. } = self;
+        let local = nodes[k.index()].clock.local(*now);
+        let mut wire = Wire { now: *now, network, queue, nodes, next_generation, replies };
+        core.call(k, *now, local, *current, effects, &mut wire, handler);
+        if !self.replies.is_empty() {
+            let mut replies = mem::take(&mut self.replies);
             for (id, reply) in replies.drain(..) {
-                self.reply(from, id, reply);
+                self.finish(id, reply.map_or_else(Outcome::Failed, Outcome::Ok));
             }
-            self.effects.replies = replies;
-        }
-        if !self.effects.exposures.is_empty() {
-            self.core.exposed(now, from, self.effects.exposures.drain(..));
-        }
-        if !self.effects.notes.is_empty() {
-            self.core.noted(now, from, self.effects.notes.drain(..), self.current);
+            self.replies = replies;
         }
     }
 
@@ -813,4 +752,51 @@ pub fn validate(config: &SimConfig) -> Result<(), SimError> {
         check(s.node, "a scripted operation")?;
     }
     Ok(())
+}
+
+/// The engine's transport: messages through the network model onto the queue, timers onto the
+/// queue by the node's clock, replies kept for the engine to complete.
+struct Wire<'a, P: Protocol> {
+    now: SimTime,
+    network: &'a mut Network,
+    queue: &'a mut EventQueue<Event<P>>,
+    nodes: &'a mut [Node<P>],
+    next_generation: &'a mut u64,
+    replies: &'a mut Vec<(RequestId, Reply)>,
+}
+
+impl<P: Protocol> Transport<P> for Wire<'_, P> {
+    fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
+        let (now, queue) = (self.now, &mut *self.queue);
+        let arrivals = self.network.send(now, from, to, msg.wire_size() as u64);
+        let incarnation = self.nodes[to.index()].incarnation;
+        let deliver = |msg| Event::Deliver { to, from, incarnation, sent: now, msg };
+        if let [first, rest @ ..] = arrivals.as_slice() {
+            for &t in rest {
+                queue.push(t, deliver(msg.clone()));
+            }
+            queue.push(*first, deliver(msg));
+        }
+    }
+
+    fn set_timer(&mut self, k: NodeId, timer: P::Timer, after: SimDuration) {
+        let generation = *self.next_generation;
+        *self.next_generation += 1;
+        let node = &mut self.nodes[k.index()];
+        match node.timers.iter_mut().find(|(t, _)| *t == timer) {
+            Some(slot) => slot.1 = generation,
+            None => node.timers.push((timer, generation)),
+        }
+        let at = self.now + node.clock.real_delay(after);
+        self.queue.push(at, Event::Timer { node: k, timer, generation });
+    }
+
+    fn cancel_timer(&mut self, k: NodeId, timer: P::Timer) {
+        self.nodes[k.index()].timers.retain(|(t, _)| *t != timer);
+    }
+
+    fn reply(&mut self, _node: NodeId, id: RequestId, reply: Reply) -> bool {
+        self.replies.push((id, reply));
+        true
+    }
 }

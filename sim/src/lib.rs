@@ -23,7 +23,7 @@ pub mod trace;
 pub mod units;
 pub mod workload;
 
-pub use cluster::{Cluster, Ending, Slot};
+pub use cluster::{Cluster, Ending, Slot, Transport};
 pub use engine::{RunOutput, Sim, SimConfig, SimError};
 pub use family::{Family, Hostable, Launch, Param, ParamError};
 pub use history::{Entry, History, Key, Op, OpKind, Outcome, Output, Value};

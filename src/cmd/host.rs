@@ -48,5 +48,5 @@ pub fn run(host: Host, file: &Path, seed: Option<u64>, out: Option<PathBuf>, var
     crate::cmd::run::print_parameters(&scenario);
     let started = Instant::now();
     let result = runner::run_on(host, &scenario, seed, false).context(&scenario.file)?;
-    crate::cmd::run::finish_run(&dir, &result, &scenario.node_names, None, started, "handler calls")
+    crate::cmd::run::finish_run(&dir, &result, &scenario.node_names, None, started)
 }

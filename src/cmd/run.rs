@@ -43,7 +43,7 @@ pub fn run(
         return run_experiment(&scenario, seed, &dir, started);
     }
     let result = runner::run(&scenario, seed, trace).context(&scenario.file)?;
-    finish_run(&dir, &result, &scenario.node_names, window, started, "events")
+    finish_run(&dir, &result, &scenario.node_names, window, started)
 }
 
 /// Prints the banner's protocol and every resolved parameter, after the seed and scenario.
@@ -58,19 +58,18 @@ pub(crate) fn print_parameters(scenario: &Scenario) {
 }
 
 /// Writes a run's folder and prints its summary, the outcome and reproducing command last;
-/// ends with the run's verdict. `unit` names what `report.run.events` counts on this host.
+/// ends with the run's verdict.
 pub(crate) fn finish_run(
     dir: &std::path::Path,
     result: &runner::RunResult,
     node_names: &[String],
     window: Option<(syncsim_sim::SimTime, syncsim_sim::SimTime)>,
     started: Instant,
-    unit: &str,
 ) -> Outcome {
     let wall = started.elapsed();
     output::write_run(dir, result, node_names, window)?;
     println!(
-        "\nran {} {unit} in {:.2}s of wall time ({:.2} M {unit}/s); report: {}\n",
+        "\nran {} events (handler calls) in {:.2}s of wall time ({:.2} M events/s); report: {}\n",
         result.report.run.events,
         wall.as_secs_f64(),
         result.report.run.events as f64 / wall.as_secs_f64().max(1e-9) / 1e6,
