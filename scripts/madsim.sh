@@ -3,7 +3,8 @@
 # nodes run in madsim's deterministic simulator. It has its own target directory, so it never
 # invalidates the normal build, and the normal `cargo test --workspace` stays fast.
 #
-#   scripts/madsim.sh test                   # the madsim tests (tests/madsim.rs), as CI runs them
+#   scripts/madsim.sh test                   # the madsim tests, as CI runs them: tests/madsim.rs
+#                                            # and the example crate's (a user's own binary)
 #   scripts/madsim.sh run -- madsim FILE --seed 3
 #   scripts/madsim.sh bench                  # native engine vs madsim, events per second
 #   scripts/madsim.sh <cargo args...>        # anything else, e.g. `build --release`
@@ -17,7 +18,7 @@ case "${1:-test}" in
     # Lighter optimisation and no debug info for the test build: it is built from clean in CI,
     # where its compile time, not its 30 s of runs, is what counts.
     test) shift || true; exec cargo test --config 'profile.dev.package."*".opt-level=1' \
-        --config 'profile.dev.debug=false' --test madsim "$@" ;;
+        --config 'profile.dev.debug=false' -p syncsim -p chain-replication --test madsim "$@" ;;
     run) shift; exec cargo run --release --bin syncsim "$@" ;;
     bench) shift; exec cargo bench --bench host "$@" ;;
     *) exec cargo "$@" ;;
