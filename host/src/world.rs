@@ -178,7 +178,7 @@ impl<P: Hostable, O: Observer + Send + 'static> World<P, O> {
         let now = self.now();
         let mut guard = self.lock();
         let s = &mut *guard;
-        if s.finished {
+        if s.finished || s.core.halted() {
             return;
         }
         let Local { effects, timers, armed, out } = local;

@@ -765,7 +765,9 @@ struct Wire<'a, P: Protocol> {
     replies: &'a mut Vec<(RequestId, Reply)>,
 }
 
+// Inlined by force into `Cluster::call` (see there why).
 impl<P: Protocol> Transport<P> for Wire<'_, P> {
+    #[inline(always)]
     fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
         let (now, queue) = (self.now, &mut *self.queue);
         let arrivals = self.network.send(now, from, to, msg.wire_size() as u64);
@@ -779,6 +781,7 @@ impl<P: Protocol> Transport<P> for Wire<'_, P> {
         }
     }
 
+    #[inline(always)]
     fn set_timer(&mut self, k: NodeId, timer: P::Timer, after: SimDuration) {
         let generation = *self.next_generation;
         *self.next_generation += 1;
@@ -791,10 +794,12 @@ impl<P: Protocol> Transport<P> for Wire<'_, P> {
         self.queue.push(at, Event::Timer { node: k, timer, generation });
     }
 
+    #[inline(always)]
     fn cancel_timer(&mut self, k: NodeId, timer: P::Timer) {
         self.nodes[k.index()].timers.retain(|(t, _)| *t != timer);
     }
 
+    #[inline(always)]
     fn reply(&mut self, _node: NodeId, id: RequestId, reply: Reply) -> bool {
         self.replies.push((id, reply));
         true
