@@ -181,6 +181,10 @@ enum Command {
         /// Output folder (default: syncsim-out/<scenario>/sweep).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Merge shards that are not one whole sweep (missing shards or seeds, mixed totals);
+        /// the report then says it is partial. Without it they are refused (exit 3).
+        #[arg(long)]
+        allow_partial: bool,
     },
     /// Solve a Max-Cut graph (Gset/rudy edge list) or a QUBO file by annealing; print the best
     /// cut or energy, the mean over reads and the time per read.
@@ -376,7 +380,7 @@ fn dispatch(command: Command) -> cmd::Outcome {
                 out: out.unwrap_or_else(|| PathBuf::from("syncsim-out/hunt")),
             })
         }
-        Command::Merge { dirs, out } => cmd::sweep::merge(&dirs, out),
+        Command::Merge { dirs, out, allow_partial } => cmd::sweep::merge(&dirs, out, allow_partial),
         Command::Shrink { file, seed, variant, out, max_runs, reseeds } => {
             cmd::shrink::shrink(&file, seed, variant.as_deref(), out, max_runs, reseeds)
         }

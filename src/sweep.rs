@@ -118,6 +118,10 @@ pub struct SweepReport {
     pub failing: Vec<SeedRecord>,
     /// Every seed's record, in seed order.
     pub records: Vec<SeedRecord>,
+    /// For a merge of shards that are not one whole sweep (`merge --allow-partial`): what is
+    /// missing or inconsistent, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial: Option<String>,
 }
 
 /// Runs `scenario` under each of `seeds` on `jobs` threads (all cores when `None`), calling
@@ -229,6 +233,7 @@ pub fn summarise(
         aggregates,
         failing,
         records,
+        partial: None,
     }
 }
 
@@ -248,9 +253,66 @@ fn aggregate(name: &str, mut v: Vec<(f64, u64)>) -> Aggregate {
     Aggregate { median: at(0.5), p10: at(0.1), p90: at(0.9), worst: worst.0, worst_seed: worst.1, seeds: v.len() }
 }
 
-/// Joins shard reports of one sweep into the report of the seeds they cover together; it is
-/// whole (no `shard`) when they cover every seed of the sweep.
-pub fn merge(parts: Vec<SweepReport>) -> Result<SweepReport, String> {
+/// Why `parts`, reports of one sweep, are not that whole sweep: each problem in words; empty
+/// when together they are exactly it. Shards of different totals, a shard lacking seeds of its
+/// slice or holding seeds outside it, and seeds no part covers are each a problem.
+pub fn gaps(parts: &[SweepReport]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let Some(first) = parts.first() else { return vec!["nothing to merge".into()] };
+    let seeds = first.seeds.0..first.seeds.1;
+    let totals: std::collections::BTreeSet<u32> = parts.iter().filter_map(|p| p.shard.map(|s| s.count)).collect();
+    if totals.len() > 1 {
+        let list: Vec<String> = totals.iter().map(|t| format!("of {t}")).collect();
+        problems.push(format!("the shards are of different totals ({})", list.join(", ")));
+    }
+    let few = |v: &[u64]| {
+        let shown: Vec<String> = v.iter().take(10).map(u64::to_string).collect();
+        let more = if v.len() > 10 { format!(" and {} more", v.len() - 10) } else { String::new() };
+        format!("{}{more}", shown.join(", "))
+    };
+    for p in parts {
+        let (own, name): (Vec<u64>, String) = match p.shard {
+            Some(sh) => (sh.seeds(seeds.clone()), format!("shard {}/{}", sh.index, sh.count)),
+            None => (seeds.clone().collect(), "a whole sweep".to_string()),
+        };
+        let held: std::collections::BTreeSet<u64> = p.records.iter().map(|r| r.seed).collect();
+        let lacking: Vec<u64> = own.iter().copied().filter(|s| !held.contains(s)).collect();
+        let foreign: Vec<u64> = held.iter().copied().filter(|s| !own.contains(s)).collect();
+        if !lacking.is_empty() {
+            problems.push(format!("{name} lacks {} of its {} seeds: {}", lacking.len(), own.len(), few(&lacking)));
+        }
+        if !foreign.is_empty() {
+            problems.push(format!("{name} holds seeds outside its slice: {}", few(&foreign)));
+        }
+    }
+    let covered: std::collections::BTreeSet<u64> =
+        parts.iter().flat_map(|p| p.records.iter().map(|r| r.seed)).collect();
+    let missing: Vec<u64> = seeds.clone().filter(|s| !covered.contains(s)).collect();
+    if !missing.is_empty() {
+        let mut words = format!(
+            "{} of the sweep's {} seeds are in no report: {}",
+            missing.len(),
+            seeds.end - seeds.start,
+            few(&missing)
+        );
+        if let [count] = totals.iter().copied().collect::<Vec<_>>().as_slice() {
+            let present: std::collections::BTreeSet<u32> =
+                parts.iter().filter_map(|p| p.shard.map(|s| s.index)).collect();
+            let absent: Vec<String> =
+                (1..=*count).filter(|i| !present.contains(i)).map(|i| format!("{i}/{count}")).collect();
+            if !absent.is_empty() {
+                words.push_str(&format!(" (shards {} are missing)", absent.join(", ")));
+            }
+        }
+        problems.push(words);
+    }
+    problems
+}
+
+/// Joins shard reports of one sweep into the report of the seeds they cover together. Shards
+/// that are not exactly the whole sweep ([`gaps`]) are an error, unless `allow_partial`: then
+/// the report says what it lacks (`partial`) and keeps its shard.
+pub fn merge(parts: Vec<SweepReport>, allow_partial: bool) -> Result<SweepReport, String> {
     let first = parts.first().ok_or("nothing to merge")?.clone();
     let mut records: BTreeMap<u64, SeedRecord> = BTreeMap::new();
     for p in &parts {
@@ -273,17 +335,29 @@ pub fn merge(parts: Vec<SweepReport>) -> Result<SweepReport, String> {
             }
         }
     }
+    let problems = gaps(&parts);
+    if !problems.is_empty() && !allow_partial {
+        return Err(format!(
+            "these reports are not one whole sweep: {}; give --allow-partial to merge them anyway (the report \
+             then says it is partial)",
+            problems.join("; ")
+        ));
+    }
     let seeds = first.seeds.0..first.seeds.1;
-    let whole = seeds.clone().all(|s| records.contains_key(&s));
     // A partial merge is still a slice of the sweep; say which shards it came from.
-    let shard = if whole { None } else { first.shard };
-    Ok(summarise(&first.scenario, &first.file, seeds, shard, records.into_values().collect()))
+    let shard = if problems.is_empty() { None } else { first.shard };
+    let mut merged = summarise(&first.scenario, &first.file, seeds, shard, records.into_values().collect());
+    merged.partial = (!problems.is_empty()).then(|| problems.join("; "));
+    Ok(merged)
 }
 
 /// The report as Markdown: outcome, every metric's spread and worst seed, failing seeds.
 pub fn markdown(r: &SweepReport) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# sweep of {}: {}\n", r.scenario, r.outcome.words());
+    if let Some(partial) = &r.partial {
+        let _ = writeln!(s, "**Partial report** (merged with `--allow-partial`): {partial}.\n");
+    }
     let _ = writeln!(
         s,
         "{} of {} seeds passed (seeds {}..{}{}).\n",
@@ -383,13 +457,30 @@ mod tests {
                 summarise("s", "f.yaml", 0..10, Some(sh), mine)
             })
             .collect();
-        assert_eq!(merge(parts.clone()).unwrap(), whole);
+        assert_eq!(merge(parts.clone(), false).unwrap(), whole);
         assert_eq!(whole.exit_code, 1);
         assert_eq!(whole.failing.iter().map(|f| f.seed).collect::<Vec<_>>(), vec![4]);
-        // Two of three shards are not the whole sweep.
-        assert_ne!(merge(parts[..2].to_vec()).unwrap(), whole);
+        // Two of three shards are not the whole sweep: refused, or merged as partial.
+        let refused = merge(parts[..2].to_vec(), false).unwrap_err();
+        assert!(
+            refused.contains("3 of the sweep's 10 seeds are in no report: 2, 5, 8") && refused.contains("shards 3/3"),
+            "{refused}"
+        );
+        let partial = merge(parts[..2].to_vec(), true).unwrap();
+        assert_ne!(partial, whole);
+        assert!(partial.partial.as_deref().unwrap().contains("shards 3/3 are missing"));
+        assert!(markdown(&partial).contains("**Partial report**"));
+        // A shard that lacks a seed of its slice, and shards of different totals.
+        let mut short = parts[0].clone();
+        short.records.pop();
+        let problems = gaps(&[short, parts[1].clone(), parts[2].clone()]);
+        assert!(problems.iter().any(|p| p.starts_with("shard 1/3 lacks 1 of its 4 seeds: 9")), "{problems:?}");
+        let mut other_total = parts[1].clone();
+        other_total.shard = Some(Shard { index: 2, count: 2 });
+        let problems = gaps(&[parts[0].clone(), other_total, parts[2].clone()]);
+        assert!(problems.iter().any(|p| p.contains("different totals (of 2, of 3)")), "{problems:?}");
         let mut other = parts[0].clone();
         other.scenario = "t".into();
-        assert!(merge(vec![other, parts[1].clone()]).unwrap_err().contains("different sweeps"));
+        assert!(merge(vec![other, parts[1].clone()], true).unwrap_err().contains("different sweeps"));
     }
 }

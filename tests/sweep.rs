@@ -63,11 +63,19 @@ fn three_shards_merge_into_the_unsharded_sweep_byte_for_byte() {
             "{file} of the merged shards differs from the unsharded sweep's"
         );
     }
-    // Two shards of three are a partial report, and say so.
+    // Two shards of three are refused (exit 3, naming the missing shard); with
+    // --allow-partial they make a partial report, which says so.
     let partial = dir.join("partial");
     let out = syncsim(&["merge", &parts[0], &parts[1], "--out", partial.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("shards 3/3 are missing") && said.contains("--allow-partial"), "{said}");
+    assert!(!partial.exists(), "nothing is written for a refused merge");
+    let out = syncsim(&["merge", &parts[0], &parts[1], "--allow-partial", "--out", partial.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).contains("cover 40 of the sweep's 60 seeds"), "{}", stdout(&out));
     assert_eq!(json(&partial)["runs"], 40);
+    assert!(std::fs::read_to_string(partial.join("sweep.md")).unwrap().contains("**Partial report**"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

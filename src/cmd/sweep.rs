@@ -125,7 +125,7 @@ fn print_summary(r: &SweepReport) {
 }
 
 /// Runs `syncsim merge DIR...`; ends with the merged sweep's verdict.
-pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Outcome {
+pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>, allow_partial: bool) -> Outcome {
     let mut parts = Vec::new();
     for d in dirs {
         let file = if d.is_dir() { d.join("sweep.json") } else { d.clone() };
@@ -135,16 +135,16 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Outcome {
         })?;
         parts.push(part);
     }
-    let merged = sweep::merge(parts)?;
+    let merged = sweep::merge(parts, allow_partial)?;
     // A partial merge gets its own folder rather than overwriting a shard's.
     let dir = out.unwrap_or_else(|| match merged.shard {
         None => default_dir(&merged.scenario, None),
         Some(_) => default_dir(&merged.scenario, None).with_file_name("sweep-partial-merge"),
     });
     write(&dir, &merged).context(dir.display())?;
-    if merged.shard.is_some() {
+    if let Some(partial) = &merged.partial {
         println!(
-            "note: these shards cover {} of the sweep's {} seeds; the report is partial",
+            "note: these reports cover {} of the sweep's {} seeds; the report is partial: {partial}",
             merged.runs,
             merged.seeds.1 - merged.seeds.0
         );
