@@ -104,23 +104,42 @@ pub struct Entry {
     pub scenario: crate::scenario::Scenario,
 }
 
-/// The entries of `scenarios`: each variant of a scenario that lists some, else the scenario.
-/// Names repeated across files get the file's scenario name in front.
+/// The entries of `files`: each variant of a file that lists some, else the file's scenario.
+/// Each is named apart from the others: by its variant or scenario name; where names repeat,
+/// with the scenario's name in front of a variant's; where they still repeat, by the file's
+/// name (`a.yaml`, `a.yaml/raft`), and at last by its path.
 pub fn entries(files: &[crate::scenario::ScenarioFile]) -> Vec<Entry> {
-    let mut out: Vec<Entry> = Vec::new();
-    for f in files {
-        for run in f.runs() {
-            let name = run.variant.clone().unwrap_or_else(|| f.name().to_string());
-            out.push(Entry { name, scenario: run.clone() });
+    let runs: Vec<(&crate::scenario::ScenarioFile, &crate::scenario::Scenario)> =
+        files.iter().flat_map(|f| f.runs().iter().map(move |r| (f, r))).collect();
+    let label = |(f, r): &(&crate::scenario::ScenarioFile, &crate::scenario::Scenario), level: u8| {
+        let file = std::path::Path::new(f.file());
+        let by_file = match level {
+            0 | 1 => None,
+            2 => Some(file.file_name().map_or(f.file().to_string(), |n| n.to_string_lossy().into_owned())),
+            _ => Some(f.file().to_string()),
+        };
+        match (&r.variant, by_file) {
+            (Some(v), None) if level == 0 => v.clone(),
+            (Some(v), None) => format!("{}/{v}", f.name()),
+            (Some(v), Some(file)) => format!("{file}/{v}"),
+            (None, None) => f.name().to_string(),
+            (None, Some(file)) => file,
+        }
+    };
+    let mut levels = vec![0u8; runs.len()];
+    for _ in 0..3 {
+        let names: Vec<String> = runs.iter().zip(&levels).map(|(r, l)| label(r, *l)).collect();
+        let repeated: Vec<bool> = names.iter().map(|n| names.iter().filter(|m| *m == n).count() > 1).collect();
+        if !repeated.contains(&true) {
+            break;
+        }
+        for (l, r) in levels.iter_mut().zip(repeated) {
+            if r {
+                *l += 1;
+            }
         }
     }
-    let names: Vec<String> = out.iter().map(|e| e.name.clone()).collect();
-    for (i, e) in out.iter_mut().enumerate() {
-        if names.iter().filter(|n| **n == names[i]).count() > 1 {
-            e.name = format!("{}/{}", e.scenario.name(), e.name);
-        }
-    }
-    out
+    runs.iter().zip(levels).map(|(r, l)| Entry { name: label(r, l), scenario: r.1.clone() }).collect()
 }
 
 /// A band across seeds: the 10th percentile, the median and the 90th percentile of `values`
@@ -465,6 +484,24 @@ mod tests {
         assert_eq!(band(&values), Some((2.0, 10.0, 18.0)));
         assert_eq!(band(&[5.0]), Some((5.0, 5.0, 5.0)));
         assert!(band(&[]).is_none());
+    }
+
+    #[test]
+    fn entries_are_named_apart_even_when_files_share_a_name() {
+        let file = |text: &str, path: &str| crate::scenario::ScenarioFile::parse(text, path).unwrap();
+        let one = "name: same\nduration: 1s\nnodes: 3\nprotocol: { kind: gossip }\n";
+        let variants = "name: v\nduration: 1s\nnodes: 3\nprotocol: { kind: gossip }\nvariants:\n  \
+                        - { name: a, protocol: { kind: gossip } }\n  - { name: b, protocol: { kind: gossip } }\n";
+        let names = |files: &[crate::scenario::ScenarioFile]| -> Vec<String> {
+            entries(files).into_iter().map(|e| e.name).collect()
+        };
+        assert_eq!(names(&[file(one, "x/a.yaml"), file(one, "x/b.yaml")]), ["a.yaml", "b.yaml"]);
+        assert_eq!(names(&[file(one, "x/a.yaml"), file(one, "y/a.yaml")]), ["x/a.yaml", "y/a.yaml"]);
+        assert_eq!(names(&[file(variants, "v.yaml"), file(one, "s.yaml")]), ["a", "b", "same"]);
+        assert_eq!(
+            names(&[file(variants, "v1.yaml"), file(variants, "v2.yaml")]),
+            ["v1.yaml/a", "v1.yaml/b", "v2.yaml/a", "v2.yaml/b"]
+        );
     }
 
     #[test]

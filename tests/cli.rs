@@ -194,3 +194,26 @@ fn validate_names_every_bad_file_once_and_exits_3() {
     assert!(errors[0].starts_with("error: tests/bad/absurd-node-count.yaml:4:8: "), "{stderr}");
     assert!(errors[1].starts_with("error: tests/bad/bad-heal.yaml:"), "{stderr}");
 }
+
+/// Two files with the same `name:` are told apart by file name in the comparison, and the
+/// comparison's folder is `syncsim-out/compare-<names>`, as `--help` says.
+#[test]
+fn compare_labels_same_named_files_apart_and_writes_where_documented() {
+    let dir = temp("compare-same-name");
+    std::fs::create_dir_all(dir.join("other")).unwrap();
+    let quickstart = std::fs::read_to_string("scenarios/quickstart.yaml").unwrap();
+    std::fs::write(dir.join("a.yaml"), &quickstart).unwrap();
+    std::fs::write(dir.join("other/b.yaml"), &quickstart).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_syncsim"))
+        .args(["compare", "a.yaml", "other/b.yaml", "--seeds", "2"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let folder = dir.join("syncsim-out/compare-a.yaml-b.yaml");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(folder.join("comparison.json")).unwrap()).unwrap();
+    let names: Vec<&str> = json["entries"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["a.yaml", "b.yaml"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -15,9 +15,14 @@ pub fn compare(files: &[PathBuf], seeds: &str, out: Option<PathBuf>) -> Outcome 
     let seeds = parse_seeds(seeds).context("--seeds")?;
     let scenarios = files.iter().map(|f| ScenarioFile::load(f)).collect::<Result<Vec<_>, _>>()?;
     let entries = crate::compare::entries(&scenarios);
-    let names: Vec<&str> = scenarios.iter().map(|s| s.name()).collect();
+    // The files by scenario name, or by file name where two share one.
+    let mut names: Vec<String> = scenarios.iter().map(|s| s.name().to_string()).collect();
+    if (1..names.len()).any(|i| names[..i].contains(&names[i])) {
+        names =
+            files.iter().map(|f| f.file_name().map_or(f.display().to_string(), |n| n.display().to_string())).collect();
+    }
     let title = names.join(" vs ");
-    let dir = out.unwrap_or_else(|| output::default_dir(&format!("compare-{}", names.join("-")), seeds.start));
+    let dir = out.unwrap_or_else(|| output::scenario_dir(&format!("compare-{}", names.join("-"))));
     println!("seeds: {}..{}", seeds.start, seeds.end);
     println!("comparing: {}", entries.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", "));
     let _ = std::io::stdout().flush();
