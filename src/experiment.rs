@@ -34,10 +34,11 @@ pub struct ElectionConfiguration {
     pub trials: u32,
     /// Trials in which a new leader took over within the limit.
     pub completed: u32,
-    /// Downtime percentiles, in nanoseconds.
-    pub downtime: DurationFigures,
+    /// Downtime percentiles, in nanoseconds; `None` when no trial completed (there is no
+    /// downtime to measure, and a zero would read as an instant election).
+    pub downtime: Option<DurationFigures>,
     /// The same in milliseconds, as the paper gives them.
-    pub downtime_ms: DowntimeMs,
+    pub downtime_ms: Option<DowntimeMs>,
     /// The downtime distribution: (milliseconds, percent of trials at or below).
     pub cdf_ms: Vec<(f64, f64)>,
 }
@@ -133,8 +134,8 @@ pub fn leader_election(
                 heartbeat: heartbeat.to_string(),
                 trials: spec.trials,
                 completed: done.len() as u32,
-                downtime_ms: DowntimeMs::from(&DurationFigures::of(&done)),
-                downtime: DurationFigures::of(&done),
+                downtime_ms: (!done.is_empty()).then(|| DowntimeMs::from(&DurationFigures::of(&done))),
+                downtime: (!done.is_empty()).then(|| DurationFigures::of(&done)),
                 cdf_ms: charts::cdf_points(&ms, spec.trials as usize, 400),
             });
         }
@@ -318,17 +319,13 @@ pub fn render(report: &ExperimentReport) -> String {
             "election timeout", "completed", "median", "mean", "p99", "max"
         );
         for c in &g.configurations {
-            let d = &c.downtime;
-            let _ = writeln!(
-                s,
-                "    {:<16} {:>9} {:>8} {:>8} {:>8} {:>9}",
-                c.election_timeout,
-                c.completed,
-                ms(d.p50_ns),
-                ms(d.mean_ns),
-                ms(d.p99_ns),
-                ms(d.max_ns)
-            );
+            let figures = match &c.downtime {
+                Some(d) => {
+                    format!("{:>8} {:>8} {:>8} {:>9}", ms(d.p50_ns), ms(d.mean_ns), ms(d.p99_ns), ms(d.max_ns))
+                }
+                None => format!("{:>8}", "none completed"),
+            };
+            let _ = writeln!(s, "    {:<16} {:>9} {figures}", c.election_timeout, c.completed);
         }
     }
     for (seed, what) in report.experiment.violations.iter().take(5) {

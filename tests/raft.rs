@@ -187,13 +187,17 @@ fn the_election_experiment_reproduces_the_shape_of_the_papers_figure() {
     let (none, tiny, five, wide) =
         (config("150ms"), config("150ms..151ms"), config("150ms..155ms"), config("150ms..300ms"));
     assert!(none.completed < none.trials / 2, "without randomness split votes go on and on: {} done", none.completed);
-    assert!(tiny.downtime.p50_ns > five.downtime.p50_ns, "1 ms of randomness is slower than 5 ms");
-    assert!(five.downtime.p99_ns > wide.downtime.p99_ns, "more randomness shortens the tail");
-    assert_eq!(wide.completed, wide.trials);
+    // A configuration where no trial completed has no downtime figures, not zeros.
+    assert_eq!(none.downtime.is_none(), none.completed == 0);
+    let d = |c: &experiment::ElectionConfiguration| c.downtime.clone().expect("some trials completed");
+    let (tiny, five, wide) = (d(&tiny), d(&five), d(&wide.clone()));
+    assert!(tiny.p50_ns > five.p50_ns, "1 ms of randomness is slower than 5 ms");
+    assert!(five.p99_ns > wide.p99_ns, "more randomness shortens the tail");
+    assert_eq!(config("150ms..300ms").completed, config("150ms..300ms").trials);
     // Downtime is at least about half the minimum timeout: the crash comes within a heartbeat.
-    assert!(wide.downtime.p50_ns > 75_000_000 && wide.downtime.max_ns < 1_000_000_000, "{:?}", wide.downtime);
+    assert!(wide.p50_ns > 75_000_000 && wide.max_ns < 1_000_000_000, "{wide:?}");
     let (fast, slow) = (config("25ms..50ms"), config("100ms..200ms"));
-    assert!(fast.downtime.p50_ns < slow.downtime.p50_ns, "a smaller minimum elects sooner");
+    assert!(d(&fast).p50_ns < d(&slow).p50_ns, "a smaller minimum elects sooner");
 }
 
 #[test]
@@ -203,4 +207,25 @@ fn the_checker_sees_what_the_report_says() {
     let r = runner::run(&s, 3, false).unwrap();
     let direct = lin::check_history(&r.history, Budget::default()).unwrap();
     assert_eq!(Some(direct.verdict), r.report.linearizability.as_ref().map(|l| l.verdict));
+}
+
+/// A configuration where no trial elected a leader reports no downtime ("none completed", and
+/// `null` in report.json), never a median of 0 ms that reads as an instant election.
+#[test]
+fn an_experiment_configuration_with_no_completed_trial_says_so() {
+    let dir = std::env::temp_dir().join(format!("syncsim-election-none-{}", std::process::id()));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syncsim"))
+        .args(["run", "tests/data/raft/election-none-complete.yaml", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let row = stdout.lines().find(|l| l.trim_start().starts_with("150ms ")).expect("the configuration's row");
+    assert!(row.contains("none completed") && !row.contains("0.0"), "{row}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let c = &report["experiment"]["groups"][0]["configurations"][0];
+    assert_eq!((c["completed"].as_u64(), c["downtime_ms"].is_null(), c["downtime"].is_null()), (Some(0), true, true));
+    let _ = std::fs::remove_dir_all(&dir);
 }
