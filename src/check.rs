@@ -19,8 +19,85 @@ pub struct Baseline {
     pub schema: u32,
     /// The seeds the medians were taken over, `start..end`.
     pub seeds: (u64, u64),
-    /// Median of every metric, per entry.
+    /// Median of every metric, per entry. Read strictly: an entry or a metric named twice is
+    /// an error, not the last one silently winning.
+    #[serde(deserialize_with = "unique_entries")]
     pub entries: BTreeMap<String, BTreeMap<String, f64>>,
+}
+
+/// A JSON object whose keys must be distinct (serde's maps keep the last of a repeated key).
+struct Unique<V>(BTreeMap<String, V>);
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Unique<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Keys<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Keys<V> {
+            type Value = Unique<V>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Unique<V>, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if out.contains_key(&key) {
+                        return Err(serde::de::Error::custom(format!("`{key}` appears twice")));
+                    }
+                    let value = map.next_value()?;
+                    out.insert(key, value);
+                }
+                Ok(Unique(out))
+            }
+        }
+        d.deserialize_map(Keys(std::marker::PhantomData))
+    }
+}
+
+fn unique_entries<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, BTreeMap<String, f64>>, D::Error> {
+    let Unique(entries) = Unique::<Unique<f64>>::deserialize(d)?;
+    Ok(entries.into_iter().map(|(entry, Unique(metrics))| (entry, metrics)).collect())
+}
+
+impl Baseline {
+    /// What is wrong with the stored values: metrics syncsim does not know, and values no run
+    /// can measure (a negative duration or count, a share outside 0..1, a truth value other
+    /// than 0 or 1). Each problem names its entry and metric.
+    pub fn problems(&self) -> Vec<String> {
+        use syncsim_reports::expect::{Kind, metric};
+        let mut out = Vec::new();
+        for (entry, metrics) in &self.entries {
+            for (name, &v) in metrics {
+                let Some((kind, _)) = metric(name) else {
+                    out.push(format!("{entry}: unknown metric `{name}`"));
+                    continue;
+                };
+                let possible = v.is_finite()
+                    && match kind {
+                        Kind::Duration => v >= 0.0,
+                        Kind::Fraction => (0.0..=1.0).contains(&v),
+                        Kind::Bool => v == 0.0 || v == 1.0,
+                        // Protocols may measure signed numbers; syncsim's own counts are >= 0.
+                        Kind::Number => name.starts_with("protocol.") || v >= 0.0,
+                    };
+                if !possible {
+                    out.push(format!("{entry}: `{name}` is {v}, which no run can measure"));
+                }
+            }
+        }
+        out
+    }
+
+    /// The metrics `now` measured for an entry this baseline holds but that it lacks: a
+    /// baseline taken before they existed, to be updated.
+    pub fn missing(&self, now: &Baseline) -> Vec<String> {
+        let mut out = Vec::new();
+        for (entry, metrics) in &now.entries {
+            let Some(old) = self.entries.get(entry) else { continue };
+            for name in metrics.keys().filter(|m| !old.contains_key(*m)) {
+                out.push(format!("{entry}: the baseline has no `{name}`, which this run measured"));
+            }
+        }
+        out
+    }
 }
 
 /// A metric that got worse than its baseline allows.

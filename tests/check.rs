@@ -70,3 +70,39 @@ fn check_determinism_fails_a_planted_leak_with_exit_4() {
     let out = syncsim(&["check", "scenarios/quickstart.yaml", "--seeds", "0..3", "--check-determinism"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
+
+/// A baseline is read strictly: an unknown, repeated or missing metric, or a value no run can
+/// measure, is bad input (exit 3) naming the file, the entry and the metric, never a silent
+/// comparison against nonsense.
+#[test]
+fn a_broken_baseline_is_refused_naming_what_is_wrong() {
+    let dir = tmp("broken-baseline");
+    let baseline = dir.join("baseline.json");
+    let b = baseline.to_str().unwrap();
+    let out = syncsim(&["check", "scenarios/quickstart.yaml", "--seeds", "0..3", "--baseline", b, "--update-baseline"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let good = std::fs::read_to_string(&baseline).unwrap();
+    let check = |text: &str| {
+        std::fs::write(&baseline, text).unwrap();
+        let out = syncsim(&["check", "scenarios/quickstart.yaml", "--seeds", "0..3", "--baseline", b]);
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    assert_eq!(check(&good).0, Some(0), "the stored baseline itself passes");
+    let avail = good.lines().find(|l| l.contains("\"availability\":")).expect("availability is stored").to_string();
+    let cases = [
+        (
+            good.replacen(&avail, &format!("{avail}\n      \"lantency.all.p99\": 1.0,"), 1),
+            "unknown metric `lantency.all.p99`",
+        ),
+        (good.replacen(&avail, &format!("{avail}\n      \"availability\": 0.5,"), 1), "`availability` appears twice"),
+        (good.replacen(&avail, "      \"availability\": 1.5,", 1), "`availability` is 1.5, which no run can measure"),
+        (good.replacen(&format!("{avail}\n"), "", 1), "the baseline has no `availability`"),
+    ];
+    for (text, said) in cases {
+        assert_ne!(text, good, "the case changed the file");
+        let (code, stderr) = check(&text);
+        assert_eq!(code, Some(3), "{said}: {stderr}");
+        assert!(stderr.contains(said) && stderr.contains("baseline.json"), "expected `{said}` in: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

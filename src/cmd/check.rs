@@ -86,6 +86,13 @@ pub fn check(args: CheckArgs) -> Outcome {
         exit = Exit::Nondeterministic;
     }
     if let Some(old) = &old {
+        let missing = old.missing(&now);
+        if !missing.is_empty() {
+            let path = args.baseline.as_ref().expect("a baseline was read").display();
+            return Err(Error::all(
+                missing.into_iter().map(|m| format!("{path}: {m}; update the baseline (--update-baseline)")).collect(),
+            ));
+        }
         for entry in now.entries.keys().filter(|e| !old.entries.contains_key(*e)) {
             println!("  note: {entry} is not in the baseline; nothing to compare");
         }
@@ -113,13 +120,22 @@ pub fn check(args: CheckArgs) -> Outcome {
     Ok(exit)
 }
 
-fn read_baseline(path: &Path) -> Result<Baseline, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read the baseline: {e}", path.display()))?;
-    let b: Baseline = serde_json::from_str(&text)
-        .map_err(|e| format!("{}:{}:{}: not a baseline: {e}", path.display(), e.line(), e.column()))?;
+fn read_baseline(path: &Path) -> Result<Baseline, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::bad_input(format!("{}: cannot read the baseline: {e}", path.display())))?;
+    let b: Baseline = serde_json::from_str(&text).map_err(|e| {
+        Error::bad_input(format!("{}:{}:{}: not a baseline: {e}", path.display(), e.line(), e.column()))
+    })?;
     if b.schema != BASELINE_SCHEMA {
-        return Err(format!("{}: baseline schema {}, this syncsim reads {BASELINE_SCHEMA}", path.display(), b.schema));
+        return Err(Error::bad_input(format!(
+            "{}: baseline schema {}, this syncsim reads {BASELINE_SCHEMA}",
+            path.display(),
+            b.schema
+        )));
+    }
+    let problems = b.problems();
+    if !problems.is_empty() {
+        return Err(Error::all(problems.iter().map(|p| format!("{}: {p}", path.display())).collect()));
     }
     Ok(b)
 }
