@@ -67,6 +67,7 @@ const CASES: &[(&str, usize, usize, &str, &str)] = &[
     ("swarm-unknown-kind.yaml", 8, 27, "random_faults.swarm.kinds[1]", "unknown variant `meteor`"),
     ("swarm-zero-lasts.yaml", 8, 19, "random_faults.swarm.lasts", "longer than 0s"),
     ("settle-heal-unknown.yaml", 4, 31, "settle.heal", "expected `all` or `core`"),
+    ("leader-without-leaders.yaml", 8, 34, "faults[0].partition[1][0]", "gossip does not: name a node"),
 ];
 
 fn syncsim(args: &[&str]) -> (i32, String) {

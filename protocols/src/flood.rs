@@ -116,6 +116,7 @@ impl Protocol for FloodNode {
             round: None,
             datatype: syncsim_sim::Datatype::KeyValue,
             reads_state: false,
+            leaders: false,
         }
     }
 

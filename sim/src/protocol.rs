@@ -80,6 +80,9 @@ pub struct ProtocolInfo {
     /// Whether [`Protocol::read_state`] reports what each replica holds, so that checkers
     /// may judge final states (a protocol that leaves it empty holds nothing to judge).
     pub reads_state: bool,
+    /// Whether the protocol elects leaders (and reports them through
+    /// [`Protocol::leader_term`]), so that faults may target `leader`.
+    pub leaders: bool,
 }
 
 /// The data type a protocol replicates, for the checkers that judge final states.

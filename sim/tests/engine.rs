@@ -69,6 +69,7 @@ impl Protocol for Pinger {
             round: None,
             datatype: syncsim_sim::Datatype::KeyValue,
             reads_state: false,
+            leaders: false,
         }
     }
     fn new(_: NodeId, config: &Config, durable: Option<u64>) -> Self {

@@ -66,6 +66,15 @@ pub fn resolve(raw: &RawScenario) -> Result<Resolved> {
     let network = network(&raw.network, &nodes, regions)?;
     let workload = workload(&raw.workload, raw.duration, &raw.protocol, &nodes)?;
     let faults = faults(&raw.faults, raw.duration, &nodes, &network.topology)?;
+    let info = raw.protocol.info();
+    if !info.leaders
+        && let Some((i, field)) = raw.faults.iter().enumerate().find_map(|(i, f)| leader_target(f).map(|x| (i, x)))
+    {
+        return Err(FieldError::new(
+            format!("faults[{i}].{field}"),
+            format!("`leader` needs a protocol that elects leaders, and {} does not: name a node", info.name),
+        ));
+    }
     let random_faults = random_faults(&raw.random_faults)?;
     let windows = random_faults.expected_windows(raw.duration);
     if windows > MAX_FAULTS as f64 {
@@ -678,6 +687,32 @@ fn workload(
         client_latency: raw.client_latency.clone(),
         script,
     })
+}
+
+/// The field of `f` that targets `leader`, if one does.
+fn leader_target(f: &RawFault) -> Option<String> {
+    let leader = |n: &Option<String>| n.as_deref() == Some("leader");
+    if let Some(groups) = &f.partition {
+        for (g, group) in groups.iter().enumerate() {
+            if let Some(j) = group.iter().position(|n| n == "leader") {
+                return Some(format!("partition[{g}][{j}]"));
+            }
+        }
+    }
+    let named = [
+        ("crash", &f.crash),
+        ("restart", &f.restart),
+        ("pause", &f.pause),
+        ("resume", &f.resume),
+        ("lose_disk", &f.lose_disk),
+    ];
+    if let Some((field, _)) = named.iter().find(|(_, n)| leader(n)) {
+        return Some(field.to_string());
+    }
+    if f.clock.as_ref().is_some_and(|c| c.node == "leader") {
+        return Some("clock.node".into());
+    }
+    f.drift.as_ref().is_some_and(|d| d.node == "leader").then(|| "drift.node".into())
 }
 
 fn faults(raw: &[RawFault], duration: SimDuration, nodes: &Names, topology: &TopologySpec) -> Result<Vec<TimedFault>> {

@@ -240,6 +240,7 @@ impl Protocol for Chain {
             round: None,
             datatype: Datatype::KeyValue,
             reads_state: true,
+            leaders: false,
         }
     }
 

@@ -336,6 +336,7 @@ impl<C: Crdt> Protocol for CrdtNode<C> {
             round: Some(config.interval),
             datatype: C::DATATYPE,
             reads_state: true,
+            leaders: false,
         }
     }
 

@@ -434,6 +434,7 @@ impl Protocol for GossipNode {
             round: Some(config.interval),
             datatype: syncsim_sim::Datatype::KeyValue,
             reads_state: true,
+            leaders: false,
         }
     }
 

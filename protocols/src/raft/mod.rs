@@ -979,6 +979,7 @@ impl Protocol for RaftNode {
             round: None,
             datatype: syncsim_sim::Datatype::KeyValue,
             reads_state: true,
+            leaders: true,
         }
     }
 

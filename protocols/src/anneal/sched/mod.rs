@@ -482,6 +482,7 @@ impl Protocol for SchedNode {
             round: Some(config.interval),
             datatype: syncsim_sim::Datatype::KeyValue,
             reads_state: true,
+            leaders: false,
         }
     }
 
