@@ -68,6 +68,7 @@ const CASES: &[(&str, usize, usize, &str, &str)] = &[
     ("swarm-zero-lasts.yaml", 8, 19, "random_faults.swarm.lasts", "longer than 0s"),
     ("settle-heal-unknown.yaml", 4, 31, "settle.heal", "expected `all` or `core`"),
     ("leader-without-leaders.yaml", 8, 34, "faults[0].partition[1][0]", "gossip does not: name a node"),
+    ("restart-leader.yaml", 9, 24, "faults[1].restart", "not the node `crash: leader` took down"),
 ];
 
 fn syncsim(args: &[&str]) -> (i32, String) {

@@ -878,6 +878,19 @@ fn fault(path: &str, f: &RawFault, nodes: &Names, topology: &TopologySpec) -> Re
             None => Fault::Crash(one("crash", n)?),
         });
     }
+    // The leader when a restart or resume comes is whoever leads then, not the node the crash
+    // or pause took down (that one leads nothing while down): refused, with the way to say it.
+    for (field, undoes, n) in [("restart", "crash", &f.restart), ("resume", "pause", &f.resume)] {
+        if n.as_deref() == Some("leader") {
+            return Err(FieldError::new(
+                format!("{path}.{field}"),
+                format!(
+                    "`{field}: leader` would {field} whoever leads then, not the node `{undoes}: leader` took \
+                     down: name the node, or give the {undoes} `lasts:` so that the same node comes back"
+                ),
+            ));
+        }
+    }
     if let Some(n) = &f.restart {
         return Ok(match target("restart", n, true)? {
             Some(t) => Fault::Targeted(Targeted::Restart(t)),
