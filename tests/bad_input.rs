@@ -69,6 +69,9 @@ const CASES: &[(&str, usize, usize, &str, &str)] = &[
     ("settle-heal-unknown.yaml", 4, 31, "settle.heal", "expected `all` or `core`"),
     ("leader-without-leaders.yaml", 8, 34, "faults[0].partition[1][0]", "gossip does not: name a node"),
     ("restart-leader.yaml", 9, 24, "faults[1].restart", "not the node `crash: leader` took down"),
+    ("restart-up-node.yaml", 10, 24, "faults[2].restart", "n1 is up at t=3s: crash it first"),
+    ("crash-down-node.yaml", 9, 22, "faults[1].crash", "n2 is already down (faults[0] at 1s crashed it)"),
+    ("resume-not-paused.yaml", 8, 23, "faults[0].resume", "n0 is not paused at t=2s"),
 ];
 
 fn syncsim(args: &[&str]) -> (i32, String) {

@@ -217,3 +217,25 @@ fn compare_labels_same_named_files_apart_and_writes_where_documented() {
     assert_eq!(names, ["a.yaml", "b.yaml"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `validate` accepts every shipped scenario, those with `variants:` included.
+#[test]
+fn validate_accepts_every_shipped_scenario() {
+    let mut files: Vec<String> = std::fs::read_dir("scenarios")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .map(|p| p.display().to_string())
+        .collect();
+    files.sort();
+    let mut args = vec!["validate"];
+    args.extend(files.iter().map(String::as_str));
+    let out = syncsim(&args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("ok: ")).count(), files.len(), "{stdout}");
+    assert!(
+        stdout.contains("compare-sync.yaml (compare-sync, 5 nodes, variants raft, gossip, crdt-delta)"),
+        "{stdout}"
+    );
+}

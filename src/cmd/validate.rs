@@ -5,14 +5,19 @@ use std::path::PathBuf;
 use syncsim_reports::Exit;
 
 use super::{Error, Outcome};
-use crate::scenario::Scenario;
+use crate::scenario::ScenarioFile;
 
 /// Runs `syncsim validate`: every file is read, and every bad one is named.
 pub fn validate(files: &[PathBuf]) -> Outcome {
     let mut problems = Vec::new();
     for file in files {
-        match Scenario::load(file) {
-            Ok(s) => println!("ok: {} ({}, {} nodes)", file.display(), s.name(), s.node_names.len()),
+        match ScenarioFile::load(file) {
+            Ok(f) => {
+                let variants = f.variant_names();
+                let of =
+                    if variants.is_empty() { String::new() } else { format!(", variants {}", variants.join(", ")) };
+                println!("ok: {} ({}, {} nodes{of})", file.display(), f.name(), f.runs()[0].node_names.len());
+            }
             Err(e) => problems.push(e.to_string()),
         }
     }

@@ -720,6 +720,8 @@ fn faults(raw: &[RawFault], duration: SimDuration, nodes: &Names, topology: &Top
         return Err(FieldError::new("faults", format!("{} faults is more than the limit of {MAX_FAULTS}", raw.len())));
     }
     let mut out = Vec::with_capacity(raw.len());
+    // Where each fault of `out` was written: its entry, and `lasts` for the end of a window.
+    let mut origin: Vec<(usize, bool)> = Vec::with_capacity(raw.len());
     for (i, f) in raw.iter().enumerate() {
         let path = format!("faults[{i}]");
         if f.at > duration {
@@ -761,6 +763,7 @@ fn faults(raw: &[RawFault], duration: SimDuration, nodes: &Names, topology: &Top
         let fault = fault(&path, f, nodes, topology)?;
         let Some(lasts) = f.lasts else {
             out.push(TimedFault { at, fault });
+            origin.push((i, false));
             continue;
         };
         // A window: the fault, then what ends it, in this order (so that a script written out
@@ -777,8 +780,61 @@ fn faults(raw: &[RawFault], duration: SimDuration, nodes: &Names, topology: &Top
         let until = (f.at + lasts).min(duration);
         out.push(TimedFault { at, fault });
         out.push(TimedFault { at: SimTime::ZERO + until, fault: end });
+        origin.extend([(i, false), (i, true)]);
     }
+    script_makes_sense(raw, &out, &origin, nodes)?;
     Ok(out)
+}
+
+/// Refuses a script with a fault that would do nothing: restarting a node that is up,
+/// resuming one that is not paused, crashing one that is down, pausing one that is down.
+/// Faults are followed in the order the run applies them (by time; at one time, as written,
+/// a window's end after the faults written for that time). Windows (`lasts:`) are not judged,
+/// nor is a fault on a node a window last changed: random windows written out as a script
+/// overlap each other and the script as they were drawn, and the run takes that. After a fault on `leader` or `rest`, which picks its nodes only when
+/// it happens, nothing more can be told.
+fn script_makes_sense(raw: &[RawFault], out: &[TimedFault], origin: &[(usize, bool)], nodes: &Names) -> Result<()> {
+    #[derive(Copy, Clone, PartialEq)]
+    enum Status {
+        Up,
+        Down(usize),
+        Paused,
+    }
+    let mut order: Vec<usize> = (0..out.len()).collect();
+    order.sort_by_key(|&k| out[k].at);
+    // Each node's status, and whether a window set it.
+    let mut status = vec![(Status::Up, false); nodes.names.len()];
+    for k in order {
+        let (i, end) = origin[k];
+        let judged = !end && raw[i].lasts.is_none();
+        let (node, field, after) = match &out[k].fault {
+            Fault::Targeted(_) => return Ok(()),
+            Fault::Crash(n) => (*n, "crash", Status::Down(i)),
+            Fault::Restart(n) => (*n, "restart", Status::Up),
+            Fault::Pause(n) => (*n, "pause", Status::Paused),
+            Fault::Resume(n) => (*n, "resume", Status::Up),
+            _ => continue,
+        };
+        let name = &nodes.names[node.index()];
+        let (now, by_window) = status[node.index()];
+        let problem = match (field, now) {
+            ("crash" | "pause", Status::Down(j)) => {
+                Some(format!("{name} is already down (faults[{j}] at {} crashed it)", raw[j].at))
+            }
+            ("restart", Status::Up | Status::Paused) => {
+                Some(format!("{name} is up at {}: crash it first, or drop the restart", out[k].at))
+            }
+            ("resume", Status::Up | Status::Down(_)) => {
+                Some(format!("{name} is not paused at {}: pause it first, or drop the resume", out[k].at))
+            }
+            _ => None,
+        };
+        if let Some(message) = problem.filter(|_| judged && !by_window) {
+            return Err(FieldError::new(format!("faults[{i}].{field}"), message));
+        }
+        status[node.index()] = (after, !judged);
+    }
+    Ok(())
 }
 
 fn fault(path: &str, f: &RawFault, nodes: &Names, topology: &TopologySpec) -> Result<Fault> {
