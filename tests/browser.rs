@@ -1,6 +1,10 @@
-//! The HTML report in a real browser: headless Chromium (installed by
-//! `scripts/install-browser.sh`, which this test runs when no browser is found) loads the
-//! quickstart's `index.html` without errors, and every chart is there and drawn.
+//! The HTML report in a real browser: headless Chromium loads the quickstart's `index.html`
+//! and the comparison page without errors, and every chart is there and drawn.
+//!
+//! The browser is installed by `scripts/install-browser.sh`, which `.ci/run` runs before the
+//! tests (never a test itself: `cargo test` installs nothing). Without a browser these tests
+//! are skipped with a message on stderr, unless `SYNCSIM_REQUIRE_BROWSER` is set, as `.ci/run`
+//! sets it: then a missing browser fails them.
 //!
 //! `SYNCSIM_SCREENSHOTS=1 cargo test --test browser` also refreshes the screenshot in docs/.
 
@@ -16,19 +20,25 @@ fn find_browser() -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-fn browser() -> PathBuf {
-    if let Some(b) = find_browser() {
-        return b;
+/// The browser; `None`, said on stderr, when there is none and none is required.
+fn browser() -> Option<PathBuf> {
+    let found = find_browser();
+    if found.is_none() {
+        let hint = "install one with scripts/install-browser.sh";
+        assert!(
+            std::env::var_os("SYNCSIM_REQUIRE_BROWSER").is_none(),
+            "no browser ({}) on the PATH and SYNCSIM_REQUIRE_BROWSER is set: {hint}",
+            BROWSERS.join(", ")
+        );
+        eprintln!("SKIPPED: no headless browser ({}) on the PATH; {hint}", BROWSERS.join(", "));
     }
-    let status = Command::new("scripts/install-browser.sh").status().expect("scripts/install-browser.sh runs");
-    assert!(status.success(), "scripts/install-browser.sh could not install a browser");
-    find_browser().expect("a browser on the PATH after scripts/install-browser.sh")
+    found
 }
 
 /// Loads `page` headless; returns the document as the browser parsed it, and its log.
-fn load(page: &Path, screenshot: Option<&Path>) -> (String, String) {
+fn load(browser: &Path, page: &Path, screenshot: Option<&Path>) -> (String, String) {
     let url = format!("file://{}", page.canonicalize().unwrap().display());
-    let mut cmd = Command::new(browser());
+    let mut cmd = Command::new(browser);
     cmd.args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr"]);
     cmd.args(["--window-size=1200,3400", "--virtual-time-budget=2000"]);
     match screenshot {
@@ -42,12 +52,12 @@ fn load(page: &Path, screenshot: Option<&Path>) -> (String, String) {
 
 /// Runs `syncsim args... --out DIR`, loads `DIR/index.html`, and checks the page: its title,
 /// no errors, one drawn chart per `charts/*.svg` (`figures` of them); returns the screenshot.
-fn check_page(args: &[&str], name: &str, title: &str, figures: usize) -> PathBuf {
+fn check_page(browser: &Path, args: &[&str], name: &str, title: &str, figures: usize) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("syncsim-browser-{name}-{}", std::process::id()));
     let run = Command::new(env!("CARGO_BIN_EXE_syncsim")).args(args).arg("--out").arg(&dir).output().unwrap();
     assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stdout));
     let page = dir.join("index.html");
-    let (dom, log) = load(&page, None);
+    let (dom, log) = load(browser, &page, None);
     // No script on the page, so nothing may log to the console; nothing may fail to load.
     for bad in ["CONSOLE", "ERR_"] {
         assert!(!log.contains(bad), "{name}: the browser reported `{bad}`:\n{log}");
@@ -64,7 +74,7 @@ fn check_page(args: &[&str], name: &str, title: &str, figures: usize) -> PathBuf
         assert!(marks > 3, "{name}: an empty chart: {svg:.300}");
     }
     let png = dir.join("shot.png");
-    load(&page, Some(&png));
+    load(browser, &page, Some(&png));
     let size = std::fs::metadata(&png).unwrap().len();
     assert!(size > 50_000, "{name}: the screenshot is nearly blank ({size} bytes)");
     png
@@ -74,7 +84,8 @@ fn check_page(args: &[&str], name: &str, title: &str, figures: usize) -> PathBuf
 fn the_quickstart_report_loads_in_a_browser_with_every_chart_drawn() {
     // Latency CDF, latency over time, divergence, session violations (seed 1 has one: a
     // push-pull reply that carried a client's later write first), network.
-    let png = check_page(&["run", "scenarios/quickstart.yaml"], "quickstart", "quickstart: PASS", 5);
+    let Some(browser) = browser() else { return };
+    let png = check_page(&browser, &["run", "scenarios/quickstart.yaml"], "quickstart", "quickstart: PASS", 5);
     if std::env::var_os("SYNCSIM_SCREENSHOTS").is_some() {
         std::fs::copy(&png, "docs/report-quickstart.png").unwrap();
     }
@@ -85,7 +96,8 @@ fn the_comparison_page_loads_in_a_browser_with_every_chart_drawn() {
     // Latency, availability, messages, bytes per operation and per write, convergence bars;
     // latency CDF; divergence.
     let args = ["compare", "scenarios/compare-sync.yaml", "--seeds", "20"];
-    let png = check_page(&args, "compare", "compare-sync: PASS", 8);
+    let Some(browser) = browser() else { return };
+    let png = check_page(&browser, &args, "compare", "compare-sync: PASS", 8);
     if std::env::var_os("SYNCSIM_SCREENSHOTS").is_some() {
         std::fs::copy(&png, "docs/report-compare.png").unwrap();
     }
