@@ -271,13 +271,13 @@ pub fn gaps(parts: &[SweepReport]) -> Vec<String> {
         format!("{}{more}", shown.join(", "))
     };
     for p in parts {
-        let (own, name): (Vec<u64>, String) = match p.shard {
-            Some(sh) => (sh.seeds(seeds.clone()), format!("shard {}/{}", sh.index, sh.count)),
+        let (own, name): (std::collections::BTreeSet<u64>, String) = match p.shard {
+            Some(sh) => (sh.seeds(seeds.clone()).into_iter().collect(), format!("shard {}/{}", sh.index, sh.count)),
             None => (seeds.clone().collect(), "a whole sweep".to_string()),
         };
         let held: std::collections::BTreeSet<u64> = p.records.iter().map(|r| r.seed).collect();
-        let lacking: Vec<u64> = own.iter().copied().filter(|s| !held.contains(s)).collect();
-        let foreign: Vec<u64> = held.iter().copied().filter(|s| !own.contains(s)).collect();
+        let lacking: Vec<u64> = own.difference(&held).copied().collect();
+        let foreign: Vec<u64> = held.difference(&own).copied().collect();
         if !lacking.is_empty() {
             problems.push(format!("{name} lacks {} of its {} seeds: {}", lacking.len(), own.len(), few(&lacking)));
         }
