@@ -35,6 +35,9 @@ const EXAMPLES: usize = 10;
 /// Violations are counted in buckets of this many nanoseconds for the chart.
 const BUCKET_NS: u64 = 1_000_000_000;
 
+/// The buckets while checking, by start time.
+type Buckets = BTreeMap<u64, SessionBucket>;
+
 /// Which guarantee.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -146,15 +149,12 @@ impl SessionStats {
         }
     }
 
-    fn record(&mut self, v: SessionViolation) {
+    /// Counts `v`, in its second's bucket of `buckets` (a map while checking: violations
+    /// arrive out of time order, and inserting into the middle of `per_second` is linear; see
+    /// [`finish`]).
+    fn record(&mut self, buckets: &mut Buckets, v: SessionViolation) {
         let t = v.at_ns / BUCKET_NS * BUCKET_NS;
-        let bucket = match self.per_second.binary_search_by_key(&t, |b| b.t_ns) {
-            Ok(i) => &mut self.per_second[i],
-            Err(i) => {
-                self.per_second.insert(i, SessionBucket { t_ns: t, ..SessionBucket::default() });
-                &mut self.per_second[i]
-            }
-        };
+        let bucket = buckets.entry(t).or_insert_with(|| SessionBucket { t_ns: t, ..SessionBucket::default() });
         match v.guarantee {
             Guarantee::ReadYourWrites => {
                 bucket.read_your_writes += 1;
@@ -197,6 +197,7 @@ fn last_before(list: &[(u64, RequestId)], t: u64) -> Option<RequestId> {
 pub fn check(index: &WriteIndex, served_locally: bool, name: impl Fn(usize) -> String) -> SessionStats {
     let (history, tracker) = (index.history, index.tracker);
     let mut out = SessionStats::default();
+    let mut buckets = Buckets::new();
     // Per client: its acknowledged writes by key, its acknowledged reads by key, and all its
     // acknowledged writes, each as (return time, id) in return order.
     type ByRet = Vec<(u64, RequestId)>;
@@ -223,7 +224,7 @@ pub fn check(index: &WriteIndex, served_locally: bool, name: impl Fn(usize) -> S
         if let Some(w) = last_before(writes.get(&(client, key)).unwrap_or(&empty), e.call.0) {
             out.ryw_reads += 1;
             if !index.holds(&values, key, w) {
-                out.record(SessionViolation {
+                out.record(&mut buckets, SessionViolation {
                     guarantee: Guarantee::ReadYourWrites,
                     client,
                     op: e.id.0,
@@ -248,7 +249,7 @@ pub fn check(index: &WriteIndex, served_locally: bool, name: impl Fn(usize) -> S
             if !named.is_empty() {
                 out.mr_reads += 1;
                 if let Some(lost) = named.iter().find(|ws| !ws.iter().any(|&w| index.holds(&values, key, w))) {
-                    out.record(SessionViolation {
+                    out.record(&mut buckets, SessionViolation {
                         guarantee: Guarantee::MonotonicReads,
                         client,
                         op: e.id.0,
@@ -265,7 +266,7 @@ pub fn check(index: &WriteIndex, served_locally: bool, name: impl Fn(usize) -> S
         }
     }
     if !served_locally {
-        return finish(out);
+        return finish(out, buckets);
     }
     // Monotonic writes, as readers can observe it: a read that sees a client's register write
     // at a replica that does not yet hold the client's earlier write. Judged once per write.
@@ -289,30 +290,34 @@ pub fn check(index: &WriteIndex, served_locally: bool, name: impl Fn(usize) -> S
                 continue;
             }
             let writer = entry(w2);
-            out.record(SessionViolation {
-                guarantee: Guarantee::MonotonicWrites,
-                client: writer.client,
-                op: w2.0,
-                earlier: w1.0,
-                at_ns: e.call.0,
-                message: format!(
-                    "read #{} at {} saw write #{} ({}) before that replica held the same client's earlier write \
+            out.record(
+                &mut buckets,
+                SessionViolation {
+                    guarantee: Guarantee::MonotonicWrites,
+                    client: writer.client,
+                    op: w2.0,
+                    earlier: w1.0,
+                    at_ns: e.call.0,
+                    message: format!(
+                        "read #{} at {} saw write #{} ({}) before that replica held the same client's earlier write \
                      #{} ({})",
-                    e.id.0,
-                    name(e.node.index()),
-                    w2.0,
-                    describe(&writer.op),
-                    w1.0,
-                    describe(&entry(w1).op)
-                ),
-            });
+                        e.id.0,
+                        name(e.node.index()),
+                        w2.0,
+                        describe(&writer.op),
+                        w1.0,
+                        describe(&entry(w1).op)
+                    ),
+                },
+            );
         }
     }
-    finish(out)
+    finish(out, buckets)
 }
 
-/// Shares and example order, once every violation is counted.
-fn finish(mut out: SessionStats) -> SessionStats {
+/// Shares, example order and the buckets in time order, once every violation is counted.
+fn finish(mut out: SessionStats, buckets: Buckets) -> SessionStats {
+    out.per_second = buckets.into_values().collect();
     let share = |bad: u64, all: u64| if all == 0 { 0.0 } else { bad as f64 / all as f64 };
     out.read_your_writes_share = share(out.read_your_writes, out.ryw_reads);
     out.monotonic_reads_share = share(out.monotonic_reads, out.mr_reads);
@@ -440,5 +445,60 @@ mod tests {
         assert_eq!((s.mw_writes, s.monotonic_writes), (1, 1));
         let m = &s.examples.iter().find(|v| v.guarantee == Guarantee::MonotonicWrites).unwrap().message;
         assert!(m.starts_with("read #3 at n1 saw write #1 (put 20 at key 2)"), "{m}");
+    }
+
+    /// `record` as it was: the bucket inserted into the middle of `per_second`.
+    fn record_into_vec(stats: &mut SessionStats, v: SessionViolation) {
+        let t = v.at_ns / BUCKET_NS * BUCKET_NS;
+        let i = match stats.per_second.binary_search_by_key(&t, |b| b.t_ns) {
+            Ok(i) => i,
+            Err(i) => {
+                stats.per_second.insert(i, SessionBucket { t_ns: t, ..SessionBucket::default() });
+                i
+            }
+        };
+        let bucket = &mut stats.per_second[i];
+        match v.guarantee {
+            Guarantee::ReadYourWrites => {
+                bucket.read_your_writes += 1;
+                stats.read_your_writes += 1;
+            }
+            Guarantee::MonotonicReads => {
+                bucket.monotonic_reads += 1;
+                stats.monotonic_reads += 1;
+            }
+            Guarantee::MonotonicWrites => {
+                bucket.monotonic_writes += 1;
+                stats.monotonic_writes += 1;
+            }
+        }
+        if stats.examples.iter().filter(|e| e.guarantee == v.guarantee).count() < EXAMPLES {
+            stats.examples.push(v);
+        }
+    }
+
+    #[test]
+    fn buckets_kept_in_a_map_chart_what_insertion_into_the_vector_did() {
+        let mut next = crate::writes::tests::xorshift(0xbf58_476d_1ce4_e5b9);
+        for _ in 0..200 {
+            let (mut fast, mut slow, mut buckets) = (SessionStats::default(), SessionStats::default(), Buckets::new());
+            for op in 0..next(60) {
+                let v = SessionViolation {
+                    guarantee: Guarantee::ALL[next(3) as usize],
+                    client: 0,
+                    op,
+                    earlier: 0,
+                    // Out of time order, several to a second.
+                    at_ns: next(8) * BUCKET_NS + next(BUCKET_NS),
+                    message: String::new(),
+                };
+                fast.record(&mut buckets, v.clone());
+                record_into_vec(&mut slow, v);
+            }
+            let charted = std::mem::take(&mut slow.per_second);
+            let mut want = finish(slow, Buckets::new());
+            want.per_second = charted;
+            assert_eq!(finish(fast, buckets), want);
+        }
     }
 }

@@ -32,8 +32,9 @@ pub struct WriteTrace {
 /// What is known of one stream of a key.
 #[derive(Clone, Debug)]
 struct StreamState {
-    /// Its writes in stamp order, as (stamp, index into `writes`).
-    writes: Vec<(u64, usize)>,
+    /// Its writes in stamp order, as (stamp, index into `writes`): a set, since writes may
+    /// arrive out of stamp order and inserting into the middle of a vector is linear.
+    writes: BTreeSet<(u64, usize)>,
     /// The highest stamp each replica has exposed (0: none).
     replica: Vec<u64>,
 }
@@ -59,15 +60,14 @@ impl VisibilityTracker {
         let stream = self
             .streams
             .entry((e.key, e.stream))
-            .or_insert_with(|| StreamState { writes: Vec::new(), replica: vec![0; nodes] });
+            .or_insert_with(|| StreamState { writes: BTreeSet::new(), replica: vec![0; nodes] });
         if let Some(write) = e.write
             && let std::collections::btree_map::Entry::Vacant(slot) = self.index.entry(write)
         {
             // First sight of this write: replicas already past its stamp have it implicitly.
             let seen = stream.replica.iter().map(|&s| if s >= e.stamp { now.0 } else { UNSEEN }).collect();
             slot.insert(self.writes.len());
-            let pos = stream.writes.partition_point(|&(s, _)| s < e.stamp);
-            stream.writes.insert(pos, (e.stamp, self.writes.len()));
+            stream.writes.insert((e.stamp, self.writes.len()));
             self.writes.push(WriteTrace { stream: e.stream, stamp: e.stamp, seen });
         }
         let old = stream.replica[node.index()];
@@ -75,10 +75,11 @@ impl VisibilityTracker {
             return;
         }
         stream.replica[node.index()] = e.stamp;
-        // Every write of this stream up to the new stamp is now visible here.
-        let upto = stream.writes.partition_point(|&(s, _)| s <= e.stamp);
-        let from = stream.writes.partition_point(|&(s, _)| s < old);
-        for &(_, w) in &stream.writes[from..upto] {
+        // Every write of this stream up to the new stamp is now visible here. Those up to
+        // `old` already were (marked when the replica passed them, or when they were first
+        // seen behind it), so each write is visited once per replica, not at every exposure.
+        let past_old = std::ops::Bound::Excluded((old, usize::MAX));
+        for &(_, w) in stream.writes.range((past_old, std::ops::Bound::Included((e.stamp, usize::MAX)))) {
             let seen = &mut self.writes[w].seen[node.index()];
             if *seen == UNSEEN {
                 *seen = now.0;
@@ -376,5 +377,82 @@ mod tests {
         let s = t.finish(&h, &[true, true], None, None);
         assert_eq!(s.visible_everywhere, 2);
         assert_eq!(s.all_max_ns, 8);
+    }
+
+    /// A stream as the old tracker kept it: writes as (stamp, index) sorted by stamp, and each
+    /// replica's highest stamp.
+    type VecStream = (Vec<(u64, usize)>, Vec<u64>);
+
+    /// The tracker as it was: a stream's writes in a vector kept sorted by inserting into its
+    /// middle, and every write from the old stamp on visited at each exposure.
+    #[derive(Default)]
+    struct VecTracker {
+        nodes: usize,
+        writes: Vec<WriteTrace>,
+        index: BTreeMap<RequestId, usize>,
+        streams: BTreeMap<(Key, u32), VecStream>,
+    }
+
+    impl VecTracker {
+        fn expose(&mut self, now: SimTime, node: NodeId, e: &Exposure) {
+            let nodes = self.nodes;
+            let (writes, replica) =
+                self.streams.entry((e.key, e.stream)).or_insert_with(|| (Vec::new(), vec![0; nodes]));
+            if let Some(write) = e.write
+                && let std::collections::btree_map::Entry::Vacant(slot) = self.index.entry(write)
+            {
+                let seen = replica.iter().map(|&s| if s >= e.stamp { now.0 } else { UNSEEN }).collect();
+                slot.insert(self.writes.len());
+                let pos = writes.partition_point(|&(s, _)| s < e.stamp);
+                writes.insert(pos, (e.stamp, self.writes.len()));
+                self.writes.push(WriteTrace { stream: e.stream, stamp: e.stamp, seen });
+            }
+            let old = replica[node.index()];
+            if e.stamp < old {
+                return;
+            }
+            replica[node.index()] = e.stamp;
+            let upto = writes.partition_point(|&(s, _)| s <= e.stamp);
+            let from = writes.partition_point(|&(s, _)| s < old);
+            for &(_, w) in &writes[from..upto] {
+                let seen = &mut self.writes[w].seen[node.index()];
+                if *seen == UNSEEN {
+                    *seen = now.0;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_set_of_writes_tracks_what_the_sorted_vector_tracked() {
+        let mut next = crate::writes::tests::xorshift(0x5851_f42d_4c95_7f2d);
+        let mut out_of_order = 0u32;
+        for _ in 0..300 {
+            let mut fast = VisibilityTracker::new(3);
+            let mut slow = VecTracker { nodes: 3, ..VecTracker::default() };
+            let mut ids = 0u64;
+            let mut highest: BTreeMap<(Key, u32), u64> = BTreeMap::new();
+            for _ in 0..next(40) {
+                let (key, stream) = (next(2), next(2) as u32);
+                // Stamps from 0, repeating, out of order; times out of order too.
+                let stamp = next(8);
+                let write = (next(2) == 0).then(|| {
+                    ids += 1;
+                    RequestId(ids)
+                });
+                let top = highest.entry((key, stream)).or_default();
+                out_of_order += u32::from(write.is_some() && stamp < *top);
+                *top = (*top).max(stamp);
+                let e = Exposure { key, stream, write, stamp };
+                let (at, node) = (SimTime(next(50)), NodeId(next(3) as u32));
+                fast.expose(at, node, &e);
+                slow.expose(at, node, &e);
+            }
+            for id in 0..=ids {
+                let want = slow.index.get(&RequestId(id)).map(|&i| &slow.writes[i]);
+                assert_eq!(fast.write(RequestId(id)), want);
+            }
+        }
+        assert!(out_of_order > 500, "writes arriving below a stamp already seen: {out_of_order}");
     }
 }
