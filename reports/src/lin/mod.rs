@@ -41,7 +41,10 @@ pub type OpOf<M> = Operation<<M as Model>::Input, <M as Model>::Output>;
 /// How much a check may spend.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Budget {
-    /// The most memory the search of one partition may hold for explored states, in bytes.
+    /// The most memory the search of one partition may hold, in bytes: for the (linearized
+    /// set, state) pairs it found dead and the distinct states it met. A dead pair takes a few
+    /// words plus a bit per operation overlapping the earliest one not yet linearized, so what
+    /// a history needs follows its concurrency, not its length.
     pub max_bytes: usize,
 }
 
