@@ -15,7 +15,7 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use syncsim_protocols::{CrdtFamily, FloodNode, GossipNode, RaftNode, SchedNode};
-use syncsim_sim::{Family, Param, ParamError, ProtocolInfo};
+use syncsim_sim::{Family, Load, Param, ParamError, ProtocolInfo};
 
 use crate::runner::{RunError, RunResult, Runner};
 
@@ -210,6 +210,11 @@ impl ProtocolConfig {
         self.0.validate(nodes)
     }
 
+    /// What the protocol costs per unit of load on `nodes` nodes ([`Family::load`]).
+    pub fn load(&self, nodes: usize) -> Load {
+        self.0.load(nodes)
+    }
+
     /// The parameters, if they are family `F`'s.
     pub fn get<F: Family>(&self) -> Option<&F::Config> {
         self.0.as_any().downcast_ref::<Typed<F>>().map(|t| &t.0)
@@ -231,6 +236,7 @@ trait AnyConfig: Send + Sync {
     fn kind(&self) -> &'static str;
     fn info(&self) -> ProtocolInfo;
     fn validate(&self, nodes: &[String]) -> Result<(), ParamError>;
+    fn load(&self, nodes: usize) -> Load;
     /// The parameters as a YAML mapping, enums as single-key maps (as scenarios write them).
     fn fields(&self) -> serde_yaml::Value;
     fn clone_box(&self) -> Box<dyn AnyConfig>;
@@ -253,6 +259,9 @@ impl<F: Family> AnyConfig for Typed<F> {
     }
     fn validate(&self, nodes: &[String]) -> Result<(), ParamError> {
         F::validate(&self.0, nodes)
+    }
+    fn load(&self, nodes: usize) -> Load {
+        F::load(&self.0, nodes)
     }
     fn fields(&self) -> serde_yaml::Value {
         serde_yaml::with::singleton_map_recursive::serialize(&self.0, serde_yaml::value::Serializer)

@@ -6,7 +6,7 @@ use syncsim_host::HostError;
 use syncsim_reports::{Report, RunContext, Tracker};
 use syncsim_sim::history::History;
 use syncsim_sim::trace::TraceRecord;
-use syncsim_sim::{Hostable, Launch, Sim, SimError};
+use syncsim_sim::{Hostable, Launch, Sim, SimError, SimTime};
 
 use crate::scenario::Scenario;
 
@@ -98,8 +98,23 @@ pub fn run(scenario: &Scenario, seed: u64, record_trace: bool) -> Result<RunResu
 
 /// Runs `scenario` under `seed` on `host` (only the engine records traces).
 pub fn run_on(host: Host, scenario: &Scenario, seed: u64, record_trace: bool) -> Result<RunResult, RunError> {
+    run_watched(host, scenario, seed, record_trace, None)
+}
+
+/// How far a run has come: called with the simulated time reached and the run's end.
+pub type Progress<'a> = &'a dyn Fn(SimTime, SimTime);
+
+/// Runs like [`run_on`], telling `progress` how far the run has come (on the engine; the
+/// async hosts run without it).
+pub fn run_watched(
+    host: Host,
+    scenario: &Scenario,
+    seed: u64,
+    record_trace: bool,
+    progress: Option<Progress<'_>>,
+) -> Result<RunResult, RunError> {
     let scenario = &*scenario.for_seed(seed).map_err(|e| RunError::Sim(SimError::Invalid(e.to_string())))?;
-    let runner = Runner { host, scenario, seed, record_trace };
+    let runner = Runner { host, scenario, seed, record_trace, progress };
     scenario.protocol().launch(&scenario.node_names, &runner)
 }
 
@@ -110,19 +125,26 @@ pub(crate) struct Runner<'a> {
     scenario: &'a Scenario,
     seed: u64,
     record_trace: bool,
+    progress: Option<Progress<'a>>,
 }
 
 impl Launch for &Runner<'_> {
     type Output = Result<RunResult, RunError>;
 
     fn launch<P: Hostable>(self, config: P::Config) -> Result<RunResult, RunError> {
-        let Runner { host, scenario, seed, record_trace } = *self;
+        let Runner { host, scenario, seed, record_trace, progress } = *self;
         let mut sim_config = scenario.sim.clone();
         sim_config.seed = seed;
         sim_config.record_trace = record_trace;
         let tracker = Tracker::new(scenario.node_names.len());
         let out = match host {
-            Host::Engine => Sim::<P, Tracker>::new(sim_config, config, tracker)?.run(),
+            Host::Engine => {
+                let sim = Sim::<P, Tracker>::new(sim_config, config, tracker)?;
+                match progress {
+                    Some(progress) => sim.run_watched(progress),
+                    None => sim.run(),
+                }
+            }
             #[cfg(madsim)]
             Host::Madsim => syncsim_host::simulate::<P, Tracker>(&sim_config, config, tracker)?,
             #[cfg(not(madsim))]

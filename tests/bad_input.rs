@@ -8,6 +8,10 @@ use std::process::Command;
 /// (file, line, column, field, a fragment of the message)
 const CASES: &[(&str, usize, usize, &str, &str)] = &[
     ("absurd-node-count.yaml", 4, 8, "nodes", "more than the limit of 1000000"),
+    ("too-many-nodes-for-memory.yaml", 4, 8, "nodes", "the largest part is 1000000 nodes"),
+    ("sample-every-1ns.yaml", 6, 25, "engine.sample_every", "35.0G state samples"),
+    ("writes-on-every-replica.yaml", 8, 12, "workload.arrival", "about 40.0M operations"),
+    ("anneal-huge-reads.yaml", 7, 10, "protocol.reads", "more than the limit of 8.0 GiB"),
     ("lasts-on-heal.yaml", 8, 33, "faults[0].lasts", "only a crash, pause, partition"),
     ("lasts-on-leader.yaml", 8, 37, "faults[0].lasts", "picks its nodes when it happens"),
     ("bad-heal.yaml", 8, 21, "faults[0].heal", "write `heal: all`"),

@@ -330,8 +330,23 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
     }
 
     /// Runs to the end and returns what the run produced.
-    pub fn run(mut self) -> RunOutput<O> {
-        while self.step() {}
+    pub fn run(self) -> RunOutput<O> {
+        self.run_watched(|_, _| {})
+    }
+
+    /// Runs to the end like [`Sim::run`], telling `progress` the simulated time reached and
+    /// the end, every few thousand events: for a progress bar. It sees the run and cannot
+    /// change it.
+    pub fn run_watched(mut self, mut progress: impl FnMut(SimTime, SimTime)) -> RunOutput<O> {
+        const EVERY: u32 = 1 << 14;
+        let mut countdown = EVERY;
+        while self.step() {
+            countdown -= 1;
+            if countdown == 0 {
+                countdown = EVERY;
+                progress(self.now, self.end());
+            }
+        }
         if self.core.aborted.is_none() && self.core.violation.is_none() {
             self.now = self.end();
         }

@@ -10,6 +10,7 @@ use std::fmt::Debug;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::cost::Load;
 use crate::protocol::{Protocol, ProtocolInfo};
 
 /// A protocol every host can run: its messages encode with serde (the async host puts them on
@@ -99,6 +100,15 @@ pub trait Family: 'static {
     fn validate(config: &Self::Config, nodes: &[String]) -> Result<(), ParamError> {
         let _ = (config, nodes);
         Ok(())
+    }
+
+    /// What the protocol costs per unit of load under `config` on `nodes` nodes, for the
+    /// estimate made before a run ([`crate::cost`]). By default: rounds of
+    /// [`ProtocolInfo::round`] (or heartbeat-like timers without one), and each operation sent
+    /// to every node and back.
+    fn load(config: &Self::Config, nodes: usize) -> Load {
+        let _ = nodes;
+        Load::typical(Self::info(config).round)
     }
 
     /// Further lines for `syncsim list` (e.g. the operations of each data type).

@@ -6,6 +6,7 @@
 //! It knows no protocol and no report, prints nothing and reads no file.
 
 pub mod cluster;
+pub mod cost;
 pub mod dist;
 pub mod engine;
 pub mod family;
@@ -24,6 +25,7 @@ pub mod units;
 pub mod workload;
 
 pub use cluster::{Cluster, Ending, Slot, Transport};
+pub use cost::{Cost, Load};
 pub use engine::{RunOutput, Sim, SimConfig, SimError};
 pub use family::{Family, Hostable, Launch, Param, ParamError};
 pub use history::{Entry, History, Key, Op, OpKind, Outcome, Output, Value};

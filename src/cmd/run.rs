@@ -42,8 +42,33 @@ pub fn run(
     if scenario.raw.experiment.is_some() {
         return run_experiment(&scenario, seed, &dir, started);
     }
-    let result = runner::run(&scenario, seed, trace).context(&scenario.file)?;
+    let result = watched(&scenario, seed, trace).context(&scenario.file)?;
     finish_run(&dir, &result, &scenario.node_names, window, started)
+}
+
+/// Runs `scenario` on the engine, with a progress bar of simulated time on a terminal's
+/// stderr once the run has taken more than a second.
+pub(crate) fn watched(scenario: &Scenario, seed: u64, trace: bool) -> Result<runner::RunResult, runner::RunError> {
+    const STEPS: u64 = 1000;
+    let started = Instant::now();
+    let bar = indicatif::ProgressBar::with_draw_target(Some(STEPS), indicatif::ProgressDrawTarget::hidden());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {msg}  eta {eta}")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    let shown = std::cell::Cell::new(false);
+    let progress = |now: syncsim_sim::SimTime, end: syncsim_sim::SimTime| {
+        if !shown.get() && started.elapsed().as_secs_f64() > 1.0 {
+            shown.set(true);
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+        bar.set_position((now.0 as f64 / end.0.max(1) as f64 * STEPS as f64) as u64);
+        bar.set_message(format!("{now} of {end} simulated"));
+    };
+    let result = runner::run_watched(runner::Host::Engine, scenario, seed, trace, Some(&progress));
+    bar.finish_and_clear();
+    result
 }
 
 /// Prints the banner's protocol and every resolved parameter, after the seed and scenario.
@@ -54,6 +79,7 @@ pub(crate) fn print_parameters(scenario: &Scenario) {
     for line in scenario.parameters_yaml().lines() {
         println!("  {line}");
     }
+    println!("estimate: {}", scenario.cost().summary());
     let _ = std::io::stdout().flush();
 }
 

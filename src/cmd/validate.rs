@@ -17,6 +17,10 @@ pub fn validate(files: &[PathBuf]) -> Outcome {
                 let of =
                     if variants.is_empty() { String::new() } else { format!(", variants {}", variants.join(", ")) };
                 println!("ok: {} ({}, {} nodes{of})", file.display(), f.name(), f.runs()[0].node_names.len());
+                for run in f.runs() {
+                    let which = run.variant.as_ref().map(|v| format!(" ({v})")).unwrap_or_default();
+                    println!("  estimate{which}: {}", run.cost().summary());
+                }
             }
             Err(e) => problems.push(e.to_string()),
         }

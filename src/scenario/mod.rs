@@ -320,6 +320,11 @@ impl Scenario {
     pub fn parameters_yaml(&self) -> String {
         yaml_of(&self.raw)
     }
+
+    /// What one run will cost, estimated before it starts (reading refused what cannot fit).
+    pub fn cost(&self) -> syncsim_sim::Cost {
+        syncsim_sim::Cost::estimate(&self.sim, &self.protocol().load(self.node_names.len()))
+    }
 }
 
 /// A parsed file as YAML, enums as single-key maps the way they are written.

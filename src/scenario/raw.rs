@@ -902,10 +902,17 @@ pub struct RawEngine {
     pub max_events: Option<u64>,
     /// Memory the linearizability check may use per key before its verdict is unknown (MiB).
     pub lincheck_budget_mb: usize,
+    /// The most memory a run may be estimated to need before it is refused (MiB).
+    pub memory_limit_mb: u64,
 }
 
 impl Default for RawEngine {
     fn default() -> Self {
-        RawEngine { sample_every: SimDuration::from_millis(10), max_events: None, lincheck_budget_mb: 1024 }
+        RawEngine {
+            sample_every: SimDuration::from_millis(10),
+            max_events: None,
+            lincheck_budget_mb: 1024,
+            memory_limit_mb: 8192,
+        }
     }
 }

@@ -11,7 +11,7 @@ use syncsim_sim::history::OpKind;
 use syncsim_sim::network::{LinkChange, LinkOverride, LinkSpec, NetworkConfig, Regions};
 use syncsim_sim::topology::{Disconnected, Topology, TopologySpec};
 use syncsim_sim::workload::{self, Arrival, KeyDistribution, ScriptedOp, WorkloadConfig};
-use syncsim_sim::{Consistency, NodeId, Op, SimConfig, SimDuration, SimTime};
+use syncsim_sim::{Consistency, Cost, NodeId, Op, SimConfig, SimDuration, SimTime};
 
 use super::error::FieldError;
 use super::raw::*;
@@ -155,6 +155,10 @@ pub fn resolve(raw: &RawScenario) -> Result<Resolved> {
         record_trace: false,
         max_events: raw.engine.max_events,
     };
+    let cost = Cost::estimate(&sim, &raw.protocol.load(names.len()));
+    if let Some((field, message)) = cost.too_big(raw.engine.memory_limit_mb as f64 * (1u64 << 20) as f64) {
+        return Err(FieldError::new(field, message));
+    }
     Ok(Resolved { node_names: names, sim, expectations })
 }
 

@@ -25,8 +25,8 @@ use syncsim_sim::history::{OpKind, Output};
 use syncsim_sim::rng::below;
 use syncsim_sim::units::Bandwidth;
 use syncsim_sim::{
-    Consistency, Ctx, Family, Key, Launch, Message, Monitor, NodeId, Op, Param, ParamError, Protocol, ProtocolInfo,
-    ProtocolMetrics, RequestId, SimDuration, SimTime,
+    Consistency, Ctx, Family, Key, Launch, Load, Message, Monitor, NodeId, Op, Param, ParamError, Protocol,
+    ProtocolInfo, ProtocolMetrics, RequestId, SimDuration, SimTime,
 };
 
 use crate::anneal::Solver;
@@ -655,6 +655,22 @@ impl Family for SchedNode {
         match &config.scheduler {
             Some(name) if !nodes.contains(name) => Err(("scheduler".into(), format!("no node is called `{name}`"))),
             _ => Ok(()),
+        }
+    }
+
+    /// Besides the typical rounds, the scheduler's solver: `reads` samples of `sweeps` sweeps
+    /// over about `candidates` pairs per node, each round, each sample kept until it ends.
+    fn load(config: &SchedConfig, nodes: usize) -> Load {
+        let pairs = nodes as f64 * f64::from(config.candidates);
+        let reads = f64::from(config.reads);
+        Load {
+            // A spin update is about a hundredth of a handler call.
+            work_per_second: reads * f64::from(config.sweeps) * pairs
+                / 100.0
+                / (config.interval.0 as f64 / 1e9).max(1e-9),
+            peak_bytes: reads * (pairs + 48.0),
+            heavy_param: Some("protocol.reads"),
+            ..Load::typical(Some(config.interval))
         }
     }
 
