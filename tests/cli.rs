@@ -239,3 +239,26 @@ fn validate_accepts_every_shipped_scenario() {
         "{stdout}"
     );
 }
+
+#[test]
+fn every_fault_drawn_at_random_is_listed_as_applied_with_its_nodes() {
+    let dir = temp("faults");
+    let out = syncsim(&["run", "scenarios/gossip-crash-churn.yaml", "--seed", "3", "--out", dir.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    let faults: Vec<&str> = report["faults"].as_array().unwrap().iter().map(|f| f["fault"].as_str().unwrap()).collect();
+    // The scenario scripts no fault: everything listed was drawn from the seed.
+    assert!(faults.iter().any(|f| f.starts_with("crash n")), "random crashes name their node: {faults:?}");
+    assert!(faults.iter().any(|f| f.starts_with("restart n")), "{faults:?}");
+    assert!(faults.iter().any(|f| f.starts_with("loss burst")), "{faults:?}");
+    assert!(stdout.contains(&format!("faults: {} applied", faults.len())), "{stdout}");
+    assert!(stdout.contains(&format!("  {}", faults[0])), "the summary lists them: {stdout}");
+    let page = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(page.contains("<h2>Faults</h2>") && summary.contains("## Faults"));
+    for f in &faults {
+        assert!(page.contains(&format!("<td>{f}</td>")), "the page lists `{f}`");
+        assert!(summary.contains(&format!("| {f} |")), "summary.md lists `{f}`");
+    }
+}

@@ -192,6 +192,25 @@ fn findings(r: &Report) -> Vec<String> {
     out
 }
 
+/// Every fault as the run applied it, scripted and drawn alike, in time order: when, what (with
+/// node names), and until when it was in force, for faults that last.
+pub fn faults(r: &Report) -> Table {
+    let rows = r
+        .faults
+        .iter()
+        .map(|f| {
+            let window = r.fault_windows.iter().find(|w| w.from_ns == f.at_ns && w.label == f.fault);
+            let until = match window {
+                Some(w) if w.to_ns >= r.run.end_ns => "the end".to_string(),
+                Some(w) => format_ns(w.to_ns),
+                None => String::new(),
+            };
+            vec![format_ns(f.at_ns), f.fault.clone(), until]
+        })
+        .collect();
+    Table { head: vec!["at".into(), "fault".into(), "in force until".into()], rows }
+}
+
 fn network_line(r: &Report) -> String {
     let n = &r.network;
     format!(
@@ -226,6 +245,9 @@ pub fn markdown(r: &Report) -> String {
     }
     let _ = writeln!(s, "## Operations\n\n{}", operations(r).markdown());
     let _ = writeln!(s, "## Network\n\n{}\n", network_line(r));
+    if !r.faults.is_empty() {
+        let _ = writeln!(s, "## Faults\n\n{}", faults(r).markdown());
+    }
     let _ = writeln!(s, "## Consistency\n");
     for f in findings(r) {
         let _ = writeln!(s, "- {f}");
@@ -290,6 +312,9 @@ pub fn html(r: &Report, charts: &[Chart]) -> String {
     }
     let _ = writeln!(s, "<h2>Operations</h2>{}", operations(r).html());
     let _ = writeln!(s, "<h2>Network</h2><p>{}</p>", esc(&network_line(r)));
+    if !r.faults.is_empty() {
+        let _ = writeln!(s, "<h2>Faults</h2>{}", faults(r).html());
+    }
     s.push_str("<h2>Consistency</h2><ul>");
     for f in findings(r) {
         let _ = write!(s, "<li>{}</li>", esc(&f));

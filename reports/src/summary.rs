@@ -89,6 +89,7 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(s, "  visible everywhere within {}", within.join(", "));
         }
     }
+    write_faults(&mut s, report);
     let c = &report.convergence;
     let _ = match (c.converged, c.after_settle_ns) {
         (true, Some(t)) => {
@@ -228,4 +229,23 @@ pub fn render(report: &Report) -> String {
     );
     let _ = writeln!(s, "reproduce: {}", report.reproduce);
     s
+}
+
+/// How many faults the terminal summary lists before pointing at the report.
+const FAULT_LINES: usize = 12;
+
+/// The faults as applied, one a line, the first [`FAULT_LINES`] of them.
+fn write_faults(s: &mut String, report: &Report) {
+    if report.faults.is_empty() {
+        return;
+    }
+    let table = crate::page::faults(report);
+    let _ = writeln!(s, "faults: {} applied", table.rows.len());
+    for row in table.rows.iter().take(FAULT_LINES) {
+        let until = if row[2].is_empty() { String::new() } else { format!(" (until {})", row[2]) };
+        let _ = writeln!(s, "  {:>11}  {}{until}", row[0], row[1]);
+    }
+    if table.rows.len() > FAULT_LINES {
+        let _ = writeln!(s, "  ... and {} more in report.json and index.html", table.rows.len() - FAULT_LINES);
+    }
 }

@@ -64,7 +64,7 @@ pub(crate) fn watched(scenario: &Scenario, seed: u64, trace: bool) -> Result<run
             bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
         }
         bar.set_position((now.0 as f64 / end.0.max(1) as f64 * STEPS as f64) as u64);
-        bar.set_message(format!("{now} of {end} simulated"));
+        bar.set_message(format!("{:.1} s of {:.1} s simulated", now.0 as f64 / 1e9, end.0 as f64 / 1e9));
     };
     let result = runner::run_watched(runner::Host::Engine, scenario, seed, trace, Some(&progress));
     bar.finish_and_clear();
