@@ -55,7 +55,7 @@ fn crdt_partition_charts_show_every_series_axis_and_fault_window() {
     assert_shows(
         chart(&charts, "latency-cdf.svg"),
         "latency CDF",
-        &["Latency CDF per operation", "latency (ms)", "cumulative percent", "add", "read", "remove"],
+        &["Latency CDF per operation", "latency (µs)", "cumulative percent", "add", "read", "remove"],
     );
     // The partition (2 s to 5 s) and n4's crash (3 s to 4 s), on every chart over time.
     for file in ["latency-over-time.svg", "divergence.svg", "network.svg"] {
@@ -66,7 +66,7 @@ fn crdt_partition_charts_show_every_series_axis_and_fault_window() {
     assert_shows(
         chart(&charts, "latency-over-time.svg"),
         "latency over time",
-        &["latency (ms)", "add", "read", "remove"],
+        &["latency (µs)", "add", "read", "remove"],
     );
     assert_shows(
         chart(&charts, "divergence.svg"),
@@ -241,4 +241,34 @@ fn a_linearizability_violation_is_drawn_per_client() {
     assert_shows(svg, "the violation chart", &["time (ms)"]);
     let html = page::html(&r.report, &charts);
     assert!(html.contains("id=\"linearizability.svg\""));
+}
+
+/// Latency charts pick the unit that makes their ticks readable: the default client latency
+/// (a LAN hop each way) reads in microseconds, and even a scenario that asks for none at all
+/// (every local reply takes the engine's 1 ns) gets a nanosecond axis with distinct ticks, not a
+/// millisecond axis reading 0.000 everywhere.
+#[test]
+fn latency_charts_read_in_a_unit_that_fits_the_values() {
+    let mut s = Scenario::parse(
+        "name: lan\nduration: 5s\nnodes: 3\nprotocol: { kind: gossip }\n\
+         workload: { clients: 2, arrival: { poisson: 100/s }, ops: { put: 50%, get: 50% } }\n",
+        "lan.yaml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let lan = runner::run(&s, 1, false).unwrap();
+    let p50 = lan.report.latency["all"].p50_ns;
+    assert!((100_000..1_000_000).contains(&p50), "the default client latency is a LAN round trip: {p50} ns");
+    let charts = run_charts(&lan.report, &lan.history).unwrap();
+    assert_shows(chart(&charts, "latency-cdf.svg"), "default latency", &["latency (µs)"]);
+
+    s.sim.workload.client_latency = syncsim::sim::dist::Latency::Constant(syncsim::sim::SimDuration::ZERO);
+    let local = runner::run(&s, 1, false).unwrap();
+    let charts = run_charts(&local.report, &local.history).unwrap();
+    for file in ["latency-cdf.svg", "latency-over-time.svg"] {
+        let svg = chart(&charts, file);
+        assert_shows(svg, file, &["latency (ns)"]);
+        let ticks: std::collections::BTreeSet<String> =
+            texts(svg).into_iter().filter(|t| t.parse::<f64>().is_ok()).collect();
+        assert!(ticks.len() >= 3, "{file} has distinct ticks: {ticks:?}");
+    }
 }

@@ -29,6 +29,19 @@ fn band_outline(pairs: impl Iterator<Item = ((f64, f64), (f64, f64))>) -> Vec<(f
     low.into_iter().chain(high.into_iter().rev()).collect()
 }
 
+/// An axis span for values from `lo` to `hi` that shows them: values all (nearly) equal get
+/// room on both sides, so a curve does not sit on the frame with every tick the same.
+fn readable_span(lo: f64, hi: f64) -> (f64, f64) {
+    let scale = lo.abs().max(hi.abs()).max(1e-9);
+    if hi - lo >= 0.1 * scale {
+        return (lo, hi);
+    }
+    let pad = 0.1 * scale;
+    // Latencies and counts never go below zero; keep the axis from suggesting they do.
+    let floor = if lo >= 0.0 { 0.0 } else { f64::NEG_INFINITY };
+    ((lo - pad).max(floor), hi + pad)
+}
+
 /// One line of a chart: its label and its (x, y) points.
 pub type Series = (String, Vec<(f64, f64)>);
 
@@ -54,7 +67,7 @@ pub fn cdf_with_bands(
         let xs = series.iter().flat_map(|(_, p)| p.iter().map(|(x, _)| *x));
         let band_xs = bands.iter().flatten().flat_map(|&(_, lo, hi)| [lo, hi]);
         let (lo, hi) = xs.chain(band_xs).fold((f64::INFINITY, 0.0f64), |(lo, hi), x| (lo.min(x), hi.max(x)));
-        let (lo, hi) = if lo.is_finite() { (lo, hi.max(lo * 1.01 + 1e-9)) } else { (1.0, 10.0) };
+        let (lo, hi) = if lo.is_finite() { readable_span(lo, hi) } else { (1.0, 10.0) };
         let mut builder = ChartBuilder::on(&root);
         builder.caption(title, ("sans-serif", 22)).margin(16).x_label_area_size(48).y_label_area_size(56);
         macro_rules! draw {

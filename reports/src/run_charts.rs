@@ -55,6 +55,17 @@ pub fn steps(points: &[(f64, f64)], end: f64) -> Vec<(f64, f64)> {
     out
 }
 
+/// The unit latency charts use for latencies up to `max_ms`, and how many of it a millisecond
+/// makes: ticks read 1 to 1000 rather than 0.000 (a fast local operation) or 120000.
+fn latency_unit(max_ms: f64) -> (&'static str, f64) {
+    match max_ms {
+        m if m < 1e-3 => ("ns", 1e6),
+        m if m < 1.0 => ("µs", 1e3),
+        m if m < 1e4 => ("ms", 1.0),
+        _ => ("s", 1e-3),
+    }
+}
+
 /// Every chart of the run.
 pub fn run_charts(report: &Report, history: &History) -> Result<Vec<Chart>, String> {
     let shades = shades(report);
@@ -70,20 +81,25 @@ pub fn run_charts(report: &Report, history: &History) -> Result<Vec<Chart>, Stri
         }
     }
     if !by_kind.is_empty() {
+        let all = by_kind.values().flatten().map(|p| p.1);
+        let (lo, hi) = all.fold((f64::INFINITY, 0.0f64), |(lo, hi), x| (lo.min(x), hi.max(x)));
+        let (unit, per_ms) = latency_unit(hi);
+        for pts in by_kind.values_mut() {
+            pts.iter_mut().for_each(|p| p.1 *= per_ms);
+        }
         let cdfs: Vec<Series> = by_kind
             .iter()
             .map(|(k, pts)| {
-                let ms: Vec<f64> = pts.iter().map(|p| p.1).collect();
-                (k.to_string(), charts::cdf_points(&ms, ms.len(), 400))
+                let v: Vec<f64> = pts.iter().map(|p| p.1).collect();
+                (k.to_string(), charts::cdf_points(&v, v.len(), 400))
             })
             .collect();
-        let all = by_kind.values().flatten().map(|p| p.1);
-        let (lo, hi) = all.fold((f64::INFINITY, 0.0f64), |(lo, hi), x| (lo.min(x), hi.max(x)));
         let log = lo > 0.0 && hi / lo > 50.0;
+        let axis = format!("latency ({unit})");
         out.push(Chart {
             file: "latency-cdf.svg".into(),
             title: "Latency CDF per operation".into(),
-            svg: charts::cdf("Latency CDF per operation", "latency (ms)", &cdfs, log)?,
+            svg: charts::cdf("Latency CDF per operation", &axis, &cdfs, log)?,
         });
         let dots: Vec<Series> = by_kind.iter().map(|(k, pts)| (k.to_string(), charts::thin(pts, MAX_DOTS))).collect();
         out.push(Chart {
@@ -91,7 +107,7 @@ pub fn run_charts(report: &Report, history: &History) -> Result<Vec<Chart>, Stri
             title: "Latency of every operation over time".into(),
             svg: charts::time_chart(&TimeChart {
                 title: "Latency of every operation over time",
-                y_label: "latency (ms)",
+                y_label: &axis,
                 series: &dots,
                 style: Style::Dots,
                 log_y: log,
