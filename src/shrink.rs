@@ -2,14 +2,16 @@
 //! or, where a step perturbs the run, another one.
 //!
 //! Random faults are first written out as the script they drew (the same run, see
-//! [`materialise`]). Then delta debugging (Zeller and Hildebrandt, "Simplifying and isolating
-//! failure-inducing input", 2002) over the fault script, the random fault kinds, the duration
-//! (cut to just after the failure's moment when it has one, then bisected), the quiet time
-//! before the first fault (every fault moved earlier), the workload (clients, rate, keys) and
-//! the node count, repeated until no step helps. A candidate counts only if it is a valid
-//! scenario and its run fails with the same verdict and the same first failed check as the
-//! original. Every candidate is a real scenario file, so the result
-//! is one that `syncsim run` reproduces.
+//! [`materialise`]); where that script would not fail the same way (more faults than a script
+//! may hold, say), every round tries again, and the result names the kinds it keeps drawn at
+//! random and why ([`Unscripted`]). Then delta debugging (Zeller and Hildebrandt,
+//! "Simplifying and isolating failure-inducing input", 2002) over the fault script, the random
+//! fault kinds, the duration (cut to just after the failure's moment when it has one, then
+//! bisected), the quiet time before the first fault (every fault moved earlier), the workload
+//! (clients, rate, keys) and the node count, repeated until no step helps. A candidate counts
+//! only if it is a valid scenario and its run fails with the same verdict and the same first
+//! failed check as the original. Every candidate is a real scenario file, so the result is one
+//! that `syncsim run` reproduces.
 
 use serde::Serialize;
 use syncsim_reports::expect::Class;
@@ -72,7 +74,8 @@ impl FailureKind {
 pub struct Shrunk {
     /// The minimal scenario.
     pub raw: RawScenario,
-    /// Its YAML text.
+    /// Its YAML text, opening with a comment on the faults it could not write out as a script
+    /// (see [`Shrunk::unscripted`]), if any.
     pub yaml: String,
     /// The failure kept.
     pub kind: FailureKind,
@@ -83,6 +86,13 @@ pub struct Shrunk {
     pub seed: (u64, u64),
     /// Faults in the run before (scripted and drawn at random) and after.
     pub faults: (usize, usize),
+    /// Faults the original run drew at random (from `random_faults:` or a swarm's draw): the
+    /// minimal scenario writes them out as its `faults:` script, unless [`Shrunk::unscripted`]
+    /// says why it could not.
+    pub drawn: usize,
+    /// The random faults the minimal scenario still draws, and why they could not be written
+    /// out as a script; `None` when it draws none.
+    pub unscripted: Option<Unscripted>,
     /// The duration before and after.
     pub duration: (SimDuration, SimDuration),
     /// The node count before and after.
@@ -91,12 +101,65 @@ pub struct Shrunk {
     pub failed_at: Option<SimTime>,
 }
 
-/// The scenario as YAML, enums as single-key maps (the way scenario files write them).
+/// Random faults that shrinking could not write out as a `faults:` script: the minimal
+/// scenario keeps them as `random_faults:`, drawn from its seed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Unscripted {
+    /// The random fault kinds kept (`crash`, `partition`, `pause`, `clock`, `loss`, `disk`;
+    /// `swarm` for a swarm left undrawn).
+    pub kinds: Vec<&'static str>,
+    /// The faults they draw in the minimal run, under its seed.
+    pub faults: usize,
+    /// The seed they are drawn under.
+    pub seed: u64,
+    /// Why the script could not take their place.
+    pub why: String,
+}
+
+impl std::fmt::Display for Unscripted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} fault{} drawn by random_faults {} under seed {} stay random: {}",
+            self.faults,
+            if self.faults == 1 { "" } else { "s" },
+            self.kinds.join(", "),
+            self.seed,
+            self.why
+        )
+    }
+}
+
+/// The comment that opens a minimal scenario which still draws random faults: which, and why
+/// they are not a script.
+pub fn note(unscripted: &Unscripted) -> String {
+    format!("Drawn faults not written as a script: {unscripted}").lines().map(|l| format!("# {l}\n")).collect()
+}
+
+/// The random fault kinds `raw` draws, by their names in `random_faults:`.
+fn random_kinds(raw: &RawRandomFaults) -> Vec<&'static str> {
+    let kinds = [
+        ("crash", raw.crash.is_some()),
+        ("partition", raw.partition.is_some()),
+        ("pause", raw.pause.is_some()),
+        ("clock", raw.clock.is_some()),
+        ("loss", raw.loss.is_some()),
+        ("disk", raw.disk.is_some()),
+        ("swarm", raw.swarm.is_some()),
+    ];
+    kinds.into_iter().filter_map(|(name, on)| on.then_some(name)).collect()
+}
+
+/// The scenario as YAML, enums as single-key maps (the way scenario files write them), and
+/// no `random_faults:` when it draws none (a scenario whose drawn faults became a script says
+/// nothing of random faults).
 pub fn to_yaml(raw: &RawScenario) -> String {
     let mut out = Vec::new();
     let mut ser = serde_yaml::Serializer::new(&mut out);
     serde_yaml::with::singleton_map_recursive::serialize(raw, &mut ser).expect("scenarios serialize");
-    String::from_utf8(out).expect("YAML is UTF-8")
+    let yaml = String::from_utf8(out).expect("YAML is UTF-8");
+    // A top-level key starts a line unindented; the empty map is the default.
+    yaml.replacen("\nrandom_faults: {}\n", "\n", 1)
 }
 
 /// The linearizability budget of a candidate run, in MiB.
@@ -150,6 +213,12 @@ impl Tester<'_> {
         if self.runs >= self.max_runs {
             return false;
         }
+        self.try_under(raw, seed).is_ok()
+    }
+
+    /// Runs `raw` under `seed`, whatever is left of the budget (the run is counted): `Ok` if
+    /// it is a valid scenario that fails like the original, otherwise why not.
+    fn try_under(&mut self, raw: &RawScenario, seed: u64) -> Result<(), String> {
         // A candidate's history can be one the linearizability search explores for minutes.
         // When linearizability is not the failure kept, candidates skip the search (a zero
         // budget: "unknown"); when it is, a smaller budget makes such a history "unknown",
@@ -160,9 +229,55 @@ impl Tester<'_> {
         } else {
             0
         };
-        let Ok(scenario) = Scenario::parse(&to_yaml(&raw), self.file) else { return false };
+        // The field and message only: a position would be one in YAML no file holds.
+        let scenario = Scenario::parse(&to_yaml(&raw), self.file).map_err(|e| match e.field {
+            Some(field) if !field.is_empty() => format!("it is not a valid scenario: {field}: {}", e.message),
+            _ => format!("it is not a valid scenario: {}", e.message),
+        })?;
         self.runs += 1;
-        runner::run(&scenario, seed, false).ok().is_some_and(|r| self.kind.matches(&r.report))
+        let report = runner::run(&scenario, seed, false).map_err(|e| format!("it does not run: {e}"))?.report;
+        if self.kind.matches(&report) {
+            return Ok(());
+        }
+        Err(match FailureKind::of(&report) {
+            None => format!("run under seed {seed}, it passes"),
+            Some(k) => format!("run under seed {seed}, it fails another way: {} ({})", k.verdict.words(), k.check),
+        })
+    }
+
+    /// `raw` with the faults its random kinds draw under the current seed written out as a
+    /// script, if that script fails like the original (one run, whatever is left of the
+    /// budget); otherwise `raw` as it is, with why its random faults stay. `raw` as it is and
+    /// `None` when it draws no random faults.
+    fn scripted(&mut self, raw: RawScenario) -> (RawScenario, Option<Unscripted>) {
+        let kinds = random_kinds(&raw.random_faults);
+        if kinds.is_empty() {
+            return (raw, None);
+        }
+        let seed = self.seed;
+        let mut unscripted = Unscripted { kinds, faults: 0, seed, why: String::new() };
+        let mut at_seed = raw.clone();
+        at_seed.seed = seed;
+        let scenario = match Scenario::parse(&to_yaml(&at_seed), self.file) {
+            Ok(s) => s,
+            Err(e) => {
+                unscripted.why = format!("the scenario does not resolve to draw them: {e}");
+                return (raw, Some(unscripted));
+            }
+        };
+        let Some(script) = materialise(&scenario, &at_seed, seed) else {
+            // A swarm left undrawn: shrinking works on a seed's draw, so this does not happen.
+            unscripted.why = "they are drawn per seed by a swarm, not written as kinds".into();
+            return (raw, Some(unscripted));
+        };
+        unscripted.faults = script.faults.len() - raw.faults.len();
+        match self.try_under(&script, seed) {
+            Ok(()) => (script, None),
+            Err(why) => {
+                unscripted.why = format!("written out as a script of {} faults, {why}", script.faults.len());
+                (raw, Some(unscripted))
+            }
+        }
     }
 }
 
@@ -185,12 +300,13 @@ pub fn shrink(scenario: &Scenario, seed: u64, max_runs: u32, reseeds: u64) -> Re
     if !t.fails(&raw) {
         return Err("the scenario, written back as YAML, does not fail the same way; cannot shrink it".into());
     }
-    // Random faults become a script that delta debugging can cut, if the script fails alike.
-    if let Some(scripted) = materialise(scenario, &raw, seed)
-        && t.fails(&scripted)
-    {
-        raw = scripted;
-    }
+    // Random faults become a script that delta debugging can cut, if the script fails alike;
+    // if it does not (too many faults for a script, say), each round tries again, as a
+    // shorter run with fewer random kinds draws fewer.
+    let drawn = materialise(scenario, &raw, seed).map_or(0, |m| m.faults.len() - raw.faults.len());
+    raw = t.scripted(raw).0;
+    // What each round leaves drawn at random, and why.
+    let mut unscripted;
     // A broken invariant says when the run failed: nothing after it can matter, so the
     // duration is cut to just after it first.
     if let Some(at) = failure_time(&first.report) {
@@ -246,17 +362,23 @@ pub fn shrink(scenario: &Scenario, seed: u64, max_runs: u32, reseeds: u64) -> Re
             raw = c;
         }
         raw.seed = t.seed;
+        // Random faults still drawn: written out as a script, under the seed reached, if that
+        // fails alike (a run beyond the budget at most once a round, so that the result
+        // draws no faults it need not).
+        (raw, unscripted) = t.scripted(raw);
         if (raw.faults.len(), to_yaml(&raw)) == start || t.runs >= t.max_runs {
             break;
         }
     }
-    let yaml = to_yaml(&raw);
+    let yaml = unscripted.as_ref().map_or(String::new(), note) + &to_yaml(&raw);
     let minimal = Scenario::parse(&yaml, &scenario.file).map_err(|e| e.to_string())?;
     let last = runner::run(&minimal, t.seed, false).map_err(|e| e.to_string())?;
     let failed_at = failure_time(&last.report);
     Ok(Shrunk {
         seed: (seed, t.seed),
-        faults: (before, raw.faults.len()),
+        faults: (before, raw.faults.len() + unscripted.as_ref().map_or(0, |u| u.faults)),
+        drawn,
+        unscripted,
         duration: (scenario.raw.duration, raw.duration),
         nodes: (scenario.node_names.len(), minimal.node_names.len()),
         raw,
@@ -496,5 +618,26 @@ mod tests {
         assert_eq!(found, vec![5, 23]);
         assert!(tries < 100, "{tries} tries");
         assert_eq!(ddmin(vec![1, 2, 3], |_| true), Vec::<i32>::new(), "nothing needed: nothing kept");
+    }
+
+    /// Random faults that draw more windows than a script may hold stay random, and the note
+    /// for the file's top says which and why.
+    #[test]
+    fn too_many_drawn_faults_for_a_script_stay_random_and_say_why() {
+        let text = "name: dense\nduration: 60s\nnodes: 3\nprotocol:\n  kind: raft\nworkload:\n  clients: 0\n\
+                    random_faults:\n  partition: { every: 1ms, lasts: 1ms..2ms }\n  \
+                    loss: { every: 1ms, lasts: 1ms..2ms, loss: 50% }\n";
+        let scenario = Scenario::parse(text, "dense.yaml").unwrap_or_else(|e| panic!("{e}"));
+        let kind = FailureKind { verdict: Verdict::SafetyViolation, check: "invariant".into() };
+        let mut t = Tester { file: "dense.yaml", seed: 3, original: 3, reseeds: 0, kind, runs: 0, max_runs: 10 };
+        let (raw, unscripted) = t.scripted(scenario.raw.clone());
+        let u = unscripted.expect("over 100000 windows are no script");
+        assert_eq!(raw, scenario.raw, "the random faults are kept");
+        assert_eq!((u.kinds.clone(), u.seed, t.runs), (vec!["partition", "loss"], 3, 0), "{u}");
+        assert!(u.faults > crate::scenario::resolve::MAX_FAULTS, "{u}");
+        assert!(u.why.contains("more than the limit"), "{u}");
+        let note = note(&u);
+        assert!(note.starts_with("# Drawn faults not written as a script: ") && note.ends_with('\n'), "{note}");
+        assert!(note.lines().all(|l| l.starts_with("# ")), "{note}");
     }
 }

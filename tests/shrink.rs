@@ -98,3 +98,44 @@ fn random_faults_written_out_as_windows_make_the_same_run() {
     }
     assert!(windows > 30, "only {windows} random windows were drawn: the test shows little");
 }
+
+/// Issue 17: a failure that `random_faults:` found shrinks to a file that draws nothing at
+/// random (its drawn faults are its `faults:` script), that `syncsim run` fails again under the
+/// seed it names, and the output says the duration and the fault count it reached.
+#[test]
+fn drawn_faults_become_a_script_that_reproduces_and_the_duration_reached_is_printed() {
+    let dir = std::env::temp_dir().join(format!("syncsim-shrink-drawn-{}", std::process::id()));
+    let min = dir.join("min.yaml");
+    let file = "tests/data/shrink/raft-swarm.yaml";
+    let before = syncsim::Scenario::from_file(file).unwrap();
+    assert!(before.raw.faults.is_empty() && before.raw.random_faults != Default::default(), "faults drawn only");
+    let out = syncsim(&["shrink", file, "--seed", "7", "--out", min.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    // The file: a script, nothing drawn at random.
+    let written = std::fs::read_to_string(&min).unwrap();
+    assert!(!written.contains("random_faults"), "{written}");
+    assert!(written.contains("\nfaults:\n- at: "), "{written}");
+    let shrunk = syncsim::Scenario::from_file(&min).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(shrunk.raw.random_faults, Default::default());
+    let kept = shrunk.raw.faults.len();
+    assert!((1..=3).contains(&kept), "{kept} faults: {:?}", shrunk.raw.faults);
+    // The output and the file's header: the duration and the fault count reached.
+    let reached = shrunk.raw.duration;
+    assert!(reached.as_nanos() < before.raw.duration.as_nanos() / 4, "{text}");
+    assert!(text.contains(&format!("\nduration: {} -> {reached}\n", before.raw.duration)), "{text}");
+    let plural = if kept == 1 { "" } else { "s" };
+    assert!(text.contains(&format!("\nreached: {kept} fault{plural} in {reached}, 5 nodes\n")), "{text}");
+    assert!(text.contains("written out as the `faults:` script (no random_faults left)"), "{text}");
+    assert!(!text.contains("not written as a script"), "{text}");
+    let header = written.lines().next().unwrap();
+    assert!(header.contains(&format!("faults kept, duration {} -> {reached}.", before.raw.duration)), "{header}");
+    // `syncsim run` of the file, under the seed it names, fails again the same way.
+    let seed = shrunk.raw.seed.to_string();
+    let again = syncsim(&["run", min.to_str().unwrap(), "--seed", &seed, "--out", dir.join("again").to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(1), "{}", String::from_utf8_lossy(&again.stdout));
+    let r = syncsim::runner::run(&shrunk, shrunk.raw.seed, false).unwrap();
+    let kind = syncsim::shrink::FailureKind::of(&r.report).expect("it still fails");
+    assert_eq!((kind.verdict, kind.check.as_str()), (syncsim::reports::Verdict::SafetyViolation, "invariant"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

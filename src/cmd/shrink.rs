@@ -25,14 +25,16 @@ pub fn shrink(
         output::default_dir(scenario.name(), seed).with_file_name(format!("shrunk-seed-{seed}.yaml"))
     });
     let header = format!(
-        "# Shrunk by `{} shrink {} --seed {seed}`: {} under seed {} ({}), {} of {} faults kept.\n",
+        "# Shrunk by `{} shrink {} --seed {seed}`: {} under seed {} ({}), {} of {} faults kept, duration {} -> {}.\n",
         runner::program(),
         scenario.file,
         shrunk.kind.verdict.words(),
         shrunk.seed.1,
         shrunk.kind.check,
         shrunk.faults.1,
-        shrunk.faults.0
+        shrunk.faults.0,
+        shrunk.duration.0,
+        shrunk.duration.1
     );
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).context(dir.display())?;
@@ -43,6 +45,21 @@ pub fn shrink(
     println!("faults: {} -> {} (scripted and drawn at random)", shrunk.faults.0, shrunk.faults.1);
     println!("duration: {} -> {}", shrunk.duration.0, shrunk.duration.1);
     println!("nodes: {} -> {}", shrunk.nodes.0, shrunk.nodes.1);
+    match &shrunk.unscripted {
+        Some(u) => println!("drawn faults not written as a script: {u}"),
+        None if shrunk.drawn > 0 => {
+            println!("drawn faults: {}, written out as the `faults:` script (no random_faults left)", shrunk.drawn)
+        }
+        None => {}
+    }
+    println!(
+        "reached: {} fault{} in {}, {} node{}",
+        shrunk.faults.1,
+        if shrunk.faults.1 == 1 { "" } else { "s" },
+        shrunk.duration.1,
+        shrunk.nodes.1,
+        if shrunk.nodes.1 == 1 { "" } else { "s" }
+    );
     println!("runs tried: {}", shrunk.runs);
     println!("minimal scenario: {}", path.display());
     // The minimal run once more, recorded, with the messages of the second before it failed.
