@@ -176,6 +176,39 @@ fn help_and_list_show_every_exit_code() {
     assert_eq!(syncsim(&["no-such-command"]).status.code(), Some(Exit::BadInput.code()));
 }
 
+/// `syncsim list` names every metric of the table the parser reads (`expect::METRICS`), each
+/// with its meaning and under its class's heading (safety, exit 1; liveness, exit 2), and
+/// every exit code with its meaning.
+#[test]
+fn list_names_every_metric_with_its_class_and_every_exit_code() {
+    use syncsim::reports::Exit;
+    use syncsim::reports::expect::{Class, METRICS};
+    let list = String::from_utf8(syncsim(&["list"]).stdout).unwrap();
+    let lines: Vec<&str> = list.lines().collect();
+    let heading = |class: Class, exit: Exit| {
+        let h = format!("  {} metrics (a failed one exits {}):", class.name(), exit.code());
+        lines.iter().position(|l| *l == h).unwrap_or_else(|| panic!("list lacks `{h}`:\n{list}"))
+    };
+    let (safety, liveness) = (heading(Class::Safety, Exit::Safety), heading(Class::Liveness, Exit::Liveness));
+    let end = lines.iter().position(|l| l.starts_with("EXIT CODES")).expect("an exit code section");
+    assert!(safety < liveness && liveness < end);
+    for m in METRICS {
+        let at = lines
+            .iter()
+            .position(|l| l.split_whitespace().next() == Some(m.pattern))
+            .unwrap_or_else(|| panic!("list lacks the metric `{}`:\n{list}", m.pattern));
+        let section = if m.class == Class::Safety { safety..liveness } else { liveness..end };
+        assert!(section.contains(&at), "`{}` is listed outside its {} section", m.pattern, m.class.name());
+        let described = lines[at..=at + 1].join(" ");
+        assert!(described.contains(m.meaning), "`{}` lacks its meaning `{}`", m.pattern, m.meaning);
+        assert!(described.contains(m.kind.unit()), "`{}` lacks its kind", m.pattern);
+    }
+    for exit in Exit::ALL {
+        let line = format!("  {}  {}", exit.code(), exit.meaning());
+        assert!(lines[end..].contains(&line.as_str()), "list lacks `{line}` under EXIT CODES");
+    }
+}
+
 /// Errors are said in one place, one `error:` line per problem: `validate` reads every file and
 /// names each bad one (with its line and column), still printing the good ones, and exits 3.
 #[test]

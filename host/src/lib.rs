@@ -10,8 +10,9 @@
 //!
 //! Either way a run yields the engine's own [`RunOutput`], with the history in the engine's
 //! format, so the reports crate judges it with the same checkers. What a host cannot express
-//! (per-link latency distributions, duplication, clock faults, ...) is refused by [`check`],
-//! never silently ignored.
+//! (per-link latency distributions, clock faults, ...) is refused by [`check`]; what the live
+//! host runs without applying (the scenario's latency, loss, duplication, ...) is named by
+//! [`ignored`] and printed before the run, never silently ignored.
 
 mod fabric;
 pub mod support;
@@ -21,7 +22,7 @@ mod world;
 pub use syncsim_sim::Hostable;
 use syncsim_sim::{Observer, RunOutput, SimConfig};
 
-pub use support::{Mode, Unsupported, check, notes};
+pub use support::{Ignored, Mode, Unsupported, check, describe_ignored, ignored, notes};
 
 /// Why a hosted run could not go on.
 #[derive(Debug, thiserror::Error)]

@@ -135,11 +135,10 @@ fn latency_name(latency: &Latency) -> &'static str {
 }
 
 /// What `mode` runs differently from the scenario although it can run it, printed before a
-/// run. Live, the network is real loopback TCP, so the scenario's latency, loss, duplication
-/// and ordering do not apply, and clients reach their node in-process. On madsim, every sleep
-/// lasts at least a millisecond.
+/// run. Live, the network is real loopback TCP and clients reach their node in-process (the
+/// fields this leaves unapplied are [`ignored`]). On madsim, every sleep lasts at least a
+/// millisecond.
 pub fn notes(config: &SimConfig, mode: Mode) -> Vec<String> {
-    let link = &config.network.default;
     let client_latency = config.workload.client_latency != Latency::Constant(syncsim_sim::SimDuration::ZERO);
     let mut notes = Vec::new();
     match mode {
@@ -156,31 +155,109 @@ pub fn notes(config: &SimConfig, mode: Mode) -> Vec<String> {
                 );
             }
         }
-        Mode::Live => {
-            notes.push(format!(
-                "the network is real TCP on loopback: messages take its latency, not the scenario's \
-                 `network.latency` ({}), and arrive in order on each link",
-                latency_name(&link.latency)
-            ));
-            if link.loss.get() > 0.0 {
-                notes.push(format!("`network.loss` ({}) is not applied: TCP loses nothing", link.loss.get()));
-            }
-            if link.duplicate.get() > 0.0 {
-                notes.push(format!(
-                    "`network.duplicate` ({}) is not applied: TCP duplicates nothing",
-                    link.duplicate.get()
-                ));
-            }
-            if client_latency {
-                notes.push(
-                    "`workload.client_latency` is not applied: clients reach their node in-process (tokio's \
-                     timers tick in whole milliseconds, too coarse to sleep it out)"
-                        .into(),
-                );
-            }
-        }
+        Mode::Live => notes.push(
+            "the network is real TCP on loopback: messages take its latency and arrive in order on each \
+             link, and clients reach their node in-process"
+                .into(),
+        ),
     }
     notes
+}
+
+/// A scenario field a host runs without applying.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ignored {
+    /// The scenario field, as written in the file (`network.latency`).
+    pub field: &'static str,
+    /// What this scenario sets it to (`lognormal median 2ms p99 20ms`, `0.5%`).
+    pub value: String,
+    /// What happens instead.
+    pub instead: &'static str,
+}
+
+/// A field the live host accepts but cannot apply, and when a scenario asks for it.
+struct LiveIgnore {
+    field: &'static str,
+    instead: &'static str,
+    /// The field's value when it asks for something loopback TCP does not do, else `None`.
+    asks: fn(&SimConfig) -> Option<String>,
+}
+
+/// Every scenario field the live host runs without applying: the one list `syncsim live`
+/// prints from (docs/host.md documents it). Every other field is applied, or refused by
+/// [`check`].
+const LIVE_IGNORES: &[LiveIgnore] = &[
+    LiveIgnore {
+        field: "network.latency",
+        instead: "real loopback latency is used",
+        asks: |c| Some(latency_text(&c.network.default.latency)),
+    },
+    LiveIgnore {
+        field: "network.loss",
+        instead: "TCP loses nothing",
+        asks: |c| (c.network.default.loss.get() > 0.0).then(|| c.network.default.loss.to_string()),
+    },
+    LiveIgnore {
+        field: "network.duplicate",
+        instead: "TCP duplicates nothing",
+        asks: |c| (c.network.default.duplicate.get() > 0.0).then(|| c.network.default.duplicate.to_string()),
+    },
+    LiveIgnore {
+        field: "network.ordering",
+        instead: "TCP delivers each link in order",
+        // Reordering happens on the engine only where latencies vary.
+        asks: |c| {
+            let varies = !matches!(c.network.default.latency, Latency::Constant(_));
+            (c.network.ordering == Ordering::Reorder && varies).then(|| "reorder".into())
+        },
+    },
+    LiveIgnore {
+        field: "workload.client_latency",
+        instead: "clients reach their node in-process; tokio's millisecond timers cannot sleep it out",
+        asks: |c| {
+            let none = Latency::Constant(syncsim_sim::SimDuration::ZERO);
+            (c.workload.client_latency != none).then(|| latency_text(&c.workload.client_latency))
+        },
+    },
+];
+
+/// The fields every live run leaves unapplied whatever their value: (field, what happens
+/// instead), for documentation and tests.
+pub fn live_ignorable() -> impl Iterator<Item = (&'static str, &'static str)> {
+    LIVE_IGNORES.iter().map(|i| (i.field, i.instead))
+}
+
+/// The fields of `config` that `mode` runs without applying, each with its value in this
+/// scenario; empty on madsim, which applies or refuses ([`check`]) every field.
+pub fn ignored(config: &SimConfig, mode: Mode) -> Vec<Ignored> {
+    if mode != Mode::Live {
+        return Vec::new();
+    }
+    LIVE_IGNORES
+        .iter()
+        .filter_map(|i| (i.asks)(config).map(|value| Ignored { field: i.field, value, instead: i.instead }))
+        .collect()
+}
+
+/// The one line `syncsim live` prints before a run: `live ignores: network.latency (lognormal
+/// median 2ms p99 20ms; real loopback latency is used), ...`; `None` when nothing is ignored.
+pub fn describe_ignored(ignored: &[Ignored]) -> Option<String> {
+    if ignored.is_empty() {
+        return None;
+    }
+    let each: Vec<String> = ignored.iter().map(|i| format!("{} ({}; {})", i.field, i.value, i.instead)).collect();
+    Some(format!("live ignores: {}", each.join(", ")))
+}
+
+fn latency_text(latency: &Latency) -> String {
+    match *latency {
+        Latency::Constant(d) => format!("constant {d}"),
+        Latency::Uniform { min, max } => format!("uniform {min}..{max}"),
+        Latency::Normal { mean, stddev } => format!("normal mean {mean} stddev {stddev}"),
+        Latency::Lognormal { median, p99 } => format!("lognormal median {median} p99 {p99}"),
+        Latency::Exponential { mean } => format!("exponential mean {mean}"),
+        Latency::Pareto { scale, shape } => format!("Pareto scale {scale} shape {shape}"),
+    }
 }
 
 /// One line per unsupported feature, for error messages.
@@ -214,7 +291,17 @@ mod tests {
         // The live host runs the same network as real TCP, and says so, but cannot pause either.
         let live = check(&config, Mode::Live);
         assert_eq!(live.len(), 1, "{live:?}");
-        assert_eq!(notes(&config, Mode::Live).len(), 2, "the network itself, and duplication");
+        assert_eq!(notes(&config, Mode::Live).len(), 1, "the network itself");
+        let ignored = ignored(&config, Mode::Live);
+        let fields: Vec<&str> = ignored.iter().map(|i| i.field).collect();
+        assert_eq!(fields, ["network.latency", "network.duplicate", "network.ordering"]);
+        assert_eq!(ignored[1].value, "1%");
+        assert_eq!(
+            describe_ignored(&ignored).unwrap(),
+            "live ignores: network.latency (lognormal median 2ms p99 20ms; real loopback latency is used), \
+             network.duplicate (1%; TCP duplicates nothing), network.ordering (reorder; TCP delivers each link in order)"
+        );
+        assert_eq!(super::ignored(&config, Mode::Madsim), vec![], "madsim applies or refuses every field");
     }
 
     #[test]
@@ -229,5 +316,32 @@ mod tests {
         }
         assert_eq!(check(&config, Mode::Madsim), vec![]);
         assert_eq!(check(&config, Mode::Live), vec![]);
+    }
+
+    #[test]
+    fn live_ignores_only_what_the_scenario_asks_for() {
+        let mut config = SimConfig::default();
+        // The default network: a constant latency (which loopback replaces), nothing else.
+        let fields = |c: &SimConfig| ignored(c, Mode::Live).into_iter().map(|i| i.field).collect::<Vec<_>>();
+        assert_eq!(fields(&config), ["network.latency"]);
+        config.network.default.loss = Probability::new(0.005).unwrap();
+        config.network.default.latency =
+            Latency::Uniform { min: SimDuration::from_millis(1), max: SimDuration::from_millis(5) };
+        config.workload.client_latency = Latency::Constant(SimDuration::from_micros(200));
+        assert_eq!(fields(&config), ["network.latency", "network.loss", "network.ordering", "workload.client_latency"]);
+        config.network.ordering = Ordering::Fifo;
+        assert!(!fields(&config).contains(&"network.ordering"), "TCP is FIFO");
+        let line = describe_ignored(&ignored(&config, Mode::Live)).unwrap();
+        assert!(line.contains("network.loss (0.5%; TCP loses nothing)"), "{line}");
+        assert!(line.contains("workload.client_latency (constant 200us;"), "{line}");
+    }
+
+    /// docs/host.md names every field the live host leaves unapplied.
+    #[test]
+    fn host_docs_name_every_ignored_field() {
+        let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/host.md")).unwrap();
+        for (field, _) in live_ignorable() {
+            assert!(docs.contains(&format!("`{field}`")), "docs/host.md does not name `{field}`");
+        }
     }
 }

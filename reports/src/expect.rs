@@ -112,8 +112,8 @@ impl Expectation {
     }
 }
 
-const OPS: &[&str] = &["all", "put", "get", "cas", "incr", "decr", "read", "add", "remove", "insert", "delete"];
-const PERCENTILES: &[&str] = &["p50", "p90", "p99", "p99.9", "max", "mean"];
+/// The operations `<op>` stands for in metric names.
+pub const OPS: &[&str] = &["all", "put", "get", "cas", "incr", "decr", "read", "add", "remove", "insert", "delete"];
 
 /// What a run must do for a metric to be measurable at all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,78 +141,193 @@ pub fn needs(name: &str) -> Needs {
     }
 }
 
-/// The kind and class of a metric name, or `None` if there is no such metric.
-pub fn metric(name: &str) -> Option<(Kind, Class)> {
-    use Class::*;
-    use Kind::*;
-    let parts: Vec<&str> = name.splitn(3, '.').collect();
-    Some(match parts.as_slice() {
-        ["availability"] => (Fraction, Liveness),
-        ["availability", op] if OPS.contains(op) => (Fraction, Liveness),
-        ["latency", op, p] if OPS.contains(op) && PERCENTILES.contains(p) => (Duration, Liveness),
-        ["converged"] => (Bool, Liveness),
-        ["converged_within"] => (Duration, Liveness),
-        ["visibility", "p50" | "p99" | "max"] => (Duration, Liveness),
-        ["visibility", "everywhere" | "residue"] => (Fraction, Liveness),
-        ["visibility", "within", d] if d.parse::<SimDuration>().is_ok() => (Fraction, Liveness),
-        ["sec"] => (Bool, Safety),
-        ["sec", "converged"] => (Bool, Liveness),
-        ["sec", "stranded"] => (Number, Liveness),
-        ["session", "read_your_writes" | "monotonic_reads" | "monotonic_writes"] => (Number, Safety),
-        ["session", "read_your_writes" | "monotonic_reads" | "monotonic_writes", "share"] => (Fraction, Safety),
-        ["reads", "stale"] => (Fraction, Liveness),
-        ["reads", "missed", "max"] => (Number, Liveness),
-        ["rounds", "p50" | "p99" | "max" | "mean"] => (Number, Liveness),
-        ["writes", "lost"] => (Number, Safety),
-        ["linearizable"] => (Bool, Safety),
-        ["protocol", _] => (Number, Liveness),
-        ["protocol", _, "p50" | "p90" | "p99" | "max" | "mean"] => (Duration, Liveness),
-        ["messages_per_op" | "bytes_per_op" | "bytes_per_write"] => (Number, Liveness),
-        _ => return None,
-    })
+/// One family of metrics an expectation can name: the table [`METRICS`] that `metric` parses
+/// names with, `syncsim list` prints and reports' figures try.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct MetricSpec {
+    /// The name, with placeholders: `<op>` an operation (see [`OPS`]), `<duration>` a time such
+    /// as `2s`, `<a|b>` one of the words listed, any other `<...>` a name the protocol reports.
+    pub pattern: &'static str,
+    /// How its thresholds are written.
+    pub kind: Kind,
+    /// Whether failing it is a safety violation or a liveness failure.
+    pub class: Class,
+    /// What it measures, in one line.
+    pub meaning: &'static str,
 }
 
-/// The metrics with one fixed name (no operation, percentile, duration or protocol metric in
-/// it): what `syncsim list` shows and what a report's figures try.
-pub const FIXED_METRICS: &[&str] = &[
-    "converged",
-    "converged_within",
-    "visibility.p50",
-    "visibility.p99",
-    "visibility.max",
-    "visibility.everywhere",
-    "visibility.residue",
-    "sec",
-    "sec.converged",
-    "sec.stranded",
-    "reads.stale",
-    "reads.missed.max",
-    "session.read_your_writes",
-    "session.read_your_writes.share",
-    "session.monotonic_reads",
-    "session.monotonic_reads.share",
-    "session.monotonic_writes",
-    "session.monotonic_writes.share",
-    "rounds.p50",
-    "rounds.p99",
-    "rounds.max",
-    "rounds.mean",
-    "writes.lost",
-    "linearizable",
-    "messages_per_op",
-    "bytes_per_op",
-    "bytes_per_write",
-];
+const fn spec(pattern: &'static str, kind: Kind, class: Class, meaning: &'static str) -> MetricSpec {
+    MetricSpec { pattern, kind, class, meaning }
+}
 
-/// Every metric name an expectation can use, for `syncsim list` and error messages.
+/// Every metric an expectation can use: the one table the parser, `syncsim list` and reports
+/// read.
+pub const METRICS: &[MetricSpec] = {
+    use Class::*;
+    use Kind::*;
+    &[
+        spec("availability", Fraction, Liveness, "share of all operations that succeeded"),
+        spec("availability.<op>", Fraction, Liveness, "share of <op> operations that succeeded"),
+        spec(
+            "latency.<op>.<p50|p90|p99|p99.9|max|mean>",
+            Duration,
+            Liveness,
+            "time from call to reply of successful <op> operations",
+        ),
+        spec("converged", Bool, Liveness, "every live replica holds the same state at the end"),
+        spec(
+            "converged_within",
+            Duration,
+            Liveness,
+            "how soon after the settle phase began the replicas agreed for good",
+        ),
+        spec(
+            "visibility.<p50|p99|max>",
+            Duration,
+            Liveness,
+            "time from a write's call until every live replica had it",
+        ),
+        spec("visibility.everywhere", Fraction, Liveness, "share of writes that reached every live replica"),
+        spec(
+            "visibility.residue",
+            Fraction,
+            Liveness,
+            "mean share of live replicas a write never reached (Demers's residue)",
+        ),
+        spec(
+            "visibility.within.<duration>",
+            Fraction,
+            Liveness,
+            "share of writes at every live replica within <duration>",
+        ),
+        spec("sec", Bool, Safety, "each live replica's state is what the updates it received imply (CRDTs)"),
+        spec("sec.converged", Bool, Liveness, "every live replica reads the same on every key (CRDTs)"),
+        spec("sec.stranded", Number, Liveness, "acknowledged updates held only by replicas down at the end (CRDTs)"),
+        spec("reads.stale", Fraction, Liveness, "share of reads that missed an update completed before they began"),
+        spec("reads.missed.max", Number, Liveness, "most updates one read missed"),
+        spec("session.read_your_writes", Number, Safety, "reads that missed their client's own earlier write"),
+        spec("session.read_your_writes.share", Fraction, Safety, "share of judged reads that broke read-your-writes"),
+        spec("session.monotonic_reads", Number, Safety, "reads that went back before what their client read earlier"),
+        spec("session.monotonic_reads.share", Fraction, Safety, "share of judged reads that broke monotonic reads"),
+        spec(
+            "session.monotonic_writes",
+            Number,
+            Safety,
+            "client writes seen at a replica without that client's earlier write",
+        ),
+        spec("session.monotonic_writes.share", Fraction, Safety, "share of judged writes that broke monotonic writes"),
+        spec("rounds.<p50|p99|max|mean>", Number, Liveness, "rounds until a write reached every live replica"),
+        spec("writes.lost", Number, Safety, "acknowledged writes that no live replica holds at the end"),
+        spec("linearizable", Bool, Safety, "the history is linearizable (checked for protocols that claim it)"),
+        spec("messages_per_op", Number, Liveness, "messages sent per client operation"),
+        spec("bytes_per_op", Number, Liveness, "bytes sent per client operation"),
+        spec("bytes_per_write", Number, Liveness, "bytes sent per write: what spreading one update cost"),
+        spec("protocol.<count>", Number, Liveness, "a number the protocol reports (e.g. protocol.elections)"),
+        spec(
+            "protocol.<span>.<p50|p90|p99|max|mean>",
+            Duration,
+            Liveness,
+            "a time the protocol measures (e.g. protocol.leaderless_windows.max)",
+        ),
+    ]
+};
+
+impl MetricSpec {
+    /// The pattern's segments: split at dots outside `<...>`.
+    fn segments(&self) -> Vec<&'static str> {
+        let p = self.pattern;
+        let (mut out, mut depth, mut from) = (Vec::new(), 0, 0);
+        for (i, c) in p.char_indices() {
+            match c {
+                '<' => depth += 1,
+                '>' => depth -= 1,
+                '.' if depth == 0 => {
+                    out.push(&p[from..i]);
+                    from = i + 1;
+                }
+                _ => {}
+            }
+        }
+        out.push(&p[from..]);
+        out
+    }
+
+    /// Whether `name` is one of this family's metrics.
+    pub fn matches(&self, name: &str) -> bool {
+        let pattern = self.segments();
+        let parts: Vec<&str> = name.splitn(pattern.len(), '.').collect();
+        parts.len() == pattern.len()
+            && pattern.iter().zip(&parts).all(|(seg, part)| {
+                match seg.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
+                    None => seg == part,
+                    Some("op") => OPS.contains(part),
+                    Some("duration") => part.parse::<SimDuration>().is_ok(),
+                    Some(words) if words.contains('|') => words.split('|').any(|w| w == *part),
+                    Some(_) => !part.is_empty() && !part.contains('.'),
+                }
+            })
+    }
+
+    /// Every name of this family, if it has fixed names only (words, no operation, duration or
+    /// protocol name).
+    fn expand(&self) -> Option<Vec<String>> {
+        let mut names = vec![String::new()];
+        for seg in self.segments() {
+            let words: Vec<&str> = match seg.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
+                None => vec![seg],
+                Some(words) if words.contains('|') => words.split('|').collect(),
+                Some(_) => return None,
+            };
+            names = names
+                .iter()
+                .flat_map(|n| words.iter().map(move |w| if n.is_empty() { w.to_string() } else { format!("{n}.{w}") }))
+                .collect();
+        }
+        Some(names)
+    }
+}
+
+impl Kind {
+    /// How a threshold of this kind is written, in a word.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Kind::Duration => "time",
+            Kind::Fraction => "share",
+            Kind::Number => "number",
+            Kind::Bool => "bool",
+        }
+    }
+}
+
+impl Class {
+    /// `safety` or `liveness`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Safety => "safety",
+            Class::Liveness => "liveness",
+        }
+    }
+}
+
+/// The table entry naming `name`, or `None` if there is no such metric.
+pub fn spec_of(name: &str) -> Option<&'static MetricSpec> {
+    METRICS.iter().find(|m| m.matches(name))
+}
+
+/// The kind and class of a metric name, or `None` if there is no such metric.
+pub fn metric(name: &str) -> Option<(Kind, Class)> {
+    spec_of(name).map(|m| (m.kind, m.class))
+}
+
+/// The metrics with fixed names (no operation, duration or protocol metric in them), every
+/// one spelled out: what a report's figures try.
+pub fn fixed_metrics() -> Vec<String> {
+    METRICS.iter().filter_map(MetricSpec::expand).flatten().collect()
+}
+
+/// Every metric name an expectation can use, as patterns, for error messages.
 pub fn metric_names() -> Vec<String> {
-    let mut names = vec!["availability".to_string(), "availability.<op>".into()];
-    names.push(format!("latency.<op>.<{}>", PERCENTILES.join("|")));
-    names.extend(FIXED_METRICS.iter().map(|m| m.to_string()));
-    names.extend(
-        ["visibility.within.<duration>", "protocol.<number>", "protocol.<duration>.<p50|p90|p99|max|mean>"]
-            .map(String::from),
-    );
+    let mut names: Vec<String> = METRICS.iter().map(|m| m.pattern.to_string()).collect();
     names.push(format!("(<op> is one of {})", OPS.join(", ")));
     names
 }
@@ -329,5 +444,29 @@ mod tests {
         assert!(parse("availability", &Written::Number(0.99)).unwrap_err().contains("comparison"));
         assert!(parse("latency.put.p99", &Written::Number(5.0)).unwrap_err().contains("unit"));
         assert!(parse("latency.put.p99", &text("5ms")).unwrap_err().contains("comparison"));
+    }
+
+    #[test]
+    fn every_listed_metric_parses_with_its_kind_and_class() {
+        for m in METRICS {
+            let example: Vec<String> = m
+                .segments()
+                .iter()
+                .map(|seg| match seg.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
+                    None => seg.to_string(),
+                    Some("op") => "put".into(),
+                    Some("duration") => "2s".into(),
+                    Some(words) => words.split('|').next_back().unwrap().into(),
+                })
+                .collect();
+            let name = example.join(".");
+            assert_eq!(metric(&name), Some((m.kind, m.class)), "`{name}` from `{}`", m.pattern);
+        }
+        assert!(fixed_metrics().contains(&"session.monotonic_reads.share".to_string()));
+        assert!(fixed_metrics().contains(&"visibility.max".to_string()));
+        assert!(!fixed_metrics().iter().any(|m| m.contains('<')));
+        assert_eq!(metric("visibility.within.1.5s"), Some((Kind::Fraction, Class::Liveness)));
+        assert_eq!(metric("protocol.elections.p50"), Some((Kind::Duration, Class::Liveness)));
+        assert_eq!(metric("protocol.a.b.c"), None);
     }
 }

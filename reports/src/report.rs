@@ -519,7 +519,7 @@ impl Report {
         for op in self.latency.keys() {
             names.extend(["p50", "p90", "p99", "p99.9", "max", "mean"].map(|p| format!("latency.{op}.{p}")));
         }
-        names.extend(crate::expect::FIXED_METRICS.iter().map(|m| m.to_string()));
+        names.extend(crate::expect::fixed_metrics());
         names.extend(self.protocol_metrics.numbers.keys().map(|n| format!("protocol.{n}")));
         for n in self.protocol_metrics.durations.keys() {
             names.extend(["p50", "p90", "p99", "max", "mean"].map(|p| format!("protocol.{n}.{p}")));

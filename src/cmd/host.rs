@@ -45,6 +45,10 @@ pub fn run(host: Host, file: &Path, seed: Option<u64>, out: Option<PathBuf>, var
     for note in mode.map(|m| syncsim_host::notes(&scenario.sim, m)).unwrap_or_default() {
         println!("note: {note}");
     }
+    let ignored = mode.map(|m| syncsim_host::ignored(&scenario.sim, m)).unwrap_or_default();
+    if let Some(line) = syncsim_host::describe_ignored(&ignored) {
+        println!("{line}");
+    }
     crate::cmd::run::print_parameters(&scenario);
     let started = Instant::now();
     let result = runner::run_on(host, &scenario, seed, false).context(&scenario.file)?;

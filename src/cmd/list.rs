@@ -1,7 +1,9 @@
 //! `syncsim list`: the protocol families with their parameters and defaults, the scenario
-//! defaults and vocabularies, and the exit codes.
+//! defaults and vocabularies, every expectation metric with its class (safety or liveness) and
+//! meaning, and the exit codes.
 
 use syncsim_reports::Exit;
+use syncsim_reports::expect::{self, Class};
 
 use crate::registry::Registry;
 use crate::scenario::raw::{RawEngine, RawNetwork, RawWorkload, Settle};
@@ -83,13 +85,28 @@ pub fn list(registry: &Registry) -> String {
         "\nSETTLE (settle: { duration: 5s, restart_crashed: true, heal: all | core })\n  heal: core heals only a \
          random core (a majority for linearizable protocols) and keeps the rest down\n",
     );
-    s.push_str("\nEXPECTATIONS (expect: { <metric>: <threshold> })\n");
-    for m in syncsim_reports::expect::metric_names() {
-        s.push_str(&format!("  {m}\n"));
-    }
-    s.push_str("  writes.lost is a safety metric (exit 1 when it fails); the others are liveness (exit 2).\n");
+    s.push_str(&expectations());
     s.push_str("\nEXIT CODES (every command)\n");
     s.push_str(&Exit::table());
+    s
+}
+
+/// The `EXPECTATIONS` section: every metric of [`expect::METRICS`], safety metrics first,
+/// each with its threshold's kind and meaning, under the exit code its failure gives.
+fn expectations() -> String {
+    let mut s = String::from("\nEXPECTATIONS (expect: { <metric>: <threshold> })\n");
+    for (class, exit) in [(Class::Safety, Exit::Safety), (Class::Liveness, Exit::Liveness)] {
+        s.push_str(&format!("  {} metrics (a failed one exits {}):\n", class.name(), exit.code()));
+        for m in expect::METRICS.iter().filter(|m| m.class == class) {
+            // A name too long for its column takes a line of its own.
+            let name = if m.pattern.len() > 32 { format!("{}\n{:36}", m.pattern, "") } else { m.pattern.into() };
+            s.push_str(&format!("    {name:<32} {:<6}  {}\n", m.kind.unit(), m.meaning));
+        }
+    }
+    s.push_str(&format!(
+        "  <op> is one of {}\n  thresholds: time `< 50ms`, share `>= 99%` or `>= 0.99`, number `<= 3`, bool `true`\n",
+        expect::OPS.join(", ")
+    ));
     s
 }
 
