@@ -116,8 +116,14 @@ impl Cost {
         let update_share = if total_weight == 0 { 1.0 } else { f64::from(update_weight) / f64::from(total_weight) };
         let writes = random * update_share + w.script.iter().filter(|s| s.op.is_update()).count() as f64;
         let samples = (all / secs(config.sample_every).max(1e-9)).ceil() + 1.0;
-        let calls = operations * (load.per_op_base + load.per_op_per_node * nodes)
-            + load.calls_per_node_second * nodes * all
+        // A duplicated message is delivered, and handled, twice.
+        let duplicate = std::iter::once(&config.network.default)
+            .chain(config.network.links.iter().map(|l| &l.spec))
+            .map(|spec| spec.duplicate.get())
+            .fold(0.0, f64::max);
+        let calls = (operations * (load.per_op_base + load.per_op_per_node * nodes)
+            + load.calls_per_node_second * nodes * all)
+            * (1.0 + duplicate)
             + nodes;
         let mut memory = [
             (workload_field, operations * BYTES_PER_OP + writes * nodes * BYTES_PER_WRITE_REPLICA),

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use syncsim_sim::history::{OpKind, Output};
 use syncsim_sim::rng::{below, chance};
 use syncsim_sim::{
-    Consistency, Ctx, Family, Key, Launch, Message, NoMonitor, NodeId, Op, Param, ParamError, Protocol, ProtocolInfo,
-    RequestId, SimDuration,
+    Consistency, Ctx, Family, Key, Launch, Load, Message, NoMonitor, NodeId, Op, Param, ParamError, Protocol,
+    ProtocolInfo, RequestId, SimDuration,
 };
 
 pub use store::{Digest, Store, Update, Version, ahead};
@@ -173,6 +173,23 @@ impl Family for GossipNode {
     const KIND: &'static str = "gossip";
     const ABOUT: &'static str = "anti-entropy (push, pull, push-pull) or rumor mongering over a last-writer-wins store";
     type Config = GossipConfig;
+
+    /// Each round a timer and up to three messages per peer contacted (digest, answer, push);
+    /// a rumor is passed on by every node that hears it, to `fanout` peers, until `k`
+    /// contacts have found it known, and the backup anti-entropy adds its own rounds.
+    fn load(config: &GossipConfig, _: usize) -> Load {
+        let per_round =
+            |interval: SimDuration| (1.0 + 3.0 * f64::from(config.fanout)) / (interval.0 as f64 / 1e9).max(1e-9);
+        let mut load = Load::typical(Some(config.interval));
+        load.calls_per_node_second = per_round(config.interval);
+        if config.mode == Mode::Rumor {
+            load.per_op_per_node = 2.0 + 2.0 * f64::from(config.fanout) * f64::from(config.rumor.k + 1);
+            if config.backup > SimDuration::ZERO {
+                load.calls_per_node_second += per_round(config.backup);
+            }
+        }
+        load
+    }
 
     fn params() -> Vec<Param> {
         vec![

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use syncsim_sim::history::{OpKind, Output};
 use syncsim_sim::rng::below;
 use syncsim_sim::{
-    Consistency, Ctx, DurationRange, Family, Key, Launch, Message, NodeId, Op, Param, ParamError, Protocol,
+    Consistency, Ctx, DurationRange, Family, Key, Launch, Load, Message, NodeId, Op, Param, ParamError, Protocol,
     ProtocolInfo, Reply, RequestId, SimDuration, SimTime, Value,
 };
 
@@ -200,6 +200,20 @@ impl Family for RaftNode {
         .into_iter()
         .chain(Bug::param())
         .collect()
+    }
+
+    /// The leader's heartbeat reaches every follower and is answered (about two handler calls
+    /// per node per heartbeat, and the timer), elections add a round of votes per timeout;
+    /// an operation is forwarded to the leader, appended to every follower, acknowledged and
+    /// answered.
+    fn load(config: &RaftConfig, _: usize) -> Load {
+        let secs = |d: SimDuration| (d.0 as f64 / 1e9).max(1e-9);
+        Load {
+            calls_per_node_second: 3.0 / secs(config.heartbeat) + 3.0 / secs(config.election_timeout.min),
+            per_op_base: 4.0,
+            per_op_per_node: 3.0,
+            ..Load::typical(None)
+        }
     }
 
     fn validate(config: &RaftConfig, _: &[String]) -> Result<(), ParamError> {

@@ -670,6 +670,10 @@ impl Family for SchedNode {
                 / (config.interval.0 as f64 / 1e9).max(1e-9),
             peak_bytes: reads * (pairs + 48.0),
             heavy_param: Some("protocol.reads"),
+            // Each round: a timer, a digest to the scheduler and its plan back, and up to
+            // `degree` exchanges of three messages (the plan's fallback rounds are no dearer).
+            calls_per_node_second: (3.0 + 3.0 * f64::from(config.degree.max(config.fanout)))
+                / (config.interval.0 as f64 / 1e9).max(1e-9),
             ..Load::typical(Some(config.interval))
         }
     }
