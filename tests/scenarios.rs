@@ -79,3 +79,26 @@ fn a_lost_disk_loses_what_a_crash_keeps() {
     assert!(all > 0.0, "the writes only n0 held are lost with its disk");
     assert!(0.0 < recent && recent < all, "losing the last two seconds loses fewer ({recent}) than all ({all})");
 }
+
+/// The progress a run reports (for `run`'s bar) only watches it: the times it tells rise to
+/// the end of the run, and the run is the one an unwatched run of the seed makes.
+#[test]
+fn a_watched_run_reports_rising_progress_and_is_the_same_run() {
+    let s = Scenario::load("scenarios/partition-heal.yaml".as_ref()).unwrap();
+    let seen = std::cell::RefCell::new(Vec::new());
+    let progress = |now: syncsim::sim::SimTime, end: syncsim::sim::SimTime| seen.borrow_mut().push((now, end));
+    let watched = runner::run_watched(runner::Host::Engine, &s, 3, false, Some(&progress)).unwrap();
+    let plain = runner::run(&s, 3, false).unwrap();
+    assert_eq!(watched.report.trace_hash, plain.report.trace_hash);
+    let seen = seen.into_inner();
+    assert!(seen.len() >= 2, "a run of {} events reports more than once: {seen:?}", plain.report.run.events);
+    assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "progress never goes back");
+    assert!(seen.iter().all(|&(now, end)| now <= end && end.0 == plain.report.run.end_ns));
+    let cost = s.cost();
+    assert!(
+        plain.report.run.events as f64 <= cost.calls,
+        "{} events, estimated {}",
+        plain.report.run.events,
+        cost.calls
+    );
+}
