@@ -198,6 +198,12 @@ fn files_under(dir: &Path) -> BTreeSet<PathBuf> {
     out
 }
 
+/// Writes `text` as `name` in `work` and runs it from there with `--out out`.
+fn run_in(work: &Path, name: &str, text: &str) -> std::process::Output {
+    std::fs::write(work.join(name), text).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_syncsim")).current_dir(work).args(["run", name, "--out", "out"]).output().unwrap()
+}
+
 /// The most runs the test makes, and the most handler calls a run it makes may be estimated
 /// to need: enough to cover every family and fault kind, few enough for CI.
 const RUNS: usize = 150;
@@ -254,16 +260,10 @@ fn mutated_scenarios_never_panic_exit_only_0_to_3_and_runs_stay_within_their_est
                 assert!(e.to_string().starts_with(&name), "the error names the file: {e}");
                 if refused_on_cli < REFUSED_ON_CLI && g.below(8) == 0 {
                     refused_on_cli += 1;
-                    let path = work.join(&name);
-                    std::fs::write(&path, &mutant).unwrap();
-                    let out = Command::new(env!("CARGO_BIN_EXE_syncsim"))
-                        .current_dir(&work)
-                        .args(["run", &name, "--out", "out"])
-                        .output()
-                        .unwrap();
+                    let out = run_in(&work, &name, &mutant);
                     assert_eq!(out.status.code(), Some(3), "case {case}: {}", String::from_utf8_lossy(&out.stderr));
                     assert!(!work.join("out").exists(), "case {case}: a refused run wrote output");
-                    std::fs::remove_file(&path).unwrap();
+                    std::fs::remove_file(work.join(&name)).unwrap();
                 }
                 continue;
             }
@@ -278,16 +278,21 @@ fn mutated_scenarios_never_panic_exit_only_0_to_3_and_runs_stay_within_their_est
             continue;
         }
         ran += 1;
-        let path = work.join(&name);
-        std::fs::write(&path, &mutant).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_syncsim"))
-            .current_dir(&work)
-            .args(["run", &name, "--out", "out"])
-            .output()
-            .unwrap();
+        let out = run_in(&work, &name, &mutant);
         let stderr = String::from_utf8_lossy(&out.stderr);
         let code = out.status.code().unwrap_or(-1);
         *exit_codes.entry(code).or_default() += 1;
+        if code == 1 {
+            // A safety failure on a mutant is a lead to follow (a protocol bug the mutation
+            // exposed, or a checker crying wolf), not a test failure: say where it came from.
+            let first = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|l| l.contains("FAIL"))
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" / ");
+            eprintln!("case {case} (from {origin}) failed a safety check: {first}\n{mutant}");
+        }
         assert!((0..=3).contains(&code), "case {case} (from {origin}) exited {code}:\n{stderr}\n{mutant}");
         assert!(!stderr.contains("panicked"), "case {case} panicked:\n{stderr}\n{mutant}");
         let written = files_under(&work);
@@ -308,7 +313,7 @@ fn mutated_scenarios_never_panic_exit_only_0_to_3_and_runs_stay_within_their_est
             );
         }
         std::fs::remove_dir_all(work.join("out")).ok();
-        std::fs::remove_file(&path).unwrap();
+        std::fs::remove_file(work.join(&name)).unwrap();
     }
     eprintln!(
         "{cases} mutants: {accepted} accepted, {refused} refused ({refused_on_cli} of them on the command line: exit 3); \
