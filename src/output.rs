@@ -54,7 +54,13 @@ pub fn write_run(
     write_charts(&dir.join("charts"), charts.iter().map(|c| (c.file.as_str(), c.svg.as_str())))?;
     let md = syncsim_reports::page::markdown(&result.report);
     write_file(&dir.join("summary.md"), |w| w.write_all(md.as_bytes()))?;
-    let html = syncsim_reports::page::html(&result.report, &charts);
+    let mut files =
+        vec![("report.json", "report.json"), ("summary.md", "summary.md"), ("history (JSON lines)", "history.jsonl")];
+    if !result.trace.is_empty() {
+        files.push(("trace (JSON lines)", "trace.jsonl"));
+        files.push(("trace for Perfetto (ui.perfetto.dev)", "trace.json"));
+    }
+    let html = syncsim_reports::page::html(&result.report, &charts, &files);
     write_file(&dir.join("index.html"), |w| w.write_all(html.as_bytes()))?;
     write_file(&dir.join("history.jsonl"), |w| syncsim_reports::history::write_jsonl(&result.history, node_names, w))?;
     let trace_path = dir.join("trace.jsonl");

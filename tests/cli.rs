@@ -295,3 +295,16 @@ fn every_fault_drawn_at_random_is_listed_as_applied_with_its_nodes() {
         assert!(summary.contains(&format!("| {f} |")), "summary.md lists `{f}`");
     }
 }
+
+#[test]
+fn the_run_page_links_every_file_written_beside_it() {
+    let dir = temp("links");
+    let out = syncsim(&["run", "scenarios/quickstart.yaml", "--trace", "--out", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let page = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    let links: Vec<&str> = page.split("href=\"").skip(1).filter_map(|h| h.split_once('"').map(|x| x.0)).collect();
+    assert_eq!(links, ["report.json", "summary.md", "history.jsonl", "trace.jsonl", "trace.json"]);
+    for link in links {
+        assert!(dir.join(link).is_file(), "`{link}` is linked but not written");
+    }
+}

@@ -97,13 +97,16 @@ fn summary_and_page_carry_the_outcome_checks_and_charts() {
     let md = page::markdown(&r.report);
     assert!(md.starts_with("# crdt-partition: PASS (seed 4)"), "{md}");
     assert_contains(&md, "summary.md", &["| check |", "| sec |", "| operation |", "Strong eventual consistency: OK"]);
-    let html = page::html(&r.report, &charts);
+    let html = page::html(&r.report, &charts, &[("report.json", "report.json")]);
     assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
     assert_eq!(html.matches("<svg").count(), charts.len(), "every chart inline");
     // Self-contained: nothing to fetch (SVG's namespace URI names a namespace, it is not fetched).
-    for fetch in ["<script", "<link", "src=", "href=", "@import", "url("] {
+    for fetch in ["<script", "<link", "src=", "@import", "url("] {
         assert!(!html.contains(fetch), "the page must not load anything: found `{fetch}`");
     }
+    // Links go only to the files beside the page.
+    let hrefs: Vec<&str> = html.split("href=\"").skip(1).filter_map(|h| h.split_once('"').map(|x| x.0)).collect();
+    assert_eq!(hrefs, ["report.json"]);
     assert!(html.contains("syncsim run scenarios/crdt-partition.yaml --seed 4"));
 }
 
@@ -239,7 +242,7 @@ fn a_linearizability_violation_is_drawn_per_client() {
     );
     assert!(shown.iter().any(|t| t == &format!("client {}", stuck.client)), "{shown:?}");
     assert_shows(svg, "the violation chart", &["time (ms)"]);
-    let html = page::html(&r.report, &charts);
+    let html = page::html(&r.report, &charts, &[]);
     assert!(html.contains("id=\"linearizability.svg\""));
 }
 

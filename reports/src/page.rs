@@ -287,8 +287,9 @@ pub fn page_end(charts: &[Chart]) -> String {
     s
 }
 
-/// `index.html`: the summary and every chart, inline.
-pub fn html(r: &Report, charts: &[Chart]) -> String {
+/// `index.html`: the summary and every chart, inline, with links to `files`, the files written
+/// beside it as (what it is, its name relative to the page).
+pub fn html(r: &Report, charts: &[Chart], files: &[(&str, &str)]) -> String {
     let mut s = page_start(&r.scenario.name, r.outcome);
     let _ = writeln!(s, "<p>{}</p>", esc(&r.scenario.description));
     let _ = writeln!(
@@ -300,6 +301,11 @@ pub fn html(r: &Report, charts: &[Chart]) -> String {
         esc(&r.trace_hash),
         esc(&r.reproduce)
     );
+    if !files.is_empty() {
+        let links: Vec<String> =
+            files.iter().map(|(what, file)| format!("<a href=\"{}\">{}</a>", esc(file), esc(what))).collect();
+        let _ = writeln!(s, "<p>Files: {}</p>", links.join(" · "));
+    }
     if !r.failures.is_empty() {
         s.push_str("<ul class=\"fail\">");
         for f in &r.failures {
