@@ -51,22 +51,46 @@ fn crdt_partition_charts_show_every_series_axis_and_fault_window() {
     let r = run("scenarios/crdt-partition.yaml");
     let charts = run_charts(&r.report, &r.history).unwrap();
     let files: Vec<&str> = charts.iter().map(|c| c.file.as_str()).collect();
-    assert_eq!(files, ["latency-cdf.svg", "latency-over-time.svg", "divergence.svg", "network.svg"]);
+    assert_eq!(
+        files,
+        [
+            "latency-cdf.svg",
+            "latency-over-time.svg",
+            "latency-by-outcome.svg",
+            "throughput-by-outcome.svg",
+            "divergence.svg",
+            "network.svg"
+        ]
+    );
     assert_shows(
         chart(&charts, "latency-cdf.svg"),
         "latency CDF",
         &["Latency CDF per operation", "latency (µs)", "cumulative percent", "add", "read", "remove"],
     );
     // The partition (2 s to 5 s) and n4's crash (3 s to 4 s), on every chart over time.
-    for file in ["latency-over-time.svg", "divergence.svg", "network.svg"] {
+    for file in [
+        "latency-over-time.svg",
+        "latency-by-outcome.svg",
+        "throughput-by-outcome.svg",
+        "divergence.svg",
+        "network.svg",
+    ] {
         let svg = chart(&charts, file);
-        assert_shows(svg, file, &["simulated time (s)", "partition 2.0–5.0s", "crash 3.0–4.0s"]);
+        assert_shows(svg, file, &["simulated time (s)", "partition 2.0–5.0s", "crash n4 3.0–4.0s"]);
         assert_eq!(shaded_rects(svg), 2, "{file}: two fault windows shaded");
     }
     assert_shows(
         chart(&charts, "latency-over-time.svg"),
         "latency over time",
         &["latency (µs)", "add", "read", "remove"],
+    );
+    // n4's crash fails its clients' operations: outcomes are told apart, as Jepsen's latency-raw does.
+    assert!(r.report.operations["all"].failed > 0, "the crash fails some operations");
+    assert_shows(chart(&charts, "latency-by-outcome.svg"), "latency by outcome", &["latency (µs)", "ok", "failed"]);
+    assert_shows(
+        chart(&charts, "throughput-by-outcome.svg"),
+        "throughput by outcome",
+        &["operations per second", "ok", "failed"],
     );
     assert_shows(
         chart(&charts, "divergence.svg"),
@@ -158,7 +182,7 @@ fn compare_writes_a_page_with_the_spread_across_seeds() {
     assert_shows(
         &divergence,
         "divergence",
-        &["differing replica pairs (%)", "partition 8.0–14.0s", "crash 18.0–20.0s"],
+        &["differing replica pairs (%)", "partition 8.0–14.0s", "crash n4 18.0–20.0s"],
     );
     assert_eq!(shaded_rects(&divergence), 2);
     // Each variant keeps its colour: the first palette colour is raft's in every bar chart.

@@ -27,14 +27,21 @@ pub struct Chart {
 /// Most dots per operation kind on the latency-over-time chart.
 const MAX_DOTS: usize = 4000;
 
-/// The fault windows of `report` as chart shades (seconds), labelled with kind and span.
+/// The longest fault description a chart's shade shows; longer ones (a partition of many
+/// groups) show only their kind, the whole being in the Faults table.
+const SHADE_LABEL: usize = 24;
+
+/// The fault windows of `report` as chart shades (seconds), labelled with the fault (its
+/// kind and nodes, when short enough) and span.
 pub fn shades(report: &Report) -> Vec<Shade> {
     report
         .fault_windows
         .iter()
         .map(|w| {
             let (from, to) = (w.from_ns as f64 / 1e9, w.to_ns as f64 / 1e9);
-            Shade { from, to, label: format!("{} {from:.1}–{to:.1}s", w.kind), kind: w.kind }
+            let what = w.label.trim_end_matches(" starts");
+            let what = if what.chars().count() <= SHADE_LABEL { what } else { w.kind };
+            Shade { from, to, label: format!("{what} {from:.1}–{to:.1}s"), kind: w.kind }
         })
         .collect()
 }
@@ -64,6 +71,83 @@ fn latency_unit(max_ms: f64) -> (&'static str, f64) {
         m if m < 1e4 => ("ms", 1.0),
         _ => ("s", 1e-3),
     }
+}
+
+/// The outcomes, in the order their series are drawn.
+const OUTCOMES: [&str; 3] = ["ok", "failed", "unknown (timed out)"];
+
+/// Operations by outcome, as Jepsen draws them: the latency of every operation over time, ok,
+/// failed and timed out apart (a timed-out one at its timeout, where its client gave up), and
+/// throughput per second by outcome. Fault windows are shaded on both.
+fn outcome_charts(report: &Report, history: &History, shades: &[Shade], x_max: f64) -> Result<Vec<Chart>, String> {
+    if history.entries().is_empty() {
+        return Ok(Vec::new());
+    }
+    let timeout_ns = report.parameters["workload"]["timeout"]
+        .as_str()
+        .and_then(|t| t.parse::<syncsim_sim::SimDuration>().ok())
+        .map_or(0, |d| d.0);
+    let mut latency: [Vec<(f64, f64)>; 3] = Default::default();
+    // Operations per outcome per whole second of their call.
+    let seconds = x_max.ceil().max(1.0) as usize;
+    let mut per_second = [vec![0u64; seconds], vec![0u64; seconds], vec![0u64; seconds]];
+    for e in history.entries() {
+        let (i, took) = match (&e.outcome, e.ret) {
+            (Outcome::Ok(_), Some(ret)) => (0, ret.0 - e.call.0),
+            (Outcome::Failed(_), Some(ret)) => (1, ret.0 - e.call.0),
+            (Outcome::Unknown, _) => (2, timeout_ns),
+            _ => continue,
+        };
+        let t = e.call.0 as f64 / 1e9;
+        latency[i].push((t, took as f64 / 1e6));
+        per_second[i][(t as usize).min(seconds - 1)] += 1;
+    }
+    let hi = latency.iter().flatten().map(|p| p.1).fold(0.0, f64::max);
+    let (unit, per_ms) = latency_unit(hi);
+    let axis = format!("latency ({unit})");
+    let dots: Vec<Series> = OUTCOMES
+        .iter()
+        .zip(&latency)
+        .filter(|(_, pts)| !pts.is_empty())
+        .map(|(name, pts)| {
+            let scaled: Vec<(f64, f64)> = pts.iter().map(|&(t, ms)| (t, ms * per_ms)).collect();
+            (name.to_string(), charts::thin(&scaled, MAX_DOTS))
+        })
+        .collect();
+    let rates: Vec<Series> = OUTCOMES
+        .iter()
+        .zip(&per_second)
+        .filter(|(_, counts)| counts.iter().any(|&c| c > 0))
+        .map(|(name, counts)| {
+            let points = counts.iter().enumerate().map(|(s, &c)| (s as f64 + 0.5, c as f64)).collect();
+            (name.to_string(), points)
+        })
+        .collect();
+    let chart = |title: &str, y_label: &str, series: &[Series], style| {
+        charts::time_chart(&TimeChart {
+            title,
+            y_label,
+            series,
+            style,
+            log_y: false,
+            right: None,
+            shades,
+            x_max,
+            bands: &[],
+        })
+    };
+    Ok(vec![
+        Chart {
+            file: "latency-by-outcome.svg".into(),
+            title: "Latency of every operation by outcome".into(),
+            svg: chart("Latency of every operation by outcome", &axis, &dots, Style::Dots)?,
+        },
+        Chart {
+            file: "throughput-by-outcome.svg".into(),
+            title: "Operations per second by outcome".into(),
+            svg: chart("Operations per second by outcome", "operations per second", &rates, Style::Lines)?,
+        },
+    ])
 }
 
 /// Every chart of the run.
@@ -118,6 +202,8 @@ pub fn run_charts(report: &Report, history: &History) -> Result<Vec<Chart>, Stri
             })?,
         });
     }
+
+    out.extend(outcome_charts(report, history, &shades, x_max)?);
 
     if matches!(report.protocol.consistency, Consistency::Eventual | Consistency::StrongEventual) {
         let t = &report.convergence.timeline;

@@ -128,7 +128,12 @@ impl Cost {
         let mut memory = [
             (workload_field, operations * BYTES_PER_OP + writes * nodes * BYTES_PER_WRITE_REPLICA),
             ("engine.sample_every", samples * BYTES_PER_SAMPLE),
-            ("nodes", nodes * (BYTES_PER_NODE + w.keys.min(operations as u64 + 1) as f64 * BYTES_PER_KEY_REPLICA)),
+            (
+                "nodes",
+                nodes
+                    * (BYTES_PER_NODE
+                        + w.keys.min((operations as u64).saturating_add(1)) as f64 * BYTES_PER_KEY_REPLICA),
+            ),
             (load.heavy_param.unwrap_or("protocol"), load.peak_bytes),
             ("faults", (config.faults.len() as f64) * 128.0),
         ];

@@ -130,6 +130,9 @@ pub fn resolve(raw: &RawScenario) -> Result<Resolved> {
             }
         }
     }
+    if raw.engine.memory_limit_mb == 0 {
+        return Err(FieldError::new("engine.memory_limit_mb", "the memory limit must be at least 1 (MiB)"));
+    }
     if raw.engine.max_events == Some(0) {
         return Err(FieldError::new("engine.max_events", "the event limit must be at least 1"));
     }

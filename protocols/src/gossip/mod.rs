@@ -183,7 +183,7 @@ impl Family for GossipNode {
         let mut load = Load::typical(Some(config.interval));
         load.calls_per_node_second = per_round(config.interval);
         if config.mode == Mode::Rumor {
-            load.per_op_per_node = 2.0 + 2.0 * f64::from(config.fanout) * f64::from(config.rumor.k + 1);
+            load.per_op_per_node = 2.0 + 2.0 * f64::from(config.fanout) * (f64::from(config.rumor.k) + 1.0);
             if config.backup > SimDuration::ZERO {
                 load.calls_per_node_second += per_round(config.backup);
             }
