@@ -12,6 +12,7 @@ const CASES: &[(&str, usize, usize, &str, &str)] = &[
     ("sample-every-1ns.yaml", 6, 25, "engine.sample_every", "35.0G state samples"),
     ("writes-on-every-replica.yaml", 8, 12, "workload.arrival", "about 40.0M operations"),
     ("anneal-huge-reads.yaml", 7, 10, "protocol.reads", "more than the limit of 8.0 GiB"),
+    ("memory-limit-zero.yaml", 6, 28, "engine.memory_limit_mb", "at least 1 (MiB)"),
     ("lasts-on-heal.yaml", 8, 33, "faults[0].lasts", "only a crash, pause, partition"),
     ("lasts-on-leader.yaml", 8, 37, "faults[0].lasts", "picks its nodes when it happens"),
     ("bad-heal.yaml", 8, 21, "faults[0].heal", "write `heal: all`"),
