@@ -82,10 +82,11 @@ fn check_page(browser: &Path, args: &[&str], name: &str, title: &str, figures: u
 
 #[test]
 fn the_quickstart_report_loads_in_a_browser_with_every_chart_drawn() {
-    // Latency CDF, latency over time, divergence, session violations (seed 1 has one: a
-    // push-pull reply that carried a client's later write first), network.
+    // Latency CDF, latency over time, latency and throughput by outcome, divergence, session
+    // violations (seed 1 has one: a push-pull reply that carried a client's later write first),
+    // network.
     let Some(browser) = browser() else { return };
-    let png = check_page(&browser, &["run", "scenarios/quickstart.yaml"], "quickstart", "quickstart: PASS", 5);
+    let png = check_page(&browser, &["run", "scenarios/quickstart.yaml"], "quickstart", "quickstart: PASS", 7);
     if std::env::var_os("SYNCSIM_SCREENSHOTS").is_some() {
         std::fs::copy(&png, "docs/report-quickstart.png").unwrap();
     }
