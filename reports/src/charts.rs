@@ -42,6 +42,16 @@ fn readable_span(lo: f64, hi: f64) -> (f64, f64) {
     ((lo - pad).max(floor), hi + pad)
 }
 
+/// A tick label without trailing zeros: `180`, `2.5`, `0.25`; tiny values in exponent form.
+fn tick(v: f64) -> String {
+    if v != 0.0 && v.abs() < 1e-3 {
+        return format!("{v:.1e}");
+    }
+    let fixed = format!("{v:.3}");
+    let trimmed = fixed.trim_end_matches('0').trim_end_matches('.');
+    if trimmed == "-0" { "0".to_string() } else { trimmed.to_string() }
+}
+
 /// One line of a chart: its label and its (x, y) points.
 pub type Series = (String, Vec<(f64, f64)>);
 
@@ -75,6 +85,8 @@ pub fn cdf_with_bands(
                 let mut chart = $chart.map_err(|e| e.to_string())?;
                 chart
                     .configure_mesh()
+                    .x_label_formatter(&|v: &f64| tick(*v))
+                    .y_label_formatter(&|v: &f64| tick(*v))
                     .x_desc(x_label)
                     .y_desc("cumulative percent")
                     .draw()
@@ -201,6 +213,8 @@ pub fn time_chart(c: &TimeChart<'_>) -> Result<String, String> {
                 let mut chart = $chart.map_err(|e| e.to_string())?.set_secondary_coord(0f64..x_max, 0f64..right_hi);
                 chart
                     .configure_mesh()
+                    .x_label_formatter(&|v: &f64| tick(*v))
+                    .y_label_formatter(&|v: &f64| tick(*v))
                     .x_desc("simulated time (s)")
                     .y_desc(c.y_label)
                     .light_line_style(WHITE.mix(0.0))
@@ -314,6 +328,7 @@ pub fn bars(
                 let names: Vec<String> = groups.iter().map(|s| s.to_string()).collect();
                 chart
                     .configure_mesh()
+                    .y_label_formatter(&|v: &f64| tick(*v))
                     .disable_x_mesh()
                     .x_labels(groups.len() * 2 + 1)
                     // Group names sit under the middle of their group.
@@ -470,6 +485,7 @@ pub fn operation_lanes(title: &str, x_label: &str, lanes: &[String], ops: &[Lane
         let names: Vec<String> = lanes.to_vec();
         chart
             .configure_mesh()
+            .x_label_formatter(&|v: &f64| tick(*v))
             .disable_y_mesh()
             .y_labels(lanes.len() * 2 + 1)
             .y_label_formatter(&|y: &f64| {
