@@ -423,6 +423,76 @@ fn many_seeds_table(m: &ManySeeds) -> Table {
     Table { head, rows }
 }
 
+/// The seed whose run stands for an entry: its first failing seed (the run worth reading),
+/// else the seed whose p99 latency is nearest the median across seeds.
+pub fn representative(sweep: &sweep::SweepReport) -> Option<u64> {
+    if let Some(f) = sweep.failing.first() {
+        return Some(f.seed);
+    }
+    const METRIC: &str = "latency.all.p99";
+    let nearest = sweep.aggregates.get(METRIC).and_then(|a| {
+        let distance = |r: &sweep::SeedRecord| r.figures.get(METRIC).map(|v| (v - a.median).abs());
+        sweep.records.iter().filter_map(|r| distance(r).map(|d| (d, r.seed))).min_by(|x, y| x.0.total_cmp(&y.0))
+    });
+    nearest.map(|(_, seed)| seed).or_else(|| sweep.records.first().map(|r| r.seed))
+}
+
+/// A run page written beside a comparison for one entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunLink {
+    /// The entry's name.
+    pub entry: String,
+    /// The page, relative to the comparison's.
+    pub page: String,
+    /// The seed it ran.
+    pub seed: u64,
+}
+
+/// The comparison's table turned for the page, so that it fits: a column per entry, headed by
+/// its name linking to its representative run, and a row per figure, the median over the
+/// p10–p90 spread.
+fn many_seeds_columns(m: &ManySeeds, runs: &[RunLink]) -> String {
+    let mut s = String::from("<div class=\"wide\"><table><thead><tr><th></th>");
+    for e in &m.entries {
+        let link = runs.iter().find(|r| r.entry == e.name);
+        let head = match link {
+            Some(r) => {
+                format!("<a href=\"{}\">{}</a><br><small>run page, seed {}</small>", esc(&r.page), esc(&e.name), r.seed)
+            }
+            None => esc(&e.name),
+        };
+        let _ = write!(s, "<th>{head}</th>");
+    }
+    s.push_str("</tr></thead><tbody>");
+    let mut row = |name: &str, cells: Vec<String>| {
+        let _ = write!(s, "<tr><td>{}</td>", esc(name));
+        for c in cells {
+            let _ = write!(s, "<td>{c}</td>");
+        }
+        s.push_str("</tr>");
+    };
+    row("protocol", m.entries.iter().map(|e| esc(&e.protocol)).collect());
+    row("seeds passed", m.entries.iter().map(|e| format!("{} of {}", e.sweep.passed, e.sweep.runs)).collect());
+    for (metric, heading, _, unit) in SHOWN {
+        let cells = m
+            .entries
+            .iter()
+            .map(|e| {
+                shown(e, metric).map_or("-".to_string(), |(p10, median, p90)| {
+                    format!("{}<br><small>[{}–{}]</small>", esc(&unit(median)), esc(&unit(p10)), esc(&unit(p90)))
+                })
+            })
+            .collect();
+        row(heading, cells);
+    }
+    let checks: std::collections::BTreeSet<&String> = m.entries.iter().flat_map(|e| e.consistency.keys()).collect();
+    for check in checks {
+        row(check, m.entries.iter().map(|e| e.consistency.get(check).map_or("-".into(), |v| esc(v))).collect());
+    }
+    s.push_str("</tbody></table></div>\n");
+    s
+}
+
 /// Every entry's failing seeds (the first 20 of each).
 fn failing(m: &ManySeeds) -> impl Iterator<Item = &sweep::SeedRecord> {
     m.entries.iter().flat_map(|e| e.sweep.failing.iter().take(20))
@@ -445,8 +515,9 @@ pub fn many_seeds_markdown(m: &ManySeeds, title: &str) -> String {
     s
 }
 
-/// The comparison page: the table and every chart, inline.
-pub fn many_seeds_html(m: &ManySeeds, title: &str, charts: &[Chart]) -> String {
+/// The comparison page: the table (linking each entry's representative run page in `runs`),
+/// failing seeds, and every chart, inline.
+pub fn many_seeds_html(m: &ManySeeds, title: &str, charts: &[Chart], runs: &[RunLink]) -> String {
     let mut s = page_start(title, m.outcome);
     let (first, end) = m.seeds;
     let _ = writeln!(
@@ -455,7 +526,10 @@ pub fn many_seeds_html(m: &ManySeeds, title: &str, charts: &[Chart]) -> String {
          percentile in brackets.</p>",
         end - first
     );
-    s.push_str(&many_seeds_table(m).html());
+    s.push_str(
+        "<p>Files: <a href=\"comparison.json\">comparison.json</a> · <a href=\"comparison.md\">comparison.md</a></p>\n",
+    );
+    s.push_str(&many_seeds_columns(m, runs));
     let mut failing = failing(m).peekable();
     if failing.peek().is_some() {
         s.push_str("<h2>Failing seeds</h2><ul>");
@@ -470,7 +544,7 @@ pub fn many_seeds_html(m: &ManySeeds, title: &str, charts: &[Chart]) -> String {
         }
         s.push_str("</ul>");
     }
-    s.push_str(&page_end(charts));
+    s.push_str(&page_end(&charts.iter().collect::<Vec<_>>()));
     s
 }
 

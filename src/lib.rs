@@ -54,6 +54,7 @@ pub mod runner;
 pub mod scenario;
 pub mod shrink;
 pub mod sweep;
+pub mod sweep_page;
 
 pub use harness::{Seeds, SweepError};
 pub use registry::{ProtocolConfig, Registry};

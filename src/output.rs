@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use syncsim_sim::SimTime;
+use syncsim_sim::trace::TraceRecord;
 
 use crate::runner::RunResult;
 
@@ -14,42 +15,57 @@ pub fn default_dir(name: &str, seed: u64) -> PathBuf {
     scenario_dir(name).join(format!("seed-{seed}"))
 }
 
-/// `syncsim-out/<scenario>`, the name made safe for a folder (`/` of a variant becomes `_`).
+/// `syncsim-out/<scenario>`, the name made safe for a folder.
 pub fn scenario_dir(name: &str) -> PathBuf {
-    let safe: String =
-        name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
-    Path::new("syncsim-out").join(safe)
+    Path::new("syncsim-out").join(safe_name(name))
+}
+
+/// `name` made safe for a folder: `/` of a variant, spaces and the like become `_`.
+pub fn safe_name(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect()
+}
+
+/// A space-time diagram to draw beside a run: the trace to draw it from, its window, and its
+/// caption.
+pub struct Diagram<'a> {
+    /// The trace: the run's own, or a replay's.
+    pub trace: &'a [TraceRecord],
+    /// The window's start.
+    pub from: SimTime,
+    /// The window's end.
+    pub to: SimTime,
+    /// What the page calls it.
+    pub caption: String,
+}
+
+impl<'a> Diagram<'a> {
+    /// The diagram of a window the user asked for (`--window`), from the run's trace.
+    pub fn asked(trace: &'a [TraceRecord], (from, to): (SimTime, SimTime)) -> Diagram<'a> {
+        let caption = format!(
+            "Messages between {} and {}",
+            syncsim_reports::report::format_ns(from.0),
+            syncsim_reports::report::format_ns(to.0)
+        );
+        Diagram { trace, from, to, caption }
+    }
 }
 
 /// Writes `report.json`, `summary.md`, `index.html`, `charts/*.svg`, `history.jsonl` and (if
 /// recorded) `trace.jsonl` into `dir`.
 ///
-/// With a recorded trace, also `trace.json` (Chrome trace-event format, for Perfetto) and, for a
-/// `window` of the run, `charts/spacetime.svg`, the message diagram of that window.
-pub fn write_run(
-    dir: &Path,
-    result: &RunResult,
-    node_names: &[String],
-    window: Option<(SimTime, SimTime)>,
-) -> Result<()> {
+/// With a recorded trace, also `trace.json` (Chrome trace-event format, for Perfetto); with a
+/// `diagram`, `charts/spacetime.svg`, the message diagram of its window.
+pub fn write_run(dir: &Path, result: &RunResult, node_names: &[String], diagram: Option<Diagram<'_>>) -> Result<()> {
     fs::create_dir_all(dir).with_context(|| format!("cannot create the output folder {}", dir.display()))?;
     let mut report = serde_json::to_string_pretty(&result.report).context("serializing the report")?;
     report.push('\n');
     write_file(&dir.join("report.json"), |w| w.write_all(report.as_bytes()))?;
     let mut charts = syncsim_reports::run_charts::run_charts(&result.report, &result.history)
         .map_err(|e| anyhow::anyhow!("drawing the charts: {e}"))?;
-    if let Some((from, to)) = window {
-        let svg = syncsim_reports::spacetime::diagram(&result.trace, node_names, from, to)
+    if let Some(d) = diagram {
+        let svg = syncsim_reports::spacetime::diagram(d.trace, node_names, d.from, d.to)
             .map_err(|e| anyhow::anyhow!("drawing the space-time diagram: {e}"))?;
-        charts.push(syncsim_reports::run_charts::Chart {
-            file: "spacetime.svg".into(),
-            title: format!(
-                "Messages between {} and {}",
-                syncsim_reports::report::format_ns(from.0),
-                syncsim_reports::report::format_ns(to.0)
-            ),
-            svg,
-        });
+        charts.push(syncsim_reports::run_charts::Chart { file: "spacetime.svg".into(), title: d.caption, svg });
     }
     write_charts(&dir.join("charts"), charts.iter().map(|c| (c.file.as_str(), c.svg.as_str())))?;
     let md = syncsim_reports::page::markdown(&result.report);
@@ -121,7 +137,7 @@ pub fn write_comparison(dir: &Path, comparison: &crate::compare::Comparison) -> 
 }
 
 /// Writes `charts` (file name, SVG) into `dir`, first removing charts of an earlier run there.
-fn write_charts<'a>(dir: &Path, charts: impl Iterator<Item = (&'a str, &'a str)>) -> Result<()> {
+pub fn write_charts<'a>(dir: &Path, charts: impl Iterator<Item = (&'a str, &'a str)>) -> Result<()> {
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for entry in fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
         let path = entry?.path();

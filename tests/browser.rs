@@ -1,5 +1,6 @@
-//! The HTML report in a real browser: headless Chromium loads the quickstart's `index.html`
-//! and the comparison page without errors, and every chart is there and drawn.
+//! The HTML reports in a real browser: headless Chromium loads a passing run's `index.html`
+//! (the quickstart), a failing Raft run's, the comparison page and the sweep page without
+//! errors, every chart is there and drawn, and the charts say what they should.
 //!
 //! The browser is installed by `scripts/install-browser.sh`, which `.ci/run` runs before the
 //! tests (never a test itself: `cargo test` installs nothing). Without a browser these tests
@@ -50,12 +51,54 @@ fn load(browser: &Path, page: &Path, screenshot: Option<&Path>) -> (String, Stri
     (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
+/// What a page is checked for.
+struct Expect<'a> {
+    /// Its name, for messages and folders.
+    name: &'a str,
+    /// The command's exit code.
+    exit: i32,
+    /// The page's title.
+    title: &'a str,
+    /// How many charts it draws.
+    figures: usize,
+}
+
+/// A loaded page: the document as the browser parsed it, the folder it is in, its screenshot.
+struct Loaded {
+    dom: String,
+    dir: PathBuf,
+    png: PathBuf,
+}
+
+impl Loaded {
+    /// The figure drawn from `file` (`leader.svg`), as the browser parsed it.
+    fn figure(&self, file: &str) -> &str {
+        let start = self.dom.find(&format!("<figure id=\"{file}\"")).unwrap_or_else(|| panic!("no figure {file}"));
+        let rest = &self.dom[start..];
+        &rest[..rest.find("</figure>").unwrap()]
+    }
+
+    /// Asserts that the figure from `file` shows each of `labels` as a text of its own.
+    fn shows(&self, file: &str, labels: &[&str]) {
+        let texts: Vec<&str> = self
+            .figure(file)
+            .split("<text")
+            .skip(1)
+            .filter_map(|t| Some(t.split_once('>')?.1.split_once("</text>")?.0.trim()))
+            .collect();
+        for l in labels {
+            assert!(texts.contains(l), "{file} does not show `{l}`; it shows {texts:?}");
+        }
+    }
+}
+
 /// Runs `syncsim args... --out DIR`, loads `DIR/index.html`, and checks the page: its title,
-/// no errors, one drawn chart per `charts/*.svg` (`figures` of them); returns the screenshot.
-fn check_page(browser: &Path, args: &[&str], name: &str, title: &str, figures: usize) -> PathBuf {
+/// no errors, one drawn chart per `charts/*.svg`; returns it with its screenshot.
+fn check_page(browser: &Path, args: &[&str], e: &Expect<'_>) -> Loaded {
+    let (name, title, figures) = (e.name, e.title, e.figures);
     let dir = std::env::temp_dir().join(format!("syncsim-browser-{name}-{}", std::process::id()));
     let run = Command::new(env!("CARGO_BIN_EXE_syncsim")).args(args).arg("--out").arg(&dir).output().unwrap();
-    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stdout));
+    assert_eq!(run.status.code(), Some(e.exit), "{}", String::from_utf8_lossy(&run.stdout));
     let page = dir.join("index.html");
     let (dom, log) = load(browser, &page, None);
     // No script on the page, so nothing may log to the console; nothing may fail to load.
@@ -77,19 +120,62 @@ fn check_page(browser: &Path, args: &[&str], name: &str, title: &str, figures: u
     load(browser, &page, Some(&png));
     let size = std::fs::metadata(&png).unwrap().len();
     assert!(size > 50_000, "{name}: the screenshot is nearly blank ({size} bytes)");
-    png
+    Loaded { dom, dir, png }
+}
+
+/// With `SYNCSIM_SCREENSHOTS` set, copies the page's screenshot into docs/ as `file`.
+fn keep_screenshot(page: &Loaded, file: &str) {
+    if std::env::var_os("SYNCSIM_SCREENSHOTS").is_some() {
+        std::fs::copy(&page.png, Path::new("docs").join(file)).unwrap();
+    }
 }
 
 #[test]
 fn the_quickstart_report_loads_in_a_browser_with_every_chart_drawn() {
     // Latency CDF, latency over time, latency and throughput by outcome, divergence, session
     // violations (seed 1 has one: a push-pull reply that carried a client's later write first),
-    // network.
+    // the traffic heat map, network.
     let Some(browser) = browser() else { return };
-    let png = check_page(&browser, &["run", "scenarios/quickstart.yaml"], "quickstart", "quickstart: PASS", 7);
-    if std::env::var_os("SYNCSIM_SCREENSHOTS").is_some() {
-        std::fs::copy(&png, "docs/report-quickstart.png").unwrap();
-    }
+    let expect = Expect { name: "quickstart", exit: 0, title: "quickstart: PASS", figures: 8 };
+    let page = check_page(&browser, &["run", "scenarios/quickstart.yaml"], &expect);
+    page.shows("latency-cdf.svg", &["Latency CDF per operation", "get", "put", "latency (ms)"]);
+    page.shows("latency-by-outcome.svg", &["ok", "failed", "crash n3 10.0–15.0s", "settle 30.0–35.0s"]);
+    page.shows("traffic.svg", &["Messages sent between nodes", "n0", "n4", "from", "to"]);
+    assert!(page.dom.contains("<h3>Per message kind</h3>") && page.dom.contains(">Digest</td>"));
+    assert!(!page.dom.contains("<h2>The failure</h2>"), "a passing run has no failure section");
+    keep_screenshot(&page, "report-quickstart.png");
+}
+
+#[test]
+fn a_failing_raft_run_opens_with_its_failure_drawn() {
+    // Raft with a planted bug (a deposed leader serving reads alone) fails seed 0's
+    // linearizability check; the page must open with it.
+    let Some(browser) = browser() else { return };
+    let text = std::fs::read_to_string("scenarios/raft-leader-partition.yaml").unwrap();
+    let text = text.replacen("  kind: raft\n", "  kind: raft\n  bug: read-without-quorum\n", 1);
+    let file = std::env::temp_dir().join(format!("syncsim-browser-raft-bug-{}.yaml", std::process::id()));
+    std::fs::write(&file, text).unwrap();
+    let args = ["run", file.to_str().unwrap(), "--seed", "0"];
+    // The two outcome charts, latency CDF and over time, leader, the violation, the messages
+    // before it, traffic, network.
+    let expect = Expect { name: "raft-failure", exit: 1, title: "raft-leader-partition: SAFETY VIOLATION", figures: 9 };
+    let page = check_page(&browser, &args, &expect);
+    // Failures first: the failed check is the first row, and the drawings come before the
+    // operations table.
+    let checks = &page.dom[page.dom.find("<h2>Checks</h2>").unwrap()..];
+    let first_row = &checks[checks.find("<tbody>").unwrap()..];
+    let first_row = &first_row[..first_row.find("</tr>").unwrap()];
+    assert!(first_row.contains("linearizable") && first_row.contains("FAILED") && first_row.contains("cannot place"));
+    let at = |what: &str| page.dom.find(what).unwrap_or_else(|| panic!("no {what}"));
+    assert!(at("<h2>The failure</h2>") < at("<figure id=\"linearizability.svg\""));
+    assert!(at("<figure id=\"spacetime.svg\"") < at("<h2>Operations</h2>"));
+    let stuck = page.figure("linearizability.svg");
+    assert_eq!(stuck.matches("CANNOT PLACE").count(), 1, "one operation is marked impossible");
+    page.shows("spacetime.svg", &["Append", "n0", "n4"]);
+    page.shows("leader.svg", &["Leader per node over time", "no leader", "term 1", "term 2"]);
+    page.shows("throughput-by-outcome.svg", &["ok", "failed", "partition 10.0–20.0s"]);
+    keep_screenshot(&page, "report-failure.png");
+    let _ = std::fs::remove_file(&file);
 }
 
 #[test]
@@ -98,8 +184,44 @@ fn the_comparison_page_loads_in_a_browser_with_every_chart_drawn() {
     // latency CDF; divergence.
     let args = ["compare", "scenarios/compare-sync.yaml", "--seeds", "20"];
     let Some(browser) = browser() else { return };
-    let png = check_page(&browser, &args, "compare", "compare-sync: PASS", 8);
-    if std::env::var_os("SYNCSIM_SCREENSHOTS").is_some() {
-        std::fs::copy(&png, "docs/report-compare.png").unwrap();
+    let expect = Expect { name: "compare", exit: 0, title: "compare-sync: PASS", figures: 8 };
+    let page = check_page(&browser, &args, &expect);
+    // Bars are named under them where there is one group, and carry their value.
+    page.shows("messages.svg", &["raft", "gossip", "crdt-delta"]);
+    page.shows("latency.svg", &["p50", "p99", "p99.9", "raft", "gossip", "crdt-delta"]);
+    // Each variant's column links to its run page, which loads too.
+    let run = page.dir.join("runs/raft/index.html");
+    assert!(page.dom.contains("href=\"runs/raft/index.html\""));
+    let (dom, log) = load(&browser, &run, None);
+    assert!(!log.contains("ERR_") && dom.contains("<h1>compare-sync"), "the representative run's page");
+    keep_screenshot(&page, "report-compare.png");
+}
+
+#[test]
+fn the_sweep_page_shows_each_seed_and_the_spread_of_each_metric() {
+    // Raft with the planted deposed-leader read bug fails some seeds of 0..40.
+    let Some(browser) = browser() else { return };
+    let text = std::fs::read_to_string("scenarios/raft-leader-partition.yaml").unwrap();
+    let text = text.replacen("  kind: raft\n", "  kind: raft\n  bug: read-without-quorum\n", 1);
+    let file = std::env::temp_dir().join(format!("syncsim-browser-sweep-{}.yaml", std::process::id()));
+    std::fs::write(&file, text).unwrap();
+    let args = ["sweep", file.to_str().unwrap(), "--seeds", "0..40"];
+    // p99 latency, availability, convergence, visibility, messages and bytes per operation.
+    let expect =
+        Expect { name: "sweep", exit: 1, title: "sweep of raft-leader-partition: SAFETY VIOLATION", figures: 6 };
+    let page = check_page(&browser, &args, &expect);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(page.dir.join("sweep.json")).unwrap()).unwrap();
+    let failing: Vec<u64> = json["failing"].as_array().unwrap().iter().map(|f| f["seed"].as_u64().unwrap()).collect();
+    assert!(!failing.is_empty() && failing.len() < 40, "{failing:?}");
+    // One cell per seed, red for each failing one, linking to its row with the reproducer.
+    assert_eq!(page.dom.matches("class=\"seed ").count(), 40 + 4, "40 seeds and the four-colour key");
+    assert_eq!(page.dom.matches("class=\"seed safety\"").count(), failing.len() + 1);
+    for seed in &failing {
+        assert!(page.dom.contains(&format!("href=\"#seed-{seed}\"")));
+        assert!(page.dom.contains(&format!("--seed {seed}</code>")), "seed {seed}'s reproducer");
     }
+    page.shows("latency-all-p99.svg", &["p99 latency (ms) across seeds", "40 of 40 seeds", "cumulative percent"]);
+    keep_screenshot(&page, "report-sweep.png");
+    let _ = std::fs::remove_file(&file);
 }

@@ -291,7 +291,7 @@ fn every_fault_drawn_at_random_is_listed_as_applied_with_its_nodes() {
     let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     assert!(page.contains("<h2>Faults</h2>") && summary.contains("## Faults"));
     for f in &faults {
-        assert!(page.contains(&format!("<td>{f}</td>")), "the page lists `{f}`");
+        assert!(page.contains(&format!("<td class=\"t\">{f}</td>")), "the page lists `{f}`");
         assert!(summary.contains(&format!("| {f} |")), "summary.md lists `{f}`");
     }
 }

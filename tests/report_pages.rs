@@ -59,6 +59,7 @@ fn crdt_partition_charts_show_every_series_axis_and_fault_window() {
             "latency-by-outcome.svg",
             "throughput-by-outcome.svg",
             "divergence.svg",
+            "traffic.svg",
             "network.svg"
         ]
     );
@@ -76,8 +77,8 @@ fn crdt_partition_charts_show_every_series_axis_and_fault_window() {
         "network.svg",
     ] {
         let svg = chart(&charts, file);
-        assert_shows(svg, file, &["simulated time (s)", "partition 2.0–5.0s", "crash n4 3.0–4.0s"]);
-        assert_eq!(shaded_rects(svg), 2, "{file}: two fault windows shaded");
+        assert_shows(svg, file, &["simulated time (s)", "partition 2.0–5.0s", "crash n4 3.0–4.0s", "settle 7.0–10.0s"]);
+        assert_eq!(shaded_rects(svg), 3, "{file}: two fault windows and the settle phase shaded");
     }
     assert_shows(
         chart(&charts, "latency-over-time.svg"),
@@ -102,6 +103,20 @@ fn crdt_partition_charts_show_every_series_axis_and_fault_window() {
         "network",
         &["messages per second", "kilobytes per second", "messages/s", "kB/s"],
     );
+    // The heat map: a row and a column per node, every cell written out, and the counts are
+    // the report's (n0's row sums to what n0 sent).
+    let heat = chart(&charts, "traffic.svg");
+    let names: Vec<String> = (0..9).map(|i| format!("n{i}")).collect();
+    let shown = texts(heat);
+    for n in &names {
+        assert_eq!(shown.iter().filter(|t| *t == n).count(), 2, "{n} labels a row and a column");
+    }
+    let t = &r.report.traffic;
+    assert_eq!(t.pair_messages.len(), 9);
+    assert_eq!(t.pair_messages[0].iter().sum::<u64>(), t.nodes[0].traffic.sent.messages);
+    assert_eq!(t.nodes.iter().map(|n| n.traffic.sent.messages).sum::<u64>(), r.report.network.stats.sent);
+    let counts = shown.iter().filter(|t| t.chars().next().is_some_and(|c| c.is_ascii_digit())).count();
+    assert!(counts >= 81, "every one of the 81 cells is written out: {counts} numbers shown");
 }
 
 #[test]
@@ -110,8 +125,31 @@ fn raft_charts_show_leader_and_term_and_no_divergence() {
     let charts = run_charts(&r.report, &r.history).unwrap();
     let files: Vec<&str> = charts.iter().map(|c| c.file.as_str()).collect();
     assert!(files.contains(&"leader.svg") && !files.contains(&"divergence.svg"), "{files:?}");
-    assert_shows(chart(&charts, "leader.svg"), "leader", &["Leader and term over time", "term", "leader (node index)"]);
     assert!(r.report.timeline.leaders.iter().any(|l| l.term >= 2), "the partition forces a new term");
+    // A lane per node that led, one for "no leader", a bar per term labelled with it; no
+    // fractional node numbers.
+    let spans = &r.report.timeline.leader_spans;
+    let first = &spans[0];
+    let second = spans.iter().find(|s| s.term > first.term).expect("a second term");
+    assert_ne!(first.node, second.node, "the partitioned leader is replaced by another node");
+    let leader = chart(&charts, "leader.svg");
+    let term = |s: &syncsim::reports::timeline::LeaderSpan| format!("term {}", s.term);
+    assert_shows(
+        leader,
+        "leader",
+        &["Leader per node over time", "no leader", &first.node, &second.node, &term(first), &term(second)],
+    );
+    assert!(!texts(leader).iter().any(|t| t.contains('.') && t.parse::<f64>().is_ok_and(|v| v.fract() != 0.0)));
+    // Elections at the start leave a stretch with no leader: drawn in the "no leader" lane.
+    let none: Vec<_> = r.report.timeline.leaders.iter().filter(|l| l.leader.is_none()).collect();
+    assert!(!none.is_empty());
+    // The heat map and the per-kind table name Raft's messages.
+    let kinds: Vec<&str> = r.report.traffic.kinds.iter().map(|k| k.kind).collect();
+    for k in ["Append", "AppendReply", "PreVote", "RequestVote", "Vote"] {
+        assert!(kinds.contains(&k), "{kinds:?}");
+    }
+    let md = page::markdown(&r.report);
+    assert!(md.contains("### Per message kind") && md.contains("| Append |"), "{md}");
 }
 
 #[test]
@@ -184,7 +222,7 @@ fn compare_writes_a_page_with_the_spread_across_seeds() {
         "divergence",
         &["differing replica pairs (%)", "partition 8.0–14.0s", "crash n4 18.0–20.0s"],
     );
-    assert_eq!(shaded_rects(&divergence), 2);
+    assert_eq!(shaded_rects(&divergence), 3, "two fault windows and the settle phase");
     // Each variant keeps its colour: the first palette colour is raft's in every bar chart.
     for file in ["latency.svg", "bytes.svg", "convergence.svg"] {
         let svg = chart(file);
@@ -193,6 +231,13 @@ fn compare_writes_a_page_with_the_spread_across_seeds() {
     }
     let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
     assert_eq!(html.matches("<svg").count(), 8);
+    // Each variant heads a column and links to the page of a run that stands for it.
+    for name in ["raft", "gossip", "crdt-delta"] {
+        let page = format!("runs/{name}/index.html");
+        assert!(html.contains(&format!("<a href=\"{page}\">{name}</a>")), "{name} links its run page");
+        let run = std::fs::read_to_string(dir.join(&page)).unwrap();
+        assert!(run.contains(": <span class=\"pass\">PASS</span></h1>"), "{name}'s run page");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

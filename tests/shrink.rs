@@ -28,7 +28,7 @@ fn a_broken_rafts_failure_shrinks_to_a_few_faults_that_still_fail_the_same_way()
     assert!(shrunk.raw.duration.as_nanos() < before.raw.duration.as_nanos() / 4, "the run is cut to its failure");
     // The output names the failed check and its event, and draws the second before it.
     assert!(text.contains("first failed check: invariant broken at"), "{text}");
-    assert!(text.contains("failed at: ") && text.contains("handling Deliver"), "{text}");
+    assert!(text.contains("failed at: ") && text.contains("handling a message to node"), "{text}");
     let svg = std::fs::read_to_string(dir.join("min").join("charts").join("spacetime.svg")).unwrap();
     assert!(svg.contains("<svg") && svg.contains("n0"), "the space-time diagram names the nodes");
     // Run on its own, the minimal scenario fails the same way: a safety violation by a broken

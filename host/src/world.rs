@@ -403,7 +403,12 @@ impl<P: Hostable, O: Observer + Send + 'static> World<P, O> {
         let mut guard = self.lock();
         let s = &mut *guard;
         s.finished = true;
-        let ending = Ending { at: end, net: s.net.clone(), trace: Vec::new() };
+        let ending = Ending {
+            at: end,
+            net: s.net.clone(),
+            traffic: syncsim_sim::traffic::Traffic::default(),
+            trace: Vec::new(),
+        };
         s.core.finish(&self.config, ending)
     }
 

@@ -86,6 +86,10 @@ impl Message for Token {
     fn wire_size(&self) -> usize {
         self.size as usize
     }
+
+    fn kind(&self) -> &'static str {
+        "Token"
+    }
 }
 
 /// A flood node: counts the tokens it passed on.

@@ -36,7 +36,8 @@ impl Table {
         for r in &self.rows {
             s.push_str("<tr>");
             for c in r {
-                let _ = write!(s, "<td>{}</td>", esc(c));
+                let class = if numeric(c) { "" } else { " class=\"t\"" };
+                let _ = write!(s, "<td{class}>{}</td>", esc(c));
             }
             s.push_str("</tr>");
         }
@@ -45,33 +46,99 @@ impl Table {
     }
 }
 
+/// Whether a cell reads as a number (a count, a time, a share), which lines up on the right;
+/// text lines up on the left.
+fn numeric(cell: &str) -> bool {
+    let digits = cell.strip_prefix('-').unwrap_or(cell);
+    digits.starts_with(|c: char| c.is_ascii_digit()) || cell == "-"
+}
+
 /// Text made safe inside HTML.
 pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
+/// The checks, failures first: the built-in ones that failed (an early stop, a broken
+/// invariant, a history no order explains, replica states the history cannot produce), each
+/// with its time and place, then the scenario's expectations, failed before passed.
 fn checks(r: &Report) -> Table {
-    Table {
-        head: vec!["check".into(), "class".into(), "expected".into(), "measured".into(), "result".into()],
-        rows: r
-            .expectations
-            .iter()
-            .map(|e| {
-                let measured = match (e.actual, &e.note) {
-                    (Some(a), _) => format_value(e.expectation.kind(), a),
-                    (None, Some(n)) => n.clone(),
-                    (None, None) => "-".into(),
-                };
-                vec![
-                    e.expectation.metric.clone(),
-                    format!("{:?}", e.expectation.class).to_lowercase(),
-                    e.expectation.to_string(),
-                    measured,
-                    if e.passed { "ok".into() } else { "FAILED".into() },
-                ]
-            })
-            .collect(),
+    let failed = |what: &str, class: &str, expected: &str, measured: String| {
+        vec![what.to_string(), class.to_string(), expected.to_string(), measured, "FAILED".to_string()]
+    };
+    let mut rows = Vec::new();
+    if let Some(reason) = &r.run.aborted {
+        rows.push(failed(
+            "run completes",
+            "liveness",
+            "runs to its end",
+            format!("stopped at {}: {reason}", format_ns(r.run.end_ns)),
+        ));
     }
+    if let Some(v) = &r.invariant_violation {
+        let measured =
+            format!("broken at {} on {}: {} (while handling {})", format_ns(v.time_ns), v.node, v.message, v.event);
+        rows.push(failed("invariants", "safety", "hold after every event", measured));
+    }
+    let lin_violation = r.linearizability.as_ref().and_then(|l| l.violation.as_ref()).map(|v| {
+        let stuck = v.operations.iter().find(|o| o.stuck);
+        let when = stuck.map_or(String::new(), |o| {
+            let ret = o.ret.map_or("never returned".to_string(), |t| format!("returned at {}", format_ns(t)));
+            format!(", called by client {} at {}, {ret}", o.client, format_ns(o.call))
+        });
+        format!("no order explains key {}: it cannot place {}{when}", v.partition, v.stuck)
+    });
+    let judged_by_expectation = r.expectations.iter().any(|e| e.expectation.metric == "linearizable");
+    if let (Some(what), false) = (&lin_violation, judged_by_expectation) {
+        rows.push(failed("linearizable", "safety", "linearizable", what.clone()));
+    }
+    if let Some(sec) = r.sec.as_ref().filter(|s| !s.valid) {
+        let first =
+            sec.violations.first().map_or(String::new(), |v| format!(": key {} at {}: {}", v.key, v.node, v.message));
+        let measured = format!("{} replica state(s) the history cannot produce{first}", sec.violation_count);
+        rows.push(failed("strong eventual consistency", "safety", "valid replica states", measured));
+    }
+    let mut expectations: Vec<&crate::report::ExpectationResult> = r.expectations.iter().collect();
+    expectations.sort_by_key(|e| e.passed);
+    for e in expectations {
+        let measured = match (e.actual, &e.note) {
+            (_, _) if e.expectation.metric == "linearizable" && lin_violation.is_some() => {
+                format!("false: {}", lin_violation.clone().unwrap_or_default())
+            }
+            (Some(a), _) => format_value(e.expectation.kind(), a),
+            (None, Some(n)) => n.clone(),
+            (None, None) => "-".into(),
+        };
+        rows.push(vec![
+            e.expectation.metric.clone(),
+            format!("{:?}", e.expectation.class).to_lowercase(),
+            e.expectation.to_string(),
+            measured,
+            if e.passed { "ok".into() } else { "FAILED".into() },
+        ]);
+    }
+    Table { head: vec!["check".into(), "class".into(), "expected".into(), "measured".into(), "result".into()], rows }
+}
+
+/// "The run stopped early at …", when it did, with why.
+fn stopped_early(r: &Report) -> Option<String> {
+    if !r.stopped_early() {
+        return None;
+    }
+    let why = match (&r.invariant_violation, &r.run.aborted) {
+        (Some(_), _) => "when an invariant broke".to_string(),
+        (None, Some(reason)) => format!("({reason})"),
+        (None, None) => String::new(),
+    };
+    let planned = match r.run.settle_ns {
+        0 => format_ns(r.run.duration_ns),
+        settle => format!(
+            "{} ({} of faults and clients, then {} of settling)",
+            format_ns(r.run.duration_ns + settle),
+            format_ns(r.run.duration_ns),
+            format_ns(settle)
+        ),
+    };
+    Some(format!("The run stopped early at {} of {planned} {why}.", format_ns(r.run.end_ns)))
 }
 
 fn operations(r: &Report) -> Table {
@@ -211,6 +278,65 @@ pub fn faults(r: &Report) -> Table {
     Table { head: vec!["at".into(), "fault".into(), "in force until".into()], rows }
 }
 
+/// Nodes listed one by one at most in the traffic table; a larger cluster shows its busiest
+/// senders (report.json has them all).
+const TRAFFIC_NODES: usize = 40;
+
+/// Messages and bytes sent and received per node, busiest first when the cluster is large.
+fn traffic_nodes(r: &Report) -> Table {
+    let mut rows: Vec<&crate::report::NodeTrafficRow> = r.traffic.nodes.iter().collect();
+    if rows.len() > TRAFFIC_NODES {
+        rows.sort_by_key(|n| std::cmp::Reverse(n.traffic.sent.bytes));
+        rows.truncate(TRAFFIC_NODES);
+    }
+    Table {
+        head: ["node", "sent", "bytes sent", "received", "bytes received"].map(String::from).to_vec(),
+        rows: rows
+            .into_iter()
+            .map(|n| {
+                let t = &n.traffic;
+                vec![
+                    n.node.clone(),
+                    t.sent.messages.to_string(),
+                    t.sent.bytes.to_string(),
+                    t.received.messages.to_string(),
+                    t.received.bytes.to_string(),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// Messages and bytes per message kind, with each kind's share of the bytes sent.
+fn traffic_kinds(r: &Report) -> Table {
+    let total = r.traffic.kinds.iter().map(|k| k.sent.bytes).sum::<u64>().max(1) as f64;
+    Table {
+        head: ["message", "sent", "bytes sent", "share of bytes", "delivered", "bytes delivered"]
+            .map(String::from)
+            .to_vec(),
+        rows: r
+            .traffic
+            .kinds
+            .iter()
+            .map(|k| {
+                vec![
+                    k.kind.to_string(),
+                    k.sent.messages.to_string(),
+                    k.sent.bytes.to_string(),
+                    format_value(Kind::Fraction, k.sent.bytes as f64 / total),
+                    k.received.messages.to_string(),
+                    k.received.bytes.to_string(),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// The traffic tables per node and per message kind; none when the host did not count traffic.
+fn traffic_tables(r: &Report) -> Option<(Table, Table)> {
+    (!r.traffic.nodes.is_empty() && r.network.stats.sent > 0).then(|| (traffic_nodes(r), traffic_kinds(r)))
+}
+
 fn network_line(r: &Report) -> String {
     let n = &r.network;
     format!(
@@ -240,11 +366,18 @@ pub fn markdown(r: &Report) -> String {
     if !r.failures.is_empty() {
         s.push('\n');
     }
-    if !r.expectations.is_empty() {
-        let _ = writeln!(s, "## Checks\n\n{}", checks(r).markdown());
+    if let Some(line) = stopped_early(r) {
+        let _ = writeln!(s, "**{line}**\n");
+    }
+    let table = checks(r);
+    if !table.rows.is_empty() {
+        let _ = writeln!(s, "## Checks\n\n{}", table.markdown());
     }
     let _ = writeln!(s, "## Operations\n\n{}", operations(r).markdown());
     let _ = writeln!(s, "## Network\n\n{}\n", network_line(r));
+    if let Some((nodes, kinds)) = traffic_tables(r) {
+        let _ = writeln!(s, "### Per node\n\n{}\n### Per message kind\n\n{}", nodes.markdown(), kinds.markdown());
+    }
     if !r.faults.is_empty() {
         let _ = writeln!(s, "## Faults\n\n{}", faults(r).markdown());
     }
@@ -262,8 +395,9 @@ pub fn markdown(r: &Report) -> String {
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}\
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}\
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}\
-td:first-child,th:first-child{text-align:left}.pass{color:#1a7f37}.fail{color:#cf222e}\
-code{background:#f4f4f4;padding:1px 4px}figure{margin:1em 0}figcaption{font-weight:600}svg{max-width:100%;height:auto}";
+th,td:first-child,td.t{text-align:left}.pass{color:#1a7f37}.fail{color:#cf222e}\
+code{background:#f4f4f4;padding:1px 4px}h3{font-size:1em;margin:.6em 0 .2em}\
+.side{display:flex;flex-wrap:wrap;gap:2em;align-items:flex-start}.wide{overflow-x:auto}figure{margin:1em 0}figcaption{font-weight:600}svg{max-width:100%;height:auto}";
 
 /// The start of a page titled `title: VERDICT`: head, style and heading.
 pub fn page_start(title: &str, outcome: Verdict) -> String {
@@ -276,12 +410,20 @@ pub fn page_start(title: &str, outcome: Verdict) -> String {
     )
 }
 
-/// The charts section and the end of a page.
-pub fn page_end(charts: &[Chart]) -> String {
-    let mut s = String::from("<h2>Charts</h2>\n");
+/// Each chart as a captioned figure, anchored by its file name.
+pub fn figures(s: &mut String, charts: &[&Chart]) {
     for c in charts {
         let _ =
             writeln!(s, "<figure id=\"{}\"><figcaption>{}</figcaption>{}</figure>", esc(&c.file), esc(&c.title), c.svg);
+    }
+}
+
+/// The charts section and the end of a page.
+pub fn page_end(charts: &[&Chart]) -> String {
+    let mut s = String::new();
+    if !charts.is_empty() {
+        s.push_str("<h2>Charts</h2>\n");
+        figures(&mut s, charts);
     }
     s.push_str("</body></html>\n");
     s
@@ -306,18 +448,31 @@ pub fn html(r: &Report, charts: &[Chart], files: &[(&str, &str)]) -> String {
             files.iter().map(|(what, file)| format!("<a href=\"{}\">{}</a>", esc(file), esc(what))).collect();
         let _ = writeln!(s, "<p>Files: {}</p>", links.join(" · "));
     }
-    if !r.failures.is_empty() {
-        s.push_str("<ul class=\"fail\">");
-        for f in &r.failures {
-            let _ = write!(s, "<li>{}</li>", esc(f));
-        }
-        s.push_str("</ul>\n");
+    if let Some(line) = stopped_early(r) {
+        let _ = writeln!(s, "<p class=\"fail\"><b>{}</b></p>", esc(&line));
     }
-    if !r.expectations.is_empty() {
-        let _ = writeln!(s, "<h2>Checks</h2>{}", checks(r).html());
+    let table = checks(r);
+    if !table.rows.is_empty() {
+        let _ = writeln!(s, "<h2>Checks</h2>{}", table.html());
+    }
+    // What explains a failure comes before everything else: the operations no order can
+    // place, and the messages that led to it.
+    let (first, rest): (Vec<&Chart>, Vec<&Chart>) =
+        charts.iter().partition(|c| FAILURE_CHARTS.contains(&c.file.as_str()));
+    if !first.is_empty() {
+        s.push_str("<h2>The failure</h2>\n");
+        figures(&mut s, &first);
     }
     let _ = writeln!(s, "<h2>Operations</h2>{}", operations(r).html());
     let _ = writeln!(s, "<h2>Network</h2><p>{}</p>", esc(&network_line(r)));
+    if let Some((nodes, kinds)) = traffic_tables(r) {
+        let _ = writeln!(
+            s,
+            "<div class=\"side\"><div><h3>Per node</h3>{}</div><div><h3>Per message kind</h3>{}</div></div>",
+            nodes.html(),
+            kinds.html()
+        );
+    }
     if !r.faults.is_empty() {
         let _ = writeln!(s, "<h2>Faults</h2>{}", faults(r).html());
     }
@@ -330,6 +485,9 @@ pub fn html(r: &Report, charts: &[Chart], files: &[(&str, &str)]) -> String {
     if !table.rows.is_empty() {
         s.push_str(&table.html());
     }
-    s.push_str(&page_end(charts));
+    s.push_str(&page_end(&rest));
     s
 }
+
+/// The charts that explain a failure, shown first on a failing run's page.
+const FAILURE_CHARTS: [&str; 2] = ["linearizability.svg", "spacetime.svg"];

@@ -170,6 +170,49 @@ pub struct RunFigures {
     pub aborted: Option<String>,
 }
 
+/// One node's traffic, by name.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NodeTrafficRow {
+    /// The node.
+    pub node: String,
+    /// Messages and bytes it sent, and those delivered to it.
+    #[serde(flatten)]
+    pub traffic: syncsim_sim::traffic::NodeTraffic,
+}
+
+/// A run's traffic by node, message kind and pair (empty on hosts that do not count it).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct TrafficFigures {
+    /// Per node.
+    pub nodes: Vec<NodeTrafficRow>,
+    /// Per message kind, in order of first use.
+    pub kinds: Vec<syncsim_sim::traffic::KindTraffic>,
+    /// Messages sent from node `i` to node `j` at `[i][j]`; empty for clusters of more than
+    /// [`PAIR_LIMIT`](syncsim_sim::traffic::PAIR_LIMIT) nodes.
+    pub pair_messages: Vec<Vec<u64>>,
+    /// Bytes sent from node `i` to node `j`, likewise.
+    pub pair_bytes: Vec<Vec<u64>>,
+}
+
+impl TrafficFigures {
+    /// The figures of `t`, naming nodes with `name`.
+    pub fn of(t: &syncsim_sim::traffic::Traffic, name: impl Fn(usize) -> String) -> TrafficFigures {
+        let n = t.nodes.len();
+        let matrix = |f: fn(syncsim_sim::traffic::Counts) -> u64| -> Vec<Vec<u64>> {
+            if t.pairs.is_empty() {
+                return Vec::new();
+            }
+            (0..n).map(|i| (0..n).map(|j| t.pair(i, j).map_or(0, f)).collect()).collect()
+        };
+        TrafficFigures {
+            nodes: t.nodes.iter().enumerate().map(|(i, &traffic)| NodeTrafficRow { node: name(i), traffic }).collect(),
+            kinds: t.kinds.clone(),
+            pair_messages: matrix(|c| c.messages),
+            pair_bytes: matrix(|c| c.bytes),
+        }
+    }
+}
+
 /// Network figures.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct NetworkFigures {
@@ -300,6 +343,8 @@ pub struct Report {
     pub latency: BTreeMap<String, LatencyStats>,
     /// Network figures.
     pub network: NetworkFigures,
+    /// Who sent what to whom: per node, per message kind, and between pairs of nodes.
+    pub traffic: TrafficFigures,
     /// Write visibility (t-visibility and gossip rounds).
     pub visibility: VisibilityStats,
     /// Convergence after settle.
@@ -381,6 +426,7 @@ impl Report {
             },
             operations: ops.counts,
             latency: ops.latency,
+            traffic: TrafficFigures::of(&out.traffic, |i| name(&NodeId(i as u32))),
             network: NetworkFigures {
                 messages_per_op: per_op(out.net.sent),
                 bytes_per_op: per_op(out.net.bytes_sent),
@@ -424,7 +470,7 @@ impl Report {
                 .map(|(t, f)| FaultRecord { at_ns: t.0, fault: f.describe(|n| name(&n)) })
                 .collect(),
             fault_windows: fault_windows(&out.faults, out.end, |f| f.describe(|n| name(&n))),
-            timeline: out.observer.timeline.finish(node),
+            timeline: out.observer.timeline.finish(out.end.0, node),
             expectations: vec![],
         };
         report.expectations = ctx.expectations.into_iter().map(|e| report.judge(e)).collect();
@@ -494,6 +540,28 @@ impl Report {
         }
         self.outcome = outcome;
         self.exit_code = outcome.exit_code();
+    }
+
+    /// When the run's first failure with a time happened (ns): the broken invariant, the
+    /// linearizability violation's impossible operation (its return, or its call when it never
+    /// returned), or the early stop. `None` when the run passed or its failures have no
+    /// instant (a final state that diverged).
+    pub fn failure_moment_ns(&self) -> Option<u64> {
+        let invariant = self.invariant_violation.as_ref().map(|v| v.time_ns);
+        let lin = self
+            .linearizability
+            .as_ref()
+            .and_then(|l| l.violation.as_ref())
+            .and_then(|v| v.operations.iter().find(|o| o.stuck))
+            .map(|o| o.ret.unwrap_or(o.call));
+        let stopped = self.run.aborted.as_ref().map(|_| self.run.end_ns);
+        [invariant, lin, stopped].into_iter().flatten().min()
+    }
+
+    /// Whether the run ended before its duration and settle phase were through (a broken
+    /// invariant or an abort stops it).
+    pub fn stopped_early(&self) -> bool {
+        self.run.end_ns < self.run.duration_ns + self.run.settle_ns
     }
 
     fn sec_check(&self) -> Result<&SecCheck, String> {

@@ -32,9 +32,10 @@ const MAX_DOTS: usize = 4000;
 const SHADE_LABEL: usize = 24;
 
 /// The fault windows of `report` as chart shades (seconds), labelled with the fault (its
-/// kind and nodes, when short enough) and span.
+/// kind and nodes, when short enough) and span, then the settle phase (clients and faults
+/// stopped; what is left is the protocol catching up).
 pub fn shades(report: &Report) -> Vec<Shade> {
-    report
+    let mut out: Vec<Shade> = report
         .fault_windows
         .iter()
         .map(|w| {
@@ -43,7 +44,12 @@ pub fn shades(report: &Report) -> Vec<Shade> {
             let what = if what.chars().count() <= SHADE_LABEL { what } else { w.kind };
             Shade { from, to, label: format!("{what} {from:.1}–{to:.1}s"), kind: w.kind }
         })
-        .collect()
+        .collect();
+    if report.run.settle_ns > 0 && report.run.end_ns > report.run.duration_ns {
+        let (from, to) = (report.run.duration_ns as f64 / 1e9, report.run.end_ns as f64 / 1e9);
+        out.push(Shade { from, to, label: format!("settle {from:.1}–{to:.1}s"), kind: "settle" });
+    }
+    out
 }
 
 /// Points `(t, v)` of a quantity that holds its value until the next point, as a step line
@@ -270,28 +276,21 @@ pub fn run_charts(report: &Report, history: &History) -> Result<Vec<Chart>, Stri
         });
     }
 
-    let leaders = &report.timeline.leaders;
-    if !leaders.is_empty() {
-        let term: Vec<(f64, f64)> = leaders.iter().map(|p| (p.t_ns as f64 / 1e9, p.term as f64)).collect();
-        // No leader is drawn as -1, below every node.
-        let who: Vec<(f64, f64)> =
-            leaders.iter().map(|p| (p.t_ns as f64 / 1e9, p.leader_index.map_or(-1.0, f64::from))).collect();
-        let left = [("term".to_string(), steps(&term, x_max))];
-        let right = [("leader (node index; -1: none)".to_string(), steps(&who, x_max))];
+    if !report.timeline.leaders.is_empty() {
         out.push(Chart {
             file: "leader.svg".into(),
-            title: "Leader and term over time".into(),
-            svg: charts::time_chart(&TimeChart {
-                title: "Leader and term over time",
-                y_label: "term",
-                series: &left,
-                style: Style::Lines,
-                log_y: false,
-                right: Some(("leader (node index)", &right)),
-                shades: &shades,
-                x_max,
-                bands: &[],
-            })?,
+            title: "Leader per node over time".into(),
+            svg: leader_chart(report, &shades, x_max)?,
+        });
+    }
+
+    let t = &report.traffic;
+    if !t.pair_messages.is_empty() && report.network.stats.sent > 0 {
+        let names: Vec<String> = t.nodes.iter().map(|n| n.node.clone()).collect();
+        out.push(Chart {
+            file: "traffic.svg".into(),
+            title: "Messages between nodes (row: sender, column: receiver)".into(),
+            svg: charts::heat_map("Messages sent between nodes", &names, &t.pair_messages)?,
         });
     }
 
@@ -318,6 +317,39 @@ pub fn run_charts(report: &Report, history: &History) -> Result<Vec<Chart>, Stri
         });
     }
     Ok(out)
+}
+
+/// Who led, per node: a lane per node that ever led, a bar per term it believed it led
+/// (coloured by term, labelled when there is room), and a "no leader" lane where no node led.
+/// Two bars at one time are two nodes that both believed they led: a deposed leader that has
+/// not heard of the new term yet, or, in one term, a broken election.
+fn leader_chart(report: &Report, shades: &[Shade], x_max: f64) -> Result<String, String> {
+    let t = &report.timeline;
+    let mut nodes: Vec<(u32, &str)> = t.leader_spans.iter().map(|s| (s.node_index, s.node.as_str())).collect();
+    nodes.sort_unstable();
+    nodes.dedup();
+    let mut lanes: Vec<String> = nodes.iter().map(|(_, name)| name.to_string()).collect();
+    let none = lanes.len();
+    lanes.push("no leader".into());
+    // The term picks the colour; red is kept for "no leader".
+    const TERM_COLOURS: [usize; 8] = [0, 1, 2, 4, 5, 6, 8, 9];
+    let mut spans: Vec<charts::LaneSpan> = t
+        .leader_spans
+        .iter()
+        .map(|s| charts::LaneSpan {
+            lane: nodes.binary_search(&(s.node_index, s.node.as_str())).unwrap_or(0),
+            from: s.from_ns as f64 / 1e9,
+            to: s.to_ns as f64 / 1e9,
+            label: format!("term {}", s.term),
+            colour: TERM_COLOURS[s.term as usize % TERM_COLOURS.len()],
+        })
+        .collect();
+    let end = report.run.end_ns as f64 / 1e9;
+    for (i, p) in t.leaders.iter().enumerate().filter(|(_, p)| p.leader.is_none()) {
+        let to = t.leaders.get(i + 1).map_or(end, |n| n.t_ns as f64 / 1e9);
+        spans.push(charts::LaneSpan { lane: none, from: p.t_ns as f64 / 1e9, to, label: "none".into(), colour: 3 });
+    }
+    charts::time_lanes("Leader per node over time", &lanes, &spans, shades, x_max)
 }
 
 /// How many operations of the linearizable prefix a violation chart shows (the last ones).

@@ -24,6 +24,28 @@ pub fn parse_window(text: &str) -> Result<(SimTime, SimTime), String> {
     Ok((SimTime(a.as_nanos()), SimTime(b.as_nanos())))
 }
 
+/// Messages a diagram of the moments before a failure shows: enough to follow the exchange
+/// that led to it, few enough that every arrow keeps its label.
+pub const BEFORE_FAILURE: usize = 40;
+
+/// The window that ends at `at` (and includes `from_at_least`, when earlier) and reaches back
+/// to the sending of the `messages`-th last message delivered by then.
+pub fn window_before(
+    records: &[TraceRecord],
+    at: SimTime,
+    messages: usize,
+    from_at_least: SimTime,
+) -> (SimTime, SimTime) {
+    let mut sent: Vec<SimTime> =
+        records.iter().filter(|r| r.kind == TraceKind::Deliver && r.time <= at).filter_map(|r| r.sent).collect();
+    sent.sort_unstable();
+    let back = sent.len().saturating_sub(messages.max(1));
+    let from = sent.get(back).copied().unwrap_or(at).min(from_at_least);
+    // A window of one instant draws nothing; give it a microsecond on each side.
+    let from = SimTime(from.0.min(at.0.saturating_sub(1_000)));
+    (from, SimTime(at.0 + 1_000))
+}
+
 /// Draws the diagram of `records` between `from` and `to`; `names` names the columns.
 pub fn diagram(records: &[TraceRecord], names: &[String], from: SimTime, to: SimTime) -> Result<String, String> {
     let in_window = |t: SimTime| t >= from && t <= to;

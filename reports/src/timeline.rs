@@ -31,6 +31,21 @@ pub struct LeaderPoint {
     pub term: u64,
 }
 
+/// A stretch of time during which one node believed it led one term.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct LeaderSpan {
+    /// The node.
+    pub node: String,
+    /// Its index.
+    pub node_index: u32,
+    /// The term it led.
+    pub term: u64,
+    /// From (ns).
+    pub from_ns: u64,
+    /// Until (ns): when it stepped down, crashed, or the run ended.
+    pub to_ns: u64,
+}
+
 /// The series of a run.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Timelines {
@@ -38,6 +53,9 @@ pub struct Timelines {
     pub network: Vec<RatePoint>,
     /// Leadership changes, for protocols with leaders (empty otherwise).
     pub leaders: Vec<LeaderPoint>,
+    /// Each node's terms as leader, in order of their start (empty for protocols without
+    /// leaders).
+    pub leader_spans: Vec<LeaderSpan>,
 }
 
 /// Follows the samples as the run goes.
@@ -48,6 +66,10 @@ pub struct TimelineTracker {
     /// Leadership changes as (time, leader node, term).
     leaders: Vec<(u64, Option<u32>, u64)>,
     any_leader: bool,
+    /// What each node believes it leads now, and since when.
+    leading: Vec<Option<(u64, u64)>>,
+    /// Finished spans as (node, term, from, to).
+    spans: Vec<(u32, u64, u64, u64)>,
 }
 
 impl TimelineTracker {
@@ -64,10 +86,21 @@ impl TimelineTracker {
         if self.leaders.last().is_none_or(|l| (l.1, l.2) != point) {
             self.leaders.push((now.0, point.0, point.1));
         }
+        if self.leading.len() < s.leaders.len() {
+            self.leading.resize(s.leaders.len(), None);
+        }
+        for (n, (led, &term)) in self.leading.iter_mut().zip(s.leaders).enumerate() {
+            if led.map(|l| l.0) != term {
+                if let Some((t, since)) = led.take() {
+                    self.spans.push((n as u32, t, since, now.0));
+                }
+                *led = term.map(|t| (t, now.0));
+            }
+        }
     }
 
-    /// The series, naming nodes with `name`.
-    pub fn finish(&self, name: impl Fn(usize) -> String) -> Timelines {
+    /// The series of a run that ended at `end_ns`, naming nodes with `name`.
+    pub fn finish(&self, end_ns: u64, name: impl Fn(usize) -> String) -> Timelines {
         // Buckets of at least 100 ms: rates over single 10 ms samples are mostly noise.
         let interval = match self.net.as_slice() {
             [a, b, ..] => (b.0 - a.0).max(1),
@@ -101,7 +134,15 @@ impl TimelineTracker {
         } else {
             Vec::new()
         };
-        Timelines { network, leaders }
+        let open =
+            self.leading.iter().enumerate().filter_map(|(n, l)| l.map(|(t, since)| (n as u32, t, since, end_ns)));
+        let mut spans: Vec<(u32, u64, u64, u64)> = self.spans.iter().copied().chain(open).collect();
+        spans.sort_by_key(|&(n, term, from, _)| (from, n, term));
+        let leader_spans = spans
+            .into_iter()
+            .map(|(n, term, from_ns, to_ns)| LeaderSpan { node: name(n as usize), node_index: n, term, from_ns, to_ns })
+            .collect();
+        Timelines { network, leaders, leader_spans }
     }
 }
 
@@ -119,7 +160,7 @@ mod tests {
         // Samples a second apart: each is its own bucket.
         t.sample(SimTime(1_000_000_000), &sample(&[], 10, 1000));
         t.sample(SimTime(2_000_000_000), &sample(&[], 30, 5000));
-        let s = t.finish(|n| n.to_string());
+        let s = t.finish(u64::MAX, |n| n.to_string());
         assert_eq!(s.network[0], RatePoint { t_ns: 0, messages_per_s: 10.0, bytes_per_s: 1000.0 });
         assert_eq!(s.network[1], RatePoint { t_ns: 1_000_000_000, messages_per_s: 20.0, bytes_per_s: 4000.0 });
         assert!(s.leaders.is_empty(), "no protocol leader, no series");
@@ -128,7 +169,7 @@ mod tests {
         for i in 1..=20u64 {
             t.sample(SimTime(i * 10_000_000), &sample(&[], i, 0));
         }
-        let s = t.finish(|n| n.to_string());
+        let s = t.finish(u64::MAX, |n| n.to_string());
         assert_eq!(s.network.len(), 2);
         assert_eq!(s.network[1].messages_per_s, 100.0);
     }
@@ -142,8 +183,23 @@ mod tests {
         // A deposed leader that still thinks it leads term 1 loses to the leader of term 2.
         t.sample(SimTime(40), &sample(&[Some(1), Some(2)], 0, 0));
         t.sample(SimTime(50), &sample(&[None, None], 0, 0));
-        let l: Vec<(u64, Option<String>, u64)> =
-            t.finish(|n| format!("n{n}")).leaders.into_iter().map(|p| (p.t_ns, p.leader, p.term)).collect();
-        assert_eq!(l, vec![(10, None, 0), (20, Some("n0".into()), 1), (40, Some("n1".into()), 2), (50, None, 2)]);
+        t.sample(SimTime(60), &sample(&[None, Some(3)], 0, 0));
+        let done = t.finish(70, |n| format!("n{n}"));
+        let l: Vec<(u64, Option<String>, u64)> = done.leaders.into_iter().map(|p| (p.t_ns, p.leader, p.term)).collect();
+        assert_eq!(
+            l,
+            vec![
+                (10, None, 0),
+                (20, Some("n0".into()), 1),
+                (40, Some("n1".into()), 2),
+                (50, None, 2),
+                (60, Some("n1".into()), 3)
+            ]
+        );
+        // Per node: both leaders of 40..50 are there, the deposed one too; the open span ends
+        // with the run.
+        let spans: Vec<(&str, u64, u64, u64)> =
+            done.leader_spans.iter().map(|s| (s.node.as_str(), s.term, s.from_ns, s.to_ns)).collect();
+        assert_eq!(spans, vec![("n0", 1, 20, 50), ("n1", 2, 40, 50), ("n1", 3, 60, 70)]);
     }
 }

@@ -215,7 +215,12 @@ impl<P: Protocol, O: Observer> Cluster<P, O> {
                 && self.violation.is_none()
             {
                 let name = |n: Option<NodeId>| n.map_or("-".to_string(), |n| n.0.to_string());
-                let event = format!("{kind:?} at node {} from {} at {}", name(node), name(from), now);
+                let event = match kind {
+                    TraceKind::Deliver => format!("a message to node {} from node {}", name(node), name(from)),
+                    TraceKind::Timer => format!("a timer at node {}", name(node)),
+                    TraceKind::Request => format!("a client request at node {}", name(node)),
+                    other => format!("{other:?} at node {}", name(node)),
+                };
                 self.violation = Some(Violation { time: now, node: k, message, event });
             }
         }
@@ -290,6 +295,7 @@ impl<P: Protocol, O: Observer> Cluster<P, O> {
             seed: config.seed,
             history: std::mem::take(&mut self.history),
             net: end.net,
+            traffic: end.traffic,
             trace_hash: std::hash::Hasher::finish(&self.trace),
             events: self.handler_calls,
             settle_start: SimTime::ZERO + config.duration,
@@ -313,6 +319,8 @@ pub struct Ending {
     pub at: SimTime,
     /// Message counts.
     pub net: NetStats,
+    /// Traffic by node, message kind and pair.
+    pub traffic: crate::traffic::Traffic,
     /// Every event, if recorded.
     pub trace: Vec<TraceRecord>,
 }

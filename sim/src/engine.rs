@@ -87,6 +87,8 @@ pub struct RunOutput<O> {
     pub history: History,
     /// Message counts.
     pub net: NetStats,
+    /// Traffic by node, message kind and pair (empty on hosts that do not count it).
+    pub traffic: crate::traffic::Traffic,
     /// Hash of the handled events: equal for equal runs.
     pub trace_hash: u64,
     /// Events: protocol handler calls (starts, deliveries, timer firings, requests), the unit
@@ -350,7 +352,8 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         if self.core.aborted.is_none() && self.core.violation.is_none() {
             self.now = self.end();
         }
-        let ending = Ending { at: self.now, net: self.network.stats, trace: self.records };
+        let traffic = std::mem::take(&mut self.network.traffic);
+        let ending = Ending { at: self.now, net: self.network.stats, traffic, trace: self.records };
         self.core.finish(&self.config, ending)
     }
 
@@ -373,6 +376,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 let size = msg.wire_size() as u64;
                 self.network.stats.delivered += 1;
                 self.network.stats.bytes_delivered += size;
+                self.network.traffic.received(to, msg.kind(), size);
                 self.mark(TraceKind::Deliver, Some(to), u64::from(from.0) << 32 | size);
                 msg.hash(&mut self.core.trace);
                 if self.config.record_trace {
@@ -785,7 +789,9 @@ impl<P: Protocol> Transport<P> for Wire<'_, P> {
     #[inline(always)]
     fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
         let (now, queue) = (self.now, &mut *self.queue);
-        let arrivals = self.network.send(now, from, to, msg.wire_size() as u64);
+        let size = msg.wire_size() as u64;
+        self.network.traffic.sent(from, to, msg.kind(), size);
+        let arrivals = self.network.send(now, from, to, size);
         let incarnation = self.nodes[to.index()].incarnation;
         let deliver = |msg| Event::Deliver { to, from, incarnation, sent: now, msg };
         if let [first, rest @ ..] = arrivals.as_slice() {

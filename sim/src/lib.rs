@@ -21,6 +21,7 @@ pub mod rng;
 pub mod time;
 pub mod topology;
 pub mod trace;
+pub mod traffic;
 pub mod units;
 pub mod workload;
 

@@ -290,6 +290,8 @@ pub struct Network {
     rng: SimRng,
     /// Counters for reports.
     pub stats: NetStats,
+    /// Traffic by node, message kind and pair, for reports.
+    pub traffic: crate::traffic::Traffic,
 }
 
 impl Network {
@@ -333,6 +335,7 @@ impl Network {
             changed: false,
             rng,
             stats: NetStats::default(),
+            traffic: crate::traffic::Traffic::new(nodes as usize),
         })
     }
 

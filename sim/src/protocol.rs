@@ -44,6 +44,12 @@ pub struct RequestId(pub u64);
 pub trait Message: Clone + Debug + Hash {
     /// Encoded size in bytes, for bandwidth and bytes-per-operation accounting.
     fn wire_size(&self) -> usize;
+
+    /// The kind of message (`AppendEntries`, `Digest`), for traffic per message kind in
+    /// reports; a fixed string, as it is asked for every message sent.
+    fn kind(&self) -> &'static str {
+        "message"
+    }
 }
 
 /// The consistency model a protocol claims, which decides the checkers that judge it.

@@ -35,8 +35,17 @@ pub fn compare(files: &[PathBuf], seeds: &str, out: Option<PathBuf>) -> Outcome 
     let (summary, charts) =
         crate::compare::many_seeds(&entries, seeds.clone(), None, &|_| bar.inc(1)).inspect_err(|_| bar.abandon())?;
     bar.finish_and_clear();
+    // One run page per entry, of the seed that stands for it, linked from the comparison.
+    let mut runs = Vec::new();
+    for (entry, sum) in entries.iter().zip(&summary.entries) {
+        let Some(seed) = crate::compare::representative(&sum.sweep) else { continue };
+        let folder = format!("runs/{}", output::safe_name(&entry.name));
+        let result = crate::runner::run(&entry.scenario, seed, false).context(&entry.name)?;
+        crate::cmd::run::write_explained(&dir.join(&folder), &entry.scenario, seed, &result)?;
+        runs.push(crate::compare::RunLink { entry: entry.name.clone(), page: format!("{folder}/index.html"), seed });
+    }
     let md = crate::compare::many_seeds_markdown(&summary, &title);
-    let html = crate::compare::many_seeds_html(&summary, &title, &charts);
+    let html = crate::compare::many_seeds_html(&summary, &title, &charts, &runs);
     output::write_many_seeds(&dir, &summary, &md, &html, &charts)?;
     println!(
         "\nran {} runs in {:.2}s of wall time; page: {}\n",

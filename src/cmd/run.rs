@@ -43,7 +43,94 @@ pub fn run(
         return run_experiment(&scenario, seed, &dir, started);
     }
     let result = watched(&scenario, seed, trace).context(&scenario.file)?;
-    finish_run(&dir, &result, &scenario.node_names, window, started)
+    let replay = match window {
+        Some(_) => None,
+        None => failure_trace(&scenario, seed, &result),
+    };
+    finish_run(&dir, &result, &scenario.node_names, diagram(&result, window, &replay), started)
+}
+
+/// The diagram to draw beside a run: the `window` asked for, else the moments before its
+/// failure from `replay` ([`failure_trace`]), else none.
+fn diagram<'a>(
+    result: &'a runner::RunResult,
+    window: Option<(syncsim_sim::SimTime, syncsim_sim::SimTime)>,
+    replay: &'a Option<(Vec<syncsim_sim::trace::TraceRecord>, syncsim_sim::SimTime)>,
+) -> Option<output::Diagram<'a>> {
+    match (window, replay) {
+        (Some(w), _) => Some(output::Diagram::asked(&result.trace, w)),
+        (None, Some((trace, at))) => Some(before_failure(trace, *at, &result.report)),
+        (None, None) => None,
+    }
+}
+
+/// Writes a run's folder with, when it failed, the diagram of the moments before the failure.
+pub(crate) fn write_explained(
+    dir: &std::path::Path,
+    scenario: &Scenario,
+    seed: u64,
+    result: &runner::RunResult,
+) -> anyhow::Result<()> {
+    let replay = failure_trace(scenario, seed, result);
+    output::write_run(dir, result, &scenario.node_names, diagram(result, None, &replay))
+}
+
+/// Runs longer than this many handler calls are not replayed for a diagram: their trace would
+/// cost more memory than the diagram is worth (`--window` still draws one).
+const REPLAY_EVENTS: u64 = 5_000_000;
+
+/// The trace to draw the moments before a failure from, and the failure's instant: the run's
+/// own trace when it recorded one, otherwise a replay of the same seed with recording on (the
+/// engine is deterministic; the trace hash proves the replay is the same run). `None` for a
+/// passing run, a failure with no instant, or a run too long to replay.
+fn failure_trace(
+    scenario: &Scenario,
+    seed: u64,
+    result: &runner::RunResult,
+) -> Option<(Vec<syncsim_sim::trace::TraceRecord>, syncsim_sim::SimTime)> {
+    let at = syncsim_sim::SimTime(result.report.failure_moment_ns()?);
+    if !result.trace.is_empty() {
+        return Some((result.trace.clone(), at));
+    }
+    if result.report.run.events > REPLAY_EVENTS {
+        println!("(no diagram of the failure: the run is too long to replay with a trace; use --window)");
+        return None;
+    }
+    match runner::run(scenario, seed, true) {
+        Ok(replay) if replay.report.trace_hash == result.report.trace_hash => Some((replay.trace, at)),
+        Ok(replay) => {
+            println!(
+                "(no diagram of the failure: the replay's trace hash {} differs from the run's {}; \
+                 run `syncsim check --check-determinism`)",
+                replay.report.trace_hash, result.report.trace_hash
+            );
+            None
+        }
+        Err(e) => {
+            println!("(no diagram of the failure: the replay failed: {e})");
+            None
+        }
+    }
+}
+
+/// The diagram of the messages that led to the failure at `at`: the last
+/// [`BEFORE_FAILURE`](syncsim_reports::spacetime::BEFORE_FAILURE) deliveries, and for a
+/// linearizability violation the whole span of the impossible operation.
+fn before_failure<'a>(
+    trace: &'a [syncsim_sim::trace::TraceRecord],
+    at: syncsim_sim::SimTime,
+    report: &syncsim_reports::Report,
+) -> output::Diagram<'a> {
+    let stuck_call = report
+        .linearizability
+        .as_ref()
+        .and_then(|l| l.violation.as_ref())
+        .and_then(|v| v.operations.iter().find(|o| o.stuck))
+        .map_or(at, |o| syncsim_sim::SimTime(o.call));
+    let (from, to) =
+        syncsim_reports::spacetime::window_before(trace, at, syncsim_reports::spacetime::BEFORE_FAILURE, stuck_call);
+    let caption = format!("Messages before the failure at {}", syncsim_reports::report::format_ns(at.0));
+    output::Diagram { trace, from, to, caption }
 }
 
 /// Runs `scenario` on the engine, with a progress bar of simulated time on a terminal's
@@ -89,11 +176,11 @@ pub(crate) fn finish_run(
     dir: &std::path::Path,
     result: &runner::RunResult,
     node_names: &[String],
-    window: Option<(syncsim_sim::SimTime, syncsim_sim::SimTime)>,
+    diagram: Option<output::Diagram<'_>>,
     started: Instant,
 ) -> Outcome {
     let wall = started.elapsed();
-    output::write_run(dir, result, node_names, window)?;
+    output::write_run(dir, result, node_names, diagram)?;
     println!(
         "\nran {} events (handler calls) in {:.2}s of wall time ({:.2} M events/s); report: {}\n",
         result.report.run.events,
@@ -124,7 +211,8 @@ fn run_variants(
         let name = v.variant.clone().unwrap_or_default();
         let started = Instant::now();
         let result = runner::run(v, seed, trace).context(format_args!("{} (variant {name})", variants.file))?;
-        output::write_run(&dir.join(&name), &result, &v.node_names, window)?;
+        let replay = if window.is_none() { failure_trace(v, seed, &result) } else { None };
+        output::write_run(&dir.join(&name), &result, &v.node_names, diagram(&result, window, &replay))?;
         let r = &result.report;
         println!(
             "\nvariant {name}: {} {}: {} events in {:.2}s of wall time; report: {}",

@@ -82,7 +82,7 @@ pub fn shrink(
         ),
     }
     let dir = path.with_extension("");
-    output::write_run(&dir, &result, &minimal.node_names, Some(window))?;
+    output::write_run(&dir, &result, &minimal.node_names, Some(output::Diagram::asked(&result.trace, window)))?;
     println!("the last second before it: {}", dir.join("charts").join("spacetime.svg").display());
     println!("reproduce: {} run {} --seed {}", runner::program(), path.display(), shrunk.seed.1);
     Ok(shrunk.kind.verdict.into())

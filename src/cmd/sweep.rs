@@ -76,7 +76,7 @@ pub fn sweep(args: SweepArgs) -> Outcome {
         report.runs,
         report.runs as f64 / elapsed.max(1e-9)
     );
-    println!("report: {}", dir.join("sweep.md").display());
+    println!("report: {} (page: {})", dir.join("sweep.md").display(), dir.join("index.html").display());
     let nondeterministic: Vec<&sweep::SeedRecord> =
         report.records.iter().filter(|r| r.nondeterminism.is_some()).collect();
     for r in &nondeterministic {
@@ -90,10 +90,14 @@ fn default_dir(name: &str, shard: Option<Shard>) -> PathBuf {
     crate::output::scenario_dir(name).join(leaf)
 }
 
-fn write(dir: &Path, report: &SweepReport) -> std::io::Result<()> {
+/// Writes `sweep.json`, `sweep.md`, and the page: `index.html` with `charts/*.svg`.
+fn write(dir: &Path, report: &SweepReport) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join("sweep.json"), serde_json::to_string_pretty(report).expect("sweeps serialize") + "\n")?;
-    std::fs::write(dir.join("sweep.md"), sweep::markdown(report))
+    std::fs::write(dir.join("sweep.md"), sweep::markdown(report))?;
+    let charts = crate::sweep_page::charts(report).map_err(|e| anyhow::anyhow!("drawing the charts: {e}"))?;
+    std::fs::write(dir.join("index.html"), crate::sweep_page::html(report, &charts))?;
+    crate::output::write_charts(&dir.join("charts"), charts.iter().map(|c| (c.file.as_str(), c.svg.as_str())))
 }
 
 /// Key metrics, then failing seeds with their reproducers, then the verdict line.

@@ -108,6 +108,14 @@ impl Message for ChainMsg {
             ChainMsg::Ack { .. } => 8,
         }
     }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            ChainMsg::Forward { .. } => "Forward",
+            ChainMsg::Updates(_) => "Updates",
+            ChainMsg::Ack { .. } => "Ack",
+        }
+    }
 }
 
 /// The node's one timer.

@@ -102,6 +102,16 @@ impl<C: Crdt> Message for CrdtMsg<C> {
                 CrdtMsg::Have { vc, .. } => 1 + vv_size(vc.iter().copied()),
             }
     }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            CrdtMsg::State(_) => "State",
+            CrdtMsg::Delta { .. } => "Delta",
+            CrdtMsg::Ack(_) => "Ack",
+            CrdtMsg::Ops(_) => "Ops",
+            CrdtMsg::Have { .. } => "Have",
+        }
+    }
 }
 
 /// CRDT timers.

@@ -270,6 +270,16 @@ impl Message for GossipMsg {
             GossipMsg::Known(known) => LEN + known.len() * (KEY + VERSION + 1),
         }
     }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            GossipMsg::Offer { .. } => "Offer",
+            GossipMsg::Digest { .. } => "Digest",
+            GossipMsg::Updates { .. } => "Updates",
+            GossipMsg::Rumors(_) => "Rumors",
+            GossipMsg::Known(_) => "Known",
+        }
+    }
 }
 
 /// Anti-entropy's answer to a `Digest` or `Updates` message against `store`, shared with the

@@ -401,6 +401,20 @@ impl Message for RaftMsg {
             RaftMsg::ForwardReply { .. } => 8 + 10,
         }
     }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            RaftMsg::PreVote { .. } => "PreVote",
+            RaftMsg::RequestVote { .. } => "RequestVote",
+            RaftMsg::PreVoteReply { .. } => "PreVoteReply",
+            RaftMsg::Vote { .. } => "Vote",
+            RaftMsg::Append { .. } => "Append",
+            RaftMsg::AppendReply { .. } => "AppendReply",
+            RaftMsg::InstallSnapshot { .. } => "InstallSnapshot",
+            RaftMsg::Forward { .. } => "Forward",
+            RaftMsg::ForwardReply { .. } => "ForwardReply",
+        }
+    }
 }
 
 /// Raft timers.

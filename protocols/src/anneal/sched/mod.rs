@@ -196,6 +196,16 @@ impl Message for SchedMsg {
             SchedMsg::Ping(_) | SchedMsg::Pong(_) => TAG + WORD,
         }
     }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            SchedMsg::Exchange(m) => m.kind(),
+            SchedMsg::Report(_) => "Report",
+            SchedMsg::Assign { .. } => "Assign",
+            SchedMsg::Ping(_) => "Ping",
+            SchedMsg::Pong(_) => "Pong",
+        }
+    }
 }
 
 /// Timers.
