@@ -88,6 +88,25 @@ fn crdt_partition_charts_show_every_series_axis_and_fault_window() {
     // n4's crash fails its clients' operations: outcomes are told apart, as Jepsen's latency-raw does.
     assert!(r.report.operations["all"].failed > 0, "the crash fails some operations");
     assert_shows(chart(&charts, "latency-by-outcome.svg"), "latency by outcome", &["latency (µs)", "ok", "failed"]);
+    // Dots sit where their operations were: between the ticks of 0 s and 7 s (clients stop
+    // when the settle phase begins), not shifted by the legend or the axis.
+    let svg = chart(&charts, "latency-by-outcome.svg");
+    let tick_x = |label: &str| -> f64 {
+        let at = svg.find(&format!(">\n{label}\n</text>")).unwrap_or_else(|| panic!("no tick {label}"));
+        let open = &svg[..at];
+        let text = &open[open.rfind("<text").unwrap()..];
+        text.split("x=\"").nth(1).unwrap().split('"').next().unwrap().parse().unwrap()
+    };
+    let (zero, seven) = (tick_x("0"), tick_x("7"));
+    let dots: Vec<f64> = svg
+        .split("<circle")
+        .skip(1)
+        .filter(|c| c.contains("r=\"2\""))
+        .map(|c| c.split("cx=\"").nth(1).unwrap().split('"').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(dots.len() > 100, "{} dots", dots.len());
+    assert!(dots.iter().all(|&x| x >= zero - 1.0 && x <= seven + 1.0), "dots outside 0–7 s: {zero}..{seven}");
+    assert!(dots.iter().any(|&x| x > seven - 10.0), "the last operations reach 7 s");
     assert_shows(
         chart(&charts, "throughput-by-outcome.svg"),
         "throughput by outcome",

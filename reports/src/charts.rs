@@ -34,8 +34,8 @@ const LEGEND_SIZE: u32 = 17;
 enum Mark {
     /// A line, dashed like series `i` ([`dash`]).
     Line(usize),
-    /// A dot.
-    Dot,
+    /// A dot of the `i`-th scatter series: a circle, a cross or a triangle ([`dot`]).
+    Dot(usize),
     /// A filled box (bars, bands).
     Box,
 }
@@ -80,22 +80,42 @@ fn frame<'a>(
     for ((label, colour, mark), &(x, row)) in legend.iter().zip(&spots) {
         let y = row * row_h + row_h / 2;
         let c = *colour;
-        let drawn = match *mark {
+        match *mark {
             Mark::Line(i) => match dash(i) {
                 None => strip.draw(&PathElement::new(vec![(x, y), (x + 26, y)], c.stroke_width(3))),
                 Some((on, off)) => (0..26).step_by((on + off) as usize).try_for_each(|d| {
                     let end = (d + on as i32).min(26);
                     strip.draw(&PathElement::new(vec![(x + d, y), (x + end, y)], c.stroke_width(3)))
                 }),
-            },
-            Mark::Dot => strip.draw(&Circle::new((x + 13, y), 5, c.filled())),
-            Mark::Box => strip.draw(&Rectangle::new([(x + 4, y - 7), (x + 22, y + 7)], c.filled())),
-        };
-        drawn.map_err(|e| e.to_string())?;
+            }
+            .map_err(|e| e.to_string())?,
+            Mark::Dot(i) => dot(&strip, (x + 13, y), i, 5, c)?,
+            Mark::Box => {
+                strip.draw(&Rectangle::new([(x + 4, y - 7), (x + 22, y + 7)], c.filled())).map_err(|e| e.to_string())?
+            }
+        }
         let font = (FONT, LEGEND_SIZE).into_font().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
         strip.draw(&Text::new(label.clone(), (x + 34, y), font)).map_err(|e| e.to_string())?;
     }
     Ok(plot)
+}
+
+/// Draws the legend's dot of the `i`-th scatter series at pixel `(x, y)` of `area`: a filled
+/// circle, a cross, or a triangle, as the series' points are drawn, so that series stay apart
+/// where they overlap, not only by colour.
+fn dot<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    (x, y): (i32, i32),
+    i: usize,
+    size: i32,
+    colour: RGBColor,
+) -> Result<(), String> {
+    match i % 3 {
+        0 => area.draw(&Circle::new((x, y), size, colour.filled())),
+        1 => area.draw(&Cross::new((x, y), size + 1, colour.stroke_width(2))),
+        _ => area.draw(&TriangleMarker::new((x, y), size + 1, colour.filled())),
+    }
+    .map_err(|e| e.to_string())
 }
 
 /// Draws `points` as the `i`-th line of a chart: its colour and its [`dash`].
@@ -328,7 +348,7 @@ pub fn time_chart(c: &TimeChart<'_>) -> Result<String, String> {
     let mut svg = String::new();
     {
         let rights = c.right.map_or(&[][..], |(_, r)| r);
-        let mark = |i: usize| if c.style == Style::Dots { Mark::Dot } else { Mark::Line(i) };
+        let mark = |i: usize| if c.style == Style::Dots { Mark::Dot(i) } else { Mark::Line(i) };
         let legend: Vec<(String, RGBColor, Mark)> = c
             .series
             .iter()
@@ -394,10 +414,20 @@ pub fn time_chart(c: &TimeChart<'_>) -> Result<String, String> {
                     let colour = PALETTE[i % PALETTE.len()];
                     match c.style {
                         Style::Lines => draw_line!(chart, draw_series, points.iter().copied(), i, colour)?,
+                        // The shapes of [`dot`], in the chart's coordinates.
                         Style::Dots => {
-                            chart
-                                .draw_series(points.iter().map(|&p| Circle::new(p, 2, colour.mix(0.6).filled())))
-                                .map_err(|e| e.to_string())?;
+                            let style: ShapeStyle = colour.mix(0.6).into();
+                            let pts = points.iter().copied();
+                            match i % 3 {
+                                0 => chart.draw_series(pts.map(|p| Circle::new(p, 2, style.filled()))).map(|_| ()),
+                                1 => {
+                                    chart.draw_series(pts.map(|p| Cross::new(p, 3, style.stroke_width(1)))).map(|_| ())
+                                }
+                                _ => chart
+                                    .draw_series(pts.map(|p| TriangleMarker::new(p, 3, style.filled())))
+                                    .map(|_| ()),
+                            }
+                            .map_err(|e| e.to_string())?;
                         }
                     }
                 }

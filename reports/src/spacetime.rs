@@ -72,11 +72,11 @@ pub fn diagram(records: &[TraceRecord], names: &[String], from: SimTime, to: Sim
         let root = SVGBackend::with_string(&mut svg, (width, 900)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let mut chart = ChartBuilder::on(&root)
-            .caption(&title, ("sans-serif", 20))
+            .caption(&title, ("sans-serif", 24))
             .margin(16)
-            .x_label_area_size(30)
-            .top_x_label_area_size(30)
-            .y_label_area_size(70)
+            .x_label_area_size(36)
+            .top_x_label_area_size(36)
+            .y_label_area_size(84)
             // Time runs down the page.
             .build_cartesian_2d(-0.5f64..n as f64 - 0.5, y1..y0)
             .map_err(|e| e.to_string())?;
@@ -93,6 +93,9 @@ pub fn diagram(records: &[TraceRecord], names: &[String], from: SimTime, to: Sim
                     String::new()
                 }
             })
+            .y_label_formatter(&|v: &f64| format!("{v:.1}"))
+            .label_style(("sans-serif", 17))
+            .axis_desc_style(("sans-serif", 17))
             .y_desc("simulated time (ms)")
             .draw()
             .map_err(|e| e.to_string())?;
@@ -118,7 +121,7 @@ pub fn diagram(records: &[TraceRecord], names: &[String], from: SimTime, to: Sim
                         + Text::new(
                             r.detail.clone(),
                             (2, -14 - 14 * (faults_drawn % 4)),
-                            ("sans-serif", 12).into_font().color(&RGBColor(214, 39, 40)),
+                            ("sans-serif", 14).into_font().color(&RGBColor(214, 39, 40)),
                         );
                     faults_drawn += 1;
                     chart.draw_series(std::iter::once(label)).map_err(|e| e.to_string())?;
@@ -154,7 +157,7 @@ pub fn diagram(records: &[TraceRecord], names: &[String], from: SimTime, to: Sim
                 .map_err(|e| e.to_string())?;
             if label_arrows {
                 let label = EmptyElement::at(((x0 + x1) / 2.0, (t0 + t1) / 2.0))
-                    + Text::new(first_word(&r.detail), (3, -6), ("sans-serif", 11).into_font().color(&colour));
+                    + Text::new(first_word(&r.detail), (3, -6), ("sans-serif", 13).into_font().color(&colour));
                 chart.draw_series(std::iter::once(label)).map_err(|e| e.to_string())?;
             }
         }
