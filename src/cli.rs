@@ -65,8 +65,8 @@ enum Command {
         out: Option<PathBuf>,
     },
     /// Run one scenario under many seeds in parallel: every metric across seeds (median,
-    /// p10–p90, worst seed), every failing seed with its reproducing command. Writes sweep.json
-    /// and sweep.md. Exit 0 all passed, 1 a safety violation, 2 a liveness failure, 4 a seed
+    /// p10–p90, worst seed), every failing seed with its reproducing command. Writes sweep.json,
+    /// sweep.md and a page, index.html. Exit 0 all passed, 1 a safety violation, 2 a liveness failure, 4 a seed
     /// whose two runs differed (--check-determinism).
     Sweep {
         /// The scenario file.

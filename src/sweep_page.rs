@@ -25,12 +25,17 @@ const DRAWN: [(&str, &str, f64); 6] = [
 /// Seeds shown one by one in the grid at most; the rest are counted.
 const GRID: usize = 5000;
 
+/// Failing seeds listed on the page at most; sweep.md and sweep.json list them all.
+const FAILING_ROWS: usize = 200;
+
 /// The distribution across seeds of each [`DRAWN`] metric measured in at least two seeds.
 pub fn charts(r: &SweepReport) -> Result<Vec<Chart>, String> {
     let mut out = Vec::new();
     for (metric, axis, scale) in DRAWN {
         let values: Vec<f64> = r.records.iter().filter_map(|s| s.figures.get(metric)).map(|v| v * scale).collect();
-        if values.len() < 2 {
+        // One value in every seed makes no distribution worth a chart (the table has it).
+        let same = values.iter().all(|v| (v - values[0]).abs() <= 1e-9 * values[0].abs().max(1.0));
+        if values.len() < 2 || same {
             continue;
         }
         let title = format!("{axis} across seeds");
@@ -55,15 +60,9 @@ fn class(r: &crate::sweep::SeedRecord) -> &'static str {
     }
 }
 
-const STYLE: &str = "<style>.seeds{display:flex;flex-wrap:wrap;gap:2px;margin:.5em 0}\
-.seed{width:2.8em;text-align:center;font-size:.8em;padding:2px 0;color:#fff;text-decoration:none;border-radius:2px}\
-.seed.ok{background:#1a7f37}.seed.safety{background:#cf222e}.seed.liveness{background:#bf8700}\
-.seed.nondet{background:#8250df}.key span{padding:1px 6px;margin-right:6px}</style>\n";
-
 /// The page: verdict, the seed grid, failing seeds with reproducers, the metrics table, charts.
 pub fn html(r: &SweepReport, charts: &[Chart]) -> String {
     let mut s = page_start(&format!("sweep of {}", r.scenario), r.outcome);
-    s.push_str(STYLE);
     let shard = r.shard.map(|sh| format!(", shard {} of {}", sh.index, sh.count)).unwrap_or_default();
     let _ = writeln!(
         s,
@@ -104,10 +103,11 @@ pub fn html(r: &SweepReport, charts: &[Chart]) -> String {
         r.records.iter().filter(|x| x.outcome != Verdict::Pass || x.nondeterminism.is_some()).collect();
     if !failing.is_empty() {
         let _ = writeln!(s, "<h2>Failing seeds ({})</h2>", failing.len());
+        let more = failing.len().saturating_sub(FAILING_ROWS);
         s.push_str(
             "<table><thead><tr><th>seed</th><th>outcome</th><th>what failed</th><th>reproduce</th></tr></thead><tbody>",
         );
-        for f in failing {
+        for f in failing.into_iter().take(FAILING_ROWS) {
             let mut what = f.failures.join("; ");
             if let Some(n) = &f.nondeterminism {
                 what = format!("nondeterministic: {n}. {what}");
@@ -123,6 +123,9 @@ pub fn html(r: &SweepReport, charts: &[Chart]) -> String {
             );
         }
         s.push_str("</tbody></table>\n");
+        if more > 0 {
+            let _ = writeln!(s, "<p>… and {more} more failing seeds (sweep.md lists them all).</p>");
+        }
     }
     let table = Table {
         head: ["metric", "median", "p10", "p90", "worst", "worst seed", "seeds"].map(String::from).to_vec(),

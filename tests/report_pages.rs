@@ -159,9 +159,10 @@ fn raft_charts_show_leader_and_term_and_no_divergence() {
         &["Leader per node over time", "no leader", &first.node, &second.node, &term(first), &term(second)],
     );
     assert!(!texts(leader).iter().any(|t| t.contains('.') && t.parse::<f64>().is_ok_and(|v| v.fract() != 0.0)));
-    // Elections at the start leave a stretch with no leader: drawn in the "no leader" lane.
-    let none: Vec<_> = r.report.timeline.leaders.iter().filter(|l| l.leader.is_none()).collect();
-    assert!(!none.is_empty());
+    // Elections at the start leave a stretch with no leader: drawn red in the "no leader" lane.
+    assert!(r.report.timeline.leaders.iter().any(|l| l.leader.is_none()));
+    let red = leader.split("<rect").filter(|r| r.contains("fill=\"#D62728\"")).count();
+    assert!(red >= 1, "a red bar for the time without a leader");
     // The heat map and the per-kind table name Raft's messages.
     let kinds: Vec<&str> = r.report.traffic.kinds.iter().map(|k| k.kind).collect();
     for k in ["Append", "AppendReply", "PreVote", "RequestVote", "Vote"] {
@@ -169,6 +170,41 @@ fn raft_charts_show_leader_and_term_and_no_divergence() {
     }
     let md = page::markdown(&r.report);
     assert!(md.contains("### Per message kind") && md.contains("| Append |"), "{md}");
+}
+
+/// A Raft with a planted double vote (seed 7): two nodes lead term 2, and the event that
+/// makes the second one stops the run at 10.152 s of 35 s.
+#[test]
+fn a_run_stopped_by_a_second_leader_shows_both_leaders_and_where_it_stopped() {
+    let text = std::fs::read_to_string("scenarios/raft-leader-partition.yaml").unwrap();
+    let text = text.replacen("  kind: raft\n", "  kind: raft\n  bug: vote-twice\n", 1);
+    let file = std::env::temp_dir().join(format!("syncsim-vote-twice-{}.yaml", std::process::id()));
+    std::fs::write(&file, text).unwrap();
+    let s = Scenario::load(&file).unwrap_or_else(|e| panic!("{e}"));
+    let r = runner::run(&s, 7, false).unwrap();
+    let _ = std::fs::remove_file(&file);
+    let report = &r.report;
+    let v = report.invariant_violation.as_ref().expect("election safety breaks");
+    // Both leaders of term 2 are in the timeline, the second from the state the run stopped in.
+    let mut term2: Vec<&str> =
+        report.timeline.leader_spans.iter().filter(|l| l.term == 2).map(|l| l.node.as_str()).collect();
+    term2.sort_unstable();
+    assert_eq!(term2.len(), 2, "two leaders of term 2: {:?}", report.timeline.leader_spans);
+    let charts = run_charts(report, &r.history).unwrap();
+    assert_shows(chart(&charts, "leader.svg"), "leader", &[term2[0], term2[1]]);
+    // The page says where the run stopped, against the whole plan (30 s and 5 s of settling).
+    assert_eq!(report.run.end_ns, v.time_ns);
+    assert!(report.stopped_early());
+    let html = page::html(report, &charts, &[]);
+    let said = format!("The run stopped early at {} of 35.000s", syncsim::reports::report::format_ns(v.time_ns));
+    assert!(html.contains(&said), "{said}");
+    // The broken invariant is the first row of the checks, with its time, node and event.
+    let first = &html[html.find("<tbody>").unwrap()..];
+    let first = &first[..first.find("</tr>").unwrap()];
+    assert!(
+        first.contains(">invariants<") && first.contains("FAILED") && first.contains("a message to node"),
+        "{first}"
+    );
 }
 
 #[test]

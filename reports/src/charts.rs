@@ -783,7 +783,7 @@ pub fn time_lanes(
 fn short_count(v: u64) -> String {
     match v {
         v if v < 1000 => v.to_string(),
-        v if v < 1_000_000 => format!("{:.1}k", v as f64 / 1e3),
+        v if v < 999_950 => format!("{:.1}k", v as f64 / 1e3),
         v => format!("{:.1}M", v as f64 / 1e6),
     }
 }

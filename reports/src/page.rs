@@ -87,11 +87,14 @@ fn checks(r: &Report) -> Table {
         });
         format!("no order explains key {}: it cannot place {}{when}", v.partition, v.stuck)
     });
-    let judged_by_expectation = r.expectations.iter().any(|e| e.expectation.metric == "linearizable");
-    if let (Some(what), false) = (&lin_violation, judged_by_expectation) {
-        rows.push(failed("linearizable", "safety", "linearizable", what.clone()));
+    let expected = |metric: &str| r.expectations.iter().any(|e| e.expectation.metric == metric);
+    let not_linearizable =
+        r.linearizability.as_ref().is_some_and(|l| l.verdict == crate::lin::Verdict::NotLinearizable);
+    if not_linearizable && !expected("linearizable") {
+        let what = lin_violation.clone().unwrap_or_else(|| "no order explains the history".to_string());
+        rows.push(failed("linearizable", "safety", "linearizable", what));
     }
-    if let Some(sec) = r.sec.as_ref().filter(|s| !s.valid) {
+    if let Some(sec) = r.sec.as_ref().filter(|s| !s.valid && !expected("sec")) {
         let first =
             sec.violations.first().map_or(String::new(), |v| format!(": key {} at {}: {}", v.key, v.node, v.message));
         let measured = format!("{} replica state(s) the history cannot produce{first}", sec.violation_count);
@@ -129,12 +132,13 @@ fn stopped_early(r: &Report) -> Option<String> {
         (None, Some(reason)) => format!("({reason})"),
         (None, None) => String::new(),
     };
-    let planned = match r.run.settle_ns {
-        0 => format_ns(r.run.duration_ns),
+    let (planned, duration) = (r.run.planned_end_ns, r.run.duration_ns);
+    let planned = match planned.saturating_sub(duration) {
+        0 => format_ns(planned),
         settle => format!(
             "{} ({} of faults and clients, then {} of settling)",
-            format_ns(r.run.duration_ns + settle),
-            format_ns(r.run.duration_ns),
+            format_ns(planned),
+            format_ns(duration),
             format_ns(settle)
         ),
     };
@@ -332,6 +336,22 @@ fn traffic_kinds(r: &Report) -> Table {
     }
 }
 
+/// What the traffic section leaves out for a large cluster, in words.
+fn traffic_caveat(r: &Report) -> Option<String> {
+    let n = r.traffic.nodes.len();
+    let mut said = Vec::new();
+    if n > TRAFFIC_NODES {
+        said.push(format!("The busiest {TRAFFIC_NODES} of {n} nodes by bytes sent (report.json lists every node)."));
+    }
+    if r.traffic.pair_messages.is_empty() {
+        said.push(format!(
+            "Messages between pairs of nodes are counted for clusters of up to {} nodes, so there is no heat map.",
+            syncsim_sim::traffic::PAIR_LIMIT
+        ));
+    }
+    (!said.is_empty()).then(|| said.join(" "))
+}
+
 /// The traffic tables per node and per message kind; none when the host did not count traffic.
 fn traffic_tables(r: &Report) -> Option<(Table, Table)> {
     (!r.traffic.nodes.is_empty() && r.network.stats.sent > 0).then(|| (traffic_nodes(r), traffic_kinds(r)))
@@ -376,7 +396,9 @@ pub fn markdown(r: &Report) -> String {
     let _ = writeln!(s, "## Operations\n\n{}", operations(r).markdown());
     let _ = writeln!(s, "## Network\n\n{}\n", network_line(r));
     if let Some((nodes, kinds)) = traffic_tables(r) {
-        let _ = writeln!(s, "### Per node\n\n{}\n### Per message kind\n\n{}", nodes.markdown(), kinds.markdown());
+        let caveat = traffic_caveat(r).map_or(String::new(), |c| format!("{c}\n\n"));
+        let _ =
+            writeln!(s, "### Per node\n\n{caveat}{}\n### Per message kind\n\n{}", nodes.markdown(), kinds.markdown());
     }
     if !r.faults.is_empty() {
         let _ = writeln!(s, "## Faults\n\n{}", faults(r).markdown());
@@ -397,7 +419,11 @@ h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid 
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}\
 th,td:first-child,td.t{text-align:left}.pass{color:#1a7f37}.fail{color:#cf222e}\
 code{background:#f4f4f4;padding:1px 4px}h3{font-size:1em;margin:.6em 0 .2em}\
-.side{display:flex;flex-wrap:wrap;gap:2em;align-items:flex-start}.wide{overflow-x:auto}figure{margin:1em 0}figcaption{font-weight:600}svg{max-width:100%;height:auto}";
+.side{display:flex;flex-wrap:wrap;gap:2em;align-items:flex-start}.wide{overflow-x:auto}\
+.seeds{display:flex;flex-wrap:wrap;gap:2px;margin:.5em 0}.seed{width:2.8em;text-align:center;font-size:.8em;\
+padding:2px 0;color:#fff;text-decoration:none;border-radius:2px}.seed.ok{background:#1a7f37}\
+.seed.safety{background:#cf222e}.seed.liveness{background:#bf8700}.seed.nondet{background:#8250df}\
+.key span{padding:1px 6px;margin-right:6px}figure{margin:1em 0}figcaption{font-weight:600}svg{max-width:100%;height:auto}";
 
 /// The start of a page titled `title: VERDICT`: head, style and heading.
 pub fn page_start(title: &str, outcome: Verdict) -> String {
@@ -457,8 +483,9 @@ pub fn html(r: &Report, charts: &[Chart], files: &[(&str, &str)]) -> String {
     }
     // What explains a failure comes before everything else: the operations no order can
     // place, and the messages that led to it.
+    let failed = r.outcome != Verdict::Pass;
     let (first, rest): (Vec<&Chart>, Vec<&Chart>) =
-        charts.iter().partition(|c| FAILURE_CHARTS.contains(&c.file.as_str()));
+        charts.iter().partition(|c| failed && FAILURE_CHARTS.contains(&c.file.as_str()));
     if !first.is_empty() {
         s.push_str("<h2>The failure</h2>\n");
         figures(&mut s, &first);
@@ -468,7 +495,8 @@ pub fn html(r: &Report, charts: &[Chart], files: &[(&str, &str)]) -> String {
     if let Some((nodes, kinds)) = traffic_tables(r) {
         let _ = writeln!(
             s,
-            "<div class=\"side\"><div><h3>Per node</h3>{}</div><div><h3>Per message kind</h3>{}</div></div>",
+            "<div class=\"side\"><div><h3>Per node</h3>{}{}</div><div><h3>Per message kind</h3>{}</div></div>",
+            traffic_caveat(r).map_or(String::new(), |c| format!("<p>{}</p>", esc(&c))),
             nodes.html(),
             kinds.html()
         );

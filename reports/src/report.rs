@@ -159,6 +159,8 @@ pub struct RunFigures {
     pub duration_ns: u64,
     /// Then the settle phase ran this long.
     pub settle_ns: u64,
+    /// When the run was to end (ns): the duration and the whole settle phase.
+    pub planned_end_ns: u64,
     /// Simulated time at which the run ended.
     pub end_ns: u64,
     /// Events: protocol handler calls (starts, deliveries, timer firings, requests), counted
@@ -419,6 +421,7 @@ impl Report {
             run: RunFigures {
                 duration_ns: out.settle_start.0,
                 settle_ns: out.end.0.saturating_sub(out.settle_start.0),
+                planned_end_ns: out.planned_end.0,
                 end_ns: out.end.0,
                 events: out.events,
                 late_replies: out.late_replies,
@@ -561,7 +564,7 @@ impl Report {
     /// Whether the run ended before its duration and settle phase were through (a broken
     /// invariant or an abort stops it).
     pub fn stopped_early(&self) -> bool {
-        self.run.end_ns < self.run.duration_ns + self.run.settle_ns
+        self.run.end_ns < self.run.planned_end_ns
     }
 
     fn sec_check(&self) -> Result<&SecCheck, String> {

@@ -299,6 +299,7 @@ impl<P: Protocol, O: Observer> Cluster<P, O> {
             trace_hash: std::hash::Hasher::finish(&self.trace),
             events: self.handler_calls,
             settle_start: SimTime::ZERO + config.duration,
+            planned_end: SimTime::ZERO + config.duration + config.settle,
             end: end.at,
             final_digests: self.slots.iter().map(|s| s.state.as_ref().map(|p| p.state_digest())).collect(),
             final_reads: self.slots.iter().map(|s| s.state.as_ref().map(|p| p.read_state())).collect(),

@@ -96,6 +96,8 @@ pub struct RunOutput<O> {
     pub events: u64,
     /// When the settle phase began.
     pub settle_start: SimTime,
+    /// When the run was to end: the duration and the whole settle phase.
+    pub planned_end: SimTime,
     /// When the run ended.
     pub end: SimTime,
     /// Each node's final state digest; `None` for a node that ended crashed.
@@ -351,6 +353,10 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         }
         if self.core.aborted.is_none() && self.core.violation.is_none() {
             self.now = self.end();
+        } else {
+            // The state the run stopped in, between two periodic samples: a second leader
+            // elected by the event that broke election safety shows in the report.
+            self.core.sample(self.now, &self.network.stats);
         }
         let traffic = std::mem::take(&mut self.network.traffic);
         let ending = Ending { at: self.now, net: self.network.stats, traffic, trace: self.records };

@@ -36,10 +36,14 @@ pub fn compare(files: &[PathBuf], seeds: &str, out: Option<PathBuf>) -> Outcome 
         crate::compare::many_seeds(&entries, seeds.clone(), None, &|_| bar.inc(1)).inspect_err(|_| bar.abandon())?;
     bar.finish_and_clear();
     // One run page per entry, of the seed that stands for it, linked from the comparison.
-    let mut runs = Vec::new();
-    for (entry, sum) in entries.iter().zip(&summary.entries) {
+    let mut runs: Vec<crate::compare::RunLink> = Vec::new();
+    for (i, (entry, sum)) in entries.iter().zip(&summary.entries).enumerate() {
         let Some(seed) = crate::compare::representative(&sum.sweep) else { continue };
-        let folder = format!("runs/{}", output::safe_name(&entry.name));
+        // Names that differ only in characters a folder cannot hold get their position too.
+        let mut folder = format!("runs/{}", output::safe_name(&entry.name));
+        if runs.iter().any(|r| r.page.starts_with(&format!("{folder}/"))) {
+            folder = format!("{folder}-{i}");
+        }
         let result = crate::runner::run(&entry.scenario, seed, false).context(&entry.name)?;
         crate::cmd::run::write_explained(&dir.join(&folder), &entry.scenario, seed, &result)?;
         runs.push(crate::compare::RunLink { entry: entry.name.clone(), page: format!("{folder}/index.html"), seed });
