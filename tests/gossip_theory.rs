@@ -88,3 +88,43 @@ fn rumor_mongering_matches_demers_residue_and_traffic() {
         }
     }
 }
+
+/// Demers et al. (1987), section 1.4: residue and traffic of push rumor mongering among 1000
+/// sites. Table 1 (feedback, counter) and Table 2 (blind, coin), for k = 1 to 5, as (k,
+/// residue s, traffic m).
+const TABLE_1: [(u32, f64, f64); 5] =
+    [(1, 0.176, 1.74), (2, 0.037, 3.30), (3, 0.011, 4.53), (4, 0.0036, 5.64), (5, 0.0012, 6.68)];
+const TABLE_2: [(u32, f64, f64); 5] =
+    [(1, 0.960, 0.04), (2, 0.205, 1.59), (3, 0.060, 2.82), (4, 0.021, 3.91), (5, 0.008, 4.95)];
+
+/// The shipped `scenarios/demers-rumor.yaml` reproduces Tables 1 and 2: each variant's mean
+/// residue and traffic over seeds within a quarter of the paper's (plus three standard errors
+/// of the mean, for the smallest residues: 0.0012 is one site in a thousand).
+#[test]
+fn the_demers_scenario_reproduces_tables_1_and_2() {
+    let file = syncsim::scenario::ScenarioFile::load("scenarios/demers-rumor.yaml".as_ref()).unwrap();
+    let seeds = 40u64;
+    for s in file.runs() {
+        let name = s.variant.clone().unwrap();
+        let (table, feedback) = if name.starts_with("feedback") { (&TABLE_1, true) } else { (&TABLE_2, false) };
+        let k: u32 = name.rsplit('-').next().unwrap().parse().unwrap();
+        let &(_, paper_s, paper_m) = table.iter().find(|row| row.0 == k).unwrap();
+        let (mut residue, mut traffic) = (Vec::new(), Vec::new());
+        for seed in 0..seeds {
+            let r = runner::run(s, seed, false).unwrap();
+            residue.push(r.report.visibility.residue);
+            let pushes = r.report.network.stats.sent as f64 / if feedback { 2.0 } else { 1.0 };
+            traffic.push(pushes / f64::from(s.sim.nodes));
+        }
+        let stderr = |xs: &[f64]| {
+            let m = mean(xs);
+            (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() as f64 - 1.0)).sqrt()
+                / (xs.len() as f64).sqrt()
+        };
+        let (s_mean, m_mean) = (mean(&residue), mean(&traffic));
+        println!("{name}: residue {s_mean:.4} (paper {paper_s}), traffic {m_mean:.2} (paper {paper_m})");
+        let near = |got: f64, paper: f64, se: f64| (got - paper).abs() <= 0.25 * paper + 3.0 * se;
+        assert!(near(s_mean, paper_s, stderr(&residue)), "{name}: residue {s_mean:.4}, the paper's {paper_s}");
+        assert!(near(m_mean, paper_m, stderr(&traffic)), "{name}: traffic {m_mean:.2}, the paper's {paper_m}");
+    }
+}

@@ -18,7 +18,7 @@ use syncsim_sim::history::{OpKind, Output};
 use syncsim_sim::rng::{below, chance};
 use syncsim_sim::{
     Consistency, Ctx, Family, Key, Launch, Load, Message, NoMonitor, NodeId, Op, Param, ParamError, Protocol,
-    ProtocolInfo, RequestId, SimDuration,
+    ProtocolInfo, RequestId, SimDuration, SimTime,
 };
 
 pub use store::{Digest, Store, Update, Version, ahead};
@@ -72,6 +72,27 @@ pub enum Stop {
     Never,
 }
 
+/// Which unnecessary contacts a feedback counter counts.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Count {
+    /// Every one since the rumor became hot.
+    Total,
+    /// Those in a row: a contact that told the peer something new starts the count again.
+    Consecutive,
+}
+
+/// What a peer's "I already knew it" is judged against.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Judge {
+    /// The peer's state when the rumor arrives.
+    Arrival,
+    /// The peer's state when its current round began: in synchronous cycles, every push of
+    /// one cycle to a peer that knew nothing at its start was necessary, however many arrive.
+    Round,
+}
+
 /// Rumor-mongering parameters (used when `mode: rumor`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -82,11 +103,21 @@ pub struct RumorConfig {
     pub stop: Stop,
     /// The parameter k of the stop rule.
     pub k: u32,
+    /// With `stop: counter`: `total` or `consecutive` unnecessary contacts.
+    pub count: Count,
+    /// With `response: feedback`: `arrival` or `round`.
+    pub judge: Judge,
 }
 
 impl Default for RumorConfig {
     fn default() -> Self {
-        RumorConfig { response: Response::Feedback, stop: Stop::Counter, k: 2 }
+        RumorConfig {
+            response: Response::Feedback,
+            stop: Stop::Counter,
+            k: 2,
+            count: Count::Total,
+            judge: Judge::Arrival,
+        }
     }
 }
 
@@ -203,6 +234,14 @@ impl Family for GossipNode {
             ),
             Param::new("rumor.stop", "counter: stop after k counted contacts; coin: stop with chance 1/k each; never"),
             Param::new("rumor.k", "the k of the stop rule"),
+            Param::new(
+                "rumor.count",
+                "counter: total (every unnecessary contact) or consecutive (a necessary one starts again)",
+            ),
+            Param::new(
+                "rumor.judge",
+                "feedback: arrival (the peer's state when the rumor arrives) or round (when its round began)",
+            ),
             Param::new("backup", "rumor mode: push-pull anti-entropy every this long (0s: none)"),
         ]
         .into_iter()
@@ -320,6 +359,8 @@ struct Hot {
     key: Key,
     version: Version,
     contacts: u32,
+    /// When this node learned it.
+    since: SimTime,
 }
 
 /// One gossip replica.
@@ -331,6 +372,8 @@ pub struct GossipNode {
     hot: Vec<Hot>,
     /// Rounds since start, for the planted `slowdown`.
     rounds: u64,
+    /// When this node's current round began (for `rumor.judge: round`).
+    round_start: SimTime,
     /// The planted `volatile-writes`: the store as of the last round, what a crash keeps.
     persisted: Option<Store>,
     /// The planted `stale-clock`: the highest version this node issued itself.
@@ -348,16 +391,28 @@ impl GossipNode {
         if newer {
             ctx.expose(update.key, update.write, update.version.stamp());
             if self.config.mode == Mode::Rumor {
-                self.make_hot(update);
+                self.make_hot(update, ctx.now());
             }
         }
         newer
     }
 
-    fn make_hot(&mut self, update: Update) {
+    fn make_hot(&mut self, update: Update, now: SimTime) {
         // A newer version of a key replaces its older rumor.
         self.hot.retain(|h| h.key != update.key);
-        self.hot.push(Hot { key: update.key, version: update.version, contacts: 0 });
+        self.hot.push(Hot { key: update.key, version: update.version, contacts: 0, since: now });
+    }
+
+    /// Whether this node already knew the update `u` it was just told of (`newer`: the telling
+    /// changed its store), judged as `rumor.judge` says. A rumor it no longer spreads was
+    /// learned before its current round: it spread it at least once since.
+    fn knew(&self, u: &Update, newer: bool) -> bool {
+        match self.config.rumor.judge {
+            Judge::Arrival => !newer,
+            Judge::Round => {
+                !newer && self.hot.iter().find(|h| h.key == u.key).is_none_or(|h| h.since < self.round_start)
+            }
+        }
     }
 
     /// One round: `fanout` distinct random peers.
@@ -438,19 +493,26 @@ impl Protocol for GossipNode {
 
     fn info(config: &GossipConfig) -> ProtocolInfo {
         let variant = match config.mode {
-            Mode::Rumor => format!(
-                "rumor ({}, {}, k={})",
-                match config.rumor.response {
-                    Response::Feedback => "feedback",
-                    Response::Blind => "blind",
-                },
-                match config.rumor.stop {
-                    Stop::Counter => "counter",
-                    Stop::Coin => "coin",
-                    Stop::Never => "never",
-                },
-                config.rumor.k
-            ),
+            Mode::Rumor => {
+                format!(
+                    "rumor ({}, {}, k={})",
+                    match config.rumor.response {
+                        Response::Feedback => "feedback",
+                        Response::Blind => "blind",
+                    },
+                    match config.rumor.stop {
+                        Stop::Counter => "counter",
+                        Stop::Coin => "coin",
+                        Stop::Never => "never",
+                    },
+                    config.rumor.k
+                ) + match (config.rumor.count, config.rumor.judge) {
+                    (Count::Total, Judge::Arrival) => "",
+                    (Count::Consecutive, Judge::Arrival) => ", consecutive",
+                    (Count::Total, Judge::Round) => ", judged at round start",
+                    (Count::Consecutive, Judge::Round) => ", consecutive, judged at round start",
+                }
+            }
             m => m.name().to_string(),
         };
         ProtocolInfo {
@@ -469,7 +531,15 @@ impl Protocol for GossipNode {
         let store = durable.unwrap_or_default();
         let persisted = config.bug.is(Bug::VolatileWrites).then(|| store.clone());
         let own_clock = store.clock();
-        GossipNode { config: config.clone(), store, hot: Vec::new(), rounds: 0, persisted, own_clock }
+        GossipNode {
+            config: config.clone(),
+            store,
+            hot: Vec::new(),
+            rounds: 0,
+            round_start: SimTime::ZERO,
+            persisted,
+            own_clock,
+        }
     }
 
     fn durable(&self) -> Store {
@@ -497,7 +567,7 @@ impl Protocol for GossipNode {
                 for u in newer {
                     ctx.expose(u.key, u.write, u.version.stamp());
                     if self.config.mode == Mode::Rumor {
-                        self.make_hot(u);
+                        self.make_hot(u, ctx.now());
                     }
                 }
                 if let Some(reply) = reply {
@@ -508,13 +578,21 @@ impl Protocol for GossipNode {
                 let mut known = Vec::with_capacity(rumors.len());
                 for u in rumors {
                     let newer = self.apply(ctx, u);
-                    known.push((u.key, u.version, !newer));
+                    known.push((u.key, u.version, self.knew(&u, newer)));
                 }
                 if self.config.rumor.response == Response::Feedback {
                     ctx.send(from, GossipMsg::Known(known));
                 }
             }
             GossipMsg::Known(known) => {
+                if self.config.rumor.count == Count::Consecutive {
+                    // A contact that told the peer something new starts the count again.
+                    for (key, version, _) in known.iter().filter(|(_, _, was_known)| !*was_known) {
+                        if let Some(h) = self.hot.iter_mut().find(|h| h.key == *key && h.version == *version) {
+                            h.contacts = 0;
+                        }
+                    }
+                }
                 let unnecessary: Vec<(Key, Version)> =
                     known.iter().filter(|(_, _, was_known)| *was_known).map(|(k, v, _)| (*k, *v)).collect();
                 self.count_contacts(ctx, &unnecessary);
@@ -526,6 +604,7 @@ impl Protocol for GossipNode {
         match timer {
             GossipTimer::Round => {
                 self.rounds += 1;
+                self.round_start = ctx.now();
                 if let Some(persisted) = &mut self.persisted {
                     persisted.clone_from(&self.store);
                 }
@@ -554,7 +633,7 @@ impl Protocol for GossipNode {
                 self.own_clock = update.version.lamport;
                 ctx.expose(key, req, update.version.stamp());
                 if self.config.mode == Mode::Rumor {
-                    self.make_hot(update);
+                    self.make_hot(update, ctx.now());
                 }
                 ctx.reply(req, Ok(Output::Done));
             }
@@ -582,11 +661,61 @@ mod tests {
 
     /// Drives one handler of `node` outside any engine and returns its effects.
     fn drive(node: &mut GossipNode, id: u32, f: impl FnOnce(&mut GossipNode, &mut Ctx<'_, GossipNode>)) -> Out {
+        drive_at(node, id, 0, f)
+    }
+
+    /// [`drive`] at `ms` milliseconds.
+    fn drive_at(
+        node: &mut GossipNode,
+        id: u32,
+        ms: u64,
+        f: impl FnOnce(&mut GossipNode, &mut Ctx<'_, GossipNode>),
+    ) -> Out {
         let mut out = Out::default();
         let mut rng = Stream::Node(id).rng(1);
-        let mut ctx = Ctx::new(SimTime(0), NodeId(id), 3, &mut rng, &mut out);
+        let mut ctx = Ctx::new(SimTime(ms * 1_000_000), NodeId(id), 4, &mut rng, &mut out);
         f(node, &mut ctx);
         out
+    }
+
+    fn rumor_node(id: u32, rumor: RumorConfig) -> GossipNode {
+        GossipNode::new(NodeId(id), &GossipConfig { mode: Mode::Rumor, rumor, ..GossipConfig::default() }, None)
+    }
+
+    /// What `b` answers to a push of `u` from `from` at `ms`: whether it says it knew it.
+    fn answer(b: &mut GossipNode, from: u32, ms: u64, u: Update) -> bool {
+        let out = drive_at(b, 1, ms, |n, ctx| n.on_message(ctx, NodeId(from), GossipMsg::Rumors(vec![u])));
+        let GossipMsg::Known(known) = &out.sends[0].1 else { panic!("{:?}", out.sends) };
+        known[0].2
+    }
+
+    #[test]
+    fn feedback_judged_at_the_round_start_counts_every_push_of_that_round_as_necessary() {
+        let u = Update { key: 4, version: Version { lamport: 1, node: 0 }, value: 9, write: RequestId(3) };
+        for (judge, second_push_knew) in [(Judge::Round, false), (Judge::Arrival, true)] {
+            let mut b = rumor_node(1, RumorConfig { judge, ..RumorConfig::default() });
+            drive_at(&mut b, 1, 100, |n, ctx| n.on_timer(ctx, GossipTimer::Round));
+            assert!(!answer(&mut b, 0, 101, u), "the first push tells b something new");
+            // A second push in the same cycle, to a node that knew nothing when it began.
+            assert_eq!(answer(&mut b, 2, 102, u), second_push_knew, "{judge:?}");
+            // Once b's next round has begun, it knew the rumor before it.
+            drive_at(&mut b, 1, 200, |n, ctx| n.on_timer(ctx, GossipTimer::Round));
+            assert!(answer(&mut b, 3, 201, u), "{judge:?}: known since the last round");
+        }
+    }
+
+    #[test]
+    fn a_consecutive_counter_starts_again_after_a_necessary_contact() {
+        // Feedback: unnecessary, necessary, unnecessary, unnecessary; k = 2.
+        for (count, hot_after) in [(Count::Consecutive, [1, 1, 1, 0]), (Count::Total, [1, 1, 0, 0])] {
+            let mut a = rumor_node(0, RumorConfig { k: 2, count, ..RumorConfig::default() });
+            drive(&mut a, 0, |n, ctx| n.on_request(ctx, RequestId(1), Op::Put { key: 1, value: 5 }));
+            let v = a.store.entry(1).unwrap().version;
+            for (knew, hot) in [true, false, true, true].into_iter().zip(hot_after) {
+                drive(&mut a, 0, |n, ctx| n.on_message(ctx, NodeId(1), GossipMsg::Known(vec![(1, v, knew)])));
+                assert_eq!(a.hot.len(), hot, "{count:?}");
+            }
+        }
     }
 
     fn node(mode: Mode) -> GossipNode {
@@ -664,7 +793,7 @@ mod tests {
 
     #[test]
     fn blind_counter_rumors_stop_after_k_sends() {
-        let rumor = RumorConfig { response: Response::Blind, stop: Stop::Counter, k: 3 };
+        let rumor = RumorConfig { response: Response::Blind, stop: Stop::Counter, k: 3, ..RumorConfig::default() };
         let mut a =
             GossipNode::new(NodeId(0), &GossipConfig { mode: Mode::Rumor, rumor, ..GossipConfig::default() }, None);
         drive(&mut a, 0, |n, ctx| n.on_request(ctx, RequestId(1), Op::Put { key: 1, value: 5 }));
