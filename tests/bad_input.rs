@@ -13,6 +13,8 @@ const CASES: &[(&str, usize, usize, &str, &str)] = &[
     ("writes-on-every-replica.yaml", 8, 12, "workload.arrival", "about 40.0M operations"),
     ("anneal-huge-reads.yaml", 7, 10, "protocol.reads", "more than the limit of 8.0 GiB"),
     ("memory-limit-zero.yaml", 6, 28, "engine.memory_limit_mb", "at least 1 (MiB)"),
+    ("timing-drift-too-large.yaml", 6, 28, "timing.clock_drift_ppm", "between 0 and 10000 ppm"),
+    ("timing-jitter-inverted.yaml", 7, 17, "timing.timer_jitter", "min (5ms) is above max (1ms)"),
     ("lasts-on-heal.yaml", 8, 33, "faults[0].lasts", "only a crash, pause, partition"),
     ("lasts-on-leader.yaml", 8, 37, "faults[0].lasts", "picks its nodes when it happens"),
     ("bad-heal.yaml", 8, 21, "faults[0].heal", "write `heal: all`"),

@@ -64,6 +64,9 @@ pub fn check(config: &SimConfig, mode: Mode) -> Vec<Unsupported> {
     if net.default.bandwidth.is_some() {
         no("network.bandwidth", format!("{who} has no bandwidth model"));
     }
+    if config.timing.is_on() {
+        no("timing", format!("{who} runs on its own timers and clocks; the node timing model is the engine's"));
+    }
     if config.settle_core.is_some() {
         no("settle.heal", format!("{who} heals every node in the settle phase, not a core"));
     }

@@ -48,6 +48,8 @@ pub struct SimConfig {
     pub record_trace: bool,
     /// Stop after this many events, protocol handler calls (a guard against runaway protocols).
     pub max_events: Option<u64>,
+    /// The node timing model (timer jitter, clock drift); off by default.
+    pub timing: crate::timing::TimingConfig,
 }
 
 impl Default for SimConfig {
@@ -66,6 +68,7 @@ impl Default for SimConfig {
             sample_every: SimDuration::from_millis(10),
             record_trace: false,
             max_events: None,
+            timing: crate::timing::TimingConfig::default(),
         }
     }
 }
@@ -124,10 +127,12 @@ pub struct RunOutput<O> {
 use crate::fault::NodeStatus as Status;
 
 /// A node's clock: `local = anchor_local + (real − anchor_real) · rate`, where the rate is the
-/// one a `Clock` fault set times every random drift in force.
+/// node's own (the timing model's drift) times the one a `Clock` fault set times every random
+/// drift in force.
 #[derive(Clone, Debug)]
 struct Clock {
     rate: f64,
+    own: f64,
     base: f64,
     drifts: Vec<f64>,
     anchor_real: u64,
@@ -135,8 +140,9 @@ struct Clock {
 }
 
 impl Clock {
-    fn exact() -> Clock {
-        Clock { rate: 1.0, base: 1.0, drifts: Vec::new(), anchor_real: 0, anchor_local: 0 }
+    /// A clock that runs at `own` times real time from the start.
+    fn running_at(own: f64) -> Clock {
+        Clock { rate: own, own, base: 1.0, drifts: Vec::new(), anchor_real: 0, anchor_local: 0 }
     }
 
     #[inline]
@@ -158,7 +164,7 @@ impl Clock {
     /// From `now` on, runs at `base` times every drift, after jumping by `jump`.
     fn reset(&mut self, now: SimTime, jump: i64) {
         let local = self.local(now).0 as i64;
-        self.rate = self.drifts.iter().fold(self.base, |r, d| r * d);
+        self.rate = self.drifts.iter().fold(self.base * self.own, |r, d| r * d);
         self.anchor_real = now.0;
         self.anchor_local = local.saturating_add(jump);
     }
@@ -208,6 +214,8 @@ pub struct Sim<P: Protocol, O: Observer = ()> {
     current: (TraceKind, Option<NodeId>, Option<NodeId>),
     next_generation: u64,
     records: Vec<TraceRecord>,
+    /// The node timing model.
+    timing: crate::timing::Timing,
     /// Replies the last handler gave, completed once its other effects are applied
     /// (completing one schedules client events, which needs the whole engine).
     replies: Vec<(RequestId, Reply)>,
@@ -221,6 +229,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         let network =
             Network::new(config.nodes, &config.network, Stream::Network.rng(seed)).map_err(SimError::Invalid)?;
         let faults = Cluster::<P, O>::fault_schedule(&config);
+        let mut timing = crate::timing::Timing::new(&config.timing, Stream::Timing.rng(seed));
         let nodes = (0..config.nodes)
             .map(|_| Node {
                 frozen: None,
@@ -228,7 +237,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 incarnation: 0,
                 timers: Vec::new(),
                 held: Vec::new(),
-                clock: Clock::exact(),
+                clock: Clock::running_at(timing.clock_rate()),
             })
             .collect();
         let mut sim = Sim {
@@ -242,6 +251,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             current: (TraceKind::Fault, None, None),
             next_generation: 0,
             records: Vec::new(),
+            timing,
             replies: Vec::new(),
             faults,
             config,
@@ -526,9 +536,9 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
     /// Calls a handler of node `k` (if it is running); the core applies its effects through
     /// the engine's [`Wire`], then the replies it gave are completed.
     fn call(&mut self, k: NodeId, handler: impl FnOnce(&mut P, &mut Ctx<'_, P>)) {
-        let Sim { core, nodes, network, queue, now, next_generation, effects, current, replies, .. } = self;
+        let Sim { core, nodes, network, queue, now, next_generation, effects, current, replies, timing, .. } = self;
         let local = nodes[k.index()].clock.local(*now);
-        let mut wire = Wire { now: *now, network, queue, nodes, next_generation, replies };
+        let mut wire = Wire { now: *now, network, queue, nodes, next_generation, replies, timing };
         core.call(k, *now, local, *current, effects, &mut wire, handler);
         if !self.replies.is_empty() {
             let mut replies = mem::take(&mut self.replies);
@@ -711,6 +721,9 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
 /// configuration check it here too.
 pub fn validate(config: &SimConfig) -> Result<(), SimError> {
     let bad = |m: String| Err(SimError::Invalid(m));
+    if let Err((field, m)) = config.timing.validate() {
+        return bad(format!("{field}: {m}"));
+    }
     let n = config.nodes;
     if n == 0 {
         return bad("a cluster needs at least one node".into());
@@ -788,6 +801,7 @@ struct Wire<'a, P: Protocol> {
     nodes: &'a mut [Node<P>],
     next_generation: &'a mut u64,
     replies: &'a mut Vec<(RequestId, Reply)>,
+    timing: &'a mut crate::timing::Timing,
 }
 
 // Inlined by force into `Cluster::call` (see there why).
@@ -817,7 +831,7 @@ impl<P: Protocol> Transport<P> for Wire<'_, P> {
             Some(slot) => slot.1 = generation,
             None => node.timers.push((timer, generation)),
         }
-        let at = self.now + node.clock.real_delay(after);
+        let at = self.now + node.clock.real_delay(after) + self.timing.jitter();
         self.queue.push(at, Event::Timer { node: k, timer, generation });
     }
 

@@ -19,6 +19,7 @@ pub mod protocol;
 pub mod queue;
 pub mod rng;
 pub mod time;
+pub mod timing;
 pub mod topology;
 pub mod trace;
 pub mod traffic;

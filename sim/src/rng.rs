@@ -22,6 +22,8 @@ pub enum Stream {
     Swarm,
     /// The draw of the core a liveness phase heals (`settle: { heal: core }`).
     Settle,
+    /// The node timing model's draws: timer jitter and clock rates (`timing:`).
+    Timing,
     /// Node `k`'s own stream, handed to its protocol through `Ctx::rng`.
     Node(u32),
     /// Client `k`'s arrivals, keys and operation choices.
@@ -39,6 +41,7 @@ impl Stream {
             Stream::Workload => 3,
             Stream::Swarm => 4,
             Stream::Settle => 5,
+            Stream::Timing => 6,
             Stream::Node(k) => (1 << 32) | u64::from(k),
             Stream::Client(k) => (2 << 32) | u64::from(k),
             Stream::Trial(i) => (3 << 40) | (i & ((1 << 40) - 1)),

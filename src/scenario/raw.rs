@@ -53,6 +53,9 @@ pub struct RawScenario {
     /// Engine settings.
     #[serde(default)]
     pub engine: RawEngine,
+    /// The node timing model (timer jitter, clock drift); off unless given.
+    #[serde(default, skip_serializing_if = "syncsim_sim::timing::TimingConfig::is_off")]
+    pub timing: syncsim_sim::timing::TimingConfig,
     /// An experiment of many trials instead of one run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment: Option<RawExperiment>,

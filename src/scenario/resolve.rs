@@ -130,6 +130,9 @@ pub fn resolve(raw: &RawScenario) -> Result<Resolved> {
             }
         }
     }
+    if let Err((field, message)) = raw.timing.validate() {
+        return Err(FieldError::new(field, message));
+    }
     if raw.engine.memory_limit_mb == 0 {
         return Err(FieldError::new("engine.memory_limit_mb", "the memory limit must be at least 1 (MiB)"));
     }
@@ -157,6 +160,7 @@ pub fn resolve(raw: &RawScenario) -> Result<Resolved> {
         sample_every: raw.engine.sample_every,
         record_trace: false,
         max_events: raw.engine.max_events,
+        timing: raw.timing.clone(),
     };
     let cost = Cost::estimate(&sim, &raw.protocol.load(names.len()));
     if let Some((field, message)) = cost.too_big(raw.engine.memory_limit_mb as f64 * (1u64 << 20) as f64) {
