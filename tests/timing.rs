@@ -56,3 +56,29 @@ fn the_model_off_changes_nothing_and_on_is_deterministic() {
     assert!(serde_json::to_string(&a.parameters).unwrap().contains("clock_drift_ppm"), "and is printed");
     assert_eq!(a.exit_code, 0, "{:?}", a.failures);
 }
+
+#[test]
+fn processing_time_delays_what_a_handler_sends_and_replies() {
+    let text = std::fs::read_to_string("scenarios/raft-leader-partition.yaml").unwrap();
+    let run = |text: &str| {
+        let s = Scenario::parse(text, "raft-leader-partition.yaml").unwrap_or_else(|e| panic!("{e}"));
+        runner::run(&s, 3, false).unwrap()
+    };
+    let exact = run(&text);
+    let slow = run(&(text + "\ntiming: { processing: { constant: 1ms } }\n"));
+    assert_eq!(slow.report.exit_code, 0, "{:?}", slow.report.failures);
+    // A put is handled at least three times on its way (the request, Append at a follower, its
+    // reply at the leader), each a millisecond.
+    let p50 = |r: &runner::RunResult| r.report.latency["put"].p50_ns;
+    assert!(p50(&slow) >= p50(&exact) + 3_000_000, "put p50 {} ns against {} ns exact", p50(&slow), p50(&exact));
+    // Every successful answer leaves its handler at least a millisecond after the request came.
+    let fastest = slow
+        .history
+        .entries()
+        .iter()
+        .filter(|e| matches!(e.outcome, syncsim::sim::history::Outcome::Ok(_)))
+        .filter_map(|e| Some(e.ret?.0 - e.call.0))
+        .min()
+        .expect("operations completed");
+    assert!(fastest >= 1_000_000, "an operation answered in {fastest} ns");
+}

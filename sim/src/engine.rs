@@ -481,14 +481,16 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         }
     }
 
-    /// Sends the outcome of `id` back over the client's link.
-    fn finish(&mut self, id: RequestId, outcome: Outcome) {
+    /// Sends the outcome of `id`, ready at `at` (when its handler is done), back over the
+    /// client's link.
+    fn finish(&mut self, id: RequestId, outcome: Outcome, at: SimTime) {
         let client = self.core.history.get(id).expect("recorded").client;
         let delay = self.core.clients.link_delay(client);
-        if delay == SimDuration::ZERO {
+        if delay == SimDuration::ZERO && at == self.now {
             self.complete(id, outcome);
         } else {
-            self.queue.push(self.now + delay, Event::Complete { id, outcome });
+            // Through the queue, so that a client that gives up meanwhile has given up.
+            self.queue.push(at + delay, Event::Complete { id, outcome });
         }
     }
 
@@ -506,7 +508,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         match self.nodes[k.index()].status {
             Status::Crashed => {
                 // The connection is refused: the operation certainly did not happen.
-                self.finish(id, Outcome::Failed("node down".into()));
+                self.finish(id, Outcome::Failed("node down".into()), self.now);
             }
             Status::Paused => self.nodes[k.index()].held.push(Event::Request { id }),
             Status::Up => {
@@ -538,12 +540,14 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
     fn call(&mut self, k: NodeId, handler: impl FnOnce(&mut P, &mut Ctx<'_, P>)) {
         let Sim { core, nodes, network, queue, now, next_generation, effects, current, replies, timing, .. } = self;
         let local = nodes[k.index()].clock.local(*now);
-        let mut wire = Wire { now: *now, network, queue, nodes, next_generation, replies, timing };
+        // The handler runs at `now`; its effects take place when it is done.
+        let done = *now + timing.processing();
+        let mut wire = Wire { now: done, network, queue, nodes, next_generation, replies, timing };
         core.call(k, *now, local, *current, effects, &mut wire, handler);
         if !self.replies.is_empty() {
             let mut replies = mem::take(&mut self.replies);
             for (id, reply) in replies.drain(..) {
-                self.finish(id, reply.map_or_else(Outcome::Failed, Outcome::Ok));
+                self.finish(id, reply.map_or_else(Outcome::Failed, Outcome::Ok), done);
             }
             self.replies = replies;
         }

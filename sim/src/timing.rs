@@ -1,7 +1,8 @@
 //! The node timing model: what real servers add to a protocol's own timing and exact
-//! experiments leave out. Timers fire late by the slop of the OS's timers, and each node's
-//! clock runs a little fast or slow. Both are off by default; both break the perfect symmetry
-//! of simulated servers, which real split votes never have (docs/fidelity.md).
+//! experiments leave out. Handling an event takes time, timers fire late by the slop of the
+//! OS's timers, and each node's clock runs a little fast or slow. All are off by default; all
+//! break the perfect symmetry of simulated servers, which real split votes never have
+//! (docs/fidelity.md).
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,10 @@ pub const MAX_DRIFT: f64 = 0.01;
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TimingConfig {
+    /// Time a node takes to handle each event: what it sends leaves, the timers it sets start
+    /// and the replies it gives reach their clients that much later (`None`: instantly). The
+    /// node is not busy meanwhile: events are not queued behind each other.
+    pub processing: Option<Latency>,
     /// Added to every timer a node sets: how late the OS wakes it (`None`: never late).
     pub timer_jitter: Option<Latency>,
     /// Each node's clock runs at a rate drawn once, uniformly from 1 − d to 1 + d, given in
@@ -27,7 +32,7 @@ pub struct TimingConfig {
 impl TimingConfig {
     /// Whether any part of the model is on.
     pub fn is_on(&self) -> bool {
-        self.timer_jitter.is_some() || self.clock_drift_ppm != 0.0
+        self.processing.is_some() || self.timer_jitter.is_some() || self.clock_drift_ppm != 0.0
     }
 
     /// Whether the model is off (exact timing), for leaving it out of printed parameters.
@@ -37,6 +42,9 @@ impl TimingConfig {
 
     /// Checks the values; the message names the field.
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        if let Some(processing) = &self.processing {
+            processing.validate().map_err(|m| ("timing.processing", m))?;
+        }
         if let Some(jitter) = &self.timer_jitter {
             jitter.validate().map_err(|m| ("timing.timer_jitter", m))?;
         }
@@ -55,6 +63,7 @@ impl TimingConfig {
 /// so that turning it on changes no other draw.
 #[derive(Clone, Debug)]
 pub struct Timing {
+    processing: Option<Sampler>,
     jitter: Option<Sampler>,
     drift: f64,
     rng: SimRng,
@@ -63,7 +72,21 @@ pub struct Timing {
 impl Timing {
     /// The model of `config`, drawing from `rng`.
     pub fn new(config: &TimingConfig, rng: SimRng) -> Timing {
-        Timing { jitter: config.timer_jitter.as_ref().map(Latency::sampler), drift: config.clock_drift_ppm * 1e-6, rng }
+        Timing {
+            processing: config.processing.as_ref().map(Latency::sampler),
+            jitter: config.timer_jitter.as_ref().map(Latency::sampler),
+            drift: config.clock_drift_ppm * 1e-6,
+            rng,
+        }
+    }
+
+    /// How long handling the next event takes.
+    #[inline(always)]
+    pub fn processing(&mut self) -> SimDuration {
+        match &self.processing {
+            None => SimDuration::ZERO,
+            Some(s) => s.sample(&mut self.rng),
+        }
     }
 
     /// How late the next timer fires.
