@@ -146,15 +146,22 @@ fn the_quickstart_report_loads_in_a_browser_with_every_chart_drawn() {
     keep_screenshot(&page, "report-quickstart.png");
 }
 
+/// `raft-leader-partition.yaml` with the planted `read-without-quorum` bug, written to a
+/// temporary file named after `name`.
+fn buggy_raft(name: &str) -> PathBuf {
+    let text = std::fs::read_to_string("scenarios/raft-leader-partition.yaml").unwrap();
+    let text = text.replacen("  kind: raft\n", "  kind: raft\n  bug: read-without-quorum\n", 1);
+    let file = std::env::temp_dir().join(format!("syncsim-browser-{name}-{}.yaml", std::process::id()));
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
 #[test]
 fn a_failing_raft_run_opens_with_its_failure_drawn() {
     // Raft with a planted bug (a deposed leader serving reads alone) fails seed 0's
     // linearizability check; the page must open with it.
     let Some(browser) = browser() else { return };
-    let text = std::fs::read_to_string("scenarios/raft-leader-partition.yaml").unwrap();
-    let text = text.replacen("  kind: raft\n", "  kind: raft\n  bug: read-without-quorum\n", 1);
-    let file = std::env::temp_dir().join(format!("syncsim-browser-raft-bug-{}.yaml", std::process::id()));
-    std::fs::write(&file, text).unwrap();
+    let file = buggy_raft("raft-bug");
     let args = ["run", file.to_str().unwrap(), "--seed", "0"];
     // The two outcome charts, latency CDF and over time, leader, the violation, the messages
     // before it, traffic, network.
@@ -201,10 +208,7 @@ fn the_comparison_page_loads_in_a_browser_with_every_chart_drawn() {
 fn the_sweep_page_shows_each_seed_and_the_spread_of_each_metric() {
     // Raft with the planted deposed-leader read bug fails some seeds of 0..40.
     let Some(browser) = browser() else { return };
-    let text = std::fs::read_to_string("scenarios/raft-leader-partition.yaml").unwrap();
-    let text = text.replacen("  kind: raft\n", "  kind: raft\n  bug: read-without-quorum\n", 1);
-    let file = std::env::temp_dir().join(format!("syncsim-browser-sweep-{}.yaml", std::process::id()));
-    std::fs::write(&file, text).unwrap();
+    let file = buggy_raft("sweep");
     let args = ["sweep", file.to_str().unwrap(), "--seeds", "0..40"];
     // p99 latency, availability, convergence, visibility, messages and bytes per operation.
     let expect =

@@ -216,6 +216,16 @@ fn three_digits(v: f64) -> String {
     }
 }
 
+/// The label of a category axis at `v`: the `i`-th name at `i + 0.5`, the middle of its lane,
+/// row or column, and nothing at the other ticks.
+fn centred_label(names: &[String], v: f64) -> String {
+    if (v - v.floor() - 0.5).abs() < 1e-9 {
+        names.get(v.floor() as usize).cloned().unwrap_or_default()
+    } else {
+        String::new()
+    }
+}
+
 /// One line of a chart: its label and its (x, y) points.
 pub type Series = (String, Vec<(f64, f64)>);
 
@@ -646,20 +656,12 @@ pub fn operation_lanes(title: &str, x_label: &str, lanes: &[String], ops: &[Lane
             .y_label_area_size(90)
             .build_cartesian_2d(x0..x1, 0f64..n)
             .map_err(|e| e.to_string())?;
-        let names: Vec<String> = lanes.to_vec();
         chart
             .configure_mesh()
             .x_label_formatter(&|v: &f64| tick(*v))
             .disable_y_mesh()
             .y_labels(lanes.len() * 2 + 1)
-            .y_label_formatter(&|y: &f64| {
-                let i = y.floor() as usize;
-                if (y - y.floor() - 0.5).abs() < 1e-9 {
-                    names.get(i).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
+            .y_label_formatter(&|y: &f64| centred_label(lanes, *y))
             .label_style((FONT, LABEL_SIZE))
             .axis_desc_style((FONT, LABEL_SIZE))
             .x_desc(x_label)
@@ -738,20 +740,12 @@ pub fn time_lanes(
             // Lane 0 at the top.
             .build_cartesian_2d(0f64..x_max, n..0f64)
             .map_err(|e| e.to_string())?;
-        let names: Vec<String> = lanes.to_vec();
         chart
             .configure_mesh()
             .x_label_formatter(&|v: &f64| tick(*v))
             .disable_y_mesh()
             .y_labels(lanes.len() * 2 + 1)
-            .y_label_formatter(&|y: &f64| {
-                let i = y.floor() as usize;
-                if (y - y.floor() - 0.5).abs() < 1e-9 {
-                    names.get(i).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
+            .y_label_formatter(&|y: &f64| centred_label(lanes, *y))
             .label_style((FONT, LABEL_SIZE))
             .axis_desc_style((FONT, LABEL_SIZE))
             .x_desc("simulated time (s)")
@@ -805,26 +799,18 @@ pub fn heat_map(title: &str, names: &[String], matrix: &[Vec<u64>]) -> Result<St
             .y_label_area_size(90)
             .build_cartesian_2d(0f64..n as f64, n as f64..0f64)
             .map_err(|e| e.to_string())?;
-        let (xs, ys) = (names.to_vec(), names.to_vec());
-        let centre = |labels: &Vec<String>, v: f64| {
-            if (v - v.floor() - 0.5).abs() < 1e-9 {
-                labels.get(v.floor() as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        };
+        // Every label on small maps; every few on large ones, so they stay apart.
         let every = n.div_ceil(30);
+        let label = |v: &f64| {
+            if (v.floor() as usize).is_multiple_of(every) { centred_label(names, *v) } else { String::new() }
+        };
         chart
             .configure_mesh()
             .disable_mesh()
             .x_labels(n * 2 + 1)
             .y_labels(n * 2 + 1)
-            .x_label_formatter(&|v: &f64| {
-                if (v.floor() as usize).is_multiple_of(every) { centre(&xs, *v) } else { String::new() }
-            })
-            .y_label_formatter(&|v: &f64| {
-                if (v.floor() as usize).is_multiple_of(every) { centre(&ys, *v) } else { String::new() }
-            })
+            .x_label_formatter(&label)
+            .y_label_formatter(&label)
             .label_style((FONT, LABEL_SIZE))
             .axis_desc_style((FONT, LABEL_SIZE))
             .x_desc("to")

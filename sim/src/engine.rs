@@ -48,7 +48,7 @@ pub struct SimConfig {
     pub record_trace: bool,
     /// Stop after this many events, protocol handler calls (a guard against runaway protocols).
     pub max_events: Option<u64>,
-    /// The node timing model (timer jitter, clock drift); off by default.
+    /// The node timing model (processing time, timer jitter, clock drift); off by default.
     pub timing: crate::timing::TimingConfig,
 }
 
@@ -161,7 +161,8 @@ impl Clock {
         if self.rate == 1.0 { after } else { SimDuration(libm::ceil(after.0 as f64 / self.rate) as u64) }
     }
 
-    /// From `now` on, runs at `base` times every drift, after jumping by `jump`.
+    /// From `now` on, runs at its own rate times `base` times every drift, after jumping by
+    /// `jump`.
     fn reset(&mut self, now: SimTime, jump: i64) {
         let local = self.local(now).0 as i64;
         self.rate = self.drifts.iter().fold(self.base * self.own, |r, d| r * d);
