@@ -56,15 +56,13 @@ pub struct Traffic {
     /// Sent from `i` to `j` at `i * n + j`, for clusters of at most [`PAIR_LIMIT`] nodes;
     /// empty otherwise.
     pub pairs: Vec<Counts>,
-    /// The kind counted last, tried first.
-    last_kind: usize,
 }
 
 impl Traffic {
     /// Counters for `nodes` nodes.
     pub fn new(nodes: usize) -> Traffic {
         let pairs = if nodes <= PAIR_LIMIT { vec![Counts::default(); nodes * nodes] } else { Vec::new() };
-        Traffic { nodes: vec![NodeTraffic::default(); nodes], kinds: Vec::new(), pairs, last_kind: 0 }
+        Traffic { nodes: vec![NodeTraffic::default(); nodes], kinds: Vec::new(), pairs }
     }
 
     /// A message of `kind` and `size` bytes handed to the network from `from` to `to`.
@@ -89,23 +87,17 @@ impl Traffic {
         self.kind(kind).received.add(size);
     }
 
-    /// The counters of `kind`. A protocol has a handful of kinds and the same one often comes
-    /// many times in a row (a broadcast), so the last one is tried first, then a scan.
+    /// The counters of `kind`; a protocol has a handful of kinds, so a scan beats a map.
     #[inline(always)]
     fn kind(&mut self, kind: &'static str) -> &mut KindTraffic {
-        if let Some(k) = self.kinds.get(self.last_kind)
-            && std::ptr::eq(k.kind, kind)
-        {
-            return &mut self.kinds[self.last_kind];
-        }
-        self.last_kind = match self.kinds.iter().position(|k| k.kind == kind) {
+        let i = match self.kinds.iter().position(|k| std::ptr::eq(k.kind, kind) || k.kind == kind) {
             Some(i) => i,
             None => {
                 self.kinds.push(KindTraffic { kind, sent: Counts::default(), received: Counts::default() });
                 self.kinds.len() - 1
             }
         };
-        &mut self.kinds[self.last_kind]
+        &mut self.kinds[i]
     }
 
     /// Messages sent from `from` to `to`, if pairs are kept.
