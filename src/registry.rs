@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use syncsim_protocols::{CrdtFamily, FloodNode, GossipNode, RaftNode, SchedNode};
+use syncsim_protocols::{CrdtFamily, DynamoNode, FloodNode, GossipNode, RaftNode, SchedNode};
 use syncsim_sim::{Family, Load, Param, ParamError, ProtocolInfo};
 
 use crate::runner::{RunError, RunResult, Runner};
@@ -65,6 +65,7 @@ impl Registry {
             .with::<SchedNode>()
             .with::<RaftNode>()
             .with::<CrdtFamily>()
+            .with::<DynamoNode>()
             .with::<FloodNode>()
     }
 
@@ -204,6 +205,11 @@ impl ProtocolConfig {
         self.0.info()
     }
 
+    /// The kinds of message the family sends ([`Family::MESSAGES`]).
+    pub fn messages(&self) -> &'static [&'static str] {
+        self.0.messages()
+    }
+
     /// Checks the parameters for a cluster whose nodes are called `nodes`:
     /// `Err((field, message))` names the offending field, relative to `protocol:`.
     pub fn validate(&self, nodes: &[String]) -> Result<(), ParamError> {
@@ -235,6 +241,7 @@ impl ProtocolConfig {
 trait AnyConfig: Send + Sync {
     fn kind(&self) -> &'static str;
     fn info(&self) -> ProtocolInfo;
+    fn messages(&self) -> &'static [&'static str];
     fn validate(&self, nodes: &[String]) -> Result<(), ParamError>;
     fn load(&self, nodes: usize) -> Load;
     /// The parameters as a YAML mapping, enums as single-key maps (as scenarios write them).
@@ -256,6 +263,9 @@ impl<F: Family> AnyConfig for Typed<F> {
     }
     fn info(&self) -> ProtocolInfo {
         F::info(&self.0)
+    }
+    fn messages(&self) -> &'static [&'static str] {
+        F::MESSAGES
     }
     fn validate(&self, nodes: &[String]) -> Result<(), ParamError> {
         F::validate(&self.0, nodes)

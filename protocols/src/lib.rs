@@ -6,6 +6,8 @@
 //!   annealing sync scheduler (`anneal-sync`) that chooses gossip's anti-entropy pairs.
 //! - [`crdt`]: conflict-free replicated data types (counters, LWW map, multi-value register,
 //!   OR-Set, RGA sequence) synchronised by full states, deltas or causal broadcast.
+//! - [`dynamo`]: a Dynamo-style partitioned store: consistent hashing, N/R/W quorums, sloppy
+//!   quorums with hinted handoff, read repair and Merkle-tree anti-entropy.
 //! - [`raft`]: Raft consensus over a replicated key-value store.
 //! - [`flood`]: tokens passed between random peers, to load the engine in benchmarks.
 //! - [`planted`]: the deliberate bugs tests switch on (test builds only).
@@ -16,6 +18,7 @@
 
 pub mod anneal;
 pub mod crdt;
+pub mod dynamo;
 pub mod flood;
 pub mod gossip;
 pub mod planted;
@@ -23,6 +26,7 @@ pub mod raft;
 
 pub use anneal::sched::{SchedConfig, SchedNode};
 pub use crdt::{CrdtConfig, CrdtFamily, CrdtNode, CrdtType, SyncMode};
+pub use dynamo::{DynamoConfig, DynamoNode};
 pub use flood::{FloodConfig, FloodNode};
 pub use gossip::{GossipConfig, GossipNode};
 pub use raft::{RaftConfig, RaftNode};

@@ -205,6 +205,18 @@ pub const METRICS: &[MetricSpec] = {
         spec("sec.stranded", Number, Liveness, "acknowledged updates held only by replicas down at the end (CRDTs)"),
         spec("reads.stale", Fraction, Liveness, "share of reads that missed an update completed before they began"),
         spec("reads.missed.max", Number, Liveness, "most updates one read missed"),
+        spec(
+            "reads.consistent",
+            Fraction,
+            Liveness,
+            "share of reads after a commit to their key that returned it or newer (PBS)",
+        ),
+        spec(
+            "reads.consistent.at.<duration>",
+            Fraction,
+            Liveness,
+            "that share among reads called about <duration> after the commit (PBS t-visibility)",
+        ),
         spec("session.read_your_writes", Number, Safety, "reads that missed their client's own earlier write"),
         spec("session.read_your_writes.share", Fraction, Safety, "share of judged reads that broke read-your-writes"),
         spec("session.monotonic_reads", Number, Safety, "reads that went back before what their client read earlier"),

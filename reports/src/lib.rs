@@ -18,6 +18,7 @@ pub mod history;
 pub mod latency;
 pub mod lin;
 pub mod page;
+pub mod pbs;
 pub mod perfetto;
 pub mod report;
 pub mod run_charts;

@@ -357,6 +357,10 @@ pub struct Report {
     pub sec: Option<SecCheck>,
     /// How stale reads were, for eventually consistent protocols.
     pub staleness: Option<StalenessStats>,
+    /// Read consistency against time since commit (PBS t-visibility), for register stores
+    /// that do not claim linearizability.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub t_visibility: Option<crate::pbs::TVisibility>,
     /// Read-your-writes, monotonic reads and monotonic writes per client.
     pub session: SessionStats,
     /// The protocol invariant that broke, which ended the run.
@@ -386,7 +390,13 @@ impl Report {
             ctx.protocol.reads_state && ctx.protocol.consistency != syncsim_sim::Consistency::Linearizable;
         let unheld =
             judge_states.then(|| crate::writes::unheld(&writes, ctx.protocol.datatype, &out.final_reads)).flatten();
-        let visibility = out.observer.visibility.finish(&out.history, &live, ctx.protocol.round, unheld.as_ref());
+        let visibility = out.observer.visibility.finish(
+            &out.history,
+            &live,
+            ctx.protocol.round,
+            unheld.as_ref(),
+            out.placement.as_ref(),
+        );
         let attempted = ops.counts.get("all").map_or(0, |c| c.attempted);
         let per_op = |x: u64| {
             if attempted == 0 { 0.0 } else { x as f64 / attempted as f64 }
@@ -399,12 +409,21 @@ impl Report {
         let tracker = &out.observer.visibility;
         let sec = (ctx.protocol.consistency == syncsim_sim::Consistency::StrongEventual)
             .then(|| crate::sec::check(&writes, ctx.protocol.datatype, &out.final_reads, node));
-        let staleness = matches!(
+        let eventual = matches!(
             ctx.protocol.consistency,
             syncsim_sim::Consistency::StrongEventual | syncsim_sim::Consistency::Eventual
-        )
-        .then(|| crate::staleness::check(&out.history, tracker, node));
-        let served_locally = ctx.protocol.consistency != syncsim_sim::Consistency::Linearizable;
+        );
+        // Staleness judges a read by what the replica the client reached held: meaningless
+        // where that node only coordinates (a partitioned store), whose reads t-visibility
+        // judges by value instead.
+        let staleness =
+            (eventual && out.placement.is_none()).then(|| crate::staleness::check(&out.history, tracker, node));
+        let registers = ctx.protocol.datatype == syncsim_sim::Datatype::KeyValue
+            && ctx.protocol.ops.contains(&syncsim_sim::OpKind::Put)
+            && ctx.protocol.ops.contains(&syncsim_sim::OpKind::Get);
+        let t_visibility = (eventual && registers).then(|| crate::pbs::check(&out.history));
+        let served_locally =
+            ctx.protocol.consistency != syncsim_sim::Consistency::Linearizable && out.placement.is_none();
         let session = crate::session::check(&writes, served_locally, node);
         let mut report = Report {
             schema_version: SCHEMA_VERSION,
@@ -445,6 +464,7 @@ impl Report {
             linearizability,
             sec,
             staleness,
+            t_visibility,
             session,
             invariant_violation: out.violation.as_ref().map(|v| InvariantViolation {
                 time_ns: v.time.0,
@@ -571,6 +591,16 @@ impl Report {
         self.sec.as_ref().ok_or_else(|| "the protocol does not claim strong eventual consistency".to_string())
     }
 
+    fn t_visibility_check(&self) -> Result<&crate::pbs::TVisibility, String> {
+        let t = self.t_visibility.as_ref().ok_or_else(|| {
+            "read consistency is judged only for register stores that do not claim linearizability".to_string()
+        })?;
+        if t.reads == 0 {
+            return Err("no read followed a completed write to its key".into());
+        }
+        Ok(t)
+    }
+
     fn staleness_check(&self) -> Result<&StalenessStats, String> {
         let s = self
             .staleness
@@ -653,6 +683,13 @@ impl Report {
                 if parts.len() == 3 { bad / judged as f64 } else { bad }
             }
             ["reads", "stale"] => self.staleness_check()?.fraction_stale,
+            ["reads", "consistent"] => self.t_visibility_check()?.fraction,
+            ["reads", "consistent", at] if at.starts_with("at.") => {
+                let d: SimDuration = at["at.".len()..].parse().map_err(|e| format!("`{name}`: {e}"))?;
+                self.t_visibility_check()?
+                    .at(d.as_nanos())
+                    .ok_or_else(|| format!("no read was called {d} after a commit (or in its range of the curve)"))?
+            }
             ["reads", "missed", "max"] => self.staleness_check()?.missed_max as f64,
             ["visibility", "everywhere"] => {
                 need_writes()?;

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use syncsim_sim::history::{History, Op, Outcome};
-use syncsim_sim::{Exposure, Key, NodeId, RequestId, SimDuration, SimTime};
+use syncsim_sim::{Exposure, Key, NodeId, Placement, RequestId, SimDuration, SimTime};
 
 use crate::latency::quantile;
 
@@ -103,7 +103,11 @@ impl VisibilityTracker {
         live: &[bool],
         round: Option<SimDuration>,
         unheld: Option<&BTreeSet<RequestId>>,
+        placement: Option<&Placement>,
     ) -> VisibilityStats {
+        // Each key's holders, when the protocol partitions its data: a write need reach only
+        // those.
+        let mut holders: BTreeMap<Key, Vec<bool>> = BTreeMap::new();
         let mut everywhere = Vec::new();
         let mut per_replica = Vec::new();
         let mut rounds = Vec::new();
@@ -139,8 +143,16 @@ impl VisibilityTracker {
             }
             let mut latest = 0u64;
             let (mut reached, mut live_count) = (0usize, 0usize);
+            let holds = placement.map(|p| {
+                let key = e.op.key();
+                holders.entry(key).or_insert_with(|| {
+                    let mut mask = vec![false; w.seen.len()];
+                    p.holders(key).iter().for_each(|h| mask[h.index()] = true);
+                    mask
+                })
+            });
             for (r, &t) in w.seen.iter().enumerate() {
-                if !live.get(r).copied().unwrap_or(false) {
+                if !live.get(r).copied().unwrap_or(false) || holds.as_ref().is_some_and(|m| !m[r]) {
                     continue;
                 }
                 live_count += 1;
@@ -299,7 +311,7 @@ mod tests {
         // Replica 2 only ever sees the later write; replica 0 learns it too.
         t.expose(SimTime(30), NodeId(2), &exp(1, 1, 9));
         t.expose(SimTime(40), NodeId(0), &exp(1, 1, 9));
-        let s = t.finish(&h, &[true, true, true], Some(SimDuration(10)), None);
+        let s = t.finish(&h, &[true, true, true], Some(SimDuration(10)), None, None);
         assert_eq!(s.writes, 2);
         assert_eq!(s.visible_everywhere, 2);
         // w0 reaches replica 1 through w1 at t=10 and replica 2 at t=30 (delay 30);
@@ -324,7 +336,7 @@ mod tests {
         t.expose(SimTime(0), NodeId(1), &Exposure { key: 1, stream: 1, write: Some(b), stamp: 1 });
         // Node 1 merges node 0's state: it only knows how far stream 0 has reached.
         t.expose(SimTime(50), NodeId(1), &Exposure { key: 1, stream: 0, write: None, stamp: 1 });
-        let s = t.finish(&h, &[true, true], None, None);
+        let s = t.finish(&h, &[true, true], None, None, None);
         assert_eq!((s.visible_everywhere, s.visible_somewhere), (1, 1), "b never reached node 0");
         assert_eq!(t.write(a).unwrap().seen, vec![0, 50]);
         assert_eq!(t.write(b).unwrap().seen, vec![UNSEEN, 0]);
@@ -337,10 +349,10 @@ mod tests {
         h.complete(w, SimTime(1), Outcome::Ok(Output::Done));
         let mut t = VisibilityTracker::new(2);
         t.expose(SimTime(0), NodeId(0), &exp(1, 0, 5));
-        let s = t.finish(&h, &[false, true], None, None);
+        let s = t.finish(&h, &[false, true], None, None, None);
         assert_eq!(s.lost, 1);
         assert_eq!(s.lost_examples, vec![0]);
-        let s = t.finish(&h, &[true, true], None, None);
+        let s = t.finish(&h, &[true, true], None, None, None);
         assert_eq!((s.lost, s.visible_somewhere), (0, 1));
     }
 
@@ -356,11 +368,11 @@ mod tests {
         let gone: Vec<Option<Vec<(Key, Output)>>> = vec![Some(vec![]), Some(vec![])];
         let index = crate::writes::WriteIndex::new(&h, &t);
         let unheld = crate::writes::unheld(&index, syncsim_sim::Datatype::KeyValue, &gone).unwrap();
-        let s = t.finish(&h, &[true, true], None, Some(&unheld));
+        let s = t.finish(&h, &[true, true], None, Some(&unheld), None);
         assert_eq!((s.lost, s.visible_somewhere, s.lost_examples.clone()), (1, 0, vec![0]));
         let kept = vec![Some(vec![(1, Output::Value(Some(1)))]), Some(vec![])];
         let unheld = crate::writes::unheld(&index, syncsim_sim::Datatype::KeyValue, &kept).unwrap();
-        let s = t.finish(&h, &[true, true], None, Some(&unheld));
+        let s = t.finish(&h, &[true, true], None, Some(&unheld), None);
         assert_eq!((s.lost, s.visible_somewhere), (0, 1));
     }
 
@@ -374,7 +386,7 @@ mod tests {
         t.expose(SimTime(7), NodeId(0), &exp(1, 0, 3)); // loses to stamp 9 everywhere
         t.expose(SimTime(8), NodeId(0), &exp(1, 1, 9));
         h.close();
-        let s = t.finish(&h, &[true, true], None, None);
+        let s = t.finish(&h, &[true, true], None, None, None);
         assert_eq!(s.visible_everywhere, 2);
         assert_eq!(s.all_max_ns, 8);
     }

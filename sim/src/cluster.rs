@@ -5,13 +5,15 @@
 //! a crash, a restart, a client's outcome, a sample, a note to the monitor and the run's output
 //! mean the same on every host.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use crate::engine::{RunOutput, SimConfig};
 use crate::fault::{self, Fault, NodeStatus, Targeted, TimedFault};
-use crate::history::{History, Outcome};
+use crate::history::{History, Key, Outcome, Output};
 use crate::monitor::{Monitor, Violation};
 use crate::network::NetStats;
 use crate::observe::{Observer, Sample};
-use crate::protocol::{Ctx, Effects, Exposure, NodeId, Protocol, Reply, RequestId, TimerOp};
+use crate::protocol::{Ctx, Effects, Exposure, NodeId, Placement, Protocol, Reply, RequestId, TimerOp};
 use crate::rng::{SimRng, Stream};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{StableHasher, TraceKind, TraceRecord};
@@ -71,6 +73,10 @@ pub struct Cluster<P: Protocol, O> {
     /// Every fault applied, with its time.
     pub applied_faults: Vec<(SimTime, Fault)>,
     observer: Option<O>,
+    /// Which nodes hold which keys, when the protocol partitions its data.
+    placement: Option<Placement>,
+    /// Each key's holders, as the placement gave them.
+    holders: BTreeMap<Key, Vec<NodeId>>,
     digests: Vec<Option<u64>>,
     leaders: Vec<Option<u64>>,
 }
@@ -102,6 +108,8 @@ impl<P: Protocol, O: Observer> Cluster<P, O> {
             observer: Some(observer),
             digests: vec![None; n as usize],
             leaders: vec![None; n as usize],
+            placement: P::placement(&protocol, n),
+            holders: BTreeMap::new(),
             protocol,
         }
     }
@@ -275,10 +283,10 @@ impl<P: Protocol, O: Observer> Cluster<P, O> {
 
     /// Samples every replica's digest and leadership for the observer.
     pub fn sample(&mut self, now: SimTime, net: &NetStats) {
-        for ((d, l), slot) in self.digests.iter_mut().zip(self.leaders.iter_mut()).zip(&self.slots) {
-            *d = slot.state.as_ref().map(|p| p.state_digest());
+        for (l, slot) in self.leaders.iter_mut().zip(&self.slots) {
             *l = slot.state.as_ref().and_then(|p| p.leader_term());
         }
+        self.digests = self.state_digests();
         let sample = Sample {
             digests: &self.digests,
             leaders: &self.leaders,
@@ -286,6 +294,31 @@ impl<P: Protocol, O: Observer> Cluster<P, O> {
             bytes_sent: net.bytes_sent,
         };
         self.observer.as_mut().expect("the run has not finished").on_sample(now, &sample);
+    }
+
+    /// Every live replica's state digest ([`Protocol::state_digest`]) or, when the protocol
+    /// partitions its data, a digest that says whether the replica agrees with every other
+    /// live holder of each key it holds: 0 if it does, its own number otherwise. Equal digests
+    /// then mean what they mean for a fully replicated protocol: nothing left to reconcile.
+    fn state_digests(&mut self) -> Vec<Option<u64>> {
+        let Some(placement) = &self.placement else {
+            return self.slots.iter().map(|s| s.state.as_ref().map(|p| p.state_digest())).collect();
+        };
+        let reads: Vec<Option<BTreeMap<Key, Output>>> =
+            self.slots.iter().map(|s| s.state.as_ref().map(|p| p.read_state().into_iter().collect())).collect();
+        let mut disagree = vec![false; reads.len()];
+        let keys: BTreeSet<Key> = reads.iter().flatten().flat_map(|r| r.keys().copied()).collect();
+        for key in keys {
+            let holders = self.holders.entry(key).or_insert_with(|| placement.holders(key));
+            let live: Vec<(usize, Option<&Output>)> = holders
+                .iter()
+                .filter_map(|h| reads.get(h.index()).and_then(|r| r.as_ref()).map(|r| (h.index(), r.get(&key))))
+                .collect();
+            if live.iter().any(|(_, v)| *v != live[0].1) {
+                live.iter().for_each(|&(i, _)| disagree[i] = true);
+            }
+        }
+        reads.iter().enumerate().map(|(i, r)| r.as_ref().map(|_| if disagree[i] { i as u64 + 1 } else { 0 })).collect()
     }
 
     /// The run's output: the history closed, the final states read, everything gathered.
@@ -301,7 +334,8 @@ impl<P: Protocol, O: Observer> Cluster<P, O> {
             settle_start: SimTime::ZERO + config.duration,
             planned_end: SimTime::ZERO + config.duration + config.settle,
             end: end.at,
-            final_digests: self.slots.iter().map(|s| s.state.as_ref().map(|p| p.state_digest())).collect(),
+            final_digests: self.state_digests(),
+            placement: self.placement.clone(),
             final_reads: self.slots.iter().map(|s| s.state.as_ref().map(|p| p.read_state())).collect(),
             faults: std::mem::take(&mut self.applied_faults),
             late_replies: self.late_replies,

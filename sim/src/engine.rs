@@ -105,6 +105,8 @@ pub struct RunOutput<O> {
     pub end: SimTime,
     /// Each node's final state digest; `None` for a node that ended crashed.
     pub final_digests: Vec<Option<u64>>,
+    /// Which nodes hold which keys, when the protocol partitions its data.
+    pub placement: Option<crate::Placement>,
     /// Each node's final readable state, key by key ([`Protocol::read_state`]); `None` for a
     /// node that ended crashed.
     pub final_reads: Vec<Option<Vec<(crate::Key, crate::Output)>>>,
@@ -815,8 +817,9 @@ impl<P: Protocol> Transport<P> for Wire<'_, P> {
     fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
         let (now, queue) = (self.now, &mut *self.queue);
         let size = msg.wire_size() as u64;
-        self.network.traffic.sent(from, to, msg.kind(), size);
-        let arrivals = self.network.send(now, from, to, size);
+        let kind = msg.kind();
+        self.network.traffic.sent(from, to, kind, size);
+        let arrivals = self.network.send(now, from, to, size, kind);
         let incarnation = self.nodes[to.index()].incarnation;
         let deliver = |msg| Event::Deliver { to, from, incarnation, sent: now, msg };
         if let [first, rest @ ..] = arrivals.as_slice() {

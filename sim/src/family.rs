@@ -77,6 +77,9 @@ pub trait Family: 'static {
     const KIND: &'static str;
     /// One line on what the family is, for `syncsim list`.
     const ABOUT: &'static str;
+    /// The kinds its messages report ([`crate::Message::kind`]), for scenarios that give a
+    /// kind its own latency (`network.kinds`); empty when the family does not list them.
+    const MESSAGES: &'static [&'static str] = &[];
 
     /// The parameters from the scenario's `protocol:` map (every field but `kind`). Its
     /// `Default` fills what a scenario leaves out; it should deny unknown fields.

@@ -78,6 +78,10 @@ pub struct NetworkConfig {
     pub regions: Option<Regions>,
     /// Per-link overrides.
     pub links: Vec<LinkOverride>,
+    /// Latencies of their own for messages of these kinds ([`crate::Message::kind`]), on
+    /// every hop in place of the link's: a write that waits on a disk, say, against the acks
+    /// and reads that do not (PBS's WARS model). Loss, duplication and cuts still apply.
+    pub kinds: Vec<(String, Latency)>,
 }
 
 impl Default for NetworkConfig {
@@ -88,6 +92,7 @@ impl Default for NetworkConfig {
             topology: TopologySpec::Mesh,
             regions: None,
             links: vec![],
+            kinds: vec![],
         }
     }
 }
@@ -282,6 +287,8 @@ pub struct Network {
     /// When each bandwidth-limited link (from, to) finishes sending what is queued on it.
     busy_until: BTreeMap<(u32, u32), SimTime>,
     hops: Vec<NodeId>,
+    /// Message kinds with latencies of their own.
+    kinds: Vec<(String, Sampler)>,
     /// Loss bursts in force, and the share of messages all of them together let through.
     bursts: Vec<f64>,
     burst_keep: f64,
@@ -330,6 +337,7 @@ impl Network {
             fifo_last: BTreeMap::new(),
             busy_until: BTreeMap::new(),
             hops: Vec::new(),
+            kinds: config.kinds.iter().map(|(k, l)| (k.clone(), l.sampler())).collect(),
             bursts: Vec::new(),
             burst_keep: 1.0,
             changed: false,
@@ -347,8 +355,9 @@ impl Network {
     /// Hands a message of `size` bytes from `from` to the network at `now`; returns when its
     /// copies arrive at `to`. A lost message arrives never; whether a cut drops it is decided
     /// on arrival ([`Network::path_cut`]). Duplication is end to end, with the probability of
-    /// the direct link `from → to`: the copy travels the route on its own.
-    pub fn send(&mut self, now: SimTime, from: NodeId, to: NodeId, size: u64) -> Arrivals {
+    /// the direct link `from → to`: the copy travels the route on its own. A message of a
+    /// `kind` given a latency of its own takes that on every hop.
+    pub fn send(&mut self, now: SimTime, from: NodeId, to: NodeId, size: u64, kind: &str) -> Arrivals {
         self.stats.sent += 1;
         self.stats.bytes_sent += size;
         let mut arrivals = Arrivals::default();
@@ -362,11 +371,13 @@ impl Network {
         } else {
             self.topology.route(from, to, &mut self.hops);
         }
-        if let Some(t) = self.traverse(now, from, size) {
+        let own =
+            if self.kinds.is_empty() { None } else { self.kinds.iter().find(|(k, _)| k == kind).map(|(_, s)| *s) };
+        if let Some(t) = self.traverse(now, from, size, own) {
             arrivals.push(t);
             if self.duplicates(from, to) {
                 self.stats.duplicated += 1;
-                if let Some(t2) = self.traverse(now, from, size) {
+                if let Some(t2) = self.traverse(now, from, size, own) {
                     arrivals.push(t2);
                 }
             }
@@ -380,13 +391,13 @@ impl Network {
     }
 
     /// Walks `self.hops` from `from`, hop by hop; `None` if the message is lost or cut.
-    fn traverse(&mut self, now: SimTime, from: NodeId, size: u64) -> Option<SimTime> {
+    fn traverse(&mut self, now: SimTime, from: NodeId, size: u64, own: Option<Sampler>) -> Option<SimTime> {
         let mut t = now;
         let mut here = from;
         for i in 0..self.hops.len() {
             let next = self.hops[i];
             let link = self.links.get(here, next);
-            let (loss, sampler, bandwidth) = (link.loss, link.latency, link.spec.bandwidth);
+            let (loss, sampler, bandwidth) = (link.loss, own.unwrap_or(link.latency), link.spec.bandwidth);
             if let Some(bw) = bandwidth {
                 // A message lost on the wire still took its turn on the link.
                 let busy = self.busy_until.entry((here.0, next.0)).or_insert(SimTime::ZERO);
@@ -538,11 +549,11 @@ mod tests {
         let burst = Probability::new(0.5).unwrap();
         n.loss_burst(burst, true);
         let arrived =
-            (0..40_000).filter(|_| !n.send(SimTime(0), NodeId(0), NodeId(1), 1).as_slice().is_empty()).count();
+            (0..40_000).filter(|_| !n.send(SimTime(0), NodeId(0), NodeId(1), 1, "m").as_slice().is_empty()).count();
         assert!((arrived as f64 / 40_000.0 - 0.25).abs() < 0.01, "half of half gets through: {arrived}");
         n.loss_burst(burst, false);
         let arrived =
-            (0..40_000).filter(|_| !n.send(SimTime(0), NodeId(0), NodeId(1), 1).as_slice().is_empty()).count();
+            (0..40_000).filter(|_| !n.send(SimTime(0), NodeId(0), NodeId(1), 1, "m").as_slice().is_empty()).count();
         assert!((arrived as f64 / 40_000.0 - 0.5).abs() < 0.01, "{arrived}");
     }
 
@@ -556,18 +567,30 @@ mod tests {
         let mut n = net(config, 2);
         let mut last = SimTime::ZERO;
         for i in 0..1000 {
-            let t = n.send(SimTime(i * 1000), NodeId(0), NodeId(1), 1).as_slice()[0];
+            let t = n.send(SimTime(i * 1000), NodeId(0), NodeId(1), 1, "m").as_slice()[0];
             assert!(t >= last);
             last = t;
         }
     }
 
     #[test]
+    fn a_message_kind_with_its_own_latency_takes_it_and_others_keep_the_links() {
+        let config = NetworkConfig {
+            default: constant(1),
+            kinds: vec![("Write".into(), Latency::Constant(SimDuration::from_millis(9)))],
+            ..NetworkConfig::default()
+        };
+        let mut n = net(config, 2);
+        assert_eq!(n.send(SimTime(0), NodeId(0), NodeId(1), 1, "Write").as_slice()[0], SimTime(9_000_000));
+        assert_eq!(n.send(SimTime(0), NodeId(0), NodeId(1), 1, "WriteAck").as_slice()[0], SimTime(1_000_000));
+    }
+
+    #[test]
     fn bandwidth_queues_messages_behind_each_other() {
         let spec = LinkSpec { bandwidth: Some(Bandwidth::bytes_per_sec(1_000_000).unwrap()), ..constant(1) };
         let mut n = net(NetworkConfig { default: spec, ..NetworkConfig::default() }, 2);
-        let a = n.send(SimTime(0), NodeId(0), NodeId(1), 1000).as_slice()[0];
-        let b = n.send(SimTime(0), NodeId(0), NodeId(1), 1000).as_slice()[0];
+        let a = n.send(SimTime(0), NodeId(0), NodeId(1), 1000, "m").as_slice()[0];
+        let b = n.send(SimTime(0), NodeId(0), NodeId(1), 1000, "m").as_slice()[0];
         assert_eq!(a, SimTime(2_000_000), "1 ms on the wire + 1 ms latency");
         assert_eq!(b, SimTime(3_000_000), "queued behind the first");
     }
@@ -577,7 +600,7 @@ mod tests {
         let spec =
             LinkSpec { loss: Probability::new(0.1).unwrap(), duplicate: Probability::new(0.2).unwrap(), ..constant(1) };
         let mut n = net(NetworkConfig { default: spec, ..NetworkConfig::default() }, 2);
-        let copies: usize = (0..100_000).map(|_| n.send(SimTime(0), NodeId(0), NodeId(1), 1).as_slice().len()).sum();
+        let copies: usize = (0..100_000).map(|_| n.send(SimTime(0), NodeId(0), NodeId(1), 1, "m").as_slice().len()).sum();
         let lost = n.stats.dropped_loss as f64 / 100_000.0;
         assert!((lost - 0.1 - 0.1 * 0.2 * 0.9).abs() < 0.01, "loss rate {lost}");
         // A copy arrives with p = 0.9; a duplicate is made with p = 0.2 and arrives with p = 0.9.
@@ -599,24 +622,24 @@ mod tests {
             ..NetworkConfig::default()
         };
         let mut n = net(config, 3);
-        assert_eq!(n.send(SimTime(0), NodeId(0), NodeId(1), 1).as_slice()[0], SimTime(1_000_000));
-        assert_eq!(n.send(SimTime(0), NodeId(0), NodeId(2), 1).as_slice()[0], SimTime(40_000_000));
-        assert_eq!(n.send(SimTime(0), NodeId(1), NodeId(2), 1).as_slice()[0], SimTime(7_000_000));
-        assert_eq!(n.send(SimTime(0), NodeId(2), NodeId(1), 1).as_slice()[0], SimTime(40_000_000));
+        assert_eq!(n.send(SimTime(0), NodeId(0), NodeId(1), 1, "m").as_slice()[0], SimTime(1_000_000));
+        assert_eq!(n.send(SimTime(0), NodeId(0), NodeId(2), 1, "m").as_slice()[0], SimTime(40_000_000));
+        assert_eq!(n.send(SimTime(0), NodeId(1), NodeId(2), 1, "m").as_slice()[0], SimTime(7_000_000));
+        assert_eq!(n.send(SimTime(0), NodeId(2), NodeId(1), 1, "m").as_slice()[0], SimTime(40_000_000));
         n.change(&LinkChange {
             latency: Some(Latency::Constant(SimDuration::from_millis(3))),
             ..LinkChange::default()
         });
-        assert_eq!(n.send(SimTime(0), NodeId(0), NodeId(2), 1).as_slice()[0], SimTime(3_000_000));
+        assert_eq!(n.send(SimTime(0), NodeId(0), NodeId(2), 1, "m").as_slice()[0], SimTime(3_000_000));
         n.restore();
-        assert_eq!(n.send(SimTime(0), NodeId(0), NodeId(2), 1).as_slice()[0], SimTime(40_000_000));
+        assert_eq!(n.send(SimTime(0), NodeId(0), NodeId(2), 1, "m").as_slice()[0], SimTime(40_000_000));
     }
 
     #[test]
     fn multi_hop_latency_adds_up_along_the_route() {
         let config = NetworkConfig { default: constant(5), topology: TopologySpec::Ring, ..NetworkConfig::default() };
         let mut n = net(config, 6);
-        assert_eq!(n.send(SimTime(0), NodeId(0), NodeId(3), 1).as_slice()[0], SimTime(15_000_000));
+        assert_eq!(n.send(SimTime(0), NodeId(0), NodeId(3), 1, "m").as_slice()[0], SimTime(15_000_000));
         n.cut(Cut::groups(6, &[vec![NodeId(1)], vec![NodeId(2)]]));
         assert!(n.path_cut(NodeId(0), NodeId(3)), "the route 0-1-2-3 crosses the cut 1|2");
     }

@@ -162,10 +162,40 @@ pub trait Protocol: Sized {
         Vec::new()
     }
 
+    /// Which nodes hold which keys, for a protocol that partitions its data (each key on a
+    /// few replicas of a ring); `None`, the default, means every node holds every key. Whole-
+    /// cluster checkers (visibility, convergence) judge each key on its holders only.
+    fn placement(config: &Self::Config, nodes: u32) -> Option<Placement> {
+        let _ = (config, nodes);
+        None
+    }
+
     /// The term (epoch, ballot) this node leads, if it believes it leads; faults aimed at
     /// `leader` pick the node leading the highest term.
     fn leader_term(&self) -> Option<u64> {
         None
+    }
+}
+
+/// Which nodes hold a key, for protocols that partition their data ([`Protocol::placement`]).
+#[derive(Clone)]
+pub struct Placement(std::sync::Arc<dyn Fn(Key) -> Vec<NodeId> + Send + Sync>);
+
+impl Placement {
+    /// The placement `holders` computes.
+    pub fn new(holders: impl Fn(Key) -> Vec<NodeId> + Send + Sync + 'static) -> Placement {
+        Placement(std::sync::Arc::new(holders))
+    }
+
+    /// The nodes that hold `key`.
+    pub fn holders(&self, key: Key) -> Vec<NodeId> {
+        (self.0)(key)
+    }
+}
+
+impl Debug for Placement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Placement")
     }
 }
 

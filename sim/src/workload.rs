@@ -31,13 +31,16 @@ pub enum KeyDistribution {
 }
 
 /// Which node a client sends an operation to.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Target {
     /// Client c always uses node c mod n.
     #[default]
     Sticky,
     /// A node chosen at random for each operation.
     Random,
+    /// Client c always uses the (c mod k)th of these k nodes: the nodes behind a load
+    /// balancer, or coordinators that hold no data.
+    Nodes(Vec<NodeId>),
 }
 
 /// An operation issued at a fixed time, whatever the random clients do.
@@ -201,9 +204,10 @@ impl Clients {
     /// are made unique from it).
     pub fn next_op(&mut self, c: u32, id: RequestId) -> (NodeId, Op) {
         let rng = &mut self.rngs[c as usize];
-        let node = match self.config.target {
+        let node = match &self.config.target {
             Target::Sticky => NodeId(c % self.nodes),
             Target::Random => NodeId(below(rng, u64::from(self.nodes)) as u32),
+            Target::Nodes(nodes) => nodes[c as usize % nodes.len()],
         };
         let key = if self.zipf_cdf.is_empty() {
             below(rng, self.config.keys)

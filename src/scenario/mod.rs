@@ -139,6 +139,8 @@ impl ScenarioFile {
                 Some(format!("two variants are called `{}`", v.name))
             } else if raw.experiment.is_some() {
                 Some("a scenario runs either an experiment or variants, not both".into())
+            } else if v.protocol.is_none() && v.network.is_none() {
+                Some(format!("variant `{}` changes nothing: give it a `protocol` or a `network`", v.name))
             } else {
                 None
             };
@@ -147,14 +149,26 @@ impl ScenarioFile {
                 return Err(at(locations.find(&path), Some(path), message));
             }
             let mut one = raw.clone();
-            one.protocol = v.protocol.clone();
+            if let Some(protocol) = &v.protocol {
+                one.protocol = protocol.clone();
+            }
+            if let Some(network) = &v.network {
+                one.network = network.clone();
+            }
             one.variants.clear();
             let resolved = resolve::resolve(&one).map_err(|e| {
                 // Protocol errors point into the variant; others are the shared parts' fault
                 // under this variant's protocol.
-                let (path, message) = match e.path.strip_prefix("protocol") {
-                    Some(rest) => (format!("variants[{i}].protocol{rest}"), e.message),
-                    None => (e.path, format!("under variant `{}`: {}", v.name, e.message)),
+                let own = |part: &str| {
+                    e.path.strip_prefix(part).filter(|_| match part {
+                        "protocol" => v.protocol.is_some(),
+                        _ => v.network.is_some(),
+                    })
+                };
+                let (path, message) = match (own("protocol"), own("network")) {
+                    (Some(rest), _) => (format!("variants[{i}].protocol{rest}"), e.message.clone()),
+                    (_, Some(rest)) => (format!("variants[{i}].network{rest}"), e.message.clone()),
+                    _ => (e.path.clone(), format!("under variant `{}`: {}", v.name, e.message)),
                 };
                 at(locations.find(&path), Some(path), message)
             })?;

@@ -2,6 +2,7 @@
 //! default filled in (so that serializing them back shows every resolved parameter). Names are
 //! still names here; [`super::resolve`] checks them and turns them into the engine's types.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -64,14 +65,19 @@ pub struct RawScenario {
     pub variants: Vec<RawVariant>,
 }
 
-/// One protocol variant of a comparison: `{ name: delta, protocol: { kind: crdt, sync: delta } }`.
+/// One variant of a comparison: `{ name: delta, protocol: { kind: crdt, sync: delta } }`, or a
+/// network of its own: `{ name: slow-writes, network: { ... } }`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawVariant {
     /// The variant's name in reports and on the command line (`--variant`).
     pub name: String,
     /// The protocol and its parameters, in place of the scenario's `protocol`.
-    pub protocol: ProtocolConfig,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<ProtocolConfig>,
+    /// The network, in place of the scenario's `network` (whole: nothing of it is merged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<RawNetwork>,
 }
 
 /// Experiments a scenario can run.
@@ -391,6 +397,9 @@ pub struct RawNetwork {
     pub regions: Vec<RawLink>,
     /// Overrides for single links.
     pub links: Vec<RawLink>,
+    /// Latencies of their own for messages of these kinds (`Write: { exponential: ... }`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub kinds: BTreeMap<String, Latency>,
 }
 
 impl Default for RawNetwork {
@@ -404,6 +413,7 @@ impl Default for RawNetwork {
             topology: RawTopology::Mesh,
             regions: vec![],
             links: vec![],
+            kinds: BTreeMap::new(),
         }
     }
 }
@@ -541,7 +551,7 @@ pub enum RawKeyDistribution {
 }
 
 /// Which node a client contacts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RawTarget {
     /// Client c always uses node c mod n.
@@ -549,6 +559,8 @@ pub enum RawTarget {
     Sticky,
     /// A random node per operation.
     Random,
+    /// Client c always uses the (c mod k)th of these k nodes (`{ nodes: [n3] }`).
+    Nodes(Vec<String>),
 }
 
 /// A scripted operation: `{ at: 1s, node: n0, put: { key: 1, value: 5 } }`.

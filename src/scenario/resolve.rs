@@ -63,7 +63,7 @@ pub fn resolve(raw: &RawScenario) -> Result<Resolved> {
     if let Err((field, message)) = raw.protocol.validate(&names) {
         return Err(FieldError::new(format!("protocol.{field}"), message));
     }
-    let network = network(&raw.network, &nodes, regions)?;
+    let network = network(&raw.network, &nodes, regions, raw.protocol.kind(), raw.protocol.messages())?;
     let workload = workload(&raw.workload, raw.duration, &raw.protocol, &nodes)?;
     let faults = faults(&raw.faults, raw.duration, &nodes, &network.topology)?;
     let info = raw.protocol.info();
@@ -388,7 +388,15 @@ fn overlay(path: &str, base: &LinkSpec, link: &RawLink) -> Result<LinkSpec> {
     Ok(spec)
 }
 
-fn network(raw: &RawNetwork, nodes: &Names, regions: Option<RegionsOf>) -> Result<NetworkConfig> {
+/// The network section; `protocol` names the family, which sends messages of the kinds
+/// `messages`.
+fn network(
+    raw: &RawNetwork,
+    nodes: &Names,
+    regions: Option<RegionsOf>,
+    protocol: &str,
+    messages: &[&str],
+) -> Result<NetworkConfig> {
     latency_ok("network.latency", &raw.latency)?;
     let default =
         LinkSpec { latency: raw.latency.clone(), loss: raw.loss, duplicate: raw.duplicate, bandwidth: raw.bandwidth };
@@ -519,7 +527,25 @@ fn network(raw: &RawNetwork, nodes: &Names, regions: Option<RegionsOf>) -> Resul
             format!("the topology is disconnected: `{}` cannot reach `{}`", nodes.names[k.index()], nodes.names[0]),
         ));
     }
-    Ok(NetworkConfig { default, ordering: raw.ordering, topology, regions, links })
+    let mut kinds = Vec::new();
+    for (kind, latency) in &raw.kinds {
+        let path = format!("network.kinds.{kind}");
+        if messages.is_empty() {
+            return Err(FieldError::new(
+                path,
+                format!("`{protocol}` does not list its message kinds, so none can have a latency of its own"),
+            ));
+        }
+        if !messages.contains(&kind.as_str()) {
+            return Err(FieldError::new(
+                path,
+                format!("`{protocol}` sends no `{kind}` messages (it sends {})", messages.join(", ")),
+            ));
+        }
+        latency_ok(&path, latency)?;
+        kinds.push((kind.clone(), latency.clone()));
+    }
+    Ok(NetworkConfig { default, ordering: raw.ordering, topology, regions, links, kinds })
 }
 
 fn op_kind(name: &str) -> Option<OpKind> {
@@ -691,9 +717,20 @@ fn workload(
         mix,
         elements: raw.elements,
         timeout: raw.timeout,
-        target: match raw.target {
+        target: match &raw.target {
             RawTarget::Sticky => workload::Target::Sticky,
             RawTarget::Random => workload::Target::Random,
+            RawTarget::Nodes(names) => {
+                if names.is_empty() {
+                    return Err(FieldError::new("workload.target.nodes", "name at least one node"));
+                }
+                let ids = names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| nodes.id(&format!("workload.target.nodes[{i}]"), n))
+                    .collect::<Result<Vec<_>>>()?;
+                workload::Target::Nodes(ids)
+            }
         },
         client_latency: raw.client_latency.clone(),
         script,

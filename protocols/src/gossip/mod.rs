@@ -22,6 +22,7 @@ use syncsim_sim::{
 };
 
 pub use store::{Digest, Store, Update, Version, ahead};
+pub(crate) use store::{entry_hash, mix64};
 
 use crate::planted::{Planted, planted_bugs};
 

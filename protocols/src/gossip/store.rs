@@ -105,6 +105,11 @@ impl Store {
         self.entries.iter().map(|(&k, u)| (k, syncsim_sim::Output::Value(Some(u.value)))).collect()
     }
 
+    /// Every entry, in key order.
+    pub fn entries(&self) -> impl Iterator<Item = &Update> + '_ {
+        self.entries.values()
+    }
+
     /// The register's current update.
     pub fn entry(&self, key: Key) -> Option<&Update> {
         self.entries.get(&key)
@@ -165,7 +170,8 @@ pub(crate) fn mix64(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-fn entry_hash(u: &Update) -> u64 {
+/// A hash of one entry: key, version and value.
+pub(crate) fn entry_hash(u: &Update) -> u64 {
     mix64(u.key ^ mix64(u.version.stamp() ^ mix64(u.value)))
 }
 
