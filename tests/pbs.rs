@@ -89,13 +89,22 @@ fn the_pbs_scenario_reproduces_the_t_visibility_curves() {
             }
         }
         let (n, got, want) = bins.iter().fold((0, 0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
-        println!("{name}: {n} reads within 70 ms of a commit, {:.4} consistent, the model {:.4}", got / n as f64, want / n as f64);
+        println!(
+            "{name}: {n} reads within 70 ms of a commit, {:.4} consistent, the model {:.4}",
+            got / n as f64,
+            want / n as f64
+        );
         assert!((got - want).abs() / (n as f64) < 0.01, "{name}: {:.4} against {:.4}", got / n as f64, want / n as f64);
         for (b, &(reads, c, e)) in bins.iter().enumerate().filter(|(_, b)| b.0 >= 100) {
             let (p, q) = (c / reads as f64, e / reads as f64);
             let se = (q * (1.0 - q) / reads as f64).sqrt();
             println!("  t in [{}, {}) ms: {reads} reads, {p:.3} consistent, the model {q:.3}", edges[b], edges[b + 1]);
-            assert!((p - q).abs() <= 0.03 + 3.0 * se, "{name}, t in [{}, {}) ms: {p:.3} against {q:.3}", edges[b], edges[b + 1]);
+            assert!(
+                (p - q).abs() <= 0.03 + 3.0 * se,
+                "{name}, t in [{}, {}) ms: {p:.3} against {q:.3}",
+                edges[b],
+                edges[b + 1]
+            );
         }
     }
 }

@@ -135,3 +135,32 @@ fn an_insert_that_counts_tombstones_breaks_the_list_specification() {
         correct: 100,
     });
 }
+
+/// A Dynamo coordinator that answers a read with its first reply whatever `r` asks for: under
+/// R = W = 2 of N = 3 a read may miss the write quorum, and the read-consistency check (which
+/// strict quorums must pass at 100%) sees the stale value.
+#[test]
+fn a_read_that_skips_its_quorum_reads_stale_under_strict_quorums() {
+    check(&Planted {
+        file: "scenarios/dynamo-strict.yaml",
+        bug: "first-reply",
+        caught_by: "reads.consistent",
+        caught: |r| r.t_visibility.as_ref().is_some_and(|t| t.consistent < t.reads),
+        hunt: 5,
+        correct: 30,
+    });
+}
+
+/// A Dynamo stand-in that acknowledges hinted writes and drops them: writes made in a
+/// partition where no replica of their key was reachable are lost.
+#[test]
+fn a_stand_in_that_drops_its_hints_loses_acknowledged_writes() {
+    check(&Planted {
+        file: "scenarios/dynamo-sloppy.yaml",
+        bug: "drop-hints",
+        caught_by: "writes.lost",
+        caught: |r| r.visibility.lost > 0,
+        hunt: 5,
+        correct: 30,
+    });
+}

@@ -208,7 +208,7 @@ pub const METRICS: &[MetricSpec] = {
         spec(
             "reads.consistent",
             Fraction,
-            Liveness,
+            Safety,
             "share of reads after a commit to their key that returned it or newer (PBS)",
         ),
         spec(

@@ -600,7 +600,8 @@ mod tests {
         let spec =
             LinkSpec { loss: Probability::new(0.1).unwrap(), duplicate: Probability::new(0.2).unwrap(), ..constant(1) };
         let mut n = net(NetworkConfig { default: spec, ..NetworkConfig::default() }, 2);
-        let copies: usize = (0..100_000).map(|_| n.send(SimTime(0), NodeId(0), NodeId(1), 1, "m").as_slice().len()).sum();
+        let copies: usize =
+            (0..100_000).map(|_| n.send(SimTime(0), NodeId(0), NodeId(1), 1, "m").as_slice().len()).sum();
         let lost = n.stats.dropped_loss as f64 / 100_000.0;
         assert!((lost - 0.1 - 0.1 * 0.2 * 0.9).abs() < 0.01, "loss rate {lost}");
         // A copy arrives with p = 0.9; a duplicate is made with p = 0.2 and arrives with p = 0.9.

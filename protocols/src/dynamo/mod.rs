@@ -756,3 +756,6 @@ impl Protocol for DynamoNode {
         self.data.store.read_state()
     }
 }
+
+#[cfg(test)]
+mod tests;
