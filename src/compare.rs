@@ -204,6 +204,8 @@ struct Digest {
     end_s: f64,
     shades: Vec<syncsim_reports::charts::Shade>,
     verdicts: [Option<bool>; 4],
+    /// Read consistency against time since commit, where judged.
+    t_visibility: Option<syncsim_reports::pbs::TVisibility>,
 }
 
 impl Digest {
@@ -230,6 +232,7 @@ impl Digest {
             end_s: r.run.end_ns as f64 / 1e9,
             shades: syncsim_reports::run_charts::shades(r),
             verdicts: VERDICTS.map(|(_, judge)| judge(r)),
+            t_visibility: r.t_visibility.clone().filter(|t| t.reads > 0),
         }
     }
 }
@@ -279,7 +282,7 @@ type Format = fn(f64) -> String;
 
 /// The figures a comparison shows, in the shared metric vocabulary, with their heading, the
 /// scale from the metric's unit to the shown one (ns to ms, fraction to %), and its format.
-const SHOWN: [(&str, &str, f64, Format); 9] = [
+const SHOWN: [(&str, &str, f64, Format); 10] = [
     ("latency.all.p50", "latency p50", 1e-6, ms),
     ("latency.all.p99", "latency p99", 1e-6, ms),
     ("latency.all.p99.9", "latency p99.9", 1e-6, ms),
@@ -289,6 +292,7 @@ const SHOWN: [(&str, &str, f64, Format); 9] = [
     ("bytes_per_write", "bytes/write", 1.0, |v| format!("{v:.0}")),
     ("converged_within", "convergence", 1e-6, ms),
     ("visibility.p99", "visibility p99", 1e-6, ms),
+    ("reads.consistent", "consistent reads", 100.0, |v| format!("{v:.2}%")),
 ];
 
 fn ms(v: f64) -> String {
@@ -360,6 +364,33 @@ fn many_seed_charts(m: &ManySeeds, digests: &[Vec<Digest>]) -> Result<Vec<Chart>
         title: "Latency CDF (median across seeds, band p10–p90)".into(),
         svg: charts::cdf_with_bands("Latency CDF across seeds", "latency (ms)", &cdfs, &cdf_bands, true)?,
     });
+    // t-visibility (PBS): per entry, every seed's reads pooled in each range of t.
+    let curves: Vec<Series> = m
+        .entries
+        .iter()
+        .zip(digests)
+        .filter_map(|(entry, runs)| {
+            let all: Vec<_> = runs.iter().filter_map(|d| d.t_visibility.as_ref()).collect();
+            (!all.is_empty()).then(|| {
+                let pooled = syncsim_reports::pbs::TVisibility::pool(all);
+                (entry.name.clone(), syncsim_reports::pbs::TVisibility::chart_points(&pooled))
+            })
+        })
+        .collect();
+    if !curves.is_empty() {
+        let title = "Consistent reads against time since commit (PBS t-visibility)";
+        out.push(Chart {
+            file: "t-visibility.svg".into(),
+            title: format!("{title}, every seed's reads pooled"),
+            svg: charts::percent_curves(
+                title,
+                "time from the latest commit to the read (ms)",
+                "reads that saw it (%)",
+                &curves,
+                true,
+            )?,
+        });
+    }
     // Divergence: per entry, the median share of differing replica pairs at each sample, with
     // the p10–p90 band across seeds.
     let mut lines: Vec<Series> = Vec::new();

@@ -136,11 +136,12 @@ fn the_quickstart_report_loads_in_a_browser_with_every_chart_drawn() {
     // violations (seed 1 has one: a push-pull reply that carried a client's later write first),
     // the traffic heat map, network.
     let Some(browser) = browser() else { return };
-    let expect = Expect { name: "quickstart", exit: 0, title: "quickstart: PASS", figures: 8 };
+    let expect = Expect { name: "quickstart", exit: 0, title: "quickstart: PASS", figures: 9 };
     let page = check_page(&browser, &["run", "scenarios/quickstart.yaml"], &expect);
     page.shows("latency-cdf.svg", &["Latency CDF per operation", "get", "put", "latency (ms)"]);
     page.shows("latency-by-outcome.svg", &["ok", "failed", "crash n3 10.0–15.0s", "settle 30.0–35.0s"]);
     page.shows("traffic.svg", &["Messages sent between nodes", "n0", "n4", "from", "to"]);
+    page.shows("t-visibility.svg", &["reads that saw it (%)", "reads"]);
     assert!(page.dom.contains("<h3>Per message kind</h3>") && page.dom.contains(">Digest</td>"));
     assert!(!page.dom.contains("<h2>The failure</h2>"), "a passing run has no failure section");
     keep_screenshot(&page, "report-quickstart.png");
@@ -191,7 +192,7 @@ fn the_comparison_page_loads_in_a_browser_with_every_chart_drawn() {
     // latency CDF; divergence.
     let args = ["compare", "scenarios/compare-sync.yaml", "--seeds", "20"];
     let Some(browser) = browser() else { return };
-    let expect = Expect { name: "compare", exit: 0, title: "compare-sync: PASS", figures: 8 };
+    let expect = Expect { name: "compare", exit: 0, title: "compare-sync: PASS", figures: 9 };
     let page = check_page(&browser, &args, &expect);
     // Bars are named under them where there is one group, and carry their value.
     page.shows("messages.svg", &["raft", "gossip", "crdt-delta"]);

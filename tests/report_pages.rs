@@ -284,8 +284,10 @@ fn compare_writes_a_page_with_the_spread_across_seeds() {
         let first_bar = svg.split("<rect").find(|r| r.contains("#1F77B4")).map(|_| ());
         assert!(first_bar.is_some(), "{file}: raft's colour");
     }
+    // Gossip is a register store: its reads are judged against the time since commit.
+    assert_shows(&chart("t-visibility.svg"), "t-visibility", &["gossip", "reads that saw it (%)"]);
     let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
-    assert_eq!(html.matches("<svg").count(), 8);
+    assert_eq!(html.matches("<svg").count(), 9);
     // Each variant heads a column and links to the page of a run that stands for it.
     for name in ["raft", "gossip", "crdt-delta"] {
         let page = format!("runs/{name}/index.html");
@@ -398,4 +400,40 @@ fn latency_charts_read_in_a_unit_that_fits_the_values() {
             texts(svg).into_iter().filter(|t| t.parse::<f64>().is_ok()).collect();
         assert!(ticks.len() >= 3, "{file} has distinct ticks: {ticks:?}");
     }
+}
+
+/// A Dynamo run's page plots the share of consistent reads against the time since commit, and
+/// the PBS comparison overlays one curve per write latency, as the paper's figure does.
+#[test]
+fn read_consistency_is_plotted_against_the_time_since_commit() {
+    let r = run("scenarios/dynamo-strict.yaml");
+    let charts = run_charts(&r.report, &r.history).unwrap();
+    let svg = chart(&charts, "t-visibility.svg");
+    assert_shows(
+        svg,
+        "t-visibility",
+        &[
+            "Consistent reads against time since commit (PBS t-visibility)",
+            "time from the latest commit to the read (ms)",
+            "reads that saw it (%)",
+            "reads",
+        ],
+    );
+    let t = r.report.t_visibility.as_ref().unwrap();
+    assert!(t.reads > 1000 && t.consistent == t.reads, "strict quorums: {} of {}", t.consistent, t.reads);
+    let html = page::html(&r.report, &charts, &[]);
+    assert!(html.contains(&format!("Read consistency: {} of {} reads", t.consistent, t.reads)), "the page says it");
+
+    let dir = std::env::temp_dir().join(format!("syncsim-pbs-{}", std::process::id()));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syncsim"))
+        .args(["compare", "scenarios/pbs.yaml", "--seeds", "1", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let svg = std::fs::read_to_string(dir.join("charts/t-visibility.svg")).unwrap();
+    assert_shows(&svg, "PBS curves", &["w-0.25ms", "w-0.5ms", "w-1ms", "w-2ms", "w-5ms", "w-10ms"]);
+    let md = std::fs::read_to_string(dir.join("comparison.md")).unwrap();
+    assert!(md.contains("consistent reads"), "the table has the share of consistent reads");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -244,6 +244,29 @@ pub fn cdf_with_bands(
     bands: &[Vec<(f64, f64, f64)>],
     log_x: bool,
 ) -> Result<String, String> {
+    percent_lines(title, x_label, "cumulative percent", series, bands, log_x)
+}
+
+/// Lines of a percentage (y from 0 to 100, labelled `y_label`) against a value, e.g. the share
+/// of consistent reads against the time since commit. Returns the SVG text.
+pub fn percent_curves(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    log_x: bool,
+) -> Result<String, String> {
+    percent_lines(title, x_label, y_label, series, &[], log_x)
+}
+
+fn percent_lines(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    bands: &[Vec<(f64, f64, f64)>],
+    log_x: bool,
+) -> Result<String, String> {
     let mut svg = String::new();
     {
         let legend: Vec<(String, RGBColor, Mark)> = series
@@ -268,7 +291,7 @@ pub fn cdf_with_bands(
                     .label_style((FONT, LABEL_SIZE))
                     .axis_desc_style((FONT, LABEL_SIZE))
                     .x_desc(x_label)
-                    .y_desc("cumulative percent")
+                    .y_desc(y_label)
                     .draw()
                     .map_err(|e| e.to_string())?;
                 for (i, band) in bands.iter().enumerate().filter(|(_, b)| !b.is_empty()) {

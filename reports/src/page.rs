@@ -248,6 +248,14 @@ fn findings(r: &Report) -> Vec<String> {
             s.missed_max
         ));
     }
+    if let Some(t) = r.t_visibility.as_ref().filter(|t| t.reads > 0) {
+        out.push(format!(
+            "Read consistency: {} of {} reads called after a commit to their key returned it or newer ({}).",
+            t.consistent,
+            t.reads,
+            format_value(Kind::Fraction, t.fraction)
+        ));
+    }
     for v in r.session.examples.iter().take(5) {
         out.push(format!("Session ({}), client {}: {}.", v.guarantee.words(), v.client, v.message));
     }

@@ -125,6 +125,37 @@ pub fn check(history: &History) -> TVisibility {
 }
 
 impl TVisibility {
+    /// The curve as chart points: (middle of each closed range of t in ms, percent
+    /// consistent).
+    pub fn chart_points(curve: &[TPoint]) -> Vec<(f64, f64)> {
+        curve
+            .iter()
+            .filter(|p| p.to_ns != u64::MAX)
+            .map(|p| ((p.from_ns + p.to_ns) as f64 / 2e6, p.fraction * 100.0))
+            .collect()
+    }
+
+    /// Curves pooled: per range of t, the reads and consistent reads of all of them.
+    pub fn pool<'a>(all: impl IntoIterator<Item = &'a TVisibility>) -> Vec<TPoint> {
+        let mut bins: BTreeMap<(u64, u64), (u64, u64)> = BTreeMap::new();
+        for t in all {
+            for p in &t.curve {
+                let b = bins.entry((p.from_ns, p.to_ns)).or_default();
+                b.0 += p.reads;
+                b.1 += p.consistent;
+            }
+        }
+        bins.into_iter()
+            .map(|((from_ns, to_ns), (reads, consistent))| TPoint {
+                from_ns,
+                to_ns,
+                reads,
+                consistent,
+                fraction: consistent as f64 / reads as f64,
+            })
+            .collect()
+    }
+
     /// The share of consistent reads among those called in the bin that holds `t_ns`, if any
     /// read was.
     pub fn at(&self, t_ns: u64) -> Option<f64> {

@@ -1,8 +1,8 @@
 //! The charts of one run, drawn from its report and history: latency CDF per operation kind,
 //! latency of every operation over time, divergence over time (eventually consistent
 //! protocols), session-guarantee violations per second (when there were any), leader and term
-//! over time (protocols with leaders), a linearizability violation drawn per client, and
-//! message and byte rates,
+//! over time (protocols with leaders), a linearizability violation drawn per client, read
+//! consistency against time since commit (register stores), and message and byte rates,
 //! each with the fault windows shaded.
 
 use std::collections::BTreeMap;
@@ -191,6 +191,21 @@ pub fn run_charts(report: &Report, history: &History) -> Result<Vec<Chart>, Stri
             title: "Latency CDF per operation".into(),
             svg: charts::cdf("Latency CDF per operation", &axis, &cdfs, log)?,
         });
+        if let Some(t) = report.t_visibility.as_ref().filter(|t| t.reads > 0) {
+            let title = "Consistent reads against time since commit (PBS t-visibility)";
+            let points = crate::pbs::TVisibility::chart_points(&t.curve);
+            out.push(Chart {
+                file: "t-visibility.svg".into(),
+                title: title.into(),
+                svg: charts::percent_curves(
+                    title,
+                    "time from the latest commit to the read (ms)",
+                    "reads that saw it (%)",
+                    &[("reads".to_string(), points)],
+                    true,
+                )?,
+            });
+        }
         let dots: Vec<Series> = by_kind.iter().map(|(k, pts)| (k.to_string(), charts::thin(pts, MAX_DOTS))).collect();
         out.push(Chart {
             file: "latency-over-time.svg".into(),

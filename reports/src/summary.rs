@@ -144,6 +144,19 @@ pub fn render(report: &Report) -> String {
             st.missed_max
         );
     }
+    if let Some(t) = report.t_visibility.as_ref().filter(|t| t.reads > 0) {
+        let at = |ms: u64| t.at(ms * 1_000_000).map_or("-".to_string(), |f| format!("{:.1}%", f * 100.0));
+        let _ = writeln!(
+            s,
+            "read consistency (PBS): {} of {} reads after a commit saw it ({:.2}%); at 1ms {}, 10ms {}, 100ms {}",
+            t.consistent,
+            t.reads,
+            t.fraction * 100.0,
+            at(1),
+            at(10),
+            at(100)
+        );
+    }
     let ss = &report.session;
     let judged: Vec<String> = crate::session::Guarantee::ALL
         .into_iter()
