@@ -155,6 +155,22 @@ pub const CATALOGUE: &[Bug] = &[
         variant: None,
     },
     Bug {
+        name: "first-reply",
+        family: "dynamo",
+        class: "quorums: a read answered before its read quorum replied",
+        reference: "Gifford, \"Weighted voting for replicated data\" (1979): R + W > N makes every read quorum meet every write quorum",
+        scenario: "scenarios/dynamo-strict.yaml",
+        variant: None,
+    },
+    Bug {
+        name: "drop-hints",
+        family: "dynamo",
+        class: "sloppy quorums: a stand-in acknowledges a hinted write it never hands over",
+        reference: "DeCandia et al., \"Dynamo\" (SOSP 2007), section 4.6: hinted handoff",
+        scenario: "scenarios/dynamo-sloppy.yaml",
+        variant: None,
+    },
+    Bug {
         name: "assume-exchanged",
         family: "anneal-sync",
         class: "scheduling: a view trusted before its evidence (sent taken for delivered)",

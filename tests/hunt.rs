@@ -21,7 +21,7 @@ fn out_dir(what: &str) -> PathBuf {
 #[test]
 fn every_catalogued_bug_plants_into_a_shipped_scenario_of_its_family() {
     assert!(CATALOGUE.len() >= 15, "the issue asks for at least 15 bugs");
-    for family in ["raft", "crdt", "gossip", "anneal-sync"] {
+    for family in ["raft", "crdt", "gossip", "anneal-sync", "dynamo"] {
         assert!(CATALOGUE.iter().any(|b| b.family == family), "no bug in {family}");
     }
     for b in CATALOGUE {

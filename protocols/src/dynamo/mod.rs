@@ -14,7 +14,8 @@
 //!   when that replica answers again.
 //! - **Read repair**: replicas that answered a read with an older version are sent the newest.
 //! - **Anti-entropy**: every `anti_entropy`, a node compares [`merkle`] trees of the key ranges
-//!   it shares with one partner and exchanges only the keys in differing leaves.
+//!   it shares with its next partner (in turn, as Cassandra's repair walks its ranges) and
+//!   exchanges only the keys in differing leaves.
 //!
 //! Versions are last-writer-wins timestamps (Cassandra's choice rather than Dynamo's vector
 //! clocks): the coordinator's time in microseconds, kept above every version it has seen, with
@@ -340,6 +341,9 @@ pub struct DynamoNode {
     clock: u64,
     /// The nodes it shares key ranges with.
     partners: Vec<NodeId>,
+    /// The partner of the next anti-entropy exchange: they take turns, from a random first,
+    /// so every pair is reconciled within as many rounds as there are partners.
+    next_partner: usize,
 }
 
 impl DynamoNode {
@@ -649,6 +653,7 @@ impl Protocol for DynamoNode {
             suspects: BTreeMap::new(),
             clock: 0,
             partners: Vec::new(),
+            next_partner: 0,
         }
     }
 
@@ -660,7 +665,8 @@ impl Protocol for DynamoNode {
         self.ring = Ring::of_cluster(ctx.cluster_size(), &self.config.coordinator_ids, self.config.vnodes);
         self.partners = self.ring.partners(ctx.id(), self.config.n as usize);
         self.clock = self.data.store.clock();
-        if self.config.anti_entropy > SimDuration::ZERO {
+        if self.config.anti_entropy > SimDuration::ZERO && !self.partners.is_empty() {
+            self.next_partner = below(ctx.rng(), self.partners.len() as u64) as usize;
             let first = SimDuration(1 + below(ctx.rng(), self.config.anti_entropy.as_nanos()));
             ctx.set_timer(DynamoTimer::AntiEntropy, first);
         }
@@ -715,7 +721,8 @@ impl Protocol for DynamoNode {
             DynamoTimer::Request(req) => self.deadline(ctx, req),
             DynamoTimer::AntiEntropy => {
                 if !self.partners.is_empty() {
-                    let peer = self.partners[below(ctx.rng(), self.partners.len() as u64) as usize];
+                    let peer = self.partners[self.next_partner % self.partners.len()];
+                    self.next_partner += 1;
                     let root = self.tree_with(peer, ctx.id()).hash(0, 0);
                     ctx.send(peer, DynamoMsg::Tree { level: 0, hashes: vec![(0, root)] });
                 }
