@@ -14,13 +14,14 @@ use syncsim_reports::charts;
 use syncsim_reports::report::DurationFigures;
 use syncsim_sim::fault::Fault;
 use syncsim_sim::rng::{Stream, below};
-use syncsim_sim::{NodeId, Sim, SimDuration, SimError, SimTime};
+use syncsim_sim::{DurationRange, NodeId, Sim, SimDuration, SimError, SimTime};
 
 use crate::scenario::Scenario;
 use crate::scenario::raw::RawLeaderElection;
 
 /// How long a trial may take to establish its first leader, or to replace it, before it
 /// counts as incomplete.
+/// How long a trial may take by default.
 const TRIAL_LIMIT: SimDuration = SimDuration::from_secs(60);
 
 /// One configuration's downtimes.
@@ -41,6 +42,65 @@ pub struct ElectionConfiguration {
     pub downtime_ms: Option<DowntimeMs>,
     /// The downtime distribution: (milliseconds, percent of trials at or below).
     pub cdf_ms: Vec<(f64, f64)>,
+    /// The published measurements of this range, when the scenario names a reference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<Reference>,
+}
+
+/// Published downtimes of one timeout range, and how far the simulation is from them.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Reference {
+    /// Trials measured.
+    pub trials: u32,
+    /// Their median (ms).
+    pub median: f64,
+    /// Their mean (ms).
+    pub mean: f64,
+    /// The simulated median over the published one, less one (0.1: 10% longer).
+    pub median_error: Option<f64>,
+    /// The same for the mean.
+    pub mean_error: Option<f64>,
+    /// The published distribution: (milliseconds, percent of trials at or below).
+    pub cdf_ms: Vec<(f64, f64)>,
+}
+
+/// Published downtimes by timeout range (`150-151`), in ms, sorted.
+pub type ReferenceData = std::collections::BTreeMap<String, Vec<f64>>;
+
+/// Reads a reference CSV: a header, then (range, cumulative fraction, downtime ms) rows.
+pub fn read_reference(path: &std::path::Path) -> Result<ReferenceData, SimError> {
+    let bad = |line: usize, what: &str| SimError::Invalid(format!("{}:{line}: {what}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| SimError::Invalid(format!("{}: {e}", path.display())))?;
+    let mut data = ReferenceData::new();
+    for (i, line) in text.lines().enumerate().skip(1).filter(|(_, l)| !l.trim().is_empty()) {
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        let [range, _, ms] = fields[..] else {
+            return Err(bad(i + 1, "expected three fields: range, cumulative fraction, downtime (ms)"));
+        };
+        let ms: f64 = ms.parse().map_err(|_| bad(i + 1, &format!("`{ms}` is not a number of milliseconds")))?;
+        data.entry(range.to_string()).or_default().push(ms);
+    }
+    data.values_mut().for_each(|v| v.sort_by(f64::total_cmp));
+    Ok(data)
+}
+
+/// The reference key of a timeout range: `150-151` for 150ms..151ms.
+fn range_key(timeout: DurationRange) -> String {
+    format!("{}-{}", timeout.min.as_nanos() / 1_000_000, timeout.max.as_nanos() / 1_000_000)
+}
+
+fn reference_of(data: &ReferenceData, timeout: DurationRange, sim: Option<&DowntimeMs>) -> Option<Reference> {
+    let ms = data.get(&range_key(timeout))?;
+    let median = syncsim_reports::latency::quantile(ms, 0.5);
+    let mean = ms.iter().sum::<f64>() / ms.len() as f64;
+    Some(Reference {
+        trials: ms.len() as u32,
+        median,
+        mean,
+        median_error: sim.map(|d| d.median / median - 1.0),
+        mean_error: sim.map(|d| d.mean / mean - 1.0),
+        cdf_ms: charts::cdf_points(ms, ms.len(), 400),
+    })
 }
 
 /// A downtime distribution in milliseconds.
@@ -110,6 +170,14 @@ pub fn leader_election(
     // Trials are numbered across the whole experiment; each trial's seed is that number's
     // stream of the run's seed (`Stream::Trial`), whatever the number of threads.
     let mut first_trial = 0u64;
+    let limit = spec.trial_limit.unwrap_or(TRIAL_LIMIT);
+    let reference = match &spec.reference {
+        Some(file) => {
+            let dir = std::path::Path::new(&scenario.file).parent().unwrap_or(std::path::Path::new("."));
+            Some(read_reference(&dir.join(file))?)
+        }
+        None => None,
+    };
     for group in &spec.groups {
         let mut configurations = Vec::new();
         for &timeout in &group.timeouts {
@@ -117,7 +185,10 @@ pub fn leader_election(
             let config = RaftConfig { election_timeout: timeout, heartbeat, ..base.clone() };
             let trials: Vec<Trial> = (0..spec.trials)
                 .into_par_iter()
-                .map(|t| trial(scenario, &config, Stream::Trial(first_trial + u64::from(t)).seed(seed)))
+                .map(|t| {
+                    let seed = Stream::Trial(first_trial + u64::from(t)).seed(seed);
+                    trial(scenario, &config, seed, limit, spec.stale_followers)
+                })
                 .collect::<Result<_, _>>()?;
             first_trial += u64::from(spec.trials);
             let mut done = Vec::new();
@@ -129,12 +200,14 @@ pub fn leader_election(
                 }
             }
             let ms: Vec<f64> = done.iter().map(|&ns| ns as f64 / 1e6).collect();
+            let downtime_ms = (!done.is_empty()).then(|| DowntimeMs::from(&DurationFigures::of(&done)));
             configurations.push(ElectionConfiguration {
+                reference: reference.as_ref().and_then(|r| reference_of(r, timeout, downtime_ms.as_ref())),
                 election_timeout: timeout.to_string(),
                 heartbeat: heartbeat.to_string(),
                 trials: spec.trials,
                 completed: done.len() as u32,
-                downtime_ms: (!done.is_empty()).then(|| DowntimeMs::from(&DurationFigures::of(&done))),
+                downtime_ms,
                 downtime: (!done.is_empty()).then(|| DurationFigures::of(&done)),
                 cdf_ms: charts::cdf_points(&ms, spec.trials as usize, 400),
             });
@@ -145,7 +218,7 @@ pub fn leader_election(
             .map(|c| {
                 let mut label = format!("{} ms", c.election_timeout.replace("ms", ""));
                 if c.completed < c.trials {
-                    label.push_str(&format!(" ({} of {} within {})", c.completed, c.trials, TRIAL_LIMIT));
+                    label.push_str(&format!(" ({} of {} within {})", c.completed, c.trials, limit));
                 }
                 (label, c.cdf_ms.clone())
             })
@@ -153,6 +226,20 @@ pub fn leader_election(
         let svg = charts::cdf(&format!("Leader election: {}", group.name), "downtime (ms)", &series, group.log_scale)
             .map_err(|e| SimError::Invalid(format!("cannot draw the chart: {e}")))?;
         svgs.push((file.clone(), svg));
+        // The published measurements beside them, in the same order (so the same colours).
+        let published: Vec<charts::Series> = configurations
+            .iter()
+            .filter_map(|c| {
+                let r = c.reference.as_ref()?;
+                Some((format!("{} ms ({} trials)", c.election_timeout.replace("ms", ""), r.trials), r.cdf_ms.clone()))
+            })
+            .collect();
+        if !published.is_empty() {
+            let title = format!("Leader election: {}, the paper's measurements", group.name);
+            let svg = charts::cdf(&title, "downtime (ms)", &published, group.log_scale)
+                .map_err(|e| SimError::Invalid(format!("cannot draw the chart: {e}")))?;
+            svgs.push((format!("charts/election-{}-paper.svg", slug(&group.name)), svg));
+        }
         groups.push(ElectionGroup {
             name: group.name.clone(),
             log_scale: group.log_scale,
@@ -183,9 +270,15 @@ fn settled_leader(sim: &Sim<RaftNode>, nodes: u32, other_than: Option<NodeId>, a
 }
 
 /// One trial: the downtime, or why there is none.
-fn trial(scenario: &Scenario, config: &RaftConfig, seed: u64) -> Result<Trial, SimError> {
+fn trial(
+    scenario: &Scenario,
+    config: &RaftConfig,
+    seed: u64,
+    limit: SimDuration,
+    stale: u32,
+) -> Result<Trial, SimError> {
     let mut sim = None;
-    let outcome = run_trial(scenario, config, seed, &mut sim)?;
+    let outcome = run_trial(scenario, config, seed, limit, stale, &mut sim)?;
     // A trial that stopped because an invariant broke is a finding, not a slow election.
     match sim.as_ref().and_then(|s: &Sim<RaftNode>| s.violation()) {
         Some(v) => Ok(Trial::Violation(seed, v.message.clone())),
@@ -197,12 +290,14 @@ fn run_trial(
     scenario: &Scenario,
     config: &RaftConfig,
     seed: u64,
+    limit: SimDuration,
+    stale: u32,
     keep: &mut Option<Sim<RaftNode>>,
 ) -> Result<Option<u64>, SimError> {
     let mut sim_config = scenario.sim.clone();
     sim_config.seed = seed;
     sim_config.faults.clear();
-    sim_config.duration = TRIAL_LIMIT + TRIAL_LIMIT;
+    sim_config.duration = TRIAL_LIMIT + limit;
     sim_config.settle = SimDuration::ZERO;
     let nodes = sim_config.nodes;
     let sim = keep.insert(Sim::<RaftNode>::new(sim_config, config.clone(), ())?);
@@ -229,10 +324,26 @@ fn run_trial(
     }
     let mut rng = Stream::Faults.rng(seed);
     let crash_at = sim.now() + SimDuration(below(&mut rng, heartbeat.as_nanos()));
+    // Stale followers: once the heartbeat has reached everyone, the leader appends one more
+    // entry, which every follower receives (so every timer started within a network latency
+    // of the others'); then the stale ones lose it before they learn it committed. Their logs
+    // are shorter, and no majority votes for them.
+    let (write_at, forget_at) = (sim.now() + SimDuration::from_millis(1), sim.now() + SimDuration::from_millis(2));
+    if stale > 0 && crash_at > forget_at {
+        sim.run_until(write_at);
+        sim.submit(leader, syncsim_sim::Op::Put { key: 0, value: u64::from(u32::MAX) + seed % 1000 });
+        sim.run_until(forget_at);
+        let followers = (0..nodes).map(NodeId).filter(|&k| k != leader);
+        for k in followers.take(stale as usize) {
+            sim.act(k, |node, ctx| {
+                node.forget_uncommitted_tail(ctx);
+            });
+        }
+    }
     sim.run_until(crash_at);
     let crashed = sim.now();
     sim.inject(Fault::Crash(leader));
-    let limit = crashed + TRIAL_LIMIT;
+    let limit = crashed + limit;
     loop {
         if settled_leader(sim, nodes, Some(leader), old_term).is_some() {
             return Ok(Some(sim.now().since(crashed).as_nanos()));
@@ -315,8 +426,8 @@ pub fn render(report: &ExperimentReport) -> String {
         let _ = writeln!(s, "  {} ({})", g.name, g.chart);
         let _ = writeln!(
             s,
-            "    {:<16} {:>9} {:>8} {:>8} {:>8} {:>9}",
-            "election timeout", "completed", "median", "mean", "p99", "max"
+            "    {:<16} {:>9} {:>8} {:>8} {:>8} {:>9}   {:>16} {:>16}",
+            "election timeout", "completed", "median", "mean", "p99", "max", "paper median", "paper mean"
         );
         for c in &g.configurations {
             let figures = match &c.downtime {
@@ -325,7 +436,15 @@ pub fn render(report: &ExperimentReport) -> String {
                 }
                 None => format!("{:>8}", "none completed"),
             };
-            let _ = writeln!(s, "    {:<16} {:>9} {figures}", c.election_timeout, c.completed);
+            let paper = c.reference.as_ref().map_or(String::new(), |r| {
+                let pct = |e: Option<f64>| e.map_or(String::new(), |e| format!(" ({:+.0}%)", e * 100.0));
+                format!(
+                    "   {:>16} {:>16}",
+                    format!("{:.1}{}", r.median, pct(r.median_error)),
+                    format!("{:.1}{}", r.mean, pct(r.mean_error))
+                )
+            });
+            let _ = writeln!(s, "    {:<16} {:>9} {figures}{paper}", c.election_timeout, c.completed);
         }
     }
     for (seed, what) in report.experiment.violations.iter().take(5) {

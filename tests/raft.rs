@@ -166,15 +166,16 @@ fn lease_reads_are_safe_under_clock_skew_only_when_configured_for_it() {
     assert_eq!(safe_verdict, Verdict::Linearizable, "the read did not trust the lease: {waited:?}");
 }
 
+/// The shipped election experiment against the paper's own measurements (Ongaro's per-trial
+/// data, tests/data/raft-figure16/): every line's median and mean within 20%, except
+/// 150–155 ms, which the model elects too fast (docs/fidelity.md), and 150–150 ms, judged on
+/// the trials that elected a leader within the 20-minute limit. Also the figure's shape.
 #[test]
-fn the_election_experiment_reproduces_the_shape_of_the_papers_figure() {
-    let s = load("scenarios/raft-election.yaml");
-    let mut s = s.clone();
+fn the_election_experiment_reproduces_figure_16() {
+    let mut s = load("scenarios/raft-election.yaml");
     let Some(RawExperiment::LeaderElection(spec)) = &mut s.raw.experiment else { panic!("an experiment") };
-    spec.trials = 200;
+    spec.trials = 300;
     let (a, _) = experiment::run(&s, 1).unwrap();
-    let (b, _) = experiment::run(&s, 1).unwrap();
-    assert_eq!(serde_json::to_string(&a).unwrap(), serde_json::to_string(&b).unwrap(), "same seed, same results");
     let config = |timeout: &str| {
         a.experiment
             .groups
@@ -184,12 +185,26 @@ fn the_election_experiment_reproduces_the_shape_of_the_papers_figure() {
             .unwrap()
             .clone()
     };
+    for c in a.experiment.groups.iter().flat_map(|g| &g.configurations) {
+        let r = c.reference.as_ref().expect("the paper measured every line");
+        let (m, mean) = (r.median_error.unwrap(), r.mean_error.unwrap());
+        println!(
+            "{:>14}: {} of {} done, median {:+.0}%, mean {:+.0}%",
+            c.election_timeout,
+            c.completed,
+            c.trials,
+            m * 100.0,
+            mean * 100.0
+        );
+        if c.election_timeout != "150ms..155ms" {
+            assert!(m.abs() <= 0.2 && mean.abs() <= 0.2, "{}: median {m:+.2}, mean {mean:+.2}", c.election_timeout);
+        }
+    }
     let (none, tiny, five, wide) =
         (config("150ms"), config("150ms..151ms"), config("150ms..155ms"), config("150ms..300ms"));
-    assert!(none.completed < none.trials / 2, "without randomness split votes go on and on: {} done", none.completed);
-    // A configuration where no trial completed has no downtime figures, not zeros.
-    assert_eq!(none.downtime.is_none(), none.completed == 0);
+    assert!(none.completed * 10 >= none.trials * 8, "identical timeouts elect, slowly: {} done", none.completed);
     let d = |c: &experiment::ElectionConfiguration| c.downtime.clone().expect("some trials completed");
+    assert!(d(&none).p50_ns > 10 * d(&tiny).p50_ns, "without randomness elections take tens of seconds");
     let (tiny, five, wide) = (d(&tiny), d(&five), d(&wide.clone()));
     assert!(tiny.p50_ns > five.p50_ns, "1 ms of randomness is slower than 5 ms");
     assert!(five.p99_ns > wide.p99_ns, "more randomness shortens the tail");
@@ -198,6 +213,12 @@ fn the_election_experiment_reproduces_the_shape_of_the_papers_figure() {
     assert!(wide.p50_ns > 75_000_000 && wide.max_ns < 1_000_000_000, "{wide:?}");
     let (fast, slow) = (config("25ms..50ms"), config("100ms..200ms"));
     assert!(d(&fast).p50_ns < d(&slow).p50_ns, "a smaller minimum elects sooner");
+    // Same seed, same results (on the cheaper group).
+    let Some(RawExperiment::LeaderElection(spec)) = &mut s.raw.experiment else { unreachable!() };
+    spec.groups.remove(0);
+    let (b, _) = experiment::run(&s, 1).unwrap();
+    let (c, _) = experiment::run(&s, 1).unwrap();
+    assert_eq!(serde_json::to_string(&b).unwrap(), serde_json::to_string(&c).unwrap(), "same seed, same results");
 }
 
 #[test]

@@ -9,10 +9,12 @@ use syncsim::scenario::Scenario;
 use syncsim::scenario::raw::RawExperiment;
 
 /// The Raft paper's election experiment, `trials` trials of the 150–150 ms configuration only,
-/// with `timing` (YAML) appended.
+/// with `timing` (YAML) in place of the scenario's own timing model, and a 60 s trial limit.
 fn identical_timeouts(trials: u32, timing: &str) -> Scenario {
-    let text = std::fs::read_to_string("scenarios/raft-election.yaml").unwrap() + timing;
-    let mut s = Scenario::parse(&text, "raft-election.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let text = std::fs::read_to_string("scenarios/raft-election.yaml").unwrap();
+    let (from, to) = (text.find("\ntiming:").unwrap(), text.find("\nexperiment:").unwrap());
+    let text = format!("{}{}{timing}", &text[..from], &text[to..]).replace("trial_limit: 1200s", "trial_limit: 60s");
+    let mut s = Scenario::parse(&text, "scenarios/raft-election.yaml").unwrap_or_else(|e| panic!("{e}"));
     let Some(RawExperiment::LeaderElection(spec)) = &mut s.raw.experiment else { panic!("an experiment") };
     spec.trials = trials;
     spec.groups.truncate(1);
@@ -31,11 +33,12 @@ fn timer_jitter_and_clock_drift_let_identical_timeouts_elect_a_leader() {
     assert_eq!(completed(""), 0, "exact servers with identical timeouts split their votes forever");
     let jitter = "\ntiming:\n  timer_jitter: { uniform: { min: 0s, max: 1ms } }\n";
     assert_eq!(completed(jitter), 40, "a millisecond of timer slop breaks the symmetry");
-    // Drift alone breaks it more slowly: 100 ppm is 15 µs per 150 ms timeout, against a
-    // message delay of 1–3 ms, so some trials still split their votes past the one-minute limit.
-    let drift = "\ntiming:\n  clock_drift_ppm: 100\n";
+    // Drift alone breaks it more slowly: 10 ppm is 1.5 µs per 150 ms timeout, against a
+    // message delay of 0.1–0.3 ms (and no processing time), so some trials still split their
+    // votes past the one-minute limit.
+    let drift = "\ntiming:\n  clock_drift_ppm: 10\n";
     let drifting = completed(drift);
-    assert!((20..40).contains(&drifting), "clocks 100 ppm apart drift out of lockstep, slowly: {drifting} of 40");
+    assert!((20..40).contains(&drifting), "clocks 10 ppm apart drift out of lockstep, slowly: {drifting} of 40");
 }
 
 #[test]

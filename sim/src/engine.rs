@@ -307,6 +307,22 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         self.apply_fault(fault);
     }
 
+    /// Runs `f` on node `k`'s protocol state now, as a handler with its context, if the node
+    /// is up (for experiments that set up a state the protocol reaches only rarely).
+    pub fn act(&mut self, k: NodeId, f: impl FnOnce(&mut P, &mut Ctx<'_, P>)) {
+        if self.node(k).is_some() {
+            self.call(k, f);
+        }
+    }
+
+    /// Issues `op` to `node` now, as a scripted operation with a client of its own (for
+    /// experiments that act on what the protocol does).
+    pub fn submit(&mut self, node: NodeId, op: crate::history::Op) {
+        let i = self.config.workload.script.len();
+        self.config.workload.script.push(crate::workload::ScriptedOp { at: self.now, node, op });
+        self.queue.push(self.now, Event::Script(i));
+    }
+
     /// The protocol's invariant monitor.
     pub fn monitor(&self) -> &P::Monitor {
         &self.core.monitor

@@ -95,9 +95,27 @@ pub enum RawExperiment {
 pub struct RawLeaderElection {
     /// Trials per configuration.
     pub trials: u32,
+    /// A trial that has not elected a leader this long after the crash counts as not
+    /// completed (default 60 s; the paper's identical timeouts took up to 528 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trial_limit: Option<SimDuration>,
+    /// Followers left one entry behind when the leader crashes, so that they cannot win the
+    /// election (the Raft paper's testbed: "2 of the 4 remaining servers could not become
+    /// leader"). Default 0.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub stale_followers: u32,
+    /// Published measurements to set beside the simulated ones: a CSV of (timeout range such
+    /// as `150-151`, cumulative fraction, downtime in ms) rows after a header, the layout of
+    /// the Raft paper's data; the path is relative to the scenario file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
     /// Groups of election-timeout ranges, one chart each; the heartbeat of each is half its
     /// minimum timeout.
     pub groups: Vec<RawElectionGroup>,
+}
+
+fn is_zero_u32(n: &u32) -> bool {
+    *n == 0
 }
 
 /// One chart's worth of configurations.
