@@ -155,11 +155,6 @@ pub enum Sampler {
 }
 
 impl Sampler {
-    /// True for the constant zero, which draws nothing and adds nothing.
-    pub fn is_zero(&self) -> bool {
-        *self == Sampler::Constant(0)
-    }
-
     /// Draws one latency.
     #[inline]
     pub fn sample(&self, rng: &mut SimRng) -> SimDuration {

@@ -65,7 +65,6 @@ pub struct DynamoConfig {
     /// Nodes that join no ring: they coordinate requests and hold no data (Cassandra's
     /// `join_ring: false`), so every replica a request reaches is across the network, as in
     /// PBS's WARS model.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub coordinators: Vec<String>,
     /// `coordinators` as node numbers (filled in at launch).
     #[serde(skip)]

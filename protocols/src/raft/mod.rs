@@ -112,10 +112,10 @@ pub struct RaftConfig {
     /// Time to make state durable (an fsync): votes and append replies wait this long,
     /// batched (group commit). 0s: instant.
     pub disk_latency: SimDuration,
-    /// Added to `disk_latency` at each fsync, drawn afresh: real fsyncs vary (a queue in the
-    /// drive, a journal commit). Constant zero by default.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub disk_jitter: syncsim_sim::dist::Latency,
+    /// The mean of an exponential delay added to `disk_latency` at each fsync, drawn afresh:
+    /// real fsyncs vary (a queue in the drive, a journal commit), so an fsync takes
+    /// `disk_latency` plus a long-tailed extra. 0s: every fsync takes `disk_latency`.
+    pub disk_jitter: SimDuration,
     /// Check Raft's invariants while running.
     pub check_invariants: bool,
     /// A planted bug (test builds only).
@@ -137,7 +137,7 @@ impl Default for RaftConfig {
             forward: true,
             dedup_window: 10_000,
             disk_latency: SimDuration::ZERO,
-            disk_jitter: syncsim_sim::dist::Latency::Constant(SimDuration::ZERO),
+            disk_jitter: SimDuration::ZERO,
             check_invariants: true,
             bug: Bug::None,
         }
@@ -165,9 +165,6 @@ impl RaftConfig {
         }
         if self.max_batch == 0 {
             return bad("max_batch", "must be at least 1".into());
-        }
-        if let Err(e) = self.disk_jitter.validate() {
-            return bad("disk_jitter", e);
         }
         self.bug.check()?;
         if self.reads == Reads::Lease && !self.check_quorum {
@@ -203,7 +200,7 @@ impl Family for RaftNode {
             Param::new("forward", "followers forward client requests to the leader"),
             Param::new("dedup_window", "entries for which retried updates are recognised"),
             Param::new("disk_latency", "fsync time: votes and append replies wait for it (0s: none)"),
-            Param::new("disk_jitter", "a latency distribution added to disk_latency at each fsync"),
+            Param::new("disk_jitter", "mean of an exponential extra added to disk_latency at each fsync (0s: none)"),
             Param::new("check_invariants", "check Raft's safety properties while running"),
         ]
         .into_iter()
@@ -232,10 +229,6 @@ impl Family for RaftNode {
     fn launch<L: Launch>(config: &RaftConfig, _: &[String], launch: L) -> L::Output {
         launch.launch::<RaftNode>(config.clone())
     }
-}
-
-fn is_zero(l: &syncsim_sim::dist::Latency) -> bool {
-    *l == syncsim_sim::dist::Latency::Constant(SimDuration::ZERO)
 }
 
 /// The replicated key-value state machine, with the results of applied requests so that a
@@ -477,7 +470,7 @@ pub struct RaftNode {
     id: NodeId,
     nodes: u32,
     config: RaftConfig,
-    /// `config.disk_jitter`, ready to draw.
+    /// The exponential of `config.disk_jitter`, ready to draw.
     disk_jitter: syncsim_sim::dist::Sampler,
     // Durable.
     term: u64,
@@ -761,12 +754,16 @@ impl RaftNode {
 
     /// Sends a reply that reports durable state once the disk has written it.
     fn persist(&mut self, ctx: &mut Ctx<'_, Self>, to: NodeId, msg: RaftMsg) {
-        if self.config.disk_latency == SimDuration::ZERO && self.disk_jitter.is_zero() {
+        if self.config.disk_latency == SimDuration::ZERO && self.config.disk_jitter == SimDuration::ZERO {
             ctx.send(to, msg);
             return;
         }
         if self.unsynced.is_empty() {
-            let jitter = self.disk_jitter.sample(ctx.rng());
+            let jitter = if self.config.disk_jitter == SimDuration::ZERO {
+                SimDuration::ZERO
+            } else {
+                self.disk_jitter.sample(ctx.rng())
+            };
             ctx.set_timer(RaftTimer::Disk, self.config.disk_latency + jitter);
         }
         self.unsynced.push((to, msg));
@@ -1052,7 +1049,7 @@ impl Protocol for RaftNode {
             id,
             nodes: 0,
             config: config.clone(),
-            disk_jitter: config.disk_jitter.sampler(),
+            disk_jitter: syncsim_sim::dist::Latency::Exponential { mean: config.disk_jitter }.sampler(),
             term,
             voted_for,
             log,
