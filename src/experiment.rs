@@ -19,9 +19,8 @@ use syncsim_sim::{DurationRange, NodeId, Sim, SimDuration, SimError, SimTime};
 use crate::scenario::Scenario;
 use crate::scenario::raw::RawLeaderElection;
 
-/// How long a trial may take to establish its first leader, or to replace it, before it
-/// counts as incomplete.
-/// How long a trial may take by default.
+/// How long a trial may take to establish its first leader, and by default to replace it,
+/// before it counts as incomplete (`trial_limit` sets the second).
 const TRIAL_LIMIT: SimDuration = SimDuration::from_secs(60);
 
 /// One configuration's downtimes.
@@ -35,6 +34,9 @@ pub struct ElectionConfiguration {
     pub trials: u32,
     /// Trials in which a new leader took over within the limit.
     pub completed: u32,
+    /// Trials in which the stale followers lost their entry before the crash (the others
+    /// crashed the leader while that write was still on its way).
+    pub stale_set_up: u32,
     /// Downtime percentiles, in nanoseconds; `None` when no trial completed (there is no
     /// downtime to measure, and a zero would read as an instant election).
     pub downtime: Option<DurationFigures>,
@@ -183,7 +185,7 @@ pub fn leader_election(
         for &timeout in &group.timeouts {
             let heartbeat = SimDuration(timeout.min.as_nanos() / 2);
             let config = RaftConfig { election_timeout: timeout, heartbeat, ..base.clone() };
-            let trials: Vec<Trial> = (0..spec.trials)
+            let trials: Vec<(Trial, bool)> = (0..spec.trials)
                 .into_par_iter()
                 .map(|t| {
                     let seed = Stream::Trial(first_trial + u64::from(t)).seed(seed);
@@ -192,7 +194,8 @@ pub fn leader_election(
                 .collect::<Result<_, _>>()?;
             first_trial += u64::from(spec.trials);
             let mut done = Vec::new();
-            for t in trials {
+            let stale_set_up = trials.iter().filter(|t| t.1).count() as u32;
+            for (t, _) in trials {
                 match t {
                     Trial::Done(ns) => done.push(ns),
                     Trial::Incomplete => {}
@@ -202,6 +205,7 @@ pub fn leader_election(
             let ms: Vec<f64> = done.iter().map(|&ns| ns as f64 / 1e6).collect();
             let downtime_ms = (!done.is_empty()).then(|| DowntimeMs::from(&DurationFigures::of(&done)));
             configurations.push(ElectionConfiguration {
+                stale_set_up,
                 reference: reference.as_ref().and_then(|r| reference_of(r, timeout, downtime_ms.as_ref())),
                 election_timeout: timeout.to_string(),
                 heartbeat: heartbeat.to_string(),
@@ -276,14 +280,15 @@ fn trial(
     seed: u64,
     limit: SimDuration,
     stale: u32,
-) -> Result<Trial, SimError> {
+) -> Result<(Trial, bool), SimError> {
     let mut sim = None;
-    let outcome = run_trial(scenario, config, seed, limit, stale, &mut sim)?;
+    let (outcome, staled) = run_trial(scenario, config, seed, limit, stale, &mut sim)?;
     // A trial that stopped because an invariant broke is a finding, not a slow election.
-    match sim.as_ref().and_then(|s: &Sim<RaftNode>| s.violation()) {
-        Some(v) => Ok(Trial::Violation(seed, v.message.clone())),
-        None => Ok(outcome.map_or(Trial::Incomplete, Trial::Done)),
-    }
+    let trial = match sim.as_ref().and_then(|s: &Sim<RaftNode>| s.violation()) {
+        Some(v) => Trial::Violation(seed, v.message.clone()),
+        None => outcome.map_or(Trial::Incomplete, Trial::Done),
+    };
+    Ok((trial, staled))
 }
 
 fn run_trial(
@@ -293,7 +298,7 @@ fn run_trial(
     limit: SimDuration,
     stale: u32,
     keep: &mut Option<Sim<RaftNode>>,
-) -> Result<Option<u64>, SimError> {
+) -> Result<(Option<u64>, bool), SimError> {
     let mut sim_config = scenario.sim.clone();
     sim_config.seed = seed;
     sim_config.faults.clear();
@@ -306,7 +311,7 @@ fn run_trial(
     let warm_up = SimTime::ZERO + config.election_timeout.max + config.election_timeout.max;
     let leader = loop {
         if !sim.step() || sim.now() > SimTime::ZERO + TRIAL_LIMIT {
-            return Ok(None);
+            return Ok((None, false));
         }
         if sim.now() >= warm_up
             && let Some(l) = settled_leader(sim, nodes, None, 0)
@@ -319,25 +324,36 @@ fn run_trial(
     let rounds = sim.node(leader).expect("leads").rounds();
     while sim.node(leader).is_some_and(|n| n.is_leader() && n.rounds() == rounds) {
         if !sim.step() {
-            return Ok(None);
+            return Ok((None, false));
         }
     }
     let mut rng = Stream::Faults.rng(seed);
     let crash_at = sim.now() + SimDuration(below(&mut rng, heartbeat.as_nanos()));
+    let mut staled = false;
     // Stale followers: once the heartbeat has reached everyone, the leader appends one more
-    // entry, which every follower receives (so every timer started within a network latency
-    // of the others'); then the stale ones lose it before they learn it committed. Their logs
-    // are shorter, and no majority votes for them.
-    let (write_at, forget_at) = (sim.now() + SimDuration::from_millis(1), sim.now() + SimDuration::from_millis(2));
-    if stale > 0 && crash_at > forget_at {
+    // entry; as soon as every follower holds it (each restarting its timer on receipt, so all
+    // within a network latency of one another), the stale ones lose it, before they can learn
+    // it committed. Their logs are shorter, and no majority votes for them. A crash drawn
+    // before that is done crashes the leader with the write in flight (counted apart).
+    let write_at = sim.now() + SimDuration::from_millis(1);
+    if stale > 0 && crash_at > write_at {
         sim.run_until(write_at);
+        let target = sim.node(leader).map_or(0, |n| n.last_index()) + 1;
         sim.submit(leader, syncsim_sim::Op::Put { key: 0, value: u64::from(u32::MAX) + seed % 1000 });
-        sim.run_until(forget_at);
-        let followers = (0..nodes).map(NodeId).filter(|&k| k != leader);
-        for k in followers.take(stale as usize) {
-            sim.act(k, |node, ctx| {
-                node.forget_uncommitted_tail(ctx);
-            });
+        let followers: Vec<NodeId> = (0..nodes).map(NodeId).filter(|&k| k != leader).collect();
+        let all_hold =
+            |sim: &Sim<RaftNode>| followers.iter().all(|&k| sim.node(k).is_some_and(|n| n.last_index() >= target));
+        while !all_hold(sim) && sim.now() < crash_at {
+            if !sim.step() {
+                return Ok((None, false));
+            }
+        }
+        if all_hold(sim) && sim.now() < crash_at {
+            let mut lost = 0;
+            for &k in followers.iter().take(stale as usize) {
+                sim.act(k, |node, ctx| lost += u32::from(node.forget_uncommitted_tail(ctx)));
+            }
+            staled = lost == stale;
         }
     }
     sim.run_until(crash_at);
@@ -346,10 +362,10 @@ fn run_trial(
     let limit = crashed + limit;
     loop {
         if settled_leader(sim, nodes, Some(leader), old_term).is_some() {
-            return Ok(Some(sim.now().since(crashed).as_nanos()));
+            return Ok((Some(sim.now().since(crashed).as_nanos()), staled));
         }
         if !sim.step() || sim.now() > limit {
-            return Ok(None);
+            return Ok((None, staled));
         }
     }
 }

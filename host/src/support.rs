@@ -76,6 +76,9 @@ pub fn check(config: &SimConfig, mode: Mode) -> Vec<Unsupported> {
     if net.regions.is_some() {
         no("network.regions", format!("{who} has one link behaviour for every pair of nodes, not one per region"));
     }
+    if !net.kinds.is_empty() {
+        no("network.kinds", format!("{who} has one link behaviour for every message, not one per message kind"));
+    }
     if !net.links.is_empty() {
         no("network.links", format!("{who} has one link behaviour for every pair of nodes, not one per link"));
     }

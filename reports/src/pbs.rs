@@ -68,7 +68,7 @@ struct Put {
 /// Judges every successful read of a register in `history`.
 pub fn judge(history: &History) -> Vec<Judged> {
     let mut by_value: BTreeMap<(Key, u64), Put> = BTreeMap::new();
-    // Per key, the completed puts as (completion, call), sorted by completion.
+    // Per key, the completed puts as (completion, call).
     let mut completed: BTreeMap<Key, Vec<(u64, u64)>> = BTreeMap::new();
     for e in history.entries() {
         if let Op::Put { key, value } = e.op {
@@ -81,7 +81,20 @@ pub fn judge(history: &History) -> Vec<Judged> {
             }
         }
     }
-    completed.values_mut().for_each(|v| v.sort_unstable());
+    // Sorted by completion, each with the latest call among the puts completed by then: a read
+    // that returns a put completed before that call missed a write that followed it.
+    let completed: BTreeMap<Key, Vec<(u64, u64)>> = completed
+        .into_iter()
+        .map(|(key, mut puts)| {
+            puts.sort_unstable();
+            let mut latest_call = 0;
+            for p in &mut puts {
+                latest_call = latest_call.max(p.1);
+                p.1 = latest_call;
+            }
+            (key, puts)
+        })
+        .collect();
     let mut out = Vec::new();
     for e in history.entries() {
         let (Op::Get { key }, Outcome::Ok(Output::Value(value))) = (&e.op, &e.outcome) else { continue };
@@ -90,9 +103,9 @@ pub fn judge(history: &History) -> Vec<Judged> {
         if before == 0 {
             continue;
         }
-        let (last_ret, last_call) = puts[before - 1];
+        let (last_ret, latest_call) = puts[before - 1];
         let consistent =
-            value.and_then(|v| by_value.get(&(*key, v))).is_some_and(|p| p.ret.is_none_or(|r| r >= last_call));
+            value.and_then(|v| by_value.get(&(*key, v))).is_some_and(|p| p.ret.is_none_or(|r| r >= latest_call));
         out.push(Judged { t_ns: e.call.0 - last_ret, consistent });
     }
     out
@@ -192,5 +205,20 @@ mod tests {
         assert_eq!((t.reads, t.consistent), (4, 2));
         assert_eq!(t.at(1_200_000), Some(1.0), "the 1–1.5 ms bin holds the one consistent read");
         assert_eq!(t.at(3_500_000), Some(0.0));
+    }
+
+    #[test]
+    fn a_read_that_returns_a_write_overtaken_by_a_completed_one_is_stale_whatever_was_last() {
+        // a [0, 2] then b [3, 4]; c [1, 10] overlaps both and completes last. A read at 11 that
+        // returns a missed b, which began after a ended and completed before the read.
+        let mut h = History::new();
+        op(&mut h, Op::Put { key: 1, value: 10 }, 0, 2, Output::Done);
+        op(&mut h, Op::Put { key: 1, value: 20 }, 3, 4, Output::Done);
+        op(&mut h, Op::Put { key: 1, value: 30 }, 1, 10, Output::Done);
+        op(&mut h, Op::Get { key: 1 }, 11, 12, Output::Value(Some(10)));
+        op(&mut h, Op::Get { key: 1 }, 11, 12, Output::Value(Some(20)));
+        op(&mut h, Op::Get { key: 1 }, 11, 12, Output::Value(Some(30)));
+        let got: Vec<bool> = judge(&h).iter().map(|j| j.consistent).collect();
+        assert_eq!(got, vec![false, true, true]);
     }
 }

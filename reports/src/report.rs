@@ -357,8 +357,8 @@ pub struct Report {
     pub sec: Option<SecCheck>,
     /// How stale reads were, for eventually consistent protocols.
     pub staleness: Option<StalenessStats>,
-    /// Read consistency against time since commit (PBS t-visibility), for register stores
-    /// that do not claim linearizability.
+    /// Read consistency against time since commit (PBS t-visibility), for eventually
+    /// consistent register stores.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub t_visibility: Option<crate::pbs::TVisibility>,
     /// Read-your-writes, monotonic reads and monotonic writes per client.
@@ -592,9 +592,10 @@ impl Report {
     }
 
     fn t_visibility_check(&self) -> Result<&crate::pbs::TVisibility, String> {
-        let t = self.t_visibility.as_ref().ok_or_else(|| {
-            "read consistency is judged only for register stores that do not claim linearizability".to_string()
-        })?;
+        let t = self
+            .t_visibility
+            .as_ref()
+            .ok_or_else(|| "read consistency is judged only for eventually consistent register stores".to_string())?;
         if t.reads == 0 {
             return Err("no read followed a completed write to its key".into());
         }

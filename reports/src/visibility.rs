@@ -165,7 +165,10 @@ impl VisibilityTracker {
             if live_count > 0 {
                 missed += (live_count - reached) as f64 / live_count as f64;
             }
-            if reached == live_count {
+            if live_count == 0 {
+                // Every replica that holds its key is down: where it is cannot be told.
+                partial += 1;
+            } else if reached == live_count {
                 let delay = latest.saturating_sub(e.call.0);
                 everywhere.push(delay);
                 if let Some(r) = round.filter(|r| r.as_nanos() > 0) {

@@ -79,8 +79,9 @@ pub struct NetworkConfig {
     /// Per-link overrides.
     pub links: Vec<LinkOverride>,
     /// Latencies of their own for messages of these kinds ([`crate::Message::kind`]), on
-    /// every hop in place of the link's: a write that waits on a disk, say, against the acks
-    /// and reads that do not (PBS's WARS model). Loss, duplication and cuts still apply.
+    /// every hop in place of the link's (a region's, a per-link override's and a latency
+    /// fault's included): a write that waits on a disk, say, against the acks and reads that
+    /// do not (PBS's WARS model). Loss, duplication and cuts still apply.
     pub kinds: Vec<(String, Latency)>,
 }
 

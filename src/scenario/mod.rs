@@ -27,7 +27,7 @@ pub use raw::RawScenario;
 pub const MAX_FILE_BYTES: u64 = 4 << 20;
 
 /// A scenario file as read: one scenario, or a scenario listing `variants:` (the same
-/// workload and faults under several protocols), which runs as each of its variants and never
+/// workload and faults under several protocols or networks), which runs as each of its variants and never
 /// as itself. Commands that take a file read it as this; code that runs one scenario takes a
 /// [`Scenario`], so nothing outside this module asks whether a file has variants.
 #[derive(Clone, Debug)]

@@ -18,8 +18,9 @@
 //!   exchanges only the keys in differing leaves.
 //!
 //! Versions are last-writer-wins timestamps (Cassandra's choice rather than Dynamo's vector
-//! clocks): the coordinator's time in microseconds, kept above every version it has seen, with
-//! the coordinator's id to break ties.
+//! clocks): the coordinator's time in microseconds, kept above every version it issued or
+//! stored, with the coordinator's id to break ties. Like Cassandra's, they trust the clocks: a
+//! write made on a clock running behind can lose to an older one.
 
 pub mod merkle;
 pub mod ring;
@@ -115,9 +116,15 @@ impl DynamoConfig {
                     format!("unknown node `{c}` (nodes: {})", nodes.join(", ")),
                 ));
             }
+            if self.coordinators[..i].contains(c) {
+                return Err((format!("coordinators[{i}]"), format!("`{c}` is listed twice")));
+            }
         }
-        let ring = nodes.len() - self.coordinators.len();
-        if self.n == 0 || self.n as usize > ring.max(1) {
+        let ring = nodes.len().saturating_sub(self.coordinators.len());
+        if ring == 0 {
+            return Err(("coordinators".into(), "every node only coordinates: none holds data".into()));
+        }
+        if self.n == 0 || self.n as usize > ring {
             return Err((
                 "n".into(),
                 format!("n must be between 1 and the number of nodes on the ring ({ring}), not {}", self.n),
@@ -533,7 +540,10 @@ impl DynamoNode {
             self.pending.remove(&req);
             return;
         }
-        let stand_for: Vec<NodeId> = silent.iter().map(|a| a.1).collect();
+        let mut stand_for: Vec<NodeId> = silent.iter().map(|a| a.1).collect();
+        // A replica and its silent stand-in need one new stand-in between them, not two.
+        stand_for.sort_unstable();
+        stand_for.dedup();
         let more = self.targets(p.key, now, &p.asked, &stand_for);
         let p = self.pending.get_mut(&req).expect("pending");
         p.retries += 1;

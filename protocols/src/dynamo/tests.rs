@@ -166,5 +166,9 @@ fn quorums_are_checked_against_n_and_the_ring() {
     assert_eq!(bad(DynamoConfig { w: 0, ..DynamoConfig::default() }), "w");
     assert_eq!(bad(DynamoConfig { n: 4, coordinators: vec!["n3".into()], ..DynamoConfig::default() }), "n");
     assert_eq!(bad(DynamoConfig { coordinators: vec!["n9".into()], ..DynamoConfig::default() }), "coordinators[0]");
+    let twice = vec!["n3".into(), "n3".into()];
+    assert_eq!(bad(DynamoConfig { n: 1, coordinators: twice, ..DynamoConfig::default() }), "coordinators[1]");
+    let all: Vec<String> = nodes.clone();
+    assert_eq!(bad(DynamoConfig { n: 1, r: 1, w: 1, coordinators: all, ..DynamoConfig::default() }), "coordinators");
     assert!(DynamoConfig { n: 3, coordinators: vec!["n3".into()], ..DynamoConfig::default() }.validate(&nodes).is_ok());
 }
