@@ -13,6 +13,15 @@ fn run(path: &str) -> RunResult {
     runner::run(&s, s.raw.seed, false).unwrap()
 }
 
+/// Runs the `syncsim` binary with `args` and `--out` a fresh folder named after `what`;
+/// returns the folder and what the process gave back.
+fn syncsim_out(what: &str, args: &[&str]) -> (std::path::PathBuf, std::process::Output) {
+    let dir = std::env::temp_dir().join(format!("syncsim-{what}-{}", std::process::id()));
+    let out =
+        std::process::Command::new(env!("CARGO_BIN_EXE_syncsim")).args(args).arg("--out").arg(&dir).output().unwrap();
+    (dir, out)
+}
+
 fn chart<'a>(charts: &'a [Chart], file: &str) -> &'a str {
     &charts.iter().find(|c| c.file == file).unwrap_or_else(|| panic!("no {file}")).svg
 }
@@ -231,12 +240,7 @@ fn summary_and_page_carry_the_outcome_checks_and_charts() {
 /// same colour everywhere, the fault windows at the scenario's times.
 #[test]
 fn compare_writes_a_page_with_the_spread_across_seeds() {
-    let dir = std::env::temp_dir().join(format!("syncsim-compare-{}", std::process::id()));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syncsim"))
-        .args(["compare", "scenarios/compare-sync.yaml", "--seeds", "20", "--out"])
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let (dir, out) = syncsim_out("compare", &["compare", "scenarios/compare-sync.yaml", "--seeds", "20"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     let json: serde_json::Value =
@@ -302,12 +306,8 @@ fn compare_writes_a_page_with_the_spread_across_seeds() {
 /// is also written in the Chrome trace-event format for Perfetto.
 #[test]
 fn a_window_gets_a_space_time_diagram_and_the_trace_opens_in_perfetto() {
-    let dir = std::env::temp_dir().join(format!("syncsim-window-{}", std::process::id()));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syncsim"))
-        .args(["run", "scenarios/raft-leader-partition.yaml", "--window", "9.95s..10.25s", "--out"])
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let (dir, out) =
+        syncsim_out("window", &["run", "scenarios/raft-leader-partition.yaml", "--window", "9.95s..10.25s"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
     let svg = std::fs::read_to_string(dir.join("charts/spacetime.svg")).unwrap();
     assert_shows(
@@ -424,12 +424,7 @@ fn read_consistency_is_plotted_against_the_time_since_commit() {
     let html = page::html(&r.report, &charts, &[]);
     assert!(html.contains(&format!("Read consistency: {} of {} reads", t.consistent, t.reads)), "the page says it");
 
-    let dir = std::env::temp_dir().join(format!("syncsim-pbs-{}", std::process::id()));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syncsim"))
-        .args(["compare", "scenarios/pbs.yaml", "--seeds", "1", "--out"])
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let (dir, out) = syncsim_out("pbs", &["compare", "scenarios/pbs.yaml", "--seeds", "1"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let svg = std::fs::read_to_string(dir.join("charts/t-visibility.svg")).unwrap();
     assert_shows(&svg, "PBS curves", &["w-0.25ms", "w-0.5ms", "w-1ms", "w-2ms", "w-5ms", "w-10ms"]);
