@@ -17,7 +17,7 @@
 pub mod log;
 pub mod monitor;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -89,6 +89,10 @@ planted_bugs! {
 pub struct RaftConfig {
     /// Followers wait a random time in this range without hearing a leader before campaigning.
     pub election_timeout: DurationRange,
+    /// Election timeouts are whole multiples of this: a uniform draw over the range, rounded
+    /// to the nearest step. LogCabin draws whole milliseconds (`randomRange` rounds a uniform
+    /// double), so its 150-151 ms timeouts are 150 or 151 ms, half and half. 0s: continuous.
+    pub election_timeout_step: SimDuration,
     /// The leader's heartbeat (and replication) interval.
     pub heartbeat: SimDuration,
     /// Most entries in one AppendEntries.
@@ -116,6 +120,12 @@ pub struct RaftConfig {
     /// real fsyncs vary (a queue in the drive, a journal commit), so an fsync takes
     /// `disk_latency` plus a long-tailed extra. 0s: every fsync takes `disk_latency`.
     pub disk_jitter: SimDuration,
+    /// An fsync holds the node: it handles nothing else (messages wait, timers fire late)
+    /// until the write is done, and a candidate's vote requests leave only once its new term
+    /// and vote are written. LogCabin, whose election figures the Raft paper reports, writes
+    /// its metadata and a follower's appends with its one lock held. false: the node goes on
+    /// while its replies wait for the disk.
+    pub blocking_disk: bool,
     /// Check Raft's invariants while running.
     pub check_invariants: bool,
     /// A planted bug (test builds only).
@@ -127,6 +137,7 @@ impl Default for RaftConfig {
     fn default() -> Self {
         RaftConfig {
             election_timeout: DurationRange { min: SimDuration::from_millis(150), max: SimDuration::from_millis(300) },
+            election_timeout_step: SimDuration::ZERO,
             heartbeat: SimDuration::from_millis(50),
             max_batch: 64,
             reads: Reads::ReadIndex,
@@ -138,6 +149,7 @@ impl Default for RaftConfig {
             dedup_window: 10_000,
             disk_latency: SimDuration::ZERO,
             disk_jitter: SimDuration::ZERO,
+            blocking_disk: false,
             check_invariants: true,
             bug: Bug::None,
         }
@@ -153,6 +165,15 @@ impl RaftConfig {
         }
         if self.heartbeat == SimDuration::ZERO {
             return bad("heartbeat", "must be longer than 0s".into());
+        }
+        let step = self.election_timeout_step;
+        let DurationRange { min, max } = self.election_timeout;
+        if step != SimDuration::ZERO && (min.as_nanos() % step.as_nanos() != 0 || max.as_nanos() % step.as_nanos() != 0)
+        {
+            return bad(
+                "election_timeout_step",
+                format!("{step} does not divide the election timeout's bounds ({min} and {max})"),
+            );
         }
         if self.heartbeat >= self.election_timeout.min {
             return bad(
@@ -190,6 +211,10 @@ impl Family for RaftNode {
     fn params() -> Vec<Param> {
         vec![
             Param::new("election_timeout", "followers campaign after a random time in this range"),
+            Param::new(
+                "election_timeout_step",
+                "timeouts are whole multiples of this, rounded from the draw (0s: continuous)",
+            ),
             Param::new("heartbeat", "the leader's heartbeat and replication interval"),
             Param::new("max_batch", "most entries in one AppendEntries"),
             Param::new("reads", "log | read-index | lease"),
@@ -201,6 +226,7 @@ impl Family for RaftNode {
             Param::new("dedup_window", "entries for which retried updates are recognised"),
             Param::new("disk_latency", "fsync time: votes and append replies wait for it (0s: none)"),
             Param::new("disk_jitter", "mean of an exponential extra added to disk_latency at each fsync (0s: none)"),
+            Param::new("blocking_disk", "an fsync holds the node: nothing else is handled until it is done"),
             Param::new("check_invariants", "check Raft's safety properties while running"),
         ]
         .into_iter()
@@ -505,6 +531,19 @@ pub struct RaftNode {
     term_start: u64,
     /// Replies waiting for the disk to make the state they report durable.
     unsynced: Vec<(NodeId, RaftMsg)>,
+    /// With `blocking_disk`: what arrived or fired while the disk held the node, in order.
+    deferred: VecDeque<Deferred>,
+    /// Counts election-timer resets, so that a deferred firing the timer has since been
+    /// re-armed past is dropped (LogCabin's timer thread checks the deadline again).
+    election_resets: u64,
+}
+
+/// An event the node could not handle while an fsync held it.
+#[derive(Clone, Debug)]
+enum Deferred {
+    Message(NodeId, RaftMsg),
+    /// A timer, with the election-timer reset count when it fired.
+    Timer(RaftTimer, u64),
 }
 
 impl RaftNode {
@@ -539,10 +578,16 @@ impl RaftNode {
 
     fn election_delay(&self, ctx: &mut Ctx<'_, Self>) -> SimDuration {
         let DurationRange { min, max } = self.config.election_timeout;
-        SimDuration(min.as_nanos() + below(ctx.rng(), max.as_nanos() - min.as_nanos() + 1))
+        let drawn = min.as_nanos() + below(ctx.rng(), max.as_nanos() - min.as_nanos() + 1);
+        let step = self.config.election_timeout_step.as_nanos();
+        if step == 0 {
+            return SimDuration(drawn);
+        }
+        SimDuration((drawn + step / 2) / step * step)
     }
 
-    fn reset_election_timer(&self, ctx: &mut Ctx<'_, Self>) {
+    fn reset_election_timer(&mut self, ctx: &mut Ctx<'_, Self>) {
+        self.election_resets += 1;
         let d = self.election_delay(ctx);
         ctx.set_timer(RaftTimer::Election, d);
     }
@@ -597,7 +642,15 @@ impl RaftNode {
             self.term += 1;
             self.voted_for = Some(self.id);
             ctx.note(RaftNote::Campaign { term: self.term, pre_vote: false });
-            ctx.broadcast(RaftMsg::RequestVote { term: self.term, last_index, last_term });
+            let request = RaftMsg::RequestVote { term: self.term, last_index, last_term };
+            if self.config.blocking_disk {
+                let me = self.id;
+                for k in (0..self.nodes).map(NodeId).filter(|&k| k != me) {
+                    self.persist(ctx, k, request.clone(), 1);
+                }
+            } else {
+                ctx.broadcast(request);
+            }
             // Requests or votes can be lost, and a voter can be down for a moment: ask again
             // each heartbeat until the election ends (as LogCabin's RPCs retry).
             ctx.set_timer(RaftTimer::Heartbeat, self.config.heartbeat);
@@ -752,19 +805,43 @@ impl RaftNode {
         true
     }
 
-    /// Sends a reply that reports durable state once the disk has written it.
-    fn persist(&mut self, ctx: &mut Ctx<'_, Self>, to: NodeId, msg: RaftMsg) {
-        if self.config.disk_latency == SimDuration::ZERO && self.config.disk_jitter == SimDuration::ZERO {
+    /// True while an fsync holds the node (`blocking_disk`).
+    fn held(&self) -> bool {
+        self.config.blocking_disk && !self.unsynced.is_empty()
+    }
+
+    /// Handles, in order, what waited for the disk, until one of them writes again.
+    fn replay(&mut self, ctx: &mut Ctx<'_, Self>) {
+        while !self.held() {
+            match self.deferred.pop_front() {
+                None => break,
+                Some(Deferred::Message(from, msg)) => self.on_message(ctx, from, msg),
+                Some(Deferred::Timer(RaftTimer::Election, resets)) if resets != self.election_resets => {}
+                Some(Deferred::Timer(timer, _)) => self.on_timer(ctx, timer),
+            }
+        }
+    }
+
+    /// Sends a message that reports durable state once the disk has written it. `writes` is
+    /// how many fsyncs, one after the other, the handler made (a new term, then a vote, say):
+    /// a blocking disk takes them all and sends at once when there were none; otherwise one
+    /// fsync covers every reply that waits (group commit).
+    fn persist(&mut self, ctx: &mut Ctx<'_, Self>, to: NodeId, msg: RaftMsg, writes: u32) {
+        let writes = if self.config.blocking_disk { writes } else { 1 };
+        let instant = self.config.disk_latency == SimDuration::ZERO && self.config.disk_jitter == SimDuration::ZERO;
+        if instant || writes == 0 {
             ctx.send(to, msg);
             return;
         }
         if self.unsynced.is_empty() {
-            let jitter = if self.config.disk_jitter == SimDuration::ZERO {
-                SimDuration::ZERO
-            } else {
-                self.disk_jitter.sample(ctx.rng())
-            };
-            ctx.set_timer(RaftTimer::Disk, self.config.disk_latency + jitter);
+            let mut took = SimDuration::ZERO;
+            for _ in 0..writes {
+                took = took + self.config.disk_latency;
+                if self.config.disk_jitter != SimDuration::ZERO {
+                    took = took + self.disk_jitter.sample(ctx.rng());
+                }
+            }
+            ctx.set_timer(RaftTimer::Disk, took);
         }
         self.unsynced.push((to, msg));
     }
@@ -879,7 +956,7 @@ impl RaftNode {
     /// otherwise this node follows it, and its election timer starts over.
     fn hear_leader(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, term: u64, round: u64) -> bool {
         if term < self.term {
-            self.persist(ctx, from, RaftMsg::AppendReply { term: self.term, success: false, index: 0, round });
+            self.persist(ctx, from, RaftMsg::AppendReply { term: self.term, success: false, index: 0, round }, 0);
             return false;
         }
         self.become_follower(ctx, term, Some(from));
@@ -894,12 +971,14 @@ impl RaftNode {
         from: NodeId,
         (term, prev_index, prev_term, entries, commit, round): (u64, u64, u64, Vec<Arc<Entry>>, u64, u64),
     ) {
+        let new_term = u32::from(term > self.term);
         if !self.hear_leader(ctx, from, term, round) {
             return;
         }
         let last = self.log.last_index();
         if prev_index > last {
-            self.persist(ctx, from, RaftMsg::AppendReply { term: self.term, success: false, index: last + 1, round });
+            let reply = RaftMsg::AppendReply { term: self.term, success: false, index: last + 1, round };
+            self.persist(ctx, from, reply, new_term);
             return;
         }
         let base = self.log.base().index;
@@ -914,6 +993,7 @@ impl RaftNode {
                 ctx,
                 from,
                 RaftMsg::AppendReply { term: self.term, success: false, index: hint.max(1), round },
+                new_term,
             );
             return;
         }
@@ -947,7 +1027,8 @@ impl RaftNode {
             self.commit = new_commit;
             self.apply(ctx);
         }
-        self.persist(ctx, from, RaftMsg::AppendReply { term: self.term, success: true, index: matched, round });
+        let wrote = new_term + u32::from(first_new.is_some());
+        self.persist(ctx, from, RaftMsg::AppendReply { term: self.term, success: true, index: matched, round }, wrote);
     }
 
     fn on_append_reply(
@@ -1074,6 +1155,8 @@ impl Protocol for RaftNode {
             read_round: None,
             term_start: 0,
             unsynced: Vec::new(),
+            deferred: VecDeque::new(),
+            election_resets: 0,
         }
     }
 
@@ -1093,6 +1176,10 @@ impl Protocol for RaftNode {
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: RaftMsg) {
+        if self.held() {
+            self.deferred.push_back(Deferred::Message(from, msg));
+            return;
+        }
         match msg {
             RaftMsg::PreVote { term, last_index, last_term } => {
                 let fresh = self.leader_is_fresh(ctx.now());
@@ -1112,6 +1199,7 @@ impl Protocol for RaftNode {
                 if self.config.check_quorum && term > self.term && leading {
                     return; // a working leader: ignore the disruption
                 }
+                let new_term = u32::from(term > self.term);
                 if term > self.term {
                     self.become_follower(ctx, term, None);
                 }
@@ -1119,16 +1207,16 @@ impl Protocol for RaftNode {
                     self.config.bug.is(Bug::VoteTwice) || self.voted_for.is_none() || self.voted_for == Some(from);
                 let log_ok = self.up_to_date(last_index, last_term) || self.config.bug.is(Bug::VoteAnyLog);
                 let granted = term == self.term && free && log_ok;
+                let new_vote = u32::from(granted && self.voted_for != Some(from));
                 if granted {
                     self.voted_for = Some(from);
                     self.reset_election_timer(ctx);
                 }
-                self.persist(ctx, from, RaftMsg::Vote { term: self.term, granted });
+                self.persist(ctx, from, RaftMsg::Vote { term: self.term, granted }, new_term + new_vote);
             }
             RaftMsg::Vote { term, granted } => {
                 if term > self.term {
                     self.become_follower(ctx, term, None);
-                    self.reset_election_timer(ctx);
                 } else if self.role == Role::Candidate && term == self.term && granted {
                     self.votes.insert(from);
                     if self.votes.len() >= self.majority() {
@@ -1172,7 +1260,7 @@ impl Protocol for RaftNode {
                     });
                 }
                 let index = self.log.last_index().min(meta.index.max(self.commit));
-                self.persist(ctx, from, RaftMsg::AppendReply { term: self.term, success: true, index, round });
+                self.persist(ctx, from, RaftMsg::AppendReply { term: self.term, success: true, index, round }, 1);
             }
             RaftMsg::Forward { req, op } => {
                 if self.role == Role::Leader {
@@ -1189,6 +1277,10 @@ impl Protocol for RaftNode {
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: RaftTimer) {
+        if timer != RaftTimer::Disk && self.held() {
+            self.deferred.push_back(Deferred::Timer(timer, self.election_resets));
+            return;
+        }
         match (timer, self.role) {
             (RaftTimer::Heartbeat, Role::Leader) => self.heartbeat(ctx),
             (RaftTimer::Election, Role::Leader) => {
@@ -1219,6 +1311,7 @@ impl Protocol for RaftNode {
                 for (to, msg) in std::mem::take(&mut self.unsynced) {
                     ctx.send(to, msg);
                 }
+                self.replay(ctx);
             }
         }
     }

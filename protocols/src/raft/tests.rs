@@ -124,6 +124,62 @@ fn snapshots_bound_the_log_and_bring_a_laggard_up_to_date() {
     assert!(out.violation.is_none(), "{:?}", out.violation);
 }
 
+/// Runs a three-node cluster with 1 ms links, 10 ms fsyncs and 150-300 ms timeouts until the
+/// first node campaigns; then until a leader is elected. (campaign time, election time).
+fn first_election(blocking_disk: bool) -> (SimTime, SimTime) {
+    let mut c = cluster(vec![], vec![]);
+    c.nodes = 3;
+    c.network.default.latency = syncsim_sim::dist::Latency::Constant(SimDuration::from_millis(1));
+    let config = RaftConfig { disk_latency: SimDuration::from_millis(10), blocking_disk, ..RaftConfig::default() };
+    let mut sim = Sim::<RaftNode>::new(c, config, ()).unwrap();
+    let term = |sim: &Sim<RaftNode>| (0..3).map(|k| sim.node(NodeId(k)).unwrap().term()).max().unwrap();
+    while term(&sim) == 0 {
+        assert!(sim.step());
+    }
+    let campaign = sim.now();
+    while !(0..3).any(|k| sim.node(NodeId(k)).unwrap().is_leader()) {
+        assert!(sim.step());
+    }
+    (campaign, sim.now())
+}
+
+#[test]
+fn a_blocking_disk_sends_vote_requests_after_the_candidates_write_and_votes_after_two() {
+    // Replies wait for one group fsync: request (1 ms), vote written (10 ms), reply (1 ms).
+    let (campaign, elected) = first_election(false);
+    assert_eq!(elected.since(campaign), SimDuration::from_millis(12));
+    // LogCabin: the candidate writes its term and vote before asking (10 ms), the request
+    // travels (1 ms), the voter writes the new term and then its vote (20 ms), the vote
+    // travels back (1 ms).
+    let (campaign, elected) = first_election(true);
+    assert_eq!(elected.since(campaign), SimDuration::from_millis(32));
+}
+
+#[test]
+fn election_timeouts_are_whole_steps_when_a_step_is_set() {
+    let config = RaftConfig {
+        election_timeout: "150ms..151ms".parse().unwrap(),
+        election_timeout_step: SimDuration::from_millis(1),
+        ..RaftConfig::default()
+    };
+    assert!(config.validate().is_ok());
+    let mut sim = Sim::<RaftNode>::new(cluster(vec![], vec![]), config, ()).unwrap();
+    let mut drawn = BTreeSet::new();
+    for _ in 0..64 {
+        sim.act(NodeId(0), |node, ctx| {
+            drawn.insert(node.election_delay(ctx));
+        });
+    }
+    let whole = BTreeSet::from([SimDuration::from_millis(150), SimDuration::from_millis(151)]);
+    assert_eq!(drawn, whole, "150 or 151 ms, as LogCabin rounds its draw, never a fraction");
+    let odd = RaftConfig {
+        election_timeout: "150ms..301ms".parse().unwrap(),
+        election_timeout_step: SimDuration::from_millis(2),
+        ..RaftConfig::default()
+    };
+    assert_eq!(odd.validate().unwrap_err().0, "election_timeout_step");
+}
+
 // Planted bugs exist in test builds of the workspace (`cargo test --workspace`), not in
 // `cargo test -p syncsim-protocols` alone.
 #[cfg(feature = "planted-bugs")]
