@@ -302,7 +302,11 @@ fn run_trial(
     let mut sim_config = scenario.sim.clone();
     sim_config.seed = seed;
     sim_config.faults.clear();
-    sim_config.duration = TRIAL_LIMIT + limit;
+    // The first leader is elected under the trial's own timeouts, from a start where every
+    // timer begins at once: with identical timeouts that can take as long as the measured
+    // election, so it gets the same limit (it is set-up, not part of the downtime).
+    let warm_limit = limit.max(TRIAL_LIMIT);
+    sim_config.duration = warm_limit + limit;
     sim_config.settle = SimDuration::ZERO;
     let nodes = sim_config.nodes;
     let sim = keep.insert(Sim::<RaftNode>::new(sim_config, config.clone(), ())?);
@@ -310,7 +314,7 @@ fn run_trial(
     // A leader everyone follows, and a little history behind it.
     let warm_up = SimTime::ZERO + config.election_timeout.max + config.election_timeout.max;
     let leader = loop {
-        if !sim.step() || sim.now() > SimTime::ZERO + TRIAL_LIMIT {
+        if !sim.step() || sim.now() > SimTime::ZERO + warm_limit {
             return Ok((None, false));
         }
         if sim.now() >= warm_up

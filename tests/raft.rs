@@ -196,13 +196,11 @@ fn the_election_experiment_reproduces_figure_16() {
             m * 100.0,
             mean * 100.0
         );
-        if c.election_timeout != "150ms..155ms" {
-            assert!(m.abs() <= 0.2 && mean.abs() <= 0.2, "{}: median {m:+.2}, mean {mean:+.2}", c.election_timeout);
-        }
+        assert!(m.abs() <= 0.2 && mean.abs() <= 0.2, "{}: median {m:+.2}, mean {mean:+.2}", c.election_timeout);
+        assert_eq!(c.completed, c.trials, "{}: every trial elects a leader, as on the testbed", c.election_timeout);
     }
     let (none, tiny, five, wide) =
         (config("150ms"), config("150ms..151ms"), config("150ms..155ms"), config("150ms..300ms"));
-    assert!(none.completed * 10 >= none.trials * 8, "identical timeouts elect, slowly: {} done", none.completed);
     let d = |c: &experiment::ElectionConfiguration| c.downtime.clone().expect("some trials completed");
     assert!(d(&none).p50_ns > 10 * d(&tiny).p50_ns, "without randomness elections take tens of seconds");
     let (tiny, five, wide) = (d(&tiny), d(&five), d(&wide.clone()));
