@@ -70,6 +70,7 @@ const CASES: &[(&str, usize, usize, &str, &str)] = &[
     ("zero-event-limit.yaml", 7, 23, "engine.max_events", "at least 1"),
     ("raft-heartbeat-too-long.yaml", 8, 14, "protocol.heartbeat", "not shorter than the election timeout"),
     ("raft-timeout-step-uneven.yaml", 8, 26, "protocol.election_timeout_step", "does not divide"),
+    ("experiment-step-uneven.yaml", 11, 34, "experiment.leader-election.groups[0].timeouts[1]", "does not divide"),
     ("experiment-without-raft.yaml", 7, 18, "experiment", "needs `kind: raft`"),
     ("reserved-node-name.yaml", 4, 13, "nodes[1]", "reserved for faults"),
     ("swarm-and-kinds.yaml", 8, 10, "random_faults.swarm", "either `swarm` or the kinds, not both"),

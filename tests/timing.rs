@@ -33,9 +33,9 @@ fn timer_jitter_and_clock_drift_let_identical_timeouts_elect_a_leader() {
     assert_eq!(completed(""), 0, "exact servers with identical timeouts split their votes forever");
     let jitter = "\ntiming:\n  timer_jitter: { uniform: { min: 0s, max: 1ms } }\n";
     assert_eq!(completed(jitter), 40, "a millisecond of timer slop breaks the symmetry");
-    // Drift alone breaks it more slowly: 40 ppm is at most 6 µs per 150 ms timeout, against
-    // the lead of about 3 ms a candidate needs (its fsync, then the message), so some trials
-    // still split their votes past the one-minute limit.
+    // Drift alone breaks it more slowly: clocks within ±40 ppm gain at most 12 µs on each
+    // other per 150 ms timeout, against the lead of about 3 ms a candidate needs (its fsync,
+    // then the message), so some trials still split their votes past the one-minute limit.
     let drift = "\ntiming:\n  clock_drift_ppm: 40\n";
     let drifting = completed(drift);
     assert!((10..40).contains(&drifting), "clocks 40 ppm apart drift out of lockstep, slowly: {drifting} of 40");

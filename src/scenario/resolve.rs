@@ -127,6 +127,20 @@ pub fn resolve(raw: &RawScenario) -> Result<Resolved> {
                         "an election timeout of at least 1ms (the heartbeat is half of it)",
                     ));
                 }
+                // Each configuration is the protocol's own with this timeout: it must hold too
+                // (a timeout step that does not divide it, say).
+                let raft = raw.protocol.get::<RaftNode>().expect("checked above");
+                let config = syncsim_protocols::raft::RaftConfig {
+                    election_timeout: *range,
+                    heartbeat: SimDuration(range.min.as_nanos() / 2),
+                    ..raft.clone()
+                };
+                if let Err((field, message)) = config.validate() {
+                    return Err(FieldError::new(
+                        format!("{path}.groups[{g}].timeouts[{t}]"),
+                        format!("with this timeout, protocol.{field}: {message}"),
+                    ));
+                }
             }
         }
     }

@@ -531,6 +531,8 @@ pub struct RaftNode {
     term_start: u64,
     /// Replies waiting for the disk to make the state they report durable.
     unsynced: Vec<(NodeId, RaftMsg)>,
+    /// With `blocking_disk`: an fsync is under way (the Disk timer is armed).
+    writing: bool,
     /// With `blocking_disk`: what arrived or fired while the disk held the node, in order.
     deferred: VecDeque<Deferred>,
     /// Counts election-timer resets, so that a deferred firing the timer has since been
@@ -542,6 +544,8 @@ pub struct RaftNode {
 #[derive(Clone, Debug)]
 enum Deferred {
     Message(NodeId, RaftMsg),
+    /// A client's request.
+    Request(RequestId, Op),
     /// A timer, with the election-timer reset count when it fired.
     Timer(RaftTimer, u64),
 }
@@ -685,6 +689,8 @@ impl RaftNode {
         } else {
             ctx.cancel_timer(RaftTimer::Election);
         }
+        // The election timer was re-armed or cancelled: a firing deferred before is void.
+        self.election_resets += 1;
         self.refer_pending(ctx);
         self.heartbeat(ctx);
     }
@@ -807,7 +813,7 @@ impl RaftNode {
 
     /// True while an fsync holds the node (`blocking_disk`).
     fn held(&self) -> bool {
-        self.config.blocking_disk && !self.unsynced.is_empty()
+        self.config.blocking_disk && self.writing
     }
 
     /// Handles, in order, what waited for the disk, until one of them writes again.
@@ -816,6 +822,7 @@ impl RaftNode {
             match self.deferred.pop_front() {
                 None => break,
                 Some(Deferred::Message(from, msg)) => self.on_message(ctx, from, msg),
+                Some(Deferred::Request(req, op)) => self.on_request(ctx, req, op),
                 Some(Deferred::Timer(RaftTimer::Election, resets)) if resets != self.election_resets => {}
                 Some(Deferred::Timer(timer, _)) => self.on_timer(ctx, timer),
             }
@@ -833,7 +840,11 @@ impl RaftNode {
             ctx.send(to, msg);
             return;
         }
-        if self.unsynced.is_empty() {
+        // Without a blocking disk the write is as long as replies wait for it (the exact
+        // model's old rule, kept for its trace hashes); with one, until the Disk timer fires.
+        let arm = if self.config.blocking_disk { !self.writing } else { self.unsynced.is_empty() };
+        if arm {
+            self.writing = true;
             let mut took = SimDuration::ZERO;
             for _ in 0..writes {
                 took = took + self.config.disk_latency;
@@ -1155,6 +1166,7 @@ impl Protocol for RaftNode {
             read_round: None,
             term_start: 0,
             unsynced: Vec::new(),
+            writing: false,
             deferred: VecDeque::new(),
             election_resets: 0,
         }
@@ -1217,6 +1229,10 @@ impl Protocol for RaftNode {
             RaftMsg::Vote { term, granted } => {
                 if term > self.term {
                     self.become_follower(ctx, term, None);
+                    // LogCabin's stepDown keeps the timer running; the exact model restarts it.
+                    if !self.config.blocking_disk {
+                        self.reset_election_timer(ctx);
+                    }
                 } else if self.role == Role::Candidate && term == self.term && granted {
                     self.votes.insert(from);
                     if self.votes.len() >= self.majority() {
@@ -1308,6 +1324,7 @@ impl Protocol for RaftNode {
             (RaftTimer::Heartbeat, _) => {}
             (RaftTimer::Retry, _) => self.retry(ctx),
             (RaftTimer::Disk, _) => {
+                self.writing = false;
                 for (to, msg) in std::mem::take(&mut self.unsynced) {
                     ctx.send(to, msg);
                 }
@@ -1317,6 +1334,10 @@ impl Protocol for RaftNode {
     }
 
     fn on_request(&mut self, ctx: &mut Ctx<'_, Self>, req: RequestId, op: Op) {
+        if self.held() {
+            self.deferred.push_back(Deferred::Request(req, op));
+            return;
+        }
         if !matches!(op, Op::Put { .. } | Op::Get { .. } | Op::Cas { .. }) {
             ctx.reply(req, Err(format!("raft does not support {}", op.kind())));
             return;

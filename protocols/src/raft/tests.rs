@@ -180,6 +180,64 @@ fn election_timeouts_are_whole_steps_when_a_step_is_set() {
     assert_eq!(odd.validate().unwrap_err().0, "election_timeout_step");
 }
 
+/// A three-node cluster on 1 ms links with a blocking 10 ms disk, run until it has a leader:
+/// (the sim, the leader, a follower).
+fn blocking_cluster() -> (Sim<RaftNode>, NodeId, NodeId) {
+    let mut c = cluster(vec![], vec![]);
+    c.nodes = 3;
+    c.network.default.latency = syncsim_sim::dist::Latency::Constant(SimDuration::from_millis(1));
+    let config =
+        RaftConfig { disk_latency: SimDuration::from_millis(10), blocking_disk: true, ..RaftConfig::default() };
+    let mut sim = Sim::<RaftNode>::new(c, config, ()).unwrap();
+    sim.run_until(ms(1000));
+    let leader = (0..3).map(NodeId).find(|&k| sim.node(k).unwrap().is_leader()).expect("a leader");
+    let follower = (0..3).map(NodeId).find(|&k| k != leader).unwrap();
+    (sim, leader, follower)
+}
+
+/// Holds `k` for `writes` fsyncs of 10 ms, as a handler that wrote that much would.
+fn hold(sim: &mut Sim<RaftNode>, k: NodeId, to: NodeId, writes: u32) {
+    sim.act(k, |node, ctx| {
+        let ack = RaftMsg::Vote { term: node.term, granted: false }; // ignored by a leader
+        node.persist(ctx, to, ack, writes);
+    });
+}
+
+#[test]
+fn a_node_held_by_its_disk_handles_a_request_that_came_meanwhile_once_the_write_is_done() {
+    let (mut sim, leader, follower) = blocking_cluster();
+    let start = sim.now();
+    let before = sim.node(leader).unwrap().last_index();
+    hold(&mut sim, follower, leader, 1);
+    sim.submit(follower, Op::Put { key: 1, value: 7 });
+    sim.run_until(start + SimDuration::from_millis(9));
+    let waiting = &sim.node(follower).unwrap().deferred;
+    assert!(waiting.iter().any(|d| matches!(d, Deferred::Request(..))), "the request waits for the disk");
+    assert_eq!(sim.node(leader).unwrap().last_index(), before, "nothing was forwarded yet");
+    // The write ends at 10 ms; the forward takes 1 ms.
+    sim.run_until(start + SimDuration::from_millis(12));
+    assert!(sim.node(follower).unwrap().deferred.is_empty());
+    assert_eq!(sim.node(leader).unwrap().last_index(), before + 1, "forwarded once the write was done");
+}
+
+#[test]
+fn an_election_timer_that_fired_during_a_hold_is_dropped_when_a_heartbeat_before_it_rearmed_it() {
+    // Held for 400 ms, longer than any election timeout: the timer fires meanwhile, after
+    // heartbeats that also wait. Handled in order, the first heartbeat re-arms the timer, so
+    // the firing is void and the follower does not campaign against a working leader.
+    let (mut sim, leader, follower) = blocking_cluster();
+    let term = sim.node(leader).unwrap().term();
+    hold(&mut sim, follower, leader, 40);
+    let start = sim.now();
+    sim.run_until(start + SimDuration::from_millis(399));
+    let waiting = &sim.node(follower).unwrap().deferred;
+    assert!(waiting.iter().any(|d| matches!(d, Deferred::Timer(RaftTimer::Election, _))), "the timer fired");
+    assert!(waiting.iter().any(|d| matches!(d, Deferred::Message(_, RaftMsg::Append { .. }))), "heartbeats wait");
+    sim.run_until(start + SimDuration::from_millis(500));
+    assert_eq!(sim.node(follower).unwrap().term(), term, "no campaign");
+    assert!(sim.node(leader).unwrap().is_leader());
+}
+
 // Planted bugs exist in test builds of the workspace (`cargo test --workspace`), not in
 // `cargo test -p syncsim-protocols` alone.
 #[cfg(feature = "planted-bugs")]
