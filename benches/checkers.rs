@@ -31,6 +31,7 @@ fn by_duration(c: &mut Criterion) {
             expectations: s.expectations.clone(),
             reproduce: String::new(),
             lincheck_budget: lin::Budget::default(),
+            spares: 0,
         };
         group.throughput(Throughput::Elements(out.history.len() as u64));
         group.bench_function(format!("{seconds} s"), |b| b.iter(|| Report::build(context(), &out)));

@@ -155,6 +155,14 @@ pub const CATALOGUE: &[Bug] = &[
         variant: None,
     },
     Bug {
+        name: "skip-handoff",
+        family: "gossip",
+        class: "membership: a node that leaves without handing off what only it holds",
+        reference: "Cassandra's decommission streams a leaving node's ranges before it goes (and hinted handoff, DeCandia et al., SOSP 2007)",
+        scenario: "scenarios/elastic-gossip.yaml",
+        variant: None,
+    },
+    Bug {
         name: "first-reply",
         family: "dynamo",
         class: "quorums: a read answered before its read quorum replied",

@@ -179,6 +179,7 @@ impl Launch for &Runner<'_> {
             lincheck_budget: syncsim_reports::lin::Budget {
                 max_bytes: scenario.raw.engine.lincheck_budget_mb.saturating_mul(1 << 20),
             },
+            spares: scenario.sim.spares,
         };
         let report = Report::build(context, &out);
         Ok(RunResult { report, history: out.history, trace: out.trace })

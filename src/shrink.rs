@@ -532,9 +532,12 @@ fn lighten(t: &mut Tester<'_>, mut raw: RawScenario) -> RawScenario {
 
 /// `raw` with the faults its random kinds draw under `seed` written out as scripted fault
 /// windows (`lasts:`), in the order the engine draws them, and no random kinds left: the same
-/// faults in the same order, so the same run. `None` when there is nothing to write out.
+/// faults in the same order, so the same run. `None` when there is nothing to write out, or
+/// when churn draws too.
 pub fn materialise(scenario: &Scenario, raw: &RawScenario, seed: u64) -> Option<RawScenario> {
-    if raw.random_faults == RawRandomFaults::default() {
+    // Churn picks its nodes when it happens (like a fault on `leader`), so it has no script to
+    // be written out as; a scenario with it shrinks as it is.
+    if raw.random_faults == RawRandomFaults::default() || raw.random_faults.churn.is_some() {
         return None;
     }
     let sim = &scenario.sim;

@@ -136,6 +136,20 @@ fn an_insert_that_counts_tombstones_breaks_the_list_specification() {
     });
 }
 
+/// A gossip node that leaves the cluster without handing off: the writes it acknowledged and
+/// had not yet passed on leave with it.
+#[test]
+fn a_node_that_leaves_without_handing_off_loses_acknowledged_writes() {
+    check(&Planted {
+        file: "scenarios/elastic-gossip.yaml",
+        bug: "skip-handoff",
+        caught_by: "writes.lost",
+        caught: |r| r.visibility.lost > 0,
+        hunt: 20,
+        correct: 30,
+    });
+}
+
 /// A Dynamo coordinator that answers a read with its first reply whatever `r` asks for: under
 /// R = W = 2 of N = 3 a read may miss the write quorum, and the read-consistency check (which
 /// strict quorums must pass at 100%) sees the stale value.

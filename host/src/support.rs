@@ -67,6 +67,9 @@ pub fn check(config: &SimConfig, mode: Mode) -> Vec<Unsupported> {
     if config.timing.is_on() {
         no("timing", format!("{who} runs on its own timers and clocks; the node timing model is the engine's"));
     }
+    if config.spares > 0 {
+        no("spares", format!("{who} runs a fixed set of nodes: none joins or leaves"));
+    }
     if config.settle_core.is_some() {
         no("settle.heal", format!("{who} heals every node in the settle phase, not a core"));
     }
@@ -94,6 +97,9 @@ pub fn check(config: &SimConfig, mode: Mode) -> Vec<Unsupported> {
         if present {
             no(&format!("random_faults.{kind}"), format!("{who} cannot {}", problem_verb(kind)));
         }
+    }
+    if random.churn.is_some() {
+        no("random_faults.churn", format!("{who} runs a fixed set of nodes: none joins or leaves"));
     }
     if random.loss.is_some() {
         no("random_faults.loss", format!("{who} cannot change the loss rate during a run"));
@@ -123,6 +129,7 @@ fn fault_problem(fault: &Fault, who: &str) -> Option<String> {
         }
         Fault::Clock { .. } | Fault::Drift { .. } => format!("{who} runs every node on one clock"),
         Fault::FreezeDisk(_) | Fault::LoseDisk(_) => format!("{who} cannot take a node's disk away"),
+        Fault::Join(_) | Fault::Leave(_) | Fault::Churn { .. } => format!("{who} runs a fixed set of nodes"),
         Fault::Link(_) | Fault::RestoreLinks | Fault::LossBurst { .. } => {
             format!("{who} cannot change link behaviour during a run")
         }

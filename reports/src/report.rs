@@ -139,6 +139,8 @@ pub struct RunContext {
     pub reproduce: String,
     /// Memory the linearizability check may use per key, for protocols that claim it.
     pub lincheck_budget: crate::lin::Budget,
+    /// How many of the nodes (the last ones) started outside the cluster, as spares.
+    pub spares: u32,
 }
 
 /// The scenario a report belongs to.
@@ -390,12 +392,20 @@ impl Report {
             ctx.protocol.reads_state && ctx.protocol.consistency != syncsim_sim::Consistency::Linearizable;
         let unheld =
             judge_states.then(|| crate::writes::unheld(&writes, ctx.protocol.datatype, &out.final_reads)).flatten();
+        // When each node last joined the cluster (elastic clusters; zero for the first members).
+        let mut joined = vec![syncsim_sim::SimTime::ZERO; live.len()];
+        for (t, f) in &out.faults {
+            if let syncsim_sim::fault::Fault::Join(k) = f {
+                joined[k.index()] = *t;
+            }
+        }
         let visibility = out.observer.visibility.finish(
             &out.history,
             &live,
             ctx.protocol.round,
             unheld.as_ref(),
             out.placement.as_ref(),
+            &joined,
         );
         let attempted = ops.counts.get("all").map_or(0, |c| c.attempted);
         let per_op = |x: u64| {
@@ -493,7 +503,18 @@ impl Report {
                 .map(|(t, f)| FaultRecord { at_ns: t.0, fault: f.describe(|n| name(&n)) })
                 .collect(),
             fault_windows: fault_windows(&out.faults, out.end, |f| f.describe(|n| name(&n))),
-            timeline: out.observer.timeline.finish(out.end.0, node),
+            timeline: {
+                let mut t = out.observer.timeline.finish(out.end.0, node);
+                let elastic = ctx.spares > 0
+                    || out.faults.iter().any(|(_, f)| {
+                        matches!(f, syncsim_sim::fault::Fault::Join(_) | syncsim_sim::fault::Fault::Leave(_))
+                    });
+                if elastic {
+                    let n = live.len();
+                    t.cluster = crate::timeline::cluster_sizes(n, n - ctx.spares as usize, &out.faults);
+                }
+                t
+            },
             expectations: vec![],
         };
         report.expectations = ctx.expectations.into_iter().map(|e| report.judge(e)).collect();

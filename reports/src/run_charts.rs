@@ -291,6 +291,30 @@ pub fn run_charts(report: &Report, history: &History) -> Result<Vec<Chart>, Stri
         });
     }
 
+    let sizes = &report.timeline.cluster;
+    if !sizes.is_empty() {
+        let line = |f: fn(&crate::timeline::ClusterPoint) -> u32| {
+            let pts: Vec<(f64, f64)> = sizes.iter().map(|p| (p.t_ns as f64 / 1e9, f64::from(f(p)))).collect();
+            steps(&pts, x_max)
+        };
+        let lines = [("members".to_string(), line(|p| p.members)), ("running".to_string(), line(|p| p.up))];
+        out.push(Chart {
+            file: "cluster-size.svg".into(),
+            title: "Cluster size over time".into(),
+            svg: charts::time_chart(&TimeChart {
+                title: "Cluster size over time",
+                y_label: "nodes",
+                series: &lines,
+                style: Style::Lines,
+                log_y: false,
+                right: None,
+                shades: &shades,
+                x_max,
+                bands: &[],
+            })?,
+        });
+    }
+
     if !report.timeline.leaders.is_empty() {
         out.push(Chart {
             file: "leader.svg".into(),

@@ -90,6 +90,7 @@ pub fn render(report: &Report) -> String {
         }
     }
     write_faults(&mut s, report);
+    write_cluster(&mut s, report);
     let c = &report.convergence;
     let _ = match (c.converged, c.after_settle_ns) {
         (true, Some(t)) => {
@@ -261,4 +262,17 @@ fn write_faults(s: &mut String, report: &Report) {
     if table.rows.len() > FAULT_LINES {
         let _ = writeln!(s, "  ... and {} more in report.json and index.html", table.rows.len() - FAULT_LINES);
     }
+}
+
+/// The cluster's size, when nodes joined or left: at the start, its range, at the end.
+fn write_cluster(s: &mut String, report: &Report) {
+    let sizes = &report.timeline.cluster;
+    let (Some(first), Some(last)) = (sizes.first(), sizes.last()) else { return };
+    let min = sizes.iter().map(|p| p.members).min().unwrap_or(0);
+    let max = sizes.iter().map(|p| p.members).max().unwrap_or(0);
+    let _ = writeln!(
+        s,
+        "cluster: {} members at the start, {min} to {max} during the run, {} at the end ({} running)",
+        first.members, last.members, last.up
+    );
 }

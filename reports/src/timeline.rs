@@ -2,6 +2,7 @@
 //! goes.
 
 use serde::Serialize;
+use syncsim_sim::fault::Fault;
 use syncsim_sim::{Sample, SimTime};
 
 /// The most points a rate series keeps; longer runs are averaged over buckets of samples.
@@ -46,6 +47,48 @@ pub struct LeaderSpan {
     pub to_ns: u64,
 }
 
+/// From this time on, the cluster had `members` nodes, `up` of them running.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ClusterPoint {
+    /// When (ns).
+    pub t_ns: u64,
+    /// Nodes in the cluster: joined and not left (crashed ones included).
+    pub members: u32,
+    /// Members running (not crashed).
+    pub up: u32,
+}
+
+/// The cluster's size over a run whose first `members` nodes started it (the rest spares),
+/// from its faults in order: a point at the start and at each change.
+pub fn cluster_sizes(nodes: usize, members: usize, faults: &[(SimTime, Fault)]) -> Vec<ClusterPoint> {
+    let mut member: Vec<bool> = (0..nodes).map(|k| k < members).collect();
+    let mut down = vec![false; nodes];
+    let point = |t: SimTime, member: &[bool], down: &[bool]| {
+        let members = member.iter().filter(|&&m| m).count() as u32;
+        let up = member.iter().zip(down).filter(|&(&m, &d)| m && !d).count() as u32;
+        ClusterPoint { t_ns: t.0, members, up }
+    };
+    let mut out = vec![point(SimTime::ZERO, &member, &down)];
+    for (t, f) in faults {
+        match f {
+            Fault::Join(k) => (member[k.index()], down[k.index()]) = (true, false),
+            Fault::Leave(k) => member[k.index()] = false,
+            Fault::Crash(k) if member[k.index()] => down[k.index()] = true,
+            Fault::Restart(k) => down[k.index()] = false,
+            _ => continue,
+        }
+        let p = point(*t, &member, &down);
+        if out.last().is_some_and(|l| (l.members, l.up) == (p.members, p.up)) {
+            continue;
+        }
+        if out.last().is_some_and(|l| l.t_ns == p.t_ns) {
+            out.pop();
+        }
+        out.push(p);
+    }
+    out
+}
+
 /// The series of a run.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Timelines {
@@ -56,6 +99,9 @@ pub struct Timelines {
     /// Each node's terms as leader, in order of their start (empty for protocols without
     /// leaders).
     pub leader_spans: Vec<LeaderSpan>,
+    /// The cluster's size over time, when nodes joined or left (empty for a fixed cluster).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cluster: Vec<ClusterPoint>,
 }
 
 /// Follows the samples as the run goes.
@@ -142,13 +188,31 @@ impl TimelineTracker {
             .into_iter()
             .map(|(n, term, from_ns, to_ns)| LeaderSpan { node: name(n as usize), node_index: n, term, from_ns, to_ns })
             .collect();
-        Timelines { network, leaders, leader_spans }
+        Timelines { network, leaders, leader_spans, cluster: Vec::new() }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use syncsim_sim::NodeId;
+
+    #[test]
+    fn the_cluster_size_follows_joins_leaves_crashes_and_restarts() {
+        let n = NodeId;
+        let faults = [
+            (SimTime(10), Fault::Join(n(3))),
+            (SimTime(20), Fault::Crash(n(0))),
+            (SimTime(20), Fault::Join(n(4))),
+            (SimTime(30), Fault::Crash(n(4))), // a spare that is down is still a member
+            (SimTime(40), Fault::Leave(n(1))),
+            (SimTime(50), Fault::Restart(n(0))),
+            (SimTime(60), Fault::Heal),
+        ];
+        let sizes: Vec<(u64, u32, u32)> =
+            cluster_sizes(5, 3, &faults).into_iter().map(|p| (p.t_ns, p.members, p.up)).collect();
+        assert_eq!(sizes, vec![(0, 3, 3), (10, 4, 4), (20, 5, 4), (30, 5, 3), (40, 4, 2), (50, 4, 3)]);
+    }
 
     fn sample<'a>(leaders: &'a [Option<u64>], sent: u64, bytes: u64) -> Sample<'a> {
         Sample { digests: &[], leaders, messages_sent: sent, bytes_sent: bytes }

@@ -104,6 +104,7 @@ impl VisibilityTracker {
         round: Option<SimDuration>,
         unheld: Option<&BTreeSet<RequestId>>,
         placement: Option<&Placement>,
+        joined: &[SimTime],
     ) -> VisibilityStats {
         // Each key's holders, when the protocol partitions its data: a write need reach only
         // those.
@@ -141,6 +142,8 @@ impl VisibilityTracker {
                 lost_ids.push(e.id.0);
                 continue;
             }
+            // A replica that joined after the write was made is timed from its joining: the
+            // write could not reach it before it existed.
             let mut latest = 0u64;
             let (mut reached, mut live_count) = (0usize, 0usize);
             let holds = placement.map(|p| {
@@ -158,8 +161,9 @@ impl VisibilityTracker {
                 live_count += 1;
                 if t != UNSEEN {
                     reached += 1;
-                    latest = latest.max(t);
-                    per_replica.push(t.saturating_sub(e.call.0));
+                    let from = joined.get(r).map_or(e.call.0, |j| j.0.max(e.call.0));
+                    latest = latest.max(t.saturating_sub(from));
+                    per_replica.push(t.saturating_sub(from));
                 }
             }
             if live_count > 0 {
@@ -169,7 +173,7 @@ impl VisibilityTracker {
                 // Every replica that holds its key is down: where it is cannot be told.
                 partial += 1;
             } else if reached == live_count {
-                let delay = latest.saturating_sub(e.call.0);
+                let delay = latest;
                 everywhere.push(delay);
                 if let Some(r) = round.filter(|r| r.as_nanos() > 0) {
                     rounds.push(delay.div_ceil(r.as_nanos()));
@@ -314,7 +318,7 @@ mod tests {
         // Replica 2 only ever sees the later write; replica 0 learns it too.
         t.expose(SimTime(30), NodeId(2), &exp(1, 1, 9));
         t.expose(SimTime(40), NodeId(0), &exp(1, 1, 9));
-        let s = t.finish(&h, &[true, true, true], Some(SimDuration(10)), None, None);
+        let s = t.finish(&h, &[true, true, true], Some(SimDuration(10)), None, None, &[]);
         assert_eq!(s.writes, 2);
         assert_eq!(s.visible_everywhere, 2);
         // w0 reaches replica 1 through w1 at t=10 and replica 2 at t=30 (delay 30);
@@ -339,7 +343,7 @@ mod tests {
         t.expose(SimTime(0), NodeId(1), &Exposure { key: 1, stream: 1, write: Some(b), stamp: 1 });
         // Node 1 merges node 0's state: it only knows how far stream 0 has reached.
         t.expose(SimTime(50), NodeId(1), &Exposure { key: 1, stream: 0, write: None, stamp: 1 });
-        let s = t.finish(&h, &[true, true], None, None, None);
+        let s = t.finish(&h, &[true, true], None, None, None, &[]);
         assert_eq!((s.visible_everywhere, s.visible_somewhere), (1, 1), "b never reached node 0");
         assert_eq!(t.write(a).unwrap().seen, vec![0, 50]);
         assert_eq!(t.write(b).unwrap().seen, vec![UNSEEN, 0]);
@@ -352,10 +356,10 @@ mod tests {
         h.complete(w, SimTime(1), Outcome::Ok(Output::Done));
         let mut t = VisibilityTracker::new(2);
         t.expose(SimTime(0), NodeId(0), &exp(1, 0, 5));
-        let s = t.finish(&h, &[false, true], None, None, None);
+        let s = t.finish(&h, &[false, true], None, None, None, &[]);
         assert_eq!(s.lost, 1);
         assert_eq!(s.lost_examples, vec![0]);
-        let s = t.finish(&h, &[true, true], None, None, None);
+        let s = t.finish(&h, &[true, true], None, None, None, &[]);
         assert_eq!((s.lost, s.visible_somewhere), (0, 1));
     }
 
@@ -371,11 +375,11 @@ mod tests {
         let gone: Vec<Option<Vec<(Key, Output)>>> = vec![Some(vec![]), Some(vec![])];
         let index = crate::writes::WriteIndex::new(&h, &t);
         let unheld = crate::writes::unheld(&index, syncsim_sim::Datatype::KeyValue, &gone).unwrap();
-        let s = t.finish(&h, &[true, true], None, Some(&unheld), None);
+        let s = t.finish(&h, &[true, true], None, Some(&unheld), None, &[]);
         assert_eq!((s.lost, s.visible_somewhere, s.lost_examples.clone()), (1, 0, vec![0]));
         let kept = vec![Some(vec![(1, Output::Value(Some(1)))]), Some(vec![])];
         let unheld = crate::writes::unheld(&index, syncsim_sim::Datatype::KeyValue, &kept).unwrap();
-        let s = t.finish(&h, &[true, true], None, Some(&unheld), None);
+        let s = t.finish(&h, &[true, true], None, Some(&unheld), None, &[]);
         assert_eq!((s.lost, s.visible_somewhere), (0, 1));
     }
 
@@ -389,7 +393,7 @@ mod tests {
         t.expose(SimTime(7), NodeId(0), &exp(1, 0, 3)); // loses to stamp 9 everywhere
         t.expose(SimTime(8), NodeId(0), &exp(1, 1, 9));
         h.close();
-        let s = t.finish(&h, &[true, true], None, None, None);
+        let s = t.finish(&h, &[true, true], None, None, None, &[]);
         assert_eq!(s.visible_everywhere, 2);
         assert_eq!(s.all_max_ns, 8);
     }

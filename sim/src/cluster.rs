@@ -6,6 +6,7 @@
 //! mean the same on every host.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::engine::{RunOutput, SimConfig};
 use crate::fault::{self, Fault, NodeStatus, Targeted, TimedFault};
@@ -79,18 +80,22 @@ pub struct Cluster<P: Protocol, O> {
     holders: BTreeMap<Key, Vec<NodeId>>,
     digests: Vec<Option<u64>>,
     leaders: Vec<Option<u64>>,
+    /// In an elastic cluster (one with spares), its members in id order: every node that
+    /// joined and has not left. `None` for a fixed cluster, whose members are every node.
+    members: Option<Arc<[NodeId]>>,
 }
 
 impl<P: Protocol, O: Observer> Cluster<P, O> {
-    /// A fresh cluster for `config`: every node started empty (its `on_start` is the host's to
-    /// call), clients ready.
+    /// A fresh cluster for `config`: every member started empty (its `on_start` is the host's
+    /// to call), spares absent, clients ready.
     pub fn new(config: &SimConfig, protocol: P::Config, observer: O) -> Self {
         let n = config.nodes;
+        let members = n - config.spares;
         let seed = config.seed;
         Cluster {
             slots: (0..n)
                 .map(|k| Slot {
-                    state: Some(P::new(NodeId(k), &protocol, None)),
+                    state: (k < members).then(|| P::new(NodeId(k), &protocol, None)),
                     durable: None,
                     rng: Stream::Node(k).rng(seed),
                 })
@@ -109,6 +114,7 @@ impl<P: Protocol, O: Observer> Cluster<P, O> {
             digests: vec![None; n as usize],
             leaders: vec![None; n as usize],
             placement: P::placement(&protocol, n),
+            members: (config.spares > 0).then(|| (0..members).map(NodeId).collect()),
             holders: BTreeMap::new(),
             protocol,
         }
@@ -169,7 +175,11 @@ impl<P: Protocol, O: Observer> Cluster<P, O> {
         let n = self.slots.len() as u32;
         let slot = &mut self.slots[k.index()];
         let Some(state) = slot.state.as_mut() else { return false };
-        handler(state, &mut Ctx::new(local, k, n, &mut slot.rng, effects));
+        let mut ctx = Ctx::new(local, k, n, &mut slot.rng, effects);
+        if let Some(members) = &self.members {
+            ctx = ctx.with_members(members.clone());
+        }
+        handler(state, &mut ctx);
         self.handler_calls += 1;
         for (to, msg) in effects.sends.drain(..) {
             assert!(to.0 < n, "protocol bug: {k} sent to {to}, which does not exist");
@@ -252,6 +262,38 @@ impl<P: Protocol, O: Observer> Cluster<P, O> {
         }
         slot.state = Some(P::new(k, &self.protocol, slot.durable.take()));
         true
+    }
+
+    /// Node `k`, outside the cluster, joins it with an empty state and no disk (its
+    /// `on_start` is the host's to call).
+    pub fn join(&mut self, k: NodeId) {
+        let slot = &mut self.slots[k.index()];
+        slot.durable = None;
+        slot.state = Some(P::new(k, &self.protocol, None));
+        self.set_member(k, true);
+    }
+
+    /// Adds `k` to the members, or removes it.
+    fn set_member(&mut self, k: NodeId, member: bool) {
+        let mut members: Vec<NodeId> = match &self.members {
+            Some(m) => m.to_vec(),
+            None => (0..self.slots.len() as u32).map(NodeId).collect(),
+        };
+        members.retain(|&m| m != k);
+        if member {
+            members.push(k);
+            members.sort_unstable();
+        }
+        self.members = Some(members.into());
+    }
+
+    /// Node `k` has left the cluster (its `on_leave` has run): its state and disk are gone.
+    pub fn leave(&mut self, now: SimTime, k: NodeId) {
+        let slot = &mut self.slots[k.index()];
+        slot.state = None;
+        slot.durable = None;
+        self.monitor.crashed(now, k);
+        self.set_member(k, false);
     }
 
     /// The concrete faults targeted fault `t` means now, given each node's status.

@@ -23,8 +23,11 @@ use crate::workload::WorkloadConfig;
 pub struct SimConfig {
     /// The master seed every random stream derives from.
     pub seed: u64,
-    /// Number of nodes.
+    /// Number of nodes, spares included.
     pub nodes: u32,
+    /// The last `spares` nodes start outside the cluster (absent) and take part only once a
+    /// `Join` brings them in: an elastic cluster's room to grow.
+    pub spares: u32,
     /// How long clients and faults run.
     pub duration: SimDuration,
     /// How long the run goes on after `duration`, with faults healed and clients stopped.
@@ -57,6 +60,7 @@ impl Default for SimConfig {
         SimConfig {
             seed: 0,
             nodes: 3,
+            spares: 0,
             duration: SimDuration::from_secs(10),
             settle: SimDuration::from_secs(5),
             restart_on_settle: true,
@@ -233,10 +237,11 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             Network::new(config.nodes, &config.network, Stream::Network.rng(seed)).map_err(SimError::Invalid)?;
         let faults = Cluster::<P, O>::fault_schedule(&config);
         let mut timing = crate::timing::Timing::new(&config.timing, Stream::Timing.rng(seed));
+        let members = config.nodes - config.spares;
         let nodes = (0..config.nodes)
-            .map(|_| Node {
+            .map(|k| Node {
                 frozen: None,
-                status: Status::Up,
+                status: if k < members { Status::Up } else { Status::Absent },
                 incarnation: 0,
                 timers: Vec::new(),
                 held: Vec::new(),
@@ -281,7 +286,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             let first = (SimTime::ZERO + self.config.sample_every).min(self.end());
             self.queue.push(first, Event::Sample);
         }
-        for k in 0..self.config.nodes {
+        for k in 0..self.config.nodes - self.config.spares {
             self.call(NodeId(k), |p, ctx| p.on_start(ctx));
         }
     }
@@ -471,6 +476,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         }
         let id = RequestId(self.core.history.len() as u64);
         let (node, op) = self.core.clients.next_op(client, id);
+        let node = self.route(node);
         self.core.history.call(client, node, op, self.now);
         self.queue.push(self.now + self.config.workload.timeout, Event::Timeout { id });
         if self.core.clients.open_loop() {
@@ -478,6 +484,20 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             self.queue.push(self.now + gap, Event::Arrival { client });
         }
         self.send_request(id, client);
+    }
+
+    /// The node a client's request for `k` reaches: `k`, or while `k` is not in the cluster
+    /// (a spare, or a node that left) or not ready (`Protocol::ready`: still catching up
+    /// after it joined) the next such member after it, as a load balancer in front of an
+    /// elastic cluster routes. Crashed members still get requests.
+    fn route(&self, k: NodeId) -> NodeId {
+        let n = self.config.nodes;
+        let serves =
+            |m: NodeId| self.nodes[m.index()].status != Status::Absent && self.node(m).is_none_or(|p| p.ready());
+        if serves(k) {
+            return k;
+        }
+        (1..n).map(|i| NodeId((k.0 + i) % n)).find(|&m| serves(m)).unwrap_or(k)
     }
 
     /// Scripted operation `i` is due: each has a client of its own, numbered after the
@@ -525,7 +545,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         let entry = self.core.history.get(id).expect("recorded");
         let (k, op): (NodeId, Op) = (entry.node, entry.op.clone());
         match self.nodes[k.index()].status {
-            Status::Crashed => {
+            Status::Crashed | Status::Absent => {
                 // The connection is refused: the operation certainly did not happen.
                 self.finish(id, Outcome::Failed("node down".into()), self.now);
             }
@@ -592,10 +612,33 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 }
             }
             Fault::Restart(k) => {
-                if self.core.restart(*k) {
+                if self.nodes[k.index()].status == Status::Crashed && self.core.restart(*k) {
                     self.nodes[k.index()].status = Status::Up;
                     self.current = (TraceKind::Fault, Some(*k), None);
                     self.call(*k, |p, ctx| p.on_start(ctx));
+                }
+            }
+            Fault::Join(k) => {
+                if self.nodes[k.index()].status == Status::Absent {
+                    self.core.join(*k);
+                    let node = &mut self.nodes[k.index()];
+                    node.status = Status::Up;
+                    node.frozen = None;
+                    self.current = (TraceKind::Fault, Some(*k), None);
+                    self.call(*k, |p, ctx| p.on_join(ctx));
+                }
+            }
+            Fault::Leave(k) => {
+                if self.nodes[k.index()].status == Status::Up {
+                    self.current = (TraceKind::Fault, Some(*k), None);
+                    self.call(*k, |p, ctx| p.on_leave(ctx));
+                    self.core.leave(self.now, *k);
+                    let node = &mut self.nodes[k.index()];
+                    node.status = Status::Absent;
+                    node.incarnation += 1;
+                    node.timers.clear();
+                    node.held.clear();
+                    node.frozen = None;
                 }
             }
             Fault::FreezeDisk(k) => {
@@ -652,6 +695,21 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 self.network.uncut(&Cut::groups(n, groups));
             }
             Fault::LossBurst { loss, on } => self.network.loss_burst(*loss, *on),
+            Fault::Churn { grow, pick, min, max } => {
+                // A join while below the band's top, a leave while above its bottom; the
+                // node it picks is applied (and recorded) instead.
+                let members = self.nodes.iter().filter(|n| n.status != Status::Absent).count() as u32;
+                let (can_join, can_leave) = (members < *max, members > *min);
+                let join = if can_join && can_leave { *grow } else { can_join };
+                let wanted = if join { Status::Absent } else { Status::Up };
+                let candidates: Vec<NodeId> =
+                    (0..self.config.nodes).map(NodeId).filter(|k| self.nodes[k.index()].status == wanted).collect();
+                if (can_join || can_leave) && !candidates.is_empty() {
+                    let k = candidates[(*pick % candidates.len() as u64) as usize];
+                    self.apply_fault(if join { Fault::Join(k) } else { Fault::Leave(k) });
+                    return;
+                }
+            }
             Fault::Targeted(t) => {
                 // Resolved now into concrete faults, which are applied (and recorded) instead;
                 // one that finds no node (no leader right now) is recorded as it was asked.
@@ -751,6 +809,17 @@ pub fn validate(config: &SimConfig) -> Result<(), SimError> {
     if n == 0 {
         return bad("a cluster needs at least one node".into());
     }
+    if let Some(c) = &config.random_faults.churn {
+        if c.min == 0 || c.min > c.max || c.max > n {
+            return bad(format!("churn keeps between {} and {} members: give 1 <= min <= max <= {n}", c.min, c.max));
+        }
+        if c.every == SimDuration::ZERO {
+            return bad("churn needs a mean time between changes longer than 0s".into());
+        }
+    }
+    if config.spares >= n {
+        return bad(format!("{} spares leave no node to start the cluster with ({n} nodes)", config.spares));
+    }
     let check = |k: NodeId, what: &str| {
         if k.0 >= n {
             Err(SimError::Invalid(format!("{what} names node {}, but there are only {n}", k.0)))
@@ -766,6 +835,8 @@ pub fn validate(config: &SimConfig) -> Result<(), SimError> {
             Fault::Cut { from, to } => from.iter().chain(to).try_for_each(|k| check(*k, "a cut"))?,
             Fault::Crash(k)
             | Fault::Restart(k)
+            | Fault::Join(k)
+            | Fault::Leave(k)
             | Fault::Pause(k)
             | Fault::Resume(k)
             | Fault::FreezeDisk(k)
@@ -788,7 +859,7 @@ pub fn validate(config: &SimConfig) -> Result<(), SimError> {
                     return bad(format!("a clock drift must be positive, not {factor}"));
                 }
             }
-            Fault::Heal | Fault::RestoreLinks | Fault::LossBurst { .. } => {}
+            Fault::Heal | Fault::RestoreLinks | Fault::LossBurst { .. } | Fault::Churn { .. } => {}
             Fault::Targeted(t) => {
                 let targets: Vec<Target> = match t {
                     Targeted::Crash(x) | Targeted::Restart(x) | Targeted::Pause(x) | Targeted::Resume(x) => vec![*x],

@@ -26,6 +26,25 @@ pub enum Fault {
     Crash(NodeId),
     /// A crashed node starts again from its durable state.
     Restart(NodeId),
+    /// A node that is not in the cluster (a spare, or one that left) joins it, fresh: an empty
+    /// state, no disk, its `on_start` to find its peers (a scale-out).
+    Join(NodeId),
+    /// A running node leaves the cluster gracefully: its `on_leave` hands off what it must,
+    /// then it stops for good, its disk wiped (a scale-in). It may join again later, fresh.
+    Leave(NodeId),
+    /// Random churn, resolved when it happens: a node joins (`grow`) or leaves, keeping the
+    /// cluster within `min..=max` members (a join at `min` or below, a leave at `max` or
+    /// above); `pick` chooses which of the candidates (absent nodes, or running members).
+    Churn {
+        /// Join rather than leave, when the size allows both.
+        grow: bool,
+        /// Chooses the node: `pick` modulo the number of candidates.
+        pick: u64,
+        /// The fewest members the cluster keeps.
+        min: u32,
+        /// The most members it takes.
+        max: u32,
+    },
     /// The node freezes: it handles nothing, and what arrives waits for it.
     Pause(NodeId),
     /// A paused node goes on, handling what waited in arrival order.
@@ -91,6 +110,11 @@ impl Fault {
             Fault::Heal => "heal".into(),
             Fault::Crash(n) => format!("crash {}", name(*n)),
             Fault::Restart(n) => format!("restart {}", name(*n)),
+            Fault::Join(n) => format!("join {}", name(*n)),
+            Fault::Leave(n) => format!("leave {}", name(*n)),
+            Fault::Churn { grow, min, max, .. } => {
+                format!("churn ({} within {min}..{max} members)", if *grow { "grow" } else { "shrink" })
+            }
             Fault::Pause(n) => format!("pause {}", name(*n)),
             Fault::Resume(n) => format!("resume {}", name(*n)),
             Fault::FreezeDisk(n) => format!("disk of {} stops persisting", name(*n)),
@@ -181,6 +205,8 @@ pub enum NodeStatus {
     Paused,
     /// Crashed.
     Crashed,
+    /// Not in the cluster: a spare that has not joined, or a node that left.
+    Absent,
 }
 
 impl Targeted {
@@ -286,6 +312,19 @@ pub struct RandomFaults {
     /// A random node's disk stops persisting for a while; then the node reboots with what its
     /// disk held when the window began.
     pub disk: Option<RandomFault>,
+    /// Nodes join and leave at random, the cluster's size kept within a band.
+    pub churn: Option<Churn>,
+}
+
+/// Random membership changes: a Poisson process of joins and leaves.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Churn {
+    /// Mean time between changes.
+    pub every: SimDuration,
+    /// The fewest members.
+    pub min: u32,
+    /// The most members.
+    pub max: u32,
 }
 
 /// The fault that ends a window `start` opened, for faults that have one (`lasts:` in
@@ -301,6 +340,8 @@ pub fn window_end(start: &Fault) -> Option<Fault> {
             Fault::Drift { node: *node, factor: *factor, jump: 0, on: false }
         }
         Fault::FreezeDisk(n) => Fault::LoseDisk(*n),
+        Fault::Join(n) => Fault::Leave(*n),
+        Fault::Leave(n) => Fault::Join(*n),
         _ => return None,
     })
 }
@@ -335,6 +376,20 @@ impl RandomFaults {
             let end = window_end(&w.fault).expect("every drawn fault has an end");
             out.push(TimedFault { at: w.start, fault: w.fault });
             out.push(TimedFault { at: w.end, fault: end });
+        }
+        // Churn last, so that the other kinds draw as they did without it.
+        if let Some(c) = &self.churn {
+            let mean = c.every.as_nanos() as f64;
+            let mut t = 0.0f64;
+            loop {
+                t += -mean * libm::log(1.0 - unit_f64(rng));
+                if t >= until.0 as f64 {
+                    break;
+                }
+                let at = SimTime(t as u64);
+                let (grow, pick) = (below(rng, 2) == 1, below(rng, u64::MAX));
+                out.push(TimedFault { at, fault: Fault::Churn { grow, pick, min: c.min, max: c.max } });
+            }
         }
         // Stable: faults at the same instant keep the order they were drawn in.
         out.sort_by_key(|f| f.at);

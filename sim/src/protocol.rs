@@ -6,6 +6,7 @@
 
 use std::fmt::{self, Debug};
 use std::hash::Hash;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -140,8 +141,28 @@ pub trait Protocol: Sized {
     /// its effects leave the node).
     fn durable(&self) -> Self::Durable;
 
-    /// Called once when the node starts or restarts.
+    /// Called once when the node starts, restarts, or joins the cluster (fresh: `new` got no
+    /// durable state).
     fn on_start(&mut self, ctx: &mut Ctx<'_, Self>);
+
+    /// The node joins a running cluster, fresh (a scale-out): by default it starts like any
+    /// fresh node. A protocol that bootstraps from its peers starts that here.
+    fn on_join(&mut self, ctx: &mut Ctx<'_, Self>) {
+        self.on_start(ctx);
+    }
+
+    /// A readiness probe: false while the node should not serve clients yet (one that joined
+    /// and is still catching up). Clients reach only ready members, as a load balancer in
+    /// front of an elastic cluster sends them; a crashed node counts as ready until it is
+    /// known to be gone.
+    fn ready(&self) -> bool {
+        true
+    }
+
+    /// The node is leaving the cluster for good (a scale-in): the last chance to hand off
+    /// what only it holds. What it sends still goes out; then it stops, its disk wiped.
+    /// By default it leaves as if it crashed.
+    fn on_leave(&mut self, _ctx: &mut Ctx<'_, Self>) {}
 
     /// A message from `from` arrived.
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: Self::Msg);
@@ -253,17 +274,23 @@ impl<M, T, N> Default for Effects<M, T, N> {
 
 impl<M, T> Effects<M, T> {}
 
-/// The other nodes of the cluster, without allocating a list.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+/// The other nodes of the cluster, without allocating a list: every other node, or in an
+/// elastic cluster every other member.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Peers {
     nodes: u32,
     me: u32,
+    /// The members, in id order, when the cluster is elastic (this node may be one).
+    members: Option<Arc<[NodeId]>>,
 }
 
 impl Peers {
     /// How many peers there are.
     pub fn len(&self) -> usize {
-        self.nodes.saturating_sub(1) as usize
+        match &self.members {
+            None => self.nodes.saturating_sub(1) as usize,
+            Some(m) => m.len() - usize::from(m.binary_search(&NodeId(self.me)).is_ok()),
+        }
     }
     /// True in a one-node cluster.
     pub fn is_empty(&self) -> bool {
@@ -271,13 +298,26 @@ impl Peers {
     }
     /// The `i`-th peer, skipping this node.
     pub fn get(&self, i: usize) -> NodeId {
-        let i = i as u32;
-        NodeId(if i < self.me { i } else { i + 1 })
+        match &self.members {
+            None => {
+                let i = i as u32;
+                NodeId(if i < self.me { i } else { i + 1 })
+            }
+            Some(m) => {
+                let mine = m.binary_search(&NodeId(self.me));
+                match mine {
+                    Ok(p) if i >= p => m[i + 1],
+                    _ => m[i],
+                }
+            }
+        }
     }
     /// Every peer, in id order.
     pub fn iter(&self) -> impl Iterator<Item = NodeId> + use<> {
         let me = self.me;
-        (0..self.nodes).filter(move |&k| k != me).map(NodeId)
+        let all = self.members.is_none().then_some(0..self.nodes).into_iter().flatten().map(NodeId);
+        let members = self.members.clone().into_iter().flat_map(|m| m.to_vec());
+        all.chain(members).filter(move |&k| k.0 != me)
     }
 }
 
@@ -287,6 +327,7 @@ pub struct Ctx<'a, P: Protocol> {
     now: SimTime,
     id: NodeId,
     nodes: u32,
+    members: Option<Arc<[NodeId]>>,
     rng: &'a mut SimRng,
     out: &'a mut Effects<P::Msg, P::Timer, P::Note>,
 }
@@ -301,7 +342,14 @@ impl<'a, P: Protocol> Ctx<'a, P> {
         rng: &'a mut SimRng,
         out: &'a mut Effects<P::Msg, P::Timer, P::Note>,
     ) -> Self {
-        Ctx { now, id, nodes, rng, out }
+        Ctx { now, id, nodes, members: None, rng, out }
+    }
+
+    /// The same context in an elastic cluster whose members are now `members` (in id order):
+    /// peers, random peers and broadcasts then reach members only.
+    pub fn with_members(mut self, members: Arc<[NodeId]>) -> Self {
+        self.members = Some(members);
+        self
     }
 
     /// The node's own clock (which may run fast or slow under clock-skew faults).
@@ -312,13 +360,16 @@ impl<'a, P: Protocol> Ctx<'a, P> {
     pub fn id(&self) -> NodeId {
         self.id
     }
-    /// Number of nodes in the cluster, this one included.
+    /// Number of nodes in the cluster, this one included (in an elastic cluster, spares and
+    /// nodes that left too: every id a node can have).
     pub fn cluster_size(&self) -> u32 {
         self.nodes
     }
-    /// Every other node.
+    /// Every other node; in an elastic cluster, every other member, as a membership service
+    /// (Kubernetes endpoints, a Consul catalog) lists them: each node that joined and has not
+    /// left, crashed or not.
     pub fn peers(&self) -> Peers {
-        Peers { nodes: self.nodes, me: self.id.0 }
+        Peers { nodes: self.nodes, me: self.id.0, members: self.members.clone() }
     }
     /// This node's own random stream.
     pub fn rng(&mut self) -> &mut SimRng {
@@ -445,9 +496,23 @@ mod tests {
 
     #[test]
     fn peers_skip_self() {
-        let p = Peers { nodes: 4, me: 2 };
+        let p = Peers { nodes: 4, me: 2, members: None };
         assert_eq!(p.len(), 3);
         assert_eq!(p.iter().collect::<Vec<_>>(), vec![NodeId(0), NodeId(1), NodeId(3)]);
         assert_eq!((0..3).map(|i| p.get(i)).collect::<Vec<_>>(), p.iter().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn in_an_elastic_cluster_peers_are_the_other_members() {
+        let members: Arc<[NodeId]> = [1, 2, 5, 7].map(NodeId).into();
+        // A member: every other member.
+        let p = Peers { nodes: 9, me: 5, members: Some(members.clone()) };
+        assert_eq!(p.len(), 3);
+        assert_eq!(p.iter().collect::<Vec<_>>(), vec![NodeId(1), NodeId(2), NodeId(7)]);
+        assert_eq!((0..3).map(|i| p.get(i)).collect::<Vec<_>>(), p.iter().collect::<Vec<_>>());
+        // A node not (yet) among them: all of them.
+        let p = Peers { nodes: 9, me: 4, members: Some(members) };
+        assert_eq!(p.len(), 4);
+        assert_eq!((0..4).map(|i| p.get(i)).collect::<Vec<_>>(), vec![NodeId(1), NodeId(2), NodeId(5), NodeId(7)]);
     }
 }

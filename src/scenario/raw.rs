@@ -34,6 +34,10 @@ pub struct RawScenario {
     pub settle: Settle,
     /// The nodes: a count, a list of names, or regions.
     pub nodes: Nodes,
+    /// Nodes that start outside the cluster and take part once a `join` fault (or churn)
+    /// brings them in: `spares: 7` after `nodes: 3` adds n3..n9.
+    #[serde(default)]
+    pub spares: u32,
     /// The protocol and its parameters (`kind` first).
     pub protocol: ProtocolConfig,
     /// The network.
@@ -704,6 +708,12 @@ pub struct RawFault {
     /// A crashed node restarts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart: Option<String>,
+    /// A node outside the cluster (a spare, or one that left) joins it, fresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join: Option<String>,
+    /// A running node leaves the cluster gracefully, handing off what it holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leave: Option<String>,
     /// A node freezes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pause: Option<String>,
@@ -742,6 +752,8 @@ impl RawFault {
             heal: None,
             crash: None,
             restart: None,
+            join: None,
+            leave: None,
             pause: None,
             resume: None,
             clock: None,
@@ -818,9 +830,25 @@ pub struct RawRandomFaults {
     /// disk held when the window began.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disk: Option<RawRandomFault>,
+    /// Nodes join and leave at random, within a band of cluster sizes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub churn: Option<RawChurn>,
     /// Swarm testing: the kinds above drawn per seed instead of written here.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub swarm: Option<RawSwarm>,
+}
+
+/// `{ every: 2s, min: 3, max: 10 }`: a join or a leave every 2 s on average, the cluster kept
+/// between 3 and 10 members (spares are what joins).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawChurn {
+    /// Mean time between membership changes.
+    pub every: SimDuration,
+    /// The fewest members.
+    pub min: u32,
+    /// The most members.
+    pub max: u32,
 }
 
 /// Swarm testing: per seed, which fault kinds are on, their rates and durations, and the

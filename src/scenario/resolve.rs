@@ -58,14 +58,15 @@ pub fn resolve(raw: &RawScenario) -> Result<Resolved> {
     }
     duration_within("duration", raw.duration, true)?;
     duration_within("settle.duration", raw.settle.duration, false)?;
-    let (names, regions) = node_names(&raw.nodes)?;
+    let (mut names, regions) = node_names(&raw.nodes)?;
+    spare_names(raw, &mut names, regions.is_some())?;
     let nodes = Names::new(&names);
     if let Err((field, message)) = raw.protocol.validate(&names) {
         return Err(FieldError::new(format!("protocol.{field}"), message));
     }
     let network = network(&raw.network, &nodes, regions, raw.protocol.kind(), raw.protocol.messages())?;
     let workload = workload(&raw.workload, raw.duration, &raw.protocol, &nodes)?;
-    let faults = faults(&raw.faults, raw.duration, &nodes, &network.topology)?;
+    let faults = faults(&raw.faults, raw.duration, &nodes, raw.spares, &network.topology)?;
     let info = raw.protocol.info();
     if !info.leaders
         && let Some((i, field)) = raw.faults.iter().enumerate().find_map(|(i, f)| leader_target(f).map(|x| (i, x)))
@@ -75,7 +76,7 @@ pub fn resolve(raw: &RawScenario) -> Result<Resolved> {
             format!("`leader` needs a protocol that elects leaders, and {} does not: name a node", info.name),
         ));
     }
-    let random_faults = random_faults(&raw.random_faults)?;
+    let random_faults = random_faults(&raw.random_faults, names.len() as u32)?;
     let windows = random_faults.expected_windows(raw.duration);
     if windows > MAX_FAULTS as f64 {
         return Err(FieldError::new(
@@ -156,6 +157,7 @@ pub fn resolve(raw: &RawScenario) -> Result<Resolved> {
     let sim = SimConfig {
         seed: raw.seed,
         nodes: names.len() as u32,
+        spares: raw.spares,
         duration: raw.duration,
         settle: raw.settle.duration,
         restart_on_settle: raw.settle.restart_crashed,
@@ -301,6 +303,38 @@ pub fn valid_name(name: &str) -> bool {
 const RESERVED: [&str; 3] = ["leader", "rest", "all"];
 
 /// The node names, and the regions when `nodes` gives them.
+/// Adds the spares' names: after `nodes: 3`, n3, n4, ...; after a list, spare0, spare1, ...
+fn spare_names(raw: &RawScenario, names: &mut Vec<String>, regions: bool) -> Result<()> {
+    if raw.spares == 0 {
+        return Ok(());
+    }
+    if regions {
+        return Err(FieldError::new("spares", "spares need `nodes` as a count or a list, not regions"));
+    }
+    if names.len() as u64 + u64::from(raw.spares) > MAX_NODES {
+        return Err(FieldError::new(
+            "spares",
+            format!(
+                "{} nodes with the spares is more than the limit of {MAX_NODES}",
+                names.len() as u64 + u64::from(raw.spares)
+            ),
+        ));
+    }
+    let counted = matches!(raw.nodes, Nodes::Count(_));
+    let first = names.len();
+    for k in 0..raw.spares as usize {
+        let name = if counted { format!("n{}", first + k) } else { format!("spare{k}") };
+        if names.contains(&name) {
+            return Err(FieldError::new(
+                "spares",
+                format!("a spare would be called `{name}`, which names a node already"),
+            ));
+        }
+        names.push(name);
+    }
+    Ok(())
+}
+
 fn node_names(nodes: &Nodes) -> Result<(Vec<String>, Option<RegionsOf>)> {
     let check_count = |path: &str, n: u64| {
         if n == 0 {
@@ -777,7 +811,13 @@ fn leader_target(f: &RawFault) -> Option<String> {
     f.drift.as_ref().is_some_and(|d| d.node == "leader").then(|| "drift.node".into())
 }
 
-fn faults(raw: &[RawFault], duration: SimDuration, nodes: &Names, topology: &TopologySpec) -> Result<Vec<TimedFault>> {
+fn faults(
+    raw: &[RawFault],
+    duration: SimDuration,
+    nodes: &Names,
+    spares: u32,
+    topology: &TopologySpec,
+) -> Result<Vec<TimedFault>> {
     if raw.len() > MAX_FAULTS {
         return Err(FieldError::new("faults", format!("{} faults is more than the limit of {MAX_FAULTS}", raw.len())));
     }
@@ -801,6 +841,8 @@ fn faults(raw: &[RawFault], duration: SimDuration, nodes: &Names, topology: &Top
             f.heal.is_some(),
             f.crash.is_some(),
             f.restart.is_some(),
+            f.join.is_some(),
+            f.leave.is_some(),
             f.pause.is_some(),
             f.resume.is_some(),
             f.clock.is_some(),
@@ -816,8 +858,8 @@ fn faults(raw: &[RawFault], duration: SimDuration, nodes: &Names, topology: &Top
             return Err(FieldError::new(
                 &path,
                 format!(
-                    "give exactly one action (partition, cut, heal, crash, restart, pause, resume, clock, network, \
-                     loss_burst, drift or lose_disk), not {actions}"
+                    "give exactly one action (partition, cut, heal, crash, restart, join, leave, pause, resume, clock, \
+                     network, loss_burst, drift or lose_disk), not {actions}"
                 ),
             ));
         }
@@ -835,7 +877,7 @@ fn faults(raw: &[RawFault], duration: SimDuration, nodes: &Names, topology: &Top
                 "a fault on `leader` or `rest` picks its nodes when it happens, so it cannot end by itself: \
                  end it with its own fault (`restart: all`, `heal: all`, ...)"
             } else {
-                "only a crash, pause, partition, loss_burst, drift or lose_disk can last for a while"
+                "only a crash, join, leave, pause, partition, loss_burst, drift or lose_disk can last for a while"
             };
             return Err(FieldError::new(format!("{path}.lasts"), why));
         };
@@ -844,7 +886,7 @@ fn faults(raw: &[RawFault], duration: SimDuration, nodes: &Names, topology: &Top
         out.push(TimedFault { at: SimTime::ZERO + until, fault: end });
         origin.extend([(i, false), (i, true)]);
     }
-    script_makes_sense(raw, &out, &origin, nodes)?;
+    script_makes_sense(raw, &out, &origin, nodes, spares)?;
     Ok(out)
 }
 
@@ -855,17 +897,27 @@ fn faults(raw: &[RawFault], duration: SimDuration, nodes: &Names, topology: &Top
 /// nor is a fault on a node a window last changed: random windows written out as a script
 /// overlap each other and the script as they were drawn, and the run takes that. After a fault on `leader` or `rest`, which picks its nodes only when
 /// it happens, nothing more can be told.
-fn script_makes_sense(raw: &[RawFault], out: &[TimedFault], origin: &[(usize, bool)], nodes: &Names) -> Result<()> {
+fn script_makes_sense(
+    raw: &[RawFault],
+    out: &[TimedFault],
+    origin: &[(usize, bool)],
+    nodes: &Names,
+    spares: u32,
+) -> Result<()> {
     #[derive(Copy, Clone, PartialEq)]
     enum Status {
         Up,
         Down(usize),
         Paused,
+        /// Not in the cluster: a spare, or left at this fault (`None` for a spare).
+        Absent(Option<usize>),
     }
     let mut order: Vec<usize> = (0..out.len()).collect();
     order.sort_by_key(|&k| out[k].at);
     // Each node's status, and whether a window set it.
-    let mut status = vec![(Status::Up, false); nodes.names.len()];
+    let members = nodes.names.len() - spares as usize;
+    let mut status: Vec<(Status, bool)> =
+        (0..nodes.names.len()).map(|k| (if k < members { Status::Up } else { Status::Absent(None) }, false)).collect();
     for k in order {
         let (i, end) = origin[k];
         let judged = !end && raw[i].lasts.is_none();
@@ -875,11 +927,22 @@ fn script_makes_sense(raw: &[RawFault], out: &[TimedFault], origin: &[(usize, bo
             Fault::Restart(n) => (*n, "restart", Status::Up),
             Fault::Pause(n) => (*n, "pause", Status::Paused),
             Fault::Resume(n) => (*n, "resume", Status::Up),
+            Fault::Join(n) => (*n, "join", Status::Up),
+            Fault::Leave(n) => (*n, "leave", Status::Absent(Some(i))),
             _ => continue,
         };
         let name = &nodes.names[node.index()];
         let (now, by_window) = status[node.index()];
+        let absent = |left: Option<usize>| match left {
+            Some(j) => format!("{name} is not in the cluster (faults[{j}] at {} made it leave)", raw[j].at),
+            None => format!("{name} is a spare, not in the cluster until a `join`"),
+        };
         let problem = match (field, now) {
+            ("join", Status::Absent(_)) => None,
+            ("join", _) => Some(format!("{name} is in the cluster at {}: it joins only once it has left", out[k].at)),
+            (_, Status::Absent(left)) => Some(absent(left)),
+            ("leave", Status::Up) => None,
+            ("leave", _) => Some(format!("{name} is not running at {}: only a running node leaves", out[k].at)),
             ("crash" | "pause", Status::Down(j)) => {
                 Some(format!("{name} is already down (faults[{j}] at {} crashed it)", raw[j].at))
             }
@@ -1015,6 +1078,18 @@ fn fault(path: &str, f: &RawFault, nodes: &Names, topology: &TopologySpec) -> Re
             None => Fault::Restart(one("restart", n)?),
         });
     }
+    for (field, n) in [("join", &f.join), ("leave", &f.leave)] {
+        if let Some(n) = n {
+            if RESERVED.contains(&n.as_str()) {
+                return Err(FieldError::new(
+                    format!("{path}.{field}"),
+                    format!("`{field}: {n}` is not a thing: name the node that {field}s"),
+                ));
+            }
+            let k = one(field, n)?;
+            return Ok(if field == "join" { Fault::Join(k) } else { Fault::Leave(k) });
+        }
+    }
     if let Some(n) = &f.pause {
         return Ok(match target("pause", n, false)? {
             Some(t) => Fault::Targeted(Targeted::Pause(t)),
@@ -1111,7 +1186,7 @@ fn clock_jump(field: &str, text: Option<&str>) -> Result<i64> {
     Ok(sign * d.as_nanos() as i64)
 }
 
-fn random_faults(raw: &RawRandomFaults) -> Result<RandomFaults> {
+fn random_faults(raw: &RawRandomFaults, nodes: u32) -> Result<RandomFaults> {
     if let Some(swarm) = &raw.swarm {
         // The kinds are drawn per seed (Scenario::for_seed), each draw resolved on its own.
         let written = RawRandomFaults { swarm: None, ..raw.clone() };
@@ -1185,7 +1260,35 @@ fn random_faults(raw: &RawRandomFaults) -> Result<RandomFaults> {
         }
         _ => None,
     };
+    let churn = match &raw.churn {
+        None => None,
+        Some(c) => {
+            if c.every == SimDuration::ZERO {
+                return Err(FieldError::new(
+                    "random_faults.churn.every",
+                    "the mean time between changes must be longer than 0s",
+                ));
+            }
+            if c.min == 0 {
+                return Err(FieldError::new("random_faults.churn.min", "a cluster keeps at least one member"));
+            }
+            if c.min > c.max {
+                return Err(FieldError::new(
+                    "random_faults.churn.max",
+                    format!("the most members ({}) is fewer than the fewest ({})", c.max, c.min),
+                ));
+            }
+            if c.max > nodes {
+                return Err(FieldError::new(
+                    "random_faults.churn.max",
+                    format!("{} members is more than the {nodes} nodes there are, spares included", c.max),
+                ));
+            }
+            Some(syncsim_sim::fault::Churn { every: c.every, min: c.min, max: c.max })
+        }
+    };
     Ok(RandomFaults {
+        churn,
         crash: kind("crash", &raw.crash)?,
         partition: kind("partition", &raw.partition)?,
         pause: kind("pause", &raw.pause)?,

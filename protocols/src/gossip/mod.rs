@@ -166,6 +166,9 @@ planted_bugs! {
         /// Merging a newer version does not advance the Lamport clock, so a local write can be
         /// versioned below what the replica already holds and lose to it at once.
         StaleClock = "stale-clock",
+        /// A node that leaves the cluster hands nothing off: what only it held (its latest
+        /// acknowledged writes, not yet gossiped) leaves with it.
+        SkipHandoff = "skip-handoff",
     }
 }
 
@@ -287,6 +290,10 @@ pub enum GossipMsg {
     Rumors(Vec<Update>),
     /// Feedback: for each rumor of the last `Rumors`, whether it was already known.
     Known(Vec<(Key, Version, bool)>),
+    /// A node that joined asks a member for its whole state.
+    Bootstrap,
+    /// The answer to `Bootstrap`: every entry the member holds (perhaps none).
+    State(Vec<Update>),
 }
 
 /// Sizes of the encoded fields: a one-byte tag, four-byte lengths, eight-byte keys, values and
@@ -308,6 +315,8 @@ impl Message for GossipMsg {
             GossipMsg::Updates { updates, want } => 2 * LEN + updates.len() * UPDATE + want.len() * KEY,
             GossipMsg::Rumors(updates) => LEN + updates.len() * UPDATE,
             GossipMsg::Known(known) => LEN + known.len() * (KEY + VERSION + 1),
+            GossipMsg::Bootstrap => 0,
+            GossipMsg::State(updates) => LEN + updates.len() * UPDATE,
         }
     }
 
@@ -318,6 +327,8 @@ impl Message for GossipMsg {
             GossipMsg::Updates { .. } => "Updates",
             GossipMsg::Rumors(_) => "Rumors",
             GossipMsg::Known(_) => "Known",
+            GossipMsg::Bootstrap => "Bootstrap",
+            GossipMsg::State(_) => "State",
         }
     }
 }
@@ -379,6 +390,9 @@ pub struct GossipNode {
     persisted: Option<Store>,
     /// The planted `stale-clock`: the highest version this node issued itself.
     own_clock: u64,
+    /// Joined a running cluster and not yet caught up: asks a member for its state each
+    /// round until one answers, and serves no client meanwhile (`ready`).
+    bootstrapping: bool,
 }
 
 impl GossipNode {
@@ -425,6 +439,13 @@ impl GossipNode {
                 Mode::PushPull => ctx.send(peer, self.digest_msg(true)),
                 Mode::Rumor => self.spread(ctx, peer),
             }
+        }
+    }
+
+    /// Asks a random member for its whole state.
+    fn bootstrap(&mut self, ctx: &mut Ctx<'_, Self>) {
+        if let Some(peer) = ctx.random_peer() {
+            ctx.send(peer, GossipMsg::Bootstrap);
         }
     }
 
@@ -540,6 +561,7 @@ impl Protocol for GossipNode {
             round_start: SimTime::ZERO,
             persisted,
             own_clock,
+            bootstrapping: false,
         }
     }
 
@@ -556,8 +578,39 @@ impl Protocol for GossipNode {
         }
     }
 
+    fn on_join(&mut self, ctx: &mut Ctx<'_, Self>) {
+        self.bootstrapping = true;
+        self.bootstrap(ctx);
+        self.on_start(ctx);
+    }
+
+    fn ready(&self) -> bool {
+        !self.bootstrapping
+    }
+
+    /// Hands everything this node holds to `fanout` members (at least two, so that one lost
+    /// message loses nothing) before it leaves.
+    fn on_leave(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let all: Vec<Update> = self.store.entries().copied().collect();
+        if all.is_empty() || self.config.bug.is(Bug::SkipHandoff) {
+            return;
+        }
+        for peer in ctx.random_peers(self.config.fanout.max(2) as usize) {
+            ctx.send(peer, GossipMsg::Updates { updates: all.clone(), want: Vec::new() });
+        }
+    }
+
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: GossipMsg) {
         match msg {
+            GossipMsg::Bootstrap => {
+                ctx.send(from, GossipMsg::State(self.store.entries().copied().collect()));
+            }
+            GossipMsg::State(updates) => {
+                for u in updates {
+                    self.apply(ctx, u);
+                }
+                self.bootstrapping = false;
+            }
             GossipMsg::Offer { fingerprint } => {
                 if fingerprint != self.store.fingerprint() {
                     ctx.send(from, self.digest_msg(false));
@@ -604,6 +657,9 @@ impl Protocol for GossipNode {
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: GossipTimer) {
         match timer {
             GossipTimer::Round => {
+                if self.bootstrapping {
+                    self.bootstrap(ctx); // the request or its answer was lost: ask another
+                }
                 self.rounds += 1;
                 self.round_start = ctx.now();
                 if let Some(persisted) = &mut self.persisted {

@@ -1,0 +1,86 @@
+//! Elastic clusters (issue 20): spares join, members leave, churn keeps a band; the clients,
+//! the checkers and the report follow the cluster's membership.
+
+use syncsim::runner;
+use syncsim::scenario::Scenario;
+use syncsim_protocols::GossipNode;
+use syncsim_sim::fault::Fault;
+use syncsim_sim::{NodeId, Protocol, Sim, SimTime};
+
+fn load(file: &str) -> Scenario {
+    Scenario::load(file.as_ref()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn spares_join_members_leave_and_the_report_follows_the_cluster() {
+    let s = load("tests/data/elastic/scale-out-in.yaml");
+    let r = runner::run(&s, 1, false).unwrap();
+    assert_eq!(r.report.exit_code, 0, "{:?}", r.report.failures);
+    // 3 members; n3 and n4 join; n2 crashes for a second; n0 and n3 leave.
+    let sizes: Vec<(u64, u32, u32)> =
+        r.report.timeline.cluster.iter().map(|p| (p.t_ns / 1_000_000, p.members, p.up)).collect();
+    assert_eq!(
+        sizes,
+        vec![(0, 3, 3), (2000, 4, 4), (3000, 5, 5), (4000, 5, 4), (5000, 5, 5), (6000, 4, 4), (7000, 3, 3)]
+    );
+    // Clients reach members only: nothing at a spare before it joined, nor at a node after
+    // it left.
+    let member = |node: NodeId, t: SimTime| match node.0 {
+        0 => t.0 < 6_000_000_000,
+        1 | 2 => true,
+        3 => (2_000_000_000..7_000_000_000).contains(&t.0),
+        4 => t.0 >= 3_000_000_000,
+        _ => false,
+    };
+    for e in r.history.entries() {
+        assert!(member(e.node, e.call), "{e:?} reached a node outside the cluster");
+    }
+    assert!(r.history.entries().iter().any(|e| e.node == NodeId(4)), "a joiner serves clients");
+}
+
+#[test]
+fn a_joiner_serves_no_client_until_it_has_its_state_and_a_leaver_hands_its_state_on() {
+    let s = load("tests/data/elastic/scale-out-in.yaml");
+    let mut sim = Sim::<GossipNode>::new(s.sim.clone(), s.protocol().get::<GossipNode>().unwrap().clone(), ()).unwrap();
+    sim.run_until(SimTime(2_000_000_000));
+    sim.step();
+    let joiner = NodeId(3);
+    assert!(sim.node(joiner).is_some_and(|n| !n.ready()), "n3 joined and is catching up");
+    let mut ready_at = None;
+    while ready_at.is_none() {
+        assert!(sim.step());
+        if sim.node(joiner).is_some_and(|n| n.ready()) {
+            ready_at = Some(sim.now());
+        }
+    }
+    let ready_at = ready_at.unwrap();
+    let held = sim.node(joiner).unwrap().store().len();
+    assert!(held > 0, "it came in with the state of a member");
+    assert!(
+        sim.history().entries().iter().all(|e| e.node != joiner || e.call >= ready_at),
+        "no request reached n3 before it was ready ({ready_at})"
+    );
+    // n0 leaves at 6 s: what it held reaches the others (none of its writes is lost).
+    let out = sim.run();
+    assert!(out.final_reads[0].is_none(), "a node that left holds nothing");
+    assert!(out.faults.iter().any(|(_, f)| *f == Fault::Leave(NodeId(0))));
+}
+
+#[test]
+fn churn_keeps_the_cluster_within_its_band_and_replays_exactly() {
+    // The shipped scenario without its scripted scale-out and scale-in: churn alone.
+    let text = std::fs::read_to_string("scenarios/elastic-gossip.yaml").unwrap();
+    let (from, to) = (text.find("\nfaults:").unwrap(), text.find("\nrandom_faults:").unwrap());
+    let text = format!("{}{}", &text[..from], &text[to..]);
+    let s = Scenario::parse(&text, "scenarios/elastic-gossip.yaml").unwrap_or_else(|e| panic!("{e}"));
+    for seed in 1..=10 {
+        let a = runner::run(&s, seed, false).unwrap();
+        let sizes = &a.report.timeline.cluster;
+        let joins_leaves =
+            a.report.faults.iter().filter(|f| f.fault.starts_with("join") || f.fault.starts_with("leave")).count();
+        assert!(joins_leaves > 15, "seed {seed}: churn changes the cluster ({joins_leaves} joins and leaves)");
+        assert!(sizes.iter().all(|p| (3..=10).contains(&p.members)), "seed {seed}: {sizes:?}");
+        let b = runner::run(&s, seed, false).unwrap();
+        assert_eq!(a.report.trace_hash, b.report.trace_hash, "same seed, same run");
+    }
+}
