@@ -314,10 +314,9 @@ impl Peers {
     }
     /// Every peer, in id order.
     pub fn iter(&self) -> impl Iterator<Item = NodeId> + use<> {
-        let me = self.me;
-        let all = self.members.is_none().then_some(0..self.nodes).into_iter().flatten().map(NodeId);
-        let members = self.members.clone().into_iter().flat_map(|m| m.to_vec());
-        all.chain(members).filter(move |&k| k.0 != me)
+        let (me, members) = (self.me, self.members.clone());
+        let n = members.as_ref().map_or(self.nodes as usize, |m| m.len());
+        (0..n).map(move |i| members.as_ref().map_or(NodeId(i as u32), |m| m[i])).filter(move |k| k.0 != me)
     }
 }
 
@@ -377,6 +376,14 @@ impl<'a, P: Protocol> Ctx<'a, P> {
     }
     /// A peer chosen uniformly at random, or `None` in a one-node cluster.
     pub fn random_peer(&mut self) -> Option<NodeId> {
+        if self.members.is_none() {
+            // A fixed cluster (the hot path of every gossip-like protocol): no list to walk.
+            if self.nodes < 2 {
+                return None;
+            }
+            let i = below(self.rng, u64::from(self.nodes - 1)) as u32;
+            return Some(NodeId(if i < self.id.0 { i } else { i + 1 }));
+        }
         let peers = self.peers();
         if peers.is_empty() {
             return None;
