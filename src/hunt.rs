@@ -163,6 +163,14 @@ pub const CATALOGUE: &[Bug] = &[
         variant: None,
     },
     Bug {
+        name: "handoff-not-forwarded",
+        family: "crdt",
+        class: "membership: a leaver's handed-off state kept by its two receivers, not passed on",
+        reference: "Almeida et al., \"Delta state replicated data types\" (2018): a delta-interval must reach every replica",
+        scenario: "scenarios/elastic-crdt.yaml",
+        variant: None,
+    },
+    Bug {
         name: "first-reply",
         family: "dynamo",
         class: "quorums: a read answered before its read quorum replied",

@@ -216,6 +216,11 @@ impl ProtocolConfig {
         self.0.validate(nodes)
     }
 
+    /// Whether it runs in a cluster whose members change ([`Family::elastic`]).
+    pub fn elastic(&self) -> Result<(), ParamError> {
+        self.0.elastic()
+    }
+
     /// What the protocol costs per unit of load on `nodes` nodes ([`Family::load`]).
     pub fn load(&self, nodes: usize) -> Load {
         self.0.load(nodes)
@@ -243,6 +248,7 @@ trait AnyConfig: Send + Sync {
     fn info(&self) -> ProtocolInfo;
     fn messages(&self) -> &'static [&'static str];
     fn validate(&self, nodes: &[String]) -> Result<(), ParamError>;
+    fn elastic(&self) -> Result<(), ParamError>;
     fn load(&self, nodes: usize) -> Load;
     /// The parameters as a YAML mapping, enums as single-key maps (as scenarios write them).
     fn fields(&self) -> serde_yaml::Value;
@@ -269,6 +275,9 @@ impl<F: Family> AnyConfig for Typed<F> {
     }
     fn validate(&self, nodes: &[String]) -> Result<(), ParamError> {
         F::validate(&self.0, nodes)
+    }
+    fn elastic(&self) -> Result<(), ParamError> {
+        F::elastic(&self.0)
     }
     fn load(&self, nodes: usize) -> Load {
         F::load(&self.0, nodes)

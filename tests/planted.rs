@@ -46,7 +46,7 @@ fn check(p: &Planted) {
     let buggy = planted(p.file, p.bug);
     let failing = (0..p.hunt).into_par_iter().find_first(|&seed| {
         let r = runner::run(&buggy, seed, false).unwrap();
-        r.report.exit_code == 1 && (p.caught)(&r.report)
+        r.report.exit_code != 0 && (p.caught)(&r.report)
     });
     assert!(failing.is_some(), "{} in {} went unnoticed by {} over {} seeds", p.bug, p.file, p.caught_by, p.hunt);
     let correct = planted(p.file, "none");
@@ -145,6 +145,21 @@ fn a_node_that_leaves_without_handing_off_loses_acknowledged_writes() {
         bug: "skip-handoff",
         caught_by: "writes.lost",
         caught: |r| r.visibility.lost > 0,
+        hunt: 20,
+        correct: 30,
+    });
+}
+
+/// A delta-state CRDT replica that joins a leaver's handed-off state without passing it on:
+/// only the two members it was sent to ever hold the leaver's last updates, so the replicas
+/// end apart (and a remove they saw is missing elsewhere).
+#[test]
+fn a_handoff_that_is_not_passed_on_leaves_replicas_apart() {
+    check(&Planted {
+        file: "scenarios/elastic-crdt.yaml",
+        bug: "handoff-not-forwarded",
+        caught_by: "sec or converged_within",
+        caught: |r| r.failures.iter().any(|f| f.contains("sec") || f.contains("converged")),
         hunt: 20,
         correct: 30,
     });

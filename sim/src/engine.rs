@@ -183,6 +183,8 @@ struct Node<P: Protocol> {
     /// an empty disk.
     frozen: Option<Option<P::Durable>>,
     status: Status,
+    /// Whether it has ever been in the cluster (churn brings in fresh identities only).
+    was_member: bool,
     incarnation: u32,
     /// Armed timers with the generation of their arming; a fired event with another
     /// generation is stale.
@@ -242,6 +244,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             .map(|k| Node {
                 frozen: None,
                 status: if k < members { Status::Up } else { Status::Absent },
+                was_member: k < members,
                 incarnation: 0,
                 timers: Vec::new(),
                 held: Vec::new(),
@@ -623,6 +626,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                     self.core.join(*k);
                     let node = &mut self.nodes[k.index()];
                     node.status = Status::Up;
+                    node.was_member = true;
                     node.frozen = None;
                     self.current = (TraceKind::Fault, Some(*k), None);
                     self.call(*k, |p, ctx| p.on_join(ctx));
@@ -701,9 +705,15 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 let members = self.nodes.iter().filter(|n| n.status != Status::Absent).count() as u32;
                 let (can_join, can_leave) = (members < *max, members > *min);
                 let join = if can_join && can_leave { *grow } else { can_join };
-                let wanted = if join { Status::Absent } else { Status::Up };
-                let candidates: Vec<NodeId> =
-                    (0..self.config.nodes).map(NodeId).filter(|k| self.nodes[k.index()].status == wanted).collect();
+                // An autoscaler starts a fresh node, with an identity never used before (a
+                // new pod name): churn joins spares that were never members.
+                let candidates: Vec<NodeId> = (0..self.config.nodes)
+                    .map(NodeId)
+                    .filter(|k| {
+                        let node = &self.nodes[k.index()];
+                        if join { node.status == Status::Absent && !node.was_member } else { node.status == Status::Up }
+                    })
+                    .collect();
                 if (can_join || can_leave) && !candidates.is_empty() {
                     let k = candidates[(*pick % candidates.len() as u64) as usize];
                     self.apply_fault(if join { Fault::Join(k) } else { Fault::Leave(k) });

@@ -105,6 +105,14 @@ pub trait Family: 'static {
         Ok(())
     }
 
+    /// Whether the protocol under `config` runs in an elastic cluster, whose members join and
+    /// leave (`spares`, `join`, `leave`, churn): `Err((field, why not))` when it does not.
+    /// By default it does not: a family says so once its nodes bootstrap and hand off.
+    fn elastic(config: &Self::Config) -> Result<(), ParamError> {
+        let _ = config;
+        Err(("kind".into(), format!("{} runs a fixed set of nodes: none may join or leave", Self::KIND)))
+    }
+
     /// What the protocol costs per unit of load under `config` on `nodes` nodes, for the
     /// estimate made before a run ([`crate::cost`]). By default: rounds of
     /// [`ProtocolInfo::round`] (or heartbeat-like timers without one), and each operation sent

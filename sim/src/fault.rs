@@ -34,7 +34,9 @@ pub enum Fault {
     Leave(NodeId),
     /// Random churn, resolved when it happens: a node joins (`grow`) or leaves, keeping the
     /// cluster within `min..=max` members (a join at `min` or below, a leave at `max` or
-    /// above); `pick` chooses which of the candidates (absent nodes, or running members).
+    /// above); `pick` chooses which of the candidates (spares never in the cluster, as an
+    /// autoscaler starts fresh identities; or running members). With no spare left, it
+    /// only shrinks.
     Churn {
         /// Join rather than leave, when the size allows both.
         grow: bool,

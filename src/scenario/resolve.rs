@@ -77,6 +77,18 @@ pub fn resolve(raw: &RawScenario) -> Result<Resolved> {
         ));
     }
     let random_faults = random_faults(&raw.random_faults, names.len() as u32)?;
+    // A cluster whose members change needs a protocol that bootstraps and hands off.
+    let membership = raw.faults.iter().position(|f| f.join.is_some() || f.leave.is_some());
+    let elastic_by = if raw.spares > 0 {
+        Some("spares".to_string())
+    } else if raw.random_faults.churn.is_some() {
+        Some("random_faults.churn".to_string())
+    } else {
+        membership.map(|i| format!("faults[{i}]"))
+    };
+    if let (Some(by), Err((field, message))) = (&elastic_by, raw.protocol.elastic()) {
+        return Err(FieldError::new(format!("protocol.{field}"), format!("{message} (`{by}` asks for it)")));
+    }
     let windows = random_faults.expected_windows(raw.duration);
     if windows > MAX_FAULTS as f64 {
         return Err(FieldError::new(

@@ -188,6 +188,21 @@ impl Family for CrdtFamily {
         "conflict-free replicated data types, synchronised by states, deltas or causal broadcast";
     type Config = CrdtConfig;
 
+    /// States and deltas: a joiner takes a member's state, a leaver hands its own to two. Op
+    /// mode's causal broadcast trims its log once every node has delivered an operation, so
+    /// it assumes the nodes are fixed.
+    fn elastic(config: &CrdtConfig) -> Result<(), ParamError> {
+        match config.sync {
+            SyncMode::Op => Err((
+                "sync".into(),
+                "op-based delivery trims its log once every node has an operation: it assumes a fixed set \
+                 of nodes, so none may join or leave (use `sync: state` or `delta`)"
+                    .into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     fn params() -> Vec<Param> {
         vec![
             Param::new("type", "g-counter | pn-counter | lww-map | mv-register | or-set | rga"),

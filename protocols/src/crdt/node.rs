@@ -89,6 +89,8 @@ pub enum CrdtMsg<C: Crdt> {
         /// Whether the receiver should say what it has in turn.
         reply: bool,
     },
+    /// A node that joined asks a member for its whole state (answered with `State`).
+    Bootstrap,
 }
 
 impl<C: Crdt> Message for CrdtMsg<C> {
@@ -100,6 +102,7 @@ impl<C: Crdt> Message for CrdtMsg<C> {
                 CrdtMsg::Ack(n) => wire::varint(*n),
                 CrdtMsg::Ops(ops) => wire::varint(ops.len() as u64) + ops.iter().map(Envelope::size).sum::<usize>(),
                 CrdtMsg::Have { vc, .. } => 1 + vv_size(vc.iter().copied()),
+                CrdtMsg::Bootstrap => 0,
             }
     }
 
@@ -110,6 +113,7 @@ impl<C: Crdt> Message for CrdtMsg<C> {
             CrdtMsg::Ack(_) => "Ack",
             CrdtMsg::Ops(_) => "Ops",
             CrdtMsg::Have { .. } => "Have",
+            CrdtMsg::Bootstrap => "Bootstrap",
         }
     }
 }
@@ -158,6 +162,9 @@ pub struct CrdtNode<C: Crdt> {
     /// Op mode: what each peer said it had delivered (volatile), to trim the log.
     peer_vcs: BTreeMap<u32, Vv>,
     scratch: (Progress, Progress),
+    /// Joined a running cluster and has no member's state yet (state and delta modes): asks
+    /// for one each round and serves no client meanwhile (volatile).
+    bootstrapping: bool,
 }
 
 impl<C: Crdt> CrdtNode<C> {
@@ -260,6 +267,13 @@ impl<C: Crdt> CrdtNode<C> {
         }
         let peer_vcs = &self.peer_vcs;
         self.log.retain(|&(o, s), _| peer_vcs.values().any(|vc| vc.get(&o).copied().unwrap_or(0) < s));
+    }
+
+    /// Asks a random member for its whole state.
+    fn bootstrap(&mut self, ctx: &mut Ctx<'_, Self>) {
+        if let Some(peer) = ctx.random_peer() {
+            ctx.send(peer, CrdtMsg::Bootstrap);
+        }
     }
 
     fn round(&mut self, ctx: &mut Ctx<'_, Self>) {
@@ -372,6 +386,7 @@ impl<C: Crdt> Protocol for CrdtNode<C> {
             pending: BTreeMap::new(),
             peer_vcs: BTreeMap::new(),
             scratch: Default::default(),
+            bootstrapping: false,
         };
         let keys: Vec<Key> = node.keys.keys().copied().collect();
         for key in keys {
@@ -396,13 +411,50 @@ impl<C: Crdt> Protocol for CrdtNode<C> {
         ctx.set_timer(CrdtTimer::Round, syncsim_sim::SimDuration(first));
     }
 
+    fn on_join(&mut self, ctx: &mut Ctx<'_, Self>) {
+        self.bootstrapping = true;
+        self.bootstrap(ctx);
+        self.on_start(ctx);
+    }
+
+    fn ready(&self) -> bool {
+        !self.bootstrapping
+    }
+
+    /// Hands the whole state to two members (at least) before leaving: a join is idempotent,
+    /// so whatever they already hold costs only bytes.
+    fn on_leave(&mut self, ctx: &mut Ctx<'_, Self>) {
+        if self.keys.is_empty() {
+            return;
+        }
+        let state = Arc::new(self.keys.iter().map(|(k, c)| (*k, c.clone())).collect::<Vec<_>>());
+        for peer in ctx.random_peers(self.config.fanout.max(2) as usize) {
+            ctx.send(peer, CrdtMsg::State(Arc::clone(&state)));
+        }
+    }
+
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: CrdtMsg<C>) {
         self.clock(ctx);
         match msg {
+            CrdtMsg::Bootstrap => {
+                let state = self.keys.iter().map(|(k, c)| (*k, c.clone())).collect::<Vec<_>>();
+                ctx.send(from, CrdtMsg::State(Arc::new(state)));
+            }
             CrdtMsg::State(parts) => {
+                let mut fresh = Vec::new();
                 for (k, c) in parts.iter() {
-                    self.join_key(ctx, *k, c);
+                    if self.join_key(ctx, *k, c) {
+                        fresh.push((*k, c.clone()));
+                    }
                 }
+                // In delta mode what was new travels on as a delta of this node's own: a
+                // leaver's handoff must reach every member, not only the two it was sent to.
+                // A joiner's bootstrap is not news to the others.
+                let forward = !self.config.bug.is(Bug::HandoffNotForwarded);
+                if self.config.sync == SyncMode::Delta && !self.bootstrapping && !fresh.is_empty() && forward {
+                    self.keep_delta(Some(from.0), fresh);
+                }
+                self.bootstrapping = false;
             }
             CrdtMsg::Delta { upto, parts } => {
                 // Keep what was new here as a delta of this node's own, so it travels on.
@@ -455,6 +507,9 @@ impl<C: Crdt> Protocol for CrdtNode<C> {
         self.clock(ctx);
         match timer {
             CrdtTimer::Round => {
+                if self.bootstrapping {
+                    self.bootstrap(ctx); // the request or its answer was lost: ask another
+                }
                 self.round(ctx);
                 ctx.set_timer(CrdtTimer::Round, self.config.interval);
             }

@@ -31,6 +31,10 @@ planted_bugs! {
         /// collected (delta-state CRDTs keep deltas until acknowledged: Almeida et al. 2018,
         /// Algorithm 2).
         DeltaEarlyAck = "delta-early-ack",
+        /// Delta sync joins a leaving replica's handed-off state without keeping what was new
+        /// as a delta of its own, so it stays with the two members it was sent to: the others
+        /// never see the leaver's last updates (found while building elastic clusters).
+        HandoffNotForwarded = "handoff-not-forwarded",
     }
 }
 

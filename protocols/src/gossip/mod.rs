@@ -209,6 +209,11 @@ impl Family for GossipNode {
     const ABOUT: &'static str = "anti-entropy (push, pull, push-pull) or rumor mongering over a last-writer-wins store";
     type Config = GossipConfig;
 
+    /// A joiner asks a member for its state; a leaver hands its store to two members.
+    fn elastic(_: &GossipConfig) -> Result<(), ParamError> {
+        Ok(())
+    }
+
     /// Each round a timer and up to three messages per peer contacted (digest, answer, push);
     /// a rumor is passed on by every node that hears it, to `fanout` peers, until `k`
     /// contacts have found it known, and the backup anti-entropy adds its own rounds.
