@@ -306,7 +306,7 @@ fn shown(e: &EntrySummary, metric: &str) -> Option<(f64, f64, f64)> {
 }
 
 fn many_seed_charts(m: &ManySeeds, digests: &[Vec<Digest>]) -> Result<Vec<Chart>, String> {
-    use syncsim_reports::charts::{self, Bar, Series, Style, TimeChart};
+    use syncsim_reports::charts::{self, Bar, Series, TimeChart};
     let bar = |e: &EntrySummary, metric: &str| {
         shown(e, metric).map_or(Bar { median: 0.0, p10: 0.0, p90: 0.0 }, |(p10, median, p90)| Bar { median, p10, p90 })
     };
@@ -417,15 +417,14 @@ fn many_seed_charts(m: &ManySeeds, digests: &[Vec<Digest>]) -> Result<Vec<Chart>
         file: "divergence.svg".into(),
         title: "Divergence over time (median across seeds, band p10–p90)".into(),
         svg: charts::time_chart(&TimeChart {
-            title: "Differing replica pairs over time",
-            y_label: "differing replica pairs (%)",
-            series: &lines,
-            style: Style::Lines,
-            log_y: false,
-            right: None,
-            shades: &shades,
-            x_max,
             bands: &bands,
+            ..TimeChart::lines(
+                "Differing replica pairs over time",
+                "differing replica pairs (%)",
+                &lines,
+                &shades,
+                x_max,
+            )
         })?,
     });
     Ok(out)

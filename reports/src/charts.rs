@@ -365,6 +365,13 @@ pub struct TimeChart<'a> {
     pub bands: &'a [Vec<(f64, f64, f64)>],
 }
 
+impl<'a> TimeChart<'a> {
+    /// The common chart: `series` as lines on a linear left axis, no right axis, no bands.
+    pub fn lines(title: &'a str, y_label: &'a str, series: &'a [Series], shades: &'a [Shade], x_max: f64) -> Self {
+        TimeChart { title, y_label, series, style: Style::Lines, log_y: false, right: None, shades, x_max, bands: &[] }
+    }
+}
+
 /// The fill of a fault window of `kind`.
 fn shade_colour(kind: &str) -> RGBColor {
     match kind {

@@ -130,17 +130,7 @@ fn outcome_charts(report: &Report, history: &History, shades: &[Shade], x_max: f
         })
         .collect();
     let chart = |title: &str, y_label: &str, series: &[Series], style| {
-        charts::time_chart(&TimeChart {
-            title,
-            y_label,
-            series,
-            style,
-            log_y: false,
-            right: None,
-            shades,
-            x_max,
-            bands: &[],
-        })
+        charts::time_chart(&TimeChart { style, ..TimeChart::lines(title, y_label, series, shades, x_max) })
     };
     Ok(vec![
         Chart {
@@ -277,17 +267,13 @@ pub fn run_charts(report: &Report, history: &History) -> Result<Vec<Chart>, Stri
         out.push(Chart {
             file: "session.svg".into(),
             title: "Session-guarantee violations per second".into(),
-            svg: charts::time_chart(&TimeChart {
-                title: "Session-guarantee violations per second",
-                y_label: "violations per second",
-                series: &lines,
-                style: Style::Lines,
-                log_y: false,
-                right: None,
-                shades: &shades,
+            svg: charts::time_chart(&TimeChart::lines(
+                "Session-guarantee violations per second",
+                "violations per second",
+                &lines,
+                &shades,
                 x_max,
-                bands: &[],
-            })?,
+            ))?,
         });
     }
 
@@ -301,17 +287,7 @@ pub fn run_charts(report: &Report, history: &History) -> Result<Vec<Chart>, Stri
         out.push(Chart {
             file: "cluster-size.svg".into(),
             title: "Cluster size over time".into(),
-            svg: charts::time_chart(&TimeChart {
-                title: "Cluster size over time",
-                y_label: "nodes",
-                series: &lines,
-                style: Style::Lines,
-                log_y: false,
-                right: None,
-                shades: &shades,
-                x_max,
-                bands: &[],
-            })?,
+            svg: charts::time_chart(&TimeChart::lines("Cluster size over time", "nodes", &lines, &shades, x_max))?,
         });
     }
 
