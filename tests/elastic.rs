@@ -80,6 +80,13 @@ fn churn_keeps_the_cluster_within_its_band_and_replays_exactly() {
             a.report.faults.iter().filter(|f| f.fault.starts_with("join") || f.fault.starts_with("leave")).count();
         assert!(joins_leaves > 15, "seed {seed}: churn changes the cluster ({joins_leaves} joins and leaves)");
         assert!(sizes.iter().all(|p| (3..=10).contains(&p.members)), "seed {seed}: {sizes:?}");
+        // The traffic tables list the nodes that were ever members, not 40 idle spares.
+        let mut ever: std::collections::BTreeSet<String> = ["n0", "n1", "n2"].map(String::from).into();
+        ever.extend(a.report.faults.iter().filter_map(|f| f.fault.strip_prefix("join ").map(String::from)));
+        let listed: std::collections::BTreeSet<String> =
+            a.report.traffic.nodes.iter().map(|n| n.node.clone()).collect();
+        assert_eq!(listed, ever, "seed {seed}");
+        assert!(listed.len() < 43);
         let b = runner::run(&s, seed, false).unwrap();
         assert_eq!(a.report.trace_hash, b.report.trace_hash, "same seed, same run");
     }

@@ -184,7 +184,9 @@ pub struct NodeTrafficRow {
     pub traffic: syncsim_sim::traffic::NodeTraffic,
 }
 
-/// A run's traffic by node, message kind and pair (empty on hosts that do not count it).
+/// A run's traffic by node, message kind and pair (empty on hosts that do not count it). In an
+/// elastic cluster only the nodes that were ever members are listed: spares that never
+/// joined sent and received nothing.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct TrafficFigures {
     /// Per node.
@@ -199,17 +201,17 @@ pub struct TrafficFigures {
 }
 
 impl TrafficFigures {
-    /// The figures of `t`, naming nodes with `name`.
-    pub fn of(t: &syncsim_sim::traffic::Traffic, name: impl Fn(usize) -> String) -> TrafficFigures {
-        let n = t.nodes.len();
+    /// The figures of `t` for the nodes `shown` (by index), naming nodes with `name`.
+    pub fn of(t: &syncsim_sim::traffic::Traffic, shown: &[bool], name: impl Fn(usize) -> String) -> TrafficFigures {
+        let listed: Vec<usize> = (0..t.nodes.len()).filter(|&i| shown.get(i).copied().unwrap_or(true)).collect();
         let matrix = |f: fn(syncsim_sim::traffic::Counts) -> u64| -> Vec<Vec<u64>> {
             if t.pairs.is_empty() {
                 return Vec::new();
             }
-            (0..n).map(|i| (0..n).map(|j| t.pair(i, j).map_or(0, f)).collect()).collect()
+            listed.iter().map(|&i| listed.iter().map(|&j| t.pair(i, j).map_or(0, f)).collect()).collect()
         };
         TrafficFigures {
-            nodes: t.nodes.iter().enumerate().map(|(i, &traffic)| NodeTrafficRow { node: name(i), traffic }).collect(),
+            nodes: listed.iter().map(|&i| NodeTrafficRow { node: name(i), traffic: t.nodes[i] }).collect(),
             kinds: t.kinds.clone(),
             pair_messages: matrix(|c| c.messages),
             pair_bytes: matrix(|c| c.bytes),
@@ -392,11 +394,14 @@ impl Report {
             ctx.protocol.reads_state && ctx.protocol.consistency != syncsim_sim::Consistency::Linearizable;
         let unheld =
             judge_states.then(|| crate::writes::unheld(&writes, ctx.protocol.datatype, &out.final_reads)).flatten();
-        // When each node last joined the cluster (elastic clusters; zero for the first members).
+        // When each node last joined the cluster (elastic clusters; zero for the first members),
+        // and whether it ever was a member (spares that never joined are left out of tables).
         let mut joined = vec![syncsim_sim::SimTime::ZERO; live.len()];
+        let mut ever_member: Vec<bool> = (0..live.len()).map(|i| i + (ctx.spares as usize) < live.len()).collect();
         for (t, f) in &out.faults {
             if let syncsim_sim::fault::Fault::Join(k) = f {
                 joined[k.index()] = *t;
+                ever_member[k.index()] = true;
             }
         }
         let visibility = out.observer.visibility.finish(
@@ -458,7 +463,7 @@ impl Report {
             },
             operations: ops.counts,
             latency: ops.latency,
-            traffic: TrafficFigures::of(&out.traffic, |i| name(&NodeId(i as u32))),
+            traffic: TrafficFigures::of(&out.traffic, &ever_member, |i| name(&NodeId(i as u32))),
             network: NetworkFigures {
                 messages_per_op: per_op(out.net.sent),
                 bytes_per_op: per_op(out.net.bytes_sent),
