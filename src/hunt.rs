@@ -171,6 +171,14 @@ pub const CATALOGUE: &[Bug] = &[
         variant: None,
     },
     Bug {
+        name: "concurrent-config-changes",
+        family: "raft",
+        class: "membership: a configuration change started while another is uncommitted",
+        reference: "Ongaro's dissertation (2014), §4.1: one server at a time, the next only once the last has committed",
+        scenario: "scenarios/elastic-raft.yaml",
+        variant: None,
+    },
+    Bug {
         name: "first-reply",
         family: "dynamo",
         class: "quorums: a read answered before its read quorum replied",

@@ -91,3 +91,29 @@ fn churn_keeps_the_cluster_within_its_band_and_replays_exactly() {
         assert_eq!(a.report.trace_hash, b.report.trace_hash, "same seed, same run");
     }
 }
+
+#[test]
+fn raft_grows_and_shrinks_by_single_server_changes_and_stays_linearizable() {
+    // The shipped scenario: two servers join at once (twice), churn and crashes in between,
+    // then the first three members leave. Every run must be linearizable with the monitor
+    // quiet (it checks each change against the last committed configuration).
+    let s = load("scenarios/elastic-raft.yaml");
+    for seed in 1..=10 {
+        let r = runner::run(&s, seed, false).unwrap();
+        assert_eq!(r.report.exit_code, 0, "seed {seed}: {:?}", r.report.failures);
+        let changes = r.report.protocol_metrics.numbers.get("config_changes").copied().unwrap_or(0.0);
+        let joins_leaves =
+            r.report.faults.iter().filter(|f| f.fault.starts_with("join") || f.fault.starts_with("leave")).count();
+        // Each join and each leave of a member is one change (a joiner that leaves before
+        // it was added needs none, and one whose request is lost asks again).
+        assert!(
+            changes >= joins_leaves as f64 * 0.7,
+            "seed {seed}: {changes} changes for {joins_leaves} joins and leaves"
+        );
+        assert!(r.report.timeline.cluster.iter().any(|p| p.members >= 7), "seed {seed}: it scales out");
+        // The first members left: whoever serves at the end joined later, and the clients
+        // were served throughout.
+        let availability = r.report.operations["all"].availability;
+        assert!(availability > 0.9, "seed {seed}: availability {availability}");
+    }
+}

@@ -165,6 +165,21 @@ fn a_handoff_that_is_not_passed_on_leaves_replicas_apart() {
     });
 }
 
+/// A Raft leader that starts a configuration change while another is uncommitted: two
+/// servers joining at once take three voters to five in one step, and the monitor sees a
+/// configuration whose majorities need not overlap the last committed one's.
+#[test]
+fn two_configuration_changes_at_once_break_the_overlap_of_majorities() {
+    check(&Planted {
+        file: "scenarios/elastic-raft.yaml",
+        bug: "concurrent-config-changes",
+        caught_by: "the Raft monitor",
+        caught: |r| r.invariant_violation.as_ref().is_some_and(|v| v.message.contains("do not overlap")),
+        hunt: 20,
+        correct: 30,
+    });
+}
+
 /// A Dynamo coordinator that answers a read with its first reply whatever `r` asks for: under
 /// R = W = 2 of N = 3 a read may miss the write quorum, and the read-consistency check (which
 /// strict quorums must pass at 100%) sees the stale value.

@@ -273,6 +273,11 @@ impl<P: Protocol, O: Observer> Cluster<P, O> {
         self.set_member(k, true);
     }
 
+    /// Node `k` is leaving but still runs: it is no longer a member.
+    pub fn drain(&mut self, k: NodeId) {
+        self.set_member(k, false);
+    }
+
     /// Adds `k` to the members, or removes it.
     fn set_member(&mut self, k: NodeId, member: bool) {
         let mut members: Vec<NodeId> = match &self.members {

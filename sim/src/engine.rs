@@ -11,7 +11,7 @@ use crate::history::{History, Op, Outcome};
 use crate::monitor::{ProtocolMetrics, Violation};
 use crate::network::{Cut, NetStats, Network, NetworkConfig};
 use crate::observe::Observer;
-use crate::protocol::{Ctx, Effects, Message, NodeId, Protocol, Reply, RequestId};
+use crate::protocol::{Ctx, Departure, Effects, Message, NodeId, Protocol, Reply, RequestId};
 use crate::queue::EventQueue;
 use crate::rng::{Stream, below};
 use crate::time::{SimDuration, SimTime};
@@ -495,8 +495,10 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
     /// elastic cluster routes. Crashed members still get requests.
     fn route(&self, k: NodeId) -> NodeId {
         let n = self.config.nodes;
-        let serves =
-            |m: NodeId| self.nodes[m.index()].status != Status::Absent && self.node(m).is_none_or(|p| p.ready());
+        let serves = |m: NodeId| {
+            !matches!(self.nodes[m.index()].status, Status::Absent | Status::Leaving)
+                && self.node(m).is_none_or(|p| p.ready())
+        };
         if serves(k) {
             return k;
         }
@@ -553,7 +555,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 self.finish(id, Outcome::Failed("node down".into()), self.now);
             }
             Status::Paused => self.nodes[k.index()].held.push(Event::Request { id }),
-            Status::Up => {
+            Status::Up | Status::Leaving => {
                 self.mark(TraceKind::Request, Some(k), id.0);
                 op.hash(&mut self.core.trace);
                 if self.config.record_trace {
@@ -586,6 +588,9 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         let done = *now + timing.processing();
         let mut wire = Wire { now: done, network, queue, nodes, next_generation, replies, timing };
         core.call(k, *now, local, *current, effects, &mut wire, handler);
+        if mem::take(&mut self.effects.depart) && self.nodes[k.index()].status == Status::Leaving {
+            self.depart(k);
+        }
         if !self.replies.is_empty() {
             let mut replies = mem::take(&mut self.replies);
             for (id, reply) in replies.drain(..) {
@@ -593,6 +598,17 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             }
             self.replies = replies;
         }
+    }
+
+    /// Node `k` stops for good, out of the cluster: its state and disk are gone.
+    fn depart(&mut self, k: NodeId) {
+        self.core.leave(self.now, k);
+        let node = &mut self.nodes[k.index()];
+        node.status = Status::Absent;
+        node.incarnation += 1;
+        node.timers.clear();
+        node.held.clear();
+        node.frozen = None;
     }
 
     fn apply_fault(&mut self, fault: Fault) {
@@ -605,6 +621,8 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             Fault::Partition(groups) => self.network.cut(Cut::groups(n, groups)),
             Fault::Cut { from, to } => self.network.cut(Cut::directed(n, from, to)),
             Fault::Heal => self.network.heal(),
+            // A draining node that crashes is gone: it was being shut down anyway.
+            Fault::Crash(k) if self.nodes[k.index()].status == Status::Leaving => self.depart(*k),
             Fault::Crash(k) => {
                 if self.core.crash(self.now, *k) {
                     let node = &mut self.nodes[k.index()];
@@ -635,14 +653,15 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             Fault::Leave(k) => {
                 if self.nodes[k.index()].status == Status::Up {
                     self.current = (TraceKind::Fault, Some(*k), None);
-                    self.call(*k, |p, ctx| p.on_leave(ctx));
-                    self.core.leave(self.now, *k);
-                    let node = &mut self.nodes[k.index()];
-                    node.status = Status::Absent;
-                    node.incarnation += 1;
-                    node.timers.clear();
-                    node.held.clear();
-                    node.frozen = None;
+                    let mut departure = Departure::Now;
+                    self.call(*k, |p, ctx| departure = p.on_leave(ctx));
+                    match departure {
+                        Departure::Now => self.depart(*k),
+                        Departure::Drain => {
+                            self.nodes[k.index()].status = Status::Leaving;
+                            self.core.drain(*k);
+                        }
+                    }
                 }
             }
             Fault::FreezeDisk(k) => {
@@ -702,7 +721,8 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             Fault::Churn { grow, pick, min, max } => {
                 // A join while below the band's top, a leave while above its bottom; the
                 // node it picks is applied (and recorded) instead.
-                let members = self.nodes.iter().filter(|n| n.status != Status::Absent).count() as u32;
+                let members =
+                    self.nodes.iter().filter(|n| !matches!(n.status, Status::Absent | Status::Leaving)).count() as u32;
                 let (can_join, can_leave) = (members < *max, members > *min);
                 let join = if can_join && can_leave { *grow } else { can_join };
                 // An autoscaler starts a fresh node, with an identity never used before (a

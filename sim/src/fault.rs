@@ -209,6 +209,9 @@ pub enum NodeStatus {
     Crashed,
     /// Not in the cluster: a spare that has not joined, or a node that left.
     Absent,
+    /// Leaving: out of the cluster for clients and peers, still running until its protocol
+    /// has handed off what it must ([`crate::Departure::Drain`]).
+    Leaving,
 }
 
 impl Targeted {

@@ -34,8 +34,8 @@ pub use history::{Entry, History, Key, Op, OpKind, Outcome, Output, Value};
 pub use monitor::{Monitor, NoMonitor, ProtocolMetrics, Violation};
 pub use observe::{Observer, Sample};
 pub use protocol::{
-    Consistency, Ctx, Datatype, Effects, Exposure, Message, NodeId, Peers, Placement, Protocol, ProtocolInfo, Reply,
-    RequestId, TimerOp,
+    Consistency, Ctx, Datatype, Departure, Effects, Exposure, Message, NodeId, Peers, Placement, Protocol,
+    ProtocolInfo, Reply, RequestId, TimerOp,
 };
 pub use rng::SimRng;
 pub use time::{DurationRange, SimDuration, SimTime};

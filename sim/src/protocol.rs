@@ -160,9 +160,13 @@ pub trait Protocol: Sized {
     }
 
     /// The node is leaving the cluster for good (a scale-in): the last chance to hand off
-    /// what only it holds. What it sends still goes out; then it stops, its disk wiped.
-    /// By default it leaves as if it crashed.
-    fn on_leave(&mut self, _ctx: &mut Ctx<'_, Self>) {}
+    /// what only it holds. What it sends still goes out. [`Departure::Now`] stops it at
+    /// once, its disk wiped (by default, as if it crashed); [`Departure::Drain`] keeps it
+    /// running, out of the membership clients and peers see, until a handler calls
+    /// [`Ctx::depart`] (a consensus member that must first be removed from its group).
+    fn on_leave(&mut self, _ctx: &mut Ctx<'_, Self>) -> Departure {
+        Departure::Now
+    }
 
     /// A message from `from` arrived.
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: Self::Msg);
@@ -264,12 +268,31 @@ pub struct Effects<M, T, N = ()> {
     pub exposures: Vec<Exposure>,
     /// Facts for the invariant monitor.
     pub notes: Vec<N>,
+    /// A draining node is done and stops now ([`Ctx::depart`]).
+    pub depart: bool,
 }
 
 impl<M, T, N> Default for Effects<M, T, N> {
     fn default() -> Self {
-        Effects { sends: Vec::new(), timers: Vec::new(), replies: Vec::new(), exposures: Vec::new(), notes: Vec::new() }
+        Effects {
+            sends: Vec::new(),
+            timers: Vec::new(),
+            replies: Vec::new(),
+            exposures: Vec::new(),
+            notes: Vec::new(),
+            depart: false,
+        }
     }
+}
+
+/// How a leaving node goes ([`Protocol::on_leave`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Departure {
+    /// At once: what `on_leave` sent is its hand-off.
+    Now,
+    /// Once a later handler calls [`Ctx::depart`]; until then it runs as before, but clients
+    /// and peers no longer see it as a member.
+    Drain,
 }
 
 impl<M, T> Effects<M, T> {}
@@ -424,6 +447,11 @@ impl<'a, P: Protocol> Ctx<'a, P> {
     /// Answers client request `req`.
     pub fn reply(&mut self, req: RequestId, reply: Reply) {
         self.out.replies.push((req, reply));
+    }
+    /// A draining node ([`Departure::Drain`]) has handed off what it must: it stops once
+    /// this handler is done, its disk wiped. Ignored on a node that is not leaving.
+    pub fn depart(&mut self) {
+        self.out.depart = true;
     }
     /// Reports a fact to the protocol's invariant monitor.
     pub fn note(&mut self, note: P::Note) {

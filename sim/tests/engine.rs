@@ -8,7 +8,8 @@ use syncsim_sim::network::{LinkSpec, NetworkConfig};
 use syncsim_sim::protocol::Consistency;
 use syncsim_sim::workload::{Arrival, ScriptedOp, WorkloadConfig};
 use syncsim_sim::{
-    Ctx, Message, NoMonitor, NodeId, Op, Protocol, ProtocolInfo, RequestId, Sim, SimConfig, SimDuration, SimTime,
+    Ctx, Departure, Message, NoMonitor, NodeId, Op, Protocol, ProtocolInfo, RequestId, Sim, SimConfig, SimDuration,
+    SimTime,
 };
 
 /// Every `tick`, node k pings a random peer. It counts pings in a durable and a volatile
@@ -295,4 +296,84 @@ fn re_arming_a_timer_replaces_the_earlier_arming() {
     }
     let out = Sim::<Rearm>::new(config(7, vec![]), (), ()).unwrap().run();
     assert_eq!(out.final_digests, vec![Some(1), Some(1), Some(1)]);
+}
+
+/// Ticks every 10 ms; a node that leaves drains for `drain_ticks` ticks, then departs.
+#[derive(Debug)]
+struct Drainer {
+    drain_ticks: u64,
+    left_ticks: Option<u64>,
+    heard: u64,
+}
+
+impl Protocol for Drainer {
+    type Msg = Ping;
+    type Timer = Timer;
+    type Durable = ();
+    type Config = u64;
+    type Note = ();
+    type Monitor = NoMonitor;
+
+    fn monitor(_: &u64, _: u32) -> NoMonitor {
+        NoMonitor
+    }
+    fn info(_: &u64) -> ProtocolInfo {
+        Pinger::info(&PROTO)
+    }
+    fn new(_: NodeId, drain_ticks: &u64, _: Option<()>) -> Self {
+        Drainer { drain_ticks: *drain_ticks, left_ticks: None, heard: 0 }
+    }
+    fn durable(&self) {}
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
+        ctx.set_timer(Timer::Tick, SimDuration::from_millis(10));
+    }
+    fn on_leave(&mut self, _: &mut Ctx<'_, Self>) -> Departure {
+        self.left_ticks = Some(0);
+        Departure::Drain
+    }
+    fn on_message(&mut self, _: &mut Ctx<'_, Self>, _: NodeId, _: Ping) {
+        self.heard += 1;
+    }
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, _: Timer) {
+        if let Some(t) = self.left_ticks.as_mut() {
+            *t += 1;
+            if *t >= self.drain_ticks {
+                ctx.depart();
+            }
+        }
+        for peer in ctx.peers().iter() {
+            ctx.send(peer, Ping(0));
+        }
+        ctx.set_timer(Timer::Tick, SimDuration::from_millis(10));
+    }
+    fn on_request(&mut self, ctx: &mut Ctx<'_, Self>, req: RequestId, _: Op) {
+        ctx.reply(req, Ok(Output::Done));
+    }
+    fn state_digest(&self) -> u64 {
+        0
+    }
+}
+
+#[test]
+fn a_draining_node_runs_outside_the_membership_until_it_departs() {
+    let mut sim = Sim::<Drainer>::new(config(1, vec![at(100, Fault::Leave(NodeId(2)))]), 8, ()).unwrap();
+    sim.run_until(SimTime(101_000_000));
+    let heard = sim.node(NodeId(0)).unwrap().heard;
+    sim.run_until(SimTime(135_000_000));
+    let draining = sim.node(NodeId(2)).expect("still running while it drains");
+    assert!(matches!(draining.left_ticks, Some(1..8)), "{:?}", draining.left_ticks);
+    // It still sends (to the members), but the members no longer send to it.
+    assert!(sim.node(NodeId(0)).unwrap().heard > heard + 3);
+    let before = draining.heard;
+    sim.run_until(SimTime(160_000_000));
+    assert_eq!(sim.node(NodeId(2)).map(|d| d.heard), Some(before), "no member sends to a leaver");
+    sim.run_until(SimTime(200_000_000));
+    assert!(sim.node(NodeId(2)).is_none(), "it departed after its eighth tick");
+    // A draining node that crashes is gone at once.
+    let faults = vec![at(100, Fault::Leave(NodeId(2))), at(120, Fault::Crash(NodeId(2)))];
+    let mut sim = Sim::<Drainer>::new(config(1, faults), 50, ()).unwrap();
+    sim.run_until(SimTime(121_000_000));
+    assert!(sim.node(NodeId(2)).is_none());
+    let out = sim.run();
+    assert!(out.faults.iter().any(|(_, f)| *f == Fault::Crash(NodeId(2))));
 }

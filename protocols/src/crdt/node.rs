@@ -8,7 +8,7 @@ use std::sync::Arc;
 use syncsim_sim::rng::below;
 use syncsim_sim::trace::StableHasher;
 use syncsim_sim::{
-    Consistency, Ctx, Key, Message, NoMonitor, NodeId, Op, OpKind, Output, Protocol, ProtocolInfo, RequestId,
+    Consistency, Ctx, Departure, Key, Message, NoMonitor, NodeId, Op, OpKind, Output, Protocol, ProtocolInfo, RequestId,
 };
 
 use super::types::{Bug, Crdt, Env};
@@ -423,14 +423,15 @@ impl<C: Crdt> Protocol for CrdtNode<C> {
 
     /// Hands the whole state to two members (at least) before leaving: a join is idempotent,
     /// so whatever they already hold costs only bytes.
-    fn on_leave(&mut self, ctx: &mut Ctx<'_, Self>) {
+    fn on_leave(&mut self, ctx: &mut Ctx<'_, Self>) -> Departure {
         if self.keys.is_empty() {
-            return;
+            return Departure::Now;
         }
         let state = Arc::new(self.keys.iter().map(|(k, c)| (*k, c.clone())).collect::<Vec<_>>());
         for peer in ctx.random_peers(self.config.fanout.max(2) as usize) {
             ctx.send(peer, CrdtMsg::State(Arc::clone(&state)));
         }
+        Departure::Now
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: CrdtMsg<C>) {

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use syncsim_sim::history::{OpKind, Output};
 use syncsim_sim::rng::{below, chance};
 use syncsim_sim::{
-    Consistency, Ctx, Family, Key, Launch, Load, Message, NoMonitor, NodeId, Op, Param, ParamError, Protocol,
-    ProtocolInfo, RequestId, SimDuration, SimTime,
+    Consistency, Ctx, Departure, Family, Key, Launch, Load, Message, NoMonitor, NodeId, Op, Param, ParamError,
+    Protocol, ProtocolInfo, RequestId, SimDuration, SimTime,
 };
 
 pub use store::{Digest, Store, Update, Version, ahead};
@@ -595,14 +595,15 @@ impl Protocol for GossipNode {
 
     /// Hands everything this node holds to `fanout` members (at least two, so that one lost
     /// message loses nothing) before it leaves.
-    fn on_leave(&mut self, ctx: &mut Ctx<'_, Self>) {
+    fn on_leave(&mut self, ctx: &mut Ctx<'_, Self>) -> Departure {
         let all: Vec<Update> = self.store.entries().copied().collect();
         if all.is_empty() || self.config.bug.is(Bug::SkipHandoff) {
-            return;
+            return Departure::Now;
         }
         for peer in ctx.random_peers(self.config.fanout.max(2) as usize) {
             ctx.send(peer, GossipMsg::Updates { updates: all.clone(), want: Vec::new() });
         }
+        Departure::Now
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: GossipMsg) {

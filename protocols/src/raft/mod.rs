@@ -11,10 +11,14 @@
 //!   laggards up to date.
 //! - Durable state is the term, the vote, the log and the snapshot; the state machine is rebuilt
 //!   from them after a crash.
+//! - Membership changes one server at a time (Ongaro's dissertation, ch. 4): a node that
+//!   joins catches up as a learner, then a configuration entry adds it; a node that leaves
+//!   drains until an entry removing it commits ([`membership`]).
 //! - Every node reports its elections, log changes and applies to [`monitor::RaftMonitor`],
 //!   which checks Raft's safety properties as the run goes.
 
 pub mod log;
+mod membership;
 pub mod monitor;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -24,8 +28,8 @@ use serde::{Deserialize, Serialize};
 use syncsim_sim::history::{OpKind, Output};
 use syncsim_sim::rng::below;
 use syncsim_sim::{
-    Consistency, Ctx, DurationRange, Family, Key, Launch, Load, Message, NodeId, Op, Param, ParamError, Protocol,
-    ProtocolInfo, Reply, RequestId, SimDuration, SimTime, Value,
+    Consistency, Ctx, Departure, DurationRange, Family, Key, Launch, Load, Message, NodeId, Op, Param, ParamError,
+    Protocol, ProtocolInfo, Reply, RequestId, SimDuration, SimTime, Value,
 };
 
 use self::log::{Command, Entry, Log, SnapshotMeta};
@@ -80,6 +84,10 @@ planted_bugs! {
         /// round that confirms it still leads, so a deposed leader cut off from the majority
         /// answers stale reads (Raft paper §8; Kingsbury, "Jepsen: etcd and Consul", 2014).
         ReadWithoutQuorum = "read-without-quorum",
+        /// The leader starts a configuration change while another is still uncommitted, so
+        /// two servers joining at once take a three-node cluster to five in one step, whose
+        /// majorities need not overlap the old one's (Ongaro's dissertation, §4.1).
+        ConcurrentChanges = "concurrent-config-changes",
     }
 }
 
@@ -252,6 +260,11 @@ impl Family for RaftNode {
         config.validate()
     }
 
+    /// Servers join and leave by single-server configuration changes ([`membership`]).
+    fn elastic(_: &RaftConfig) -> Result<(), ParamError> {
+        Ok(())
+    }
+
     fn launch<L: Launch>(config: &RaftConfig, _: &[String], launch: L) -> L::Output {
         launch.launch::<RaftNode>(config.clone())
     }
@@ -415,6 +428,24 @@ pub enum RaftMsg {
         /// Its result.
         reply: Reply,
     },
+    /// "Add `node` to the configuration" (a server that joined asks) or "remove it" (a server
+    /// that leaves asks); a follower passes it on to its leader.
+    Reconfigure {
+        /// The server.
+        node: NodeId,
+        /// Add it, or remove it.
+        add: bool,
+    },
+    /// The leader tells a server that leaves: a configuration without it is committed.
+    Removed,
+    /// A leader that removed itself hands over: the members stop waiting for it, and
+    /// `successor` (the most up-to-date one) campaigns at once (a leadership transfer).
+    Resigned {
+        /// The term it led.
+        term: u64,
+        /// Who should campaign now.
+        successor: NodeId,
+    },
 }
 
 impl Message for RaftMsg {
@@ -431,6 +462,9 @@ impl Message for RaftMsg {
             }
             RaftMsg::Forward { .. } => 8 + 25,
             RaftMsg::ForwardReply { .. } => 8 + 10,
+            RaftMsg::Reconfigure { .. } => 5,
+            RaftMsg::Removed => 0,
+            RaftMsg::Resigned { .. } => 12,
         }
     }
 
@@ -445,6 +479,9 @@ impl Message for RaftMsg {
             RaftMsg::InstallSnapshot { .. } => "InstallSnapshot",
             RaftMsg::Forward { .. } => "Forward",
             RaftMsg::ForwardReply { .. } => "ForwardReply",
+            RaftMsg::Reconfigure { .. } => "Reconfigure",
+            RaftMsg::Removed => "Removed",
+            RaftMsg::Resigned { .. } => "Resigned",
         }
     }
 }
@@ -460,6 +497,8 @@ pub enum RaftTimer {
     Disk,
     /// Send unanswered client requests on again.
     Retry,
+    /// A server that joins or leaves asks again to be added or removed.
+    Membership,
 }
 
 /// What survives a crash.
@@ -469,6 +508,7 @@ pub struct Durable {
     voted_for: Option<NodeId>,
     log: Log,
     snapshot: Option<Arc<Snapshot>>,
+    initial: Option<Vec<NodeId>>,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -503,6 +543,9 @@ pub struct RaftNode {
     voted_for: Option<NodeId>,
     log: Log,
     snapshot: Option<Arc<Snapshot>>,
+    /// The configuration before the log holds one: the cluster's first members for a node
+    /// that started with it, none for one that joined later (`None` until it starts).
+    initial: Option<Vec<NodeId>>,
     // Volatile.
     role: Role,
     leader: Option<NodeId>,
@@ -538,6 +581,13 @@ pub struct RaftNode {
     /// Counts election-timer resets, so that a deferred firing the timer has since been
     /// re-armed past is dropped (LogCabin's timer thread checks the deadline again).
     election_resets: u64,
+    /// The configuration as of the commit index, as last seen (what changed is acted on).
+    committed_members: Vec<NodeId>,
+    /// Leaving (a drain): how many times it has asked to be removed.
+    leaving: Option<u32>,
+    /// Leader: servers that asked to join, catching up before a configuration adds them,
+    /// with the index each must reach.
+    learners: BTreeMap<NodeId, u64>,
 }
 
 /// An event the node could not handle while an fsync held it.
@@ -576,10 +626,6 @@ impl RaftNode {
         self.round
     }
 
-    fn majority(&self) -> usize {
-        self.nodes as usize / 2 + 1
-    }
-
     fn election_delay(&self, ctx: &mut Ctx<'_, Self>) -> SimDuration {
         let DurationRange { min, max } = self.config.election_timeout;
         let drawn = min.as_nanos() + below(ctx.rng(), max.as_nanos() - min.as_nanos() + 1);
@@ -616,6 +662,7 @@ impl RaftNode {
             self.reads.clear();
             self.read_round = None;
             self.proposed_at.clear();
+            self.learners.clear();
         }
         if term > self.term {
             self.term = term;
@@ -640,27 +687,29 @@ impl RaftNode {
             self.role = Role::PreCandidate;
             // Giving up on the leader starts here, pre-vote or not.
             ctx.note(RaftNote::Campaign { term: self.term + 1, pre_vote: true });
-            ctx.broadcast(RaftMsg::PreVote { term: self.term + 1, last_index, last_term });
+            for k in self.members().iter().copied().filter(|&k| k != self.id) {
+                ctx.send(k, RaftMsg::PreVote { term: self.term + 1, last_index, last_term });
+            }
         } else {
             self.role = Role::Candidate;
             self.term += 1;
             self.voted_for = Some(self.id);
             ctx.note(RaftNote::Campaign { term: self.term, pre_vote: false });
             let request = RaftMsg::RequestVote { term: self.term, last_index, last_term };
-            if self.config.blocking_disk {
-                let me = self.id;
-                for k in (0..self.nodes).map(NodeId).filter(|&k| k != me) {
+            let voters: Vec<NodeId> = self.members().iter().copied().filter(|&k| k != self.id).collect();
+            for k in voters {
+                if self.config.blocking_disk {
                     self.persist(ctx, k, request.clone(), 1);
+                } else {
+                    ctx.send(k, request.clone());
                 }
-            } else {
-                ctx.broadcast(request);
             }
             // Requests or votes can be lost, and a voter can be down for a moment: ask again
             // each heartbeat until the election ends (as LogCabin's RPCs retry).
             ctx.set_timer(RaftTimer::Heartbeat, self.config.heartbeat);
         }
         self.reset_election_timer(ctx);
-        if self.votes.len() >= self.majority() {
+        if self.quorum_of(&self.votes) {
             self.win(ctx, pre);
         }
     }
@@ -679,9 +728,12 @@ impl RaftNode {
         self.acked_round = vec![0; n];
         self.last_ack = vec![ctx.now(); n];
         self.lease_until = SimTime::ZERO;
+        let config = self.members().to_vec();
+        let voters = config.iter().copied().filter(|k| self.votes.contains(k)).collect();
+        ctx.note(RaftNote::ElectedBy { term: self.term, config, voters });
         ctx.note(RaftNote::Leader { term: self.term });
         // A no-op of the new term lets the leader commit (and learn) everything before it.
-        self.propose(ctx, Command { request: None, op: None });
+        self.propose(ctx, Command::default());
         self.term_start = self.log.last_index();
         self.read_round = None;
         if self.config.check_quorum {
@@ -711,7 +763,7 @@ impl RaftNode {
             // No majority for a long while: the oldest rounds will not renew anything.
             self.round_sent.pop_first();
         }
-        for peer in ctx.peers().iter() {
+        for peer in self.targets() {
             self.send_append(ctx, peer);
         }
         ctx.set_timer(RaftTimer::Heartbeat, self.config.heartbeat);
@@ -736,8 +788,10 @@ impl RaftNode {
     }
 
     fn advance_commit(&mut self, ctx: &mut Ctx<'_, Self>) {
-        let mut matched = self.matched.clone();
-        matched.sort_unstable_by(|a, b| b.cmp(a));
+        let matched = self.by_member(|k| self.matched[k.index()]);
+        if matched.is_empty() {
+            return;
+        }
         let quorum = if self.config.bug.is(Bug::MinorityCommit) {
             // The bug: the leader and one follower are enough.
             2.min(matched.len())
@@ -784,11 +838,13 @@ impl RaftNode {
             });
         }
         self.serve_reads(ctx);
+        self.config_committed(ctx);
         if self.config.snapshot_every > 0 && self.applied - self.log.base().index >= self.config.snapshot_every {
             let meta = SnapshotMeta {
                 index: self.applied,
                 term: self.log.term_at(self.applied).expect("applied entries are in the log"),
                 chain: self.log.chain_at(self.applied).expect("in the log"),
+                config: self.log.config_at(self.applied).map(<[NodeId]>::to_vec),
             };
             self.machine.forget_before(self.applied, self.config.dedup_window);
             self.snapshot = Some(Arc::new(Snapshot { meta, state: self.machine.clone() }));
@@ -868,10 +924,8 @@ impl RaftNode {
 
     /// The latest heartbeat round a majority (this leader included) has acknowledged.
     fn confirmed_round(&self) -> u64 {
-        let mut acked = self.acked_round.clone();
-        acked[self.id.index()] = self.round;
-        acked.sort_unstable_by(|a, b| b.cmp(a));
-        acked[self.majority() - 1]
+        let acked = self.by_member(|k| if k == self.id { self.round } else { self.acked_round[k.index()] });
+        acked.get(self.majority() - 1).copied().unwrap_or(0)
     }
 
     /// Serves the reads whose round a majority acknowledged and whose index is applied; reads
@@ -922,8 +976,8 @@ impl RaftNode {
                 }
             }
             _ => {
-                self.propose(ctx, Command { request: Some((req, origin)), op: Some(op) });
-                for peer in ctx.peers().iter() {
+                self.propose(ctx, Command { request: Some((req, origin)), op: Some(op), change: None });
+                for peer in self.targets() {
                     if self.next[peer.index()] == self.log.last_index() {
                         self.send_append(ctx, peer);
                     }
@@ -1069,6 +1123,7 @@ impl RaftNode {
             if index > self.matched[f] {
                 self.matched[f] = index;
                 self.advance_commit(ctx);
+                self.learner_progress(ctx, from);
             }
             self.next[f] = self.next[f].max(self.matched[f] + 1);
             if self.next[f] <= self.log.last_index() {
@@ -1132,7 +1187,7 @@ impl Protocol for RaftNode {
     }
 
     fn new(id: NodeId, config: &RaftConfig, durable: Option<Durable>) -> Self {
-        let Durable { term, voted_for, log, snapshot } = durable.unwrap_or_default();
+        let Durable { term, voted_for, log, snapshot, initial } = durable.unwrap_or_default();
         let (machine, applied) = match &snapshot {
             Some(s) => (s.state.clone(), s.meta.index),
             None => (StateMachine::default(), 0),
@@ -1146,6 +1201,7 @@ impl Protocol for RaftNode {
             voted_for,
             log,
             snapshot,
+            initial,
             role: Role::Follower,
             leader: None,
             votes: BTreeSet::new(),
@@ -1169,22 +1225,45 @@ impl Protocol for RaftNode {
             writing: false,
             deferred: VecDeque::new(),
             election_resets: 0,
+            committed_members: Vec::new(),
+            leaving: None,
+            learners: BTreeMap::new(),
         }
     }
 
     fn durable(&self) -> Durable {
         let voted_for = if self.config.bug.is(Bug::ForgetVote) { None } else { self.voted_for };
-        Durable { term: self.term, voted_for, log: self.log.clone(), snapshot: self.snapshot.clone() }
+        Durable {
+            term: self.term,
+            voted_for,
+            log: self.log.clone(),
+            snapshot: self.snapshot.clone(),
+            initial: self.initial.clone(),
+        }
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
         self.nodes = ctx.cluster_size();
+        self.start_membership(ctx);
         // After a restart the node may have just acknowledged a leader's lease: it behaves as
         // if it had just heard from one, refusing to vote for a minimum election timeout.
         self.last_heard_leader = Some(ctx.now());
         self.reset_election_timer(ctx);
         let chain = self.snapshot.as_ref().map_or(0, |s| s.meta.chain);
         ctx.note(RaftNote::Started { applied: self.applied, chain, state: self.machine.fingerprint });
+    }
+
+    fn on_join(&mut self, ctx: &mut Ctx<'_, Self>) {
+        self.initial = Some(Vec::new());
+        self.on_start(ctx);
+    }
+
+    fn ready(&self) -> bool {
+        self.is_member()
+    }
+
+    fn on_leave(&mut self, ctx: &mut Ctx<'_, Self>) -> Departure {
+        self.leave(ctx)
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: RaftMsg) {
@@ -1201,7 +1280,7 @@ impl Protocol for RaftNode {
             RaftMsg::PreVoteReply { term, granted } => {
                 if self.role == Role::PreCandidate && term == self.term + 1 && granted {
                     self.votes.insert(from);
-                    if self.votes.len() >= self.majority() {
+                    if self.quorum_of(&self.votes) {
                         self.win(ctx, true);
                     }
                 }
@@ -1235,7 +1314,7 @@ impl Protocol for RaftNode {
                     }
                 } else if self.role == Role::Candidate && term == self.term && granted {
                     self.votes.insert(from);
-                    if self.votes.len() >= self.majority() {
+                    if self.quorum_of(&self.votes) {
                         self.win(ctx, false);
                     }
                 }
@@ -1289,6 +1368,9 @@ impl Protocol for RaftNode {
                     ctx.reply(req, reply);
                 }
             }
+            RaftMsg::Reconfigure { node, add } => self.reconfigure(ctx, node, add),
+            RaftMsg::Removed => self.removed(ctx),
+            RaftMsg::Resigned { term, successor } => self.resigned(ctx, from, term, successor),
         }
     }
 
@@ -1302,8 +1384,12 @@ impl Protocol for RaftNode {
             (RaftTimer::Election, Role::Leader) => {
                 // CheckQuorum: step down unless a majority answered within the timeout.
                 let now = ctx.now();
-                let heard = (0..self.nodes as usize)
-                    .filter(|&i| i == self.id.index() || now.since(self.last_ack[i]) < self.config.election_timeout.min)
+                let heard = self
+                    .members()
+                    .iter()
+                    .filter(|&&k| {
+                        k == self.id || now.since(self.last_ack[k.index()]) < self.config.election_timeout.min
+                    })
                     .count();
                 if heard < self.majority() {
                     self.become_follower(ctx, self.term, None);
@@ -1313,16 +1399,20 @@ impl Protocol for RaftNode {
                     ctx.set_timer(RaftTimer::Election, self.config.election_timeout.min);
                 }
             }
+            // Only a member campaigns: a server that joined and is not added yet, or one that
+            // is removed, would only disrupt the cluster.
+            (RaftTimer::Election, _) if !self.is_member() => self.reset_election_timer(ctx),
             (RaftTimer::Election, _) => self.campaign(ctx, self.config.pre_vote),
             (RaftTimer::Heartbeat, Role::Candidate) => {
                 let (last_index, last_term) = (self.log.last_index(), self.log.last_term());
-                for k in (0..self.nodes).map(NodeId).filter(|k| !self.votes.contains(k)) {
+                for &k in self.members().iter().filter(|k| !self.votes.contains(k)) {
                     ctx.send(k, RaftMsg::RequestVote { term: self.term, last_index, last_term });
                 }
                 ctx.set_timer(RaftTimer::Heartbeat, self.config.heartbeat);
             }
             (RaftTimer::Heartbeat, _) => {}
             (RaftTimer::Retry, _) => self.retry(ctx),
+            (RaftTimer::Membership, _) => self.ask_again(ctx),
             (RaftTimer::Disk, _) => {
                 self.writing = false;
                 for (to, msg) in std::mem::take(&mut self.unsynced) {

@@ -12,6 +12,11 @@
 //!   follower of such a leader may drop them; both are correct Raft.
 //! - State machine safety: no two nodes apply different entries at one index, and every node
 //!   that has applied an index holds the same state there.
+//! - Overlapping majorities: when a leader appends a configuration, every majority of it
+//!   overlaps every majority of the last committed one (which servers may still be using), so
+//!   the two can never elect two leaders in one term; and each leader was elected by a
+//!   majority of the configuration it used. Two leaders in one term are reported with the
+//!   configurations and voters that elected them.
 //! - No rollback: within one incarnation a node's applied index never goes back (a duplicated
 //!   snapshot of the index it is at changes nothing); a restart resumes from a state some node
 //!   had applied.
@@ -35,6 +40,28 @@ pub enum RaftNote {
         /// The term it leads.
         term: u64,
     },
+    /// It became leader of `term` with the votes of `voters`, a majority of `config` (noted
+    /// just before `Leader`).
+    ElectedBy {
+        /// The term.
+        term: u64,
+        /// The configuration it counted votes in.
+        config: Vec<NodeId>,
+        /// The members whose votes it counted, itself included.
+        voters: Vec<NodeId>,
+    },
+    /// As leader, it appended configuration `config` at `index`, while `committed` was the
+    /// configuration as of its commit index.
+    Reconfigured {
+        /// The entry's index.
+        index: u64,
+        /// The new configuration.
+        config: Vec<NodeId>,
+        /// The last committed one.
+        committed: Vec<NodeId>,
+    },
+    /// It left the cluster for good (its removal committed, or it gave up waiting).
+    Left,
     /// It stopped being leader.
     SteppedDown,
     /// Its log now holds these entries from index `first` on (anything after was dropped).
@@ -103,6 +130,9 @@ pub struct RaftMonitor {
     current: Vec<u64>,
     /// The leader of each term.
     leaders: BTreeMap<u64, NodeId>,
+    /// The configuration and voters that elected the leader of each term.
+    electorates: BTreeMap<u64, (Vec<NodeId>, Vec<NodeId>)>,
+    config_changes: u64,
     /// (index, term) → chain, over every log seen (after `base`).
     entries: BTreeMap<(u64, u64), u64>,
     /// What is known of each index after `base` applied somewhere.
@@ -143,7 +173,8 @@ impl RaftMonitor {
         RaftMonitor {
             check,
             logs: vec![Vec::new(); nodes as usize],
-            applied_by: vec![0; nodes as usize],
+            // Unknown until a node reports: a spare that never joins holds nothing back.
+            applied_by: vec![u64::MAX; nodes as usize],
             current: vec![0; nodes as usize],
             leaderless_since: Some(SimTime::ZERO),
             ..Default::default()
@@ -207,6 +238,43 @@ impl RaftMonitor {
             ));
         }
         self.applied[i].state = Some(state);
+        Ok(())
+    }
+
+    /// A leader of `term` elected by `voters` of `config`: they must be a majority of it, and
+    /// any other leader of the term is reported with the majority that elected it.
+    fn elected(&mut self, node: NodeId, term: u64, config: &[NodeId], voters: &[NodeId]) -> Result<(), String> {
+        if let Some(outsider) = voters.iter().find(|v| !config.contains(v)) {
+            return self.fail(format!(
+                "election: node {} counted the vote of node {} for term {term}, outside its configuration {}",
+                node.0,
+                outsider.0,
+                ids(config)
+            ));
+        }
+        if voters.len() < config.len() / 2 + 1 {
+            return self.fail(format!(
+                "election: node {} leads term {term} with the votes of {}, not a majority of {}",
+                node.0,
+                ids(voters),
+                ids(config)
+            ));
+        }
+        if let Some(&other) = self.leaders.get(&term)
+            && other != node
+            && let Some((their_config, their_voters)) = self.electorates.get(&term)
+        {
+            return self.fail(format!(
+                "election safety: nodes {} and {} both lead term {term}, elected by {} of configuration {} and by {} of {}",
+                other.0,
+                node.0,
+                ids(their_voters),
+                ids(their_config),
+                ids(voters),
+                ids(config)
+            ));
+        }
+        self.electorates.insert(term, (config.to_vec(), voters.to_vec()));
         Ok(())
     }
 
@@ -276,6 +344,22 @@ impl Monitor<RaftNote> for RaftMonitor {
                     ));
                 }
             }
+            RaftNote::ElectedBy { term, config, voters } => self.elected(node, *term, config, voters)?,
+            RaftNote::Reconfigured { index, config, committed } => {
+                self.config_changes += 1;
+                if let Some((a, b)) = disjoint_majorities(committed, config) {
+                    return self.fail(format!(
+                        "configuration change: node {} appended configuration {} at index {index} while {} was the \
+                         last committed one; servers may use either, and their majorities {} and {} do not overlap",
+                        node.0,
+                        ids(config),
+                        ids(committed),
+                        ids(&a),
+                        ids(&b)
+                    ));
+                }
+            }
+            RaftNote::Left => self.applied_by[node.index()] = u64::MAX,
             RaftNote::SteppedDown => {
                 if self.leader.is_some_and(|(l, _)| l == node) {
                     self.lose_leader(now);
@@ -332,7 +416,7 @@ impl Monitor<RaftNote> for RaftMonitor {
                     ));
                 }
                 let by = &mut self.applied_by[node.index()];
-                *by = (*by).max(*index);
+                *by = if *by == u64::MAX { *index } else { (*by).max(*index) };
                 if *index > self.base {
                     let i = self.pos(*index);
                     if i >= self.applied.len() {
@@ -356,6 +440,10 @@ impl Monitor<RaftNote> for RaftMonitor {
             }
             RaftNote::Started { applied, chain, state } => {
                 self.current[node.index()] = *applied;
+                let by = &mut self.applied_by[node.index()];
+                if *by == u64::MAX {
+                    *by = *applied;
+                }
                 if *applied > self.base {
                     if self.pos(*applied) >= self.applied.len() {
                         return self.fail(format!(
@@ -386,12 +474,46 @@ impl Monitor<RaftNote> for RaftMonitor {
         m.numbers.insert("elections".into(), self.elections as f64);
         m.numbers.insert("campaigns".into(), self.campaigns as f64);
         m.numbers.insert("stale_leaders".into(), self.stale_leaders as f64);
+        if self.config_changes > 0 {
+            m.numbers.insert("config_changes".into(), self.config_changes as f64);
+        }
         m.numbers.insert("committed_entries".into(), (self.base + self.applied.len() as u64) as f64);
         m.numbers.insert("leaderless_total_ns".into(), leaderless.iter().sum::<u64>() as f64);
         m.durations.insert("leaderless_windows".into(), leaderless);
         m.durations.insert("commit_latency".into(), self.commit_latency.clone());
         m
     }
+}
+
+/// Node ids as a set, `{0, 1, 2}`.
+fn ids(nodes: &[NodeId]) -> String {
+    let list: Vec<String> = nodes.iter().map(|k| k.0.to_string()).collect();
+    format!("{{{}}}", list.join(", "))
+}
+
+/// A majority of `a` and a majority of `b` that share no server, if there are any: the
+/// majority of `a` takes servers outside `b` first, and the majority of `b` the shared ones
+/// it left.
+fn disjoint_majorities(a: &[NodeId], b: &[NodeId]) -> Option<(Vec<NodeId>, Vec<NodeId>)> {
+    let (need_a, need_b) = (a.len() / 2 + 1, b.len() / 2 + 1);
+    let only_a: Vec<NodeId> = a.iter().copied().filter(|k| !b.contains(k)).collect();
+    let only_b: Vec<NodeId> = b.iter().copied().filter(|k| !a.contains(k)).collect();
+    let shared: Vec<NodeId> = a.iter().copied().filter(|k| b.contains(k)).collect();
+    let (from_shared_a, from_shared_b) = (need_a.saturating_sub(only_a.len()), need_b.saturating_sub(only_b.len()));
+    if a.is_empty() || b.is_empty() || from_shared_a + from_shared_b > shared.len() {
+        return None;
+    }
+    let mut qa: Vec<NodeId> =
+        only_a.iter().copied().take(need_a).chain(shared[..from_shared_a].iter().copied()).collect();
+    let mut qb: Vec<NodeId> = only_b
+        .iter()
+        .copied()
+        .take(need_b)
+        .chain(shared[from_shared_a..from_shared_a + from_shared_b].iter().copied())
+        .collect();
+    qa.sort_unstable();
+    qb.sort_unstable();
+    Some((qa, qb))
 }
 
 #[cfg(test)]
@@ -550,5 +672,41 @@ mod tests {
         assert_eq!(metrics.durations["leaderless_windows"], vec![100, 300, 100]);
         assert_eq!(metrics.numbers["elections"], 3.0);
         assert_eq!(metrics.numbers["campaigns"], 3.0);
+    }
+
+    fn set(ids: &[u32]) -> Vec<NodeId> {
+        ids.iter().copied().map(NodeId).collect()
+    }
+
+    #[test]
+    fn one_server_changes_keep_majorities_overlapping_two_do_not() {
+        for (a, b) in [(&[0, 1, 2][..], &[0, 1, 2, 3][..]), (&[0, 1, 2, 3], &[0, 1, 3]), (&[0], &[0, 1])] {
+            assert_eq!(disjoint_majorities(&set(a), &set(b)), None, "{a:?} -> {b:?}");
+        }
+        let (qa, qb) = disjoint_majorities(&set(&[0, 1, 2]), &set(&[0, 1, 2, 3, 4])).expect("3 -> 5 at once");
+        assert_eq!((qa, qb), (set(&[0, 1]), set(&[2, 3, 4])));
+        assert!(disjoint_majorities(&set(&[0, 1, 2, 3]), &set(&[2, 3, 4, 5])).is_some(), "two swapped at once");
+        let mut m = RaftMonitor::new(5, true);
+        let note = RaftNote::Reconfigured { index: 9, config: set(&[0, 1, 2, 3, 4]), committed: set(&[0, 1, 2]) };
+        let err = m.observe(SimTime(1), NodeId(0), &note).unwrap_err();
+        assert!(err.contains("do not overlap"), "{err}");
+    }
+
+    #[test]
+    fn a_leader_needs_a_majority_of_its_own_configuration() {
+        let mut m = RaftMonitor::new(5, true);
+        let elected = |term, config: &[u32], voters: &[u32]| RaftNote::ElectedBy {
+            term,
+            config: set(config),
+            voters: set(voters),
+        };
+        m.observe(SimTime(1), NodeId(0), &elected(1, &[0, 1, 2], &[0, 1])).unwrap();
+        m.observe(SimTime(1), NodeId(0), &RaftNote::Leader { term: 1 }).unwrap();
+        let err = m.observe(SimTime(2), NodeId(3), &elected(2, &[0, 1, 2, 3], &[3, 4])).unwrap_err();
+        assert!(err.contains("outside its configuration"), "{err}");
+        let err = m.observe(SimTime(2), NodeId(3), &elected(2, &[0, 1, 2, 3], &[2, 3])).unwrap_err();
+        assert!(err.contains("not a majority"), "{err}");
+        let err = m.observe(SimTime(3), NodeId(2), &elected(1, &[0, 1, 2, 3, 4], &[2, 3, 4])).unwrap_err();
+        assert!(err.contains("elected by {0, 1} of configuration {0, 1, 2} and by {2, 3, 4}"), "{err}");
     }
 }

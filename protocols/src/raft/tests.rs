@@ -238,8 +238,146 @@ fn an_election_timer_that_fired_during_a_hold_is_dropped_when_a_heartbeat_before
     assert!(sim.node(leader).unwrap().is_leader());
 }
 
+/// The configurations `node`'s log went through, in order (the initial one first).
+fn configurations(node: &RaftNode) -> Vec<Vec<NodeId>> {
+    let mut seen = vec![node.initial.clone().unwrap_or_default()];
+    for index in node.log.base().index + 1..=node.log.last_index() {
+        if let Some(change) = &node.log.get(index).unwrap().command.change {
+            seen.push(change.clone());
+        }
+    }
+    seen
+}
+
+#[test]
+fn servers_join_and_leave_one_at_a_time_and_leaving_servers_go_once_removed() {
+    // Two servers join at the same instant, then two of the first members leave, the
+    // leader among them: every change adds or removes one server, the second joiner waits
+    // for the first one's change to commit, and the leavers depart once removed.
+    let mut config = cluster(
+        vec![op(2500, 2, Op::Put { key: 1, value: 7 }), op(2800, 4, Op::Get { key: 1 })],
+        vec![
+            TimedFault { at: ms(500), fault: Fault::Join(NodeId(3)) },
+            TimedFault { at: ms(500), fault: Fault::Join(NodeId(4)) },
+        ],
+    );
+    config.spares = 2;
+    let mut sim = Sim::<RaftNode>::new(config, RaftConfig::default(), ()).unwrap();
+    sim.run_until(ms(1500));
+    let leader = leader_of(&sim).expect("a leader");
+    let other = (0..3).map(NodeId).find(|&k| k != leader).unwrap();
+    sim.inject(Fault::Leave(leader));
+    sim.inject(Fault::Leave(other));
+    while sim.node(leader).is_some() {
+        assert!(sim.step());
+    }
+    let gone = sim.now();
+    while leader_of(&sim).is_none() {
+        assert!(sim.step());
+    }
+    assert!(
+        sim.now().since(gone) < RaftConfig::default().election_timeout.min,
+        "the leader handed over: a successor leads {} after it left",
+        sim.now().since(gone)
+    );
+    let out = {
+        sim.run_until(ms(2400));
+        assert!(sim.node(leader).is_none() && sim.node(other).is_none(), "both leavers departed");
+        let survivor = (0..5).map(NodeId).find(|k| sim.node(*k).is_some()).unwrap();
+        let seen = configurations(sim.node(survivor).unwrap());
+        let sizes: Vec<usize> = seen.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [3, 4, 5, 4, 3], "{seen:?}");
+        for pair in seen.windows(2) {
+            let changed = pair[0].iter().filter(|k| !pair[1].contains(k)).count()
+                + pair[1].iter().filter(|k| !pair[0].contains(k)).count();
+            assert_eq!(changed, 1, "one server at a time: {seen:?}");
+        }
+        sim.run()
+    };
+    assert!(out.violation.is_none(), "{:?}", out.violation);
+    let h = out.history.entries();
+    assert_eq!(h[0].outcome, Outcome::Ok(Output::Done), "the shrunk cluster still commits");
+    assert_eq!(h[1].outcome, Outcome::Ok(Output::Value(Some(7))), "a joiner serves reads");
+}
+
+#[test]
+fn a_new_leader_changes_the_configuration_only_once_an_entry_of_its_term_has_committed() {
+    let mut config = cluster(vec![], vec![]);
+    config.spares = 1;
+    let mut sim = Sim::<RaftNode>::new(config, RaftConfig::default(), ()).unwrap();
+    while leader_of(&sim).is_none() {
+        assert!(sim.step());
+    }
+    let leader = leader_of(&sim).unwrap();
+    assert!(sim.node(leader).unwrap().commit < sim.node(leader).unwrap().term_start, "the no-op is not committed yet");
+    sim.act(leader, |p, ctx| p.reconfigure(ctx, NodeId(4), true));
+    assert!(sim.node(leader).unwrap().learners.is_empty(), "refused: the joiner asks again later");
+    sim.run_until(sim.now() + SimDuration::from_millis(100));
+    sim.act(leader, |p, ctx| p.reconfigure(ctx, NodeId(4), true));
+    assert!(sim.node(leader).unwrap().learners.contains_key(&NodeId(4)), "accepted: catching up");
+}
+
+/// A follower leaves, and is cut off from the cluster just after the leader appended the
+/// configuration without it, so it never hears of its removal; the partition heals 500 ms
+/// later. The leader's term before and at the end, and whether the leaver departed.
+fn removed_but_unaware(pre_vote: bool) -> (u64, u64, bool) {
+    let raft = RaftConfig { pre_vote, check_quorum: pre_vote, ..RaftConfig::default() };
+    let mut sim = Sim::<RaftNode>::new(cluster(vec![], vec![]), raft, ()).unwrap();
+    sim.run_until(ms(1000));
+    let leader = leader_of(&sim).expect("a leader");
+    let leaver = (0..5).map(NodeId).find(|&k| k != leader).unwrap();
+    sim.inject(Fault::Leave(leaver));
+    while sim.node(leader).unwrap().members().contains(&leaver) {
+        assert!(sim.step());
+    }
+    let rest: Vec<NodeId> = (0..5).map(NodeId).filter(|&k| k != leaver).collect();
+    sim.inject(Fault::Partition(vec![vec![leaver], rest]));
+    let term = sim.node(leader).unwrap().term();
+    sim.run_until(ms(1500));
+    sim.inject(Fault::Heal);
+    sim.run_until(ms(2500));
+    let now = (0..5).map(NodeId).filter_map(|k| sim.node(k)).map(RaftNode::term).max().unwrap();
+    (term, now, sim.node(leaver).is_none())
+}
+
+#[test]
+fn a_removed_server_that_missed_its_removal_cannot_depose_the_leader_with_pre_vote() {
+    let (before, after, departed) = removed_but_unaware(true);
+    assert_eq!(after, before, "pre-votes refused, no new term");
+    assert!(departed, "told again once the partition healed, it departs");
+    // The control: without PreVote and CheckQuorum, its campaigns raise the term and the
+    // working leader steps down (Ongaro's dissertation, §4.2.3).
+    let (before, after, _) = removed_but_unaware(false);
+    assert!(after > before, "the removed server disrupts the cluster");
+}
+
 // Planted bugs exist in test builds of the workspace (`cargo test --workspace`), not in
 // `cargo test -p syncsim-protocols` alone.
+#[cfg(feature = "planted-bugs")]
+#[test]
+fn two_servers_added_at_once_break_the_overlap_of_majorities() {
+    // The planted bug starts the second change before the first commits: from three
+    // voters to five, whose majorities need not meet the old ones.
+    let mut config = cluster(
+        vec![],
+        vec![
+            TimedFault { at: ms(500), fault: Fault::Join(NodeId(3)) },
+            TimedFault { at: ms(500), fault: Fault::Join(NodeId(4)) },
+        ],
+    );
+    config.spares = 2;
+    let buggy = RaftConfig { bug: Bug::ConcurrentChanges, ..RaftConfig::default() };
+    let mut caught = 0;
+    for seed in 0..20 {
+        config.seed = seed;
+        let out = Sim::<RaftNode>::new(config.clone(), buggy.clone(), ()).unwrap().run();
+        caught += usize::from(out.violation.is_some_and(|v| v.message.contains("do not overlap")));
+        let out = Sim::<RaftNode>::new(config.clone(), RaftConfig::default(), ()).unwrap().run();
+        assert!(out.violation.is_none(), "the correct protocol passes seed {seed}: {:?}", out.violation);
+    }
+    assert!(caught > 0, "the monitor catches configurations whose majorities do not overlap");
+}
+
 #[cfg(feature = "planted-bugs")]
 #[test]
 fn the_vote_twice_bug_breaks_election_safety() {
