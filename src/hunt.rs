@@ -171,6 +171,14 @@ pub const CATALOGUE: &[Bug] = &[
         variant: None,
     },
     Bug {
+        name: "stale-incarnation",
+        family: "gossip",
+        class: "membership: a restarted member that does not refute its old death notice",
+        reference: "Das, Gupta and Motivala, SWIM (DSN 2002), §4.2: a member refutes with a higher incarnation",
+        scenario: "scenarios/swim-detection.yaml",
+        variant: None,
+    },
+    Bug {
         name: "concurrent-config-changes",
         family: "raft",
         class: "membership: a configuration change started while another is uncommitted",

@@ -165,6 +165,21 @@ fn a_handoff_that_is_not_passed_on_leaves_replicas_apart() {
     });
 }
 
+/// A gossip node under SWIM that restarts and does not refute the death notice of its last
+/// life: it goes on at incarnation 0, below the one it was declared dead at, and the members
+/// never take it back (SWIM's accuracy at the end, `protocol.swim_wrongly_dead`).
+#[test]
+fn a_member_that_rejoins_with_a_stale_incarnation_stays_dead_to_the_others() {
+    check(&Planted {
+        file: "scenarios/swim-detection.yaml",
+        bug: "stale-incarnation",
+        caught_by: "protocol.swim_wrongly_dead",
+        caught: |r| r.failures.iter().any(|f| f.contains("swim_wrongly_dead")),
+        hunt: 10,
+        correct: 20,
+    });
+}
+
 /// A Raft leader that starts a configuration change while another is uncommitted: two
 /// servers joining at once take three voters to five in one step, and the monitor sees a
 /// configuration whose majorities need not overlap the last committed one's.

@@ -23,6 +23,7 @@ pub mod flood;
 pub mod gossip;
 pub mod planted;
 pub mod raft;
+pub mod swim;
 
 pub use anneal::sched::{SchedConfig, SchedNode};
 pub use crdt::{CrdtConfig, CrdtFamily, CrdtNode, CrdtType, SyncMode};

@@ -13,12 +13,14 @@
 
 mod store;
 
+use crate::swim::monitor::{SwimMonitor, SwimNote};
+use crate::swim::{Swim, SwimConfig, SwimHost, SwimMsg, SwimTimer};
 use serde::{Deserialize, Serialize};
 use syncsim_sim::history::{OpKind, Output};
 use syncsim_sim::rng::{below, chance};
 use syncsim_sim::{
-    Consistency, Ctx, Departure, Family, Key, Launch, Load, Message, NoMonitor, NodeId, Op, Param, ParamError,
-    Protocol, ProtocolInfo, RequestId, SimDuration, SimTime,
+    Consistency, Ctx, Departure, Family, Key, Launch, Load, Message, NodeId, Op, Param, ParamError, Protocol,
+    ProtocolInfo, RequestId, SimDuration, SimTime,
 };
 
 pub use store::{Digest, Store, Update, Version, ahead};
@@ -122,6 +124,16 @@ impl Default for RumorConfig {
     }
 }
 
+/// How a gossip node knows the other members.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Membership {
+    /// From the cluster's membership service (`ctx.peers()`), which is never wrong.
+    Oracle,
+    /// From SWIM ([`crate::swim`]): probes, suspicion, infection-style dissemination.
+    Swim,
+}
+
 /// When each node's first round starts.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -149,6 +161,11 @@ pub struct GossipConfig {
     /// In rumor mode, also run push-pull anti-entropy this often (a backup that removes the
     /// residue); `0s` turns it off.
     pub backup: SimDuration,
+    /// Whom a node gossips with: the membership service's list (`oracle`), or the members its
+    /// own SWIM failure detector believes up (`swim`).
+    pub membership: Membership,
+    /// SWIM's parameters (with `membership: swim`).
+    pub swim: SwimConfig,
     /// A planted bug (test builds only).
     #[serde(skip_serializing_if = "Planted::is_none")]
     pub bug: Bug,
@@ -169,6 +186,10 @@ planted_bugs! {
         /// A node that leaves the cluster hands nothing off: what only it held (its latest
         /// acknowledged writes, not yet gossiped) leaves with it.
         SkipHandoff = "skip-handoff",
+        /// With SWIM: a node that restarts does not refute the death notice about its last
+        /// life and goes on at its stale incarnation, so the members that declared it dead
+        /// never take it back.
+        StaleIncarnation = "stale-incarnation",
     }
 }
 
@@ -181,6 +202,8 @@ impl Default for GossipConfig {
             phase: Phase::Random,
             rumor: RumorConfig::default(),
             backup: SimDuration::ZERO,
+            membership: Membership::Oracle,
+            swim: SwimConfig::default(),
             bug: Bug::None,
         }
     }
@@ -196,6 +219,9 @@ impl GossipConfig {
             return Err(("fanout".into(), "fanout must be at least 1".into()));
         }
         self.bug.check()?;
+        if self.membership == Membership::Swim {
+            self.swim.validate()?;
+        }
         if self.rumor.k == 0 && self.rumor.stop != Stop::Never {
             return Err(("rumor.k".into(), "k must be at least 1".into()));
         }
@@ -252,6 +278,13 @@ impl Family for GossipNode {
                 "feedback: arrival (the peer's state when the rumor arrives) or round (when its round began)",
             ),
             Param::new("backup", "rumor mode: push-pull anti-entropy every this long (0s: none)"),
+            Param::new("membership", "oracle: the cluster's member list; swim: a SWIM failure detector's view"),
+            Param::new("swim.period", "SWIM: the protocol period T' (one probe per member per period)"),
+            Param::new("swim.ping_timeout", "SWIM: wait this long for an ack before asking others to ping"),
+            Param::new("swim.indirect", "SWIM: members asked to ping an unresponsive target (k)"),
+            Param::new("swim.suspicion_mult", "SWIM: a suspect is declared dead after this x log10(n) periods"),
+            Param::new("swim.lambda", "SWIM: each update is piggybacked this x log2(n + 1) times"),
+            Param::new("swim.max_piggyback", "SWIM: most updates on one message"),
         ]
         .into_iter()
         .chain(Bug::param())
@@ -299,6 +332,8 @@ pub enum GossipMsg {
     Bootstrap,
     /// The answer to `Bootstrap`: every entry the member holds (perhaps none).
     State(Vec<Update>),
+    /// SWIM's messages, with `membership: swim`.
+    Swim(SwimMsg),
 }
 
 /// Sizes of the encoded fields: a one-byte tag, four-byte lengths, eight-byte keys, values and
@@ -322,6 +357,7 @@ impl Message for GossipMsg {
             GossipMsg::Known(known) => LEN + known.len() * (KEY + VERSION + 1),
             GossipMsg::Bootstrap => 0,
             GossipMsg::State(updates) => LEN + updates.len() * UPDATE,
+            GossipMsg::Swim(msg) => msg.wire_size() - TAG,
         }
     }
 
@@ -334,6 +370,7 @@ impl Message for GossipMsg {
             GossipMsg::Known(_) => "Known",
             GossipMsg::Bootstrap => "Bootstrap",
             GossipMsg::State(_) => "State",
+            GossipMsg::Swim(msg) => msg.kind(),
         }
     }
 }
@@ -369,6 +406,8 @@ pub enum GossipTimer {
     Round,
     /// The backup anti-entropy round (rumor mode).
     Backup,
+    /// SWIM's timers.
+    Swim(SwimTimer),
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -398,6 +437,34 @@ pub struct GossipNode {
     /// Joined a running cluster and not yet caught up: asks a member for its state each
     /// round until one answers, and serves no client meanwhile (`ready`).
     bootstrapping: bool,
+    /// Started again from a disk (a restart), not fresh.
+    restarted: bool,
+    /// The SWIM failure detector (`membership: swim`).
+    swim: Option<Swim>,
+}
+
+/// SWIM's window on a gossip node's context.
+struct Host<'c, 'a>(&'c mut Ctx<'a, GossipNode>);
+
+impl SwimHost for Host<'_, '_> {
+    fn now(&self) -> SimTime {
+        self.0.now()
+    }
+    fn rng(&mut self) -> &mut syncsim_sim::SimRng {
+        self.0.rng()
+    }
+    fn send(&mut self, to: NodeId, msg: SwimMsg) {
+        self.0.send(to, GossipMsg::Swim(msg));
+    }
+    fn set_timer(&mut self, timer: SwimTimer, after: SimDuration) {
+        self.0.set_timer(GossipTimer::Swim(timer), after);
+    }
+    fn note(&mut self, note: SwimNote) {
+        self.0.note(note);
+    }
+    fn seed(&mut self) -> Option<NodeId> {
+        self.0.random_peer()
+    }
 }
 
 impl GossipNode {
@@ -435,9 +502,22 @@ impl GossipNode {
         }
     }
 
+    /// Up to `k` distinct random peers: from the membership service, or from those SWIM
+    /// believes up.
+    fn peers(&self, ctx: &mut Ctx<'_, Self>, k: usize) -> Vec<NodeId> {
+        let Some(swim) = &self.swim else { return ctx.random_peers(k) };
+        let mut live = swim.live();
+        let mut chosen = Vec::with_capacity(k);
+        while chosen.len() < k && !live.is_empty() {
+            let i = below(ctx.rng(), live.len() as u64) as usize;
+            chosen.push(live.swap_remove(i));
+        }
+        chosen
+    }
+
     /// One round: `fanout` distinct random peers.
     fn round(&mut self, ctx: &mut Ctx<'_, Self>) {
-        for peer in ctx.random_peers(self.config.fanout as usize) {
+        for peer in self.peers(ctx, self.config.fanout as usize) {
             match self.config.mode {
                 Mode::Push => ctx.send(peer, GossipMsg::Offer { fingerprint: self.store.fingerprint() }),
                 Mode::Pull => ctx.send(peer, self.digest_msg(false)),
@@ -511,11 +591,11 @@ impl Protocol for GossipNode {
     type Timer = GossipTimer;
     type Durable = Store;
     type Config = GossipConfig;
-    type Note = ();
-    type Monitor = NoMonitor;
+    type Note = SwimNote;
+    type Monitor = SwimMonitor;
 
-    fn monitor(_: &GossipConfig, _: u32) -> NoMonitor {
-        NoMonitor
+    fn monitor(config: &GossipConfig, nodes: u32) -> SwimMonitor {
+        SwimMonitor::new(config.swim.period, nodes)
     }
 
     fn info(config: &GossipConfig) -> ProtocolInfo {
@@ -541,7 +621,7 @@ impl Protocol for GossipNode {
                 }
             }
             m => m.name().to_string(),
-        };
+        } + if config.membership == Membership::Swim { ", SWIM membership" } else { "" };
         ProtocolInfo {
             name: "gossip",
             variant,
@@ -555,6 +635,7 @@ impl Protocol for GossipNode {
     }
 
     fn new(_id: NodeId, config: &GossipConfig, durable: Option<Store>) -> Self {
+        let restarted = durable.is_some();
         let store = durable.unwrap_or_default();
         let persisted = config.bug.is(Bug::VolatileWrites).then(|| store.clone());
         let own_clock = store.clock();
@@ -567,6 +648,8 @@ impl Protocol for GossipNode {
             persisted,
             own_clock,
             bootstrapping: false,
+            restarted,
+            swim: None,
         }
     }
 
@@ -575,6 +658,21 @@ impl Protocol for GossipNode {
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
+        if self.config.membership == Membership::Swim {
+            // A node that starts with the cluster knows its first members; one that joined
+            // or restarted asks a seed (an address it was given, as any SWIM deployment is).
+            let id = ctx.id();
+            let mut swim = if self.restarted || self.bootstrapping {
+                Swim::joining(id, self.config.swim.clone())
+            } else {
+                Swim::founding(id, self.config.swim.clone(), ctx.peers().iter())
+            };
+            if self.config.bug.is(Bug::StaleIncarnation) {
+                swim.plant_stale_incarnation();
+            }
+            swim.start(&mut Host(ctx));
+            self.swim = Some(swim);
+        }
         let first = self.first_round(ctx, self.config.interval);
         ctx.set_timer(GossipTimer::Round, first);
         if self.config.mode == Mode::Rumor && self.config.backup > SimDuration::ZERO {
@@ -596,11 +694,14 @@ impl Protocol for GossipNode {
     /// Hands everything this node holds to `fanout` members (at least two, so that one lost
     /// message loses nothing) before it leaves.
     fn on_leave(&mut self, ctx: &mut Ctx<'_, Self>) -> Departure {
+        if let Some(swim) = &mut self.swim {
+            swim.leave(&mut Host(ctx), 3);
+        }
         let all: Vec<Update> = self.store.entries().copied().collect();
         if all.is_empty() || self.config.bug.is(Bug::SkipHandoff) {
             return Departure::Now;
         }
-        for peer in ctx.random_peers(self.config.fanout.max(2) as usize) {
+        for peer in self.peers(ctx, self.config.fanout.max(2) as usize) {
             ctx.send(peer, GossipMsg::Updates { updates: all.clone(), want: Vec::new() });
         }
         Departure::Now
@@ -608,6 +709,11 @@ impl Protocol for GossipNode {
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: GossipMsg) {
         match msg {
+            GossipMsg::Swim(msg) => {
+                if let Some(swim) = &mut self.swim {
+                    swim.on_message(&mut Host(ctx), from, msg);
+                }
+            }
             GossipMsg::Bootstrap => {
                 ctx.send(from, GossipMsg::State(self.store.entries().copied().collect()));
             }
@@ -677,10 +783,15 @@ impl Protocol for GossipNode {
                 ctx.set_timer(GossipTimer::Round, self.config.interval);
             }
             GossipTimer::Backup => {
-                if let Some(peer) = ctx.random_peer() {
+                if let Some(&peer) = self.peers(ctx, 1).first() {
                     ctx.send(peer, self.digest_msg(true));
                 }
                 ctx.set_timer(GossipTimer::Backup, self.config.backup);
+            }
+            GossipTimer::Swim(timer) => {
+                if let Some(swim) = &mut self.swim {
+                    swim.on_timer(&mut Host(ctx), timer);
+                }
             }
         }
     }
@@ -720,7 +831,7 @@ mod tests {
     use syncsim_sim::rng::Stream;
     use syncsim_sim::{Effects, SimTime};
 
-    type Out = Effects<GossipMsg, GossipTimer>;
+    type Out = Effects<GossipMsg, GossipTimer, SwimNote>;
 
     /// Drives one handler of `node` outside any engine and returns its effects.
     fn drive(node: &mut GossipNode, id: u32, f: impl FnOnce(&mut GossipNode, &mut Ctx<'_, GossipNode>)) -> Out {
