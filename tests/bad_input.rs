@@ -77,6 +77,8 @@ const CASES: &[(&str, usize, usize, &str, &str)] = &[
     ("churn-above-nodes.yaml", 8, 36, "random_faults.churn.max", "more than the 5 nodes there are"),
     ("crdt-op-elastic.yaml", 9, 9, "protocol.sync", "assumes a fixed set"),
     ("swim-ping-timeout-past-period.yaml", 10, 19, "protocol.swim.ping_timeout", "shorter than the period"),
+    ("autoscale-max-above-nodes.yaml", 13, 8, "autoscale.max", "more than the 5 nodes"),
+    ("load-factor-zero.yaml", 11, 20, "workload.load[0].x", "between 0.01 and 1000"),
     ("experiment-without-raft.yaml", 7, 18, "experiment", "needs `kind: raft`"),
     ("reserved-node-name.yaml", 4, 13, "nodes[1]", "reserved for faults"),
     ("swarm-and-kinds.yaml", 8, 10, "random_faults.swarm", "either `swarm` or the kinds, not both"),

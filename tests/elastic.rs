@@ -60,7 +60,14 @@ fn a_joiner_serves_no_client_until_it_has_its_state_and_a_leaver_hands_its_state
         sim.history().entries().iter().all(|e| e.node != joiner || e.call >= ready_at),
         "no request reached n3 before it was ready ({ready_at})"
     );
-    // n0 leaves at 6 s: what it held reaches the others (none of its writes is lost).
+    // n0 leaves at 6 s and drains until a member acknowledges its handoff: what it held
+    // reaches the others (none of its writes is lost).
+    sim.run_until(SimTime(6_000_000_001));
+    assert!(sim.node(NodeId(0)).is_some(), "n0 drains");
+    let fault_at_6 = sim.history().entries().iter().all(|e| e.node != NodeId(0) || e.call.0 <= 6_000_000_000);
+    assert!(fault_at_6, "no client reaches a leaving node");
+    sim.run_until(SimTime(6_500_000_000));
+    assert!(sim.node(NodeId(0)).is_none(), "gone once a member has its handoff");
     let out = sim.run();
     assert!(out.final_reads[0].is_none(), "a node that left holds nothing");
     assert!(out.faults.iter().any(|(_, f)| *f == Fault::Leave(NodeId(0))));
@@ -115,5 +122,39 @@ fn raft_grows_and_shrinks_by_single_server_changes_and_stays_linearizable() {
         // were served throughout.
         let availability = r.report.operations["all"].availability;
         assert!(availability > 0.9, "seed {seed}: availability {availability}");
+    }
+}
+
+#[test]
+fn the_autoscaler_follows_the_load_up_and_down_and_a_fixed_variant_stays_put() {
+    let file =
+        syncsim::scenario::ScenarioFile::load("scenarios/autoscale.yaml".as_ref()).unwrap_or_else(|e| panic!("{e}"));
+    let run = |name: &str, seed: u64| {
+        let s = file.runs().iter().find(|s| s.variant.as_deref() == Some(name)).unwrap();
+        runner::run(s, seed, false).unwrap()
+    };
+    for seed in 1..=3 {
+        let r = run("gossip-elastic", seed);
+        assert_eq!(r.report.exit_code, 0, "seed {seed}: {:?}", r.report.failures);
+        let members_at = |t_s: u64| {
+            let t = t_s * 1_000_000_000;
+            r.report.timeline.cluster.iter().take_while(|p| p.t_ns <= t).last().map_or(3, |p| p.members)
+        };
+        // 100/s on three members of 50/s each is 67%; 400/s from 14 s needs eight.
+        assert!(members_at(8) <= 5, "seed {seed}: {} members before the load rose", members_at(8));
+        assert!(members_at(24) >= 8, "seed {seed}: {} members at the peak", members_at(24));
+        assert!(members_at(40) < members_at(24), "seed {seed}: it scales in after the load falls");
+        // One change per look, each a join of a fresh node or a leave of the newest member.
+        let changes: Vec<u64> = r
+            .report
+            .faults
+            .iter()
+            .filter(|f| f.fault.starts_with("join") || f.fault.starts_with("leave"))
+            .map(|f| f.at_ns)
+            .collect();
+        assert!(changes.windows(2).all(|w| w[1] - w[0] >= 1_000_000_000), "seed {seed}: {changes:?}");
+        assert_eq!(r.report.trace_hash, run("gossip-elastic", seed).report.trace_hash, "it replays exactly");
+        let fixed = run("gossip-fixed", seed);
+        assert!(fixed.report.timeline.cluster.iter().all(|p| p.members == 3), "seed {seed}: no autoscaler, no change");
     }
 }

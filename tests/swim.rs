@@ -71,10 +71,10 @@ fn the_load_per_member_does_not_grow_with_the_group() {
         per_member.push(swim as f64 / (f64::from(n) * periods));
     }
     eprintln!("SWIM messages per member per period at n = 8, 32, 96: {per_member:?}");
-    // A ping and its ack, plus the ping-reqs, relayed pings and acks of the ~2% of probes
-    // whose direct ping or ack is lost.
+    // A ping and its ack, the ping-reqs, relayed pings and acks of the ~2% of probes whose
+    // direct ping or ack is lost, and a view swap (two messages) every ten periods.
     for &m in &per_member {
-        assert!((1.9..2.4).contains(&m), "{per_member:?}");
+        assert!((1.9..2.6).contains(&m), "{per_member:?}");
     }
     let (lo, hi) = per_member.iter().fold((f64::MAX, 0.0f64), |(lo, hi), &m| (lo.min(m), hi.max(m)));
     assert!(hi / lo < 1.05, "constant as the group grows 12-fold: {per_member:?}");

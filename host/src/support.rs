@@ -70,6 +70,12 @@ pub fn check(config: &SimConfig, mode: Mode) -> Vec<Unsupported> {
     if config.spares > 0 {
         no("spares", format!("{who} runs a fixed set of nodes: none joins or leaves"));
     }
+    if config.autoscale.is_some() {
+        no("autoscale", format!("{who} runs a fixed set of nodes: none joins or leaves"));
+    }
+    if !config.workload.load.is_empty() {
+        no("workload.load", format!("{who} draws its clients' arrivals at one steady rate"));
+    }
     if config.settle_core.is_some() {
         no("settle.heal", format!("{who} heals every node in the settle phase, not a core"));
     }

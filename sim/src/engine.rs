@@ -53,6 +53,28 @@ pub struct SimConfig {
     pub max_events: Option<u64>,
     /// The node timing model (processing time, timer jitter, clock drift); off by default.
     pub timing: crate::timing::TimingConfig,
+    /// An autoscaler that adds and removes members by the client load (`None`: none).
+    pub autoscale: Option<Autoscale>,
+}
+
+/// An autoscaler, as a Kubernetes horizontal pod autoscaler works: every `every` it divides
+/// the client operations that arrived since its last look by the members and by what one
+/// member serves (`capacity`), and adds a fresh node above `up` or removes the newest member
+/// below `down`, one at a time, within `min..=max` members.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Autoscale {
+    /// How often it looks.
+    pub every: SimDuration,
+    /// Operations per second one member serves at full utilisation.
+    pub capacity: f64,
+    /// Add a member above this utilisation (a fraction).
+    pub up: f64,
+    /// Remove one below this.
+    pub down: f64,
+    /// The fewest members.
+    pub min: u32,
+    /// The most.
+    pub max: u32,
 }
 
 impl Default for SimConfig {
@@ -73,6 +95,7 @@ impl Default for SimConfig {
             record_trace: false,
             max_events: None,
             timing: crate::timing::TimingConfig::default(),
+            autoscale: None,
         }
     }
 }
@@ -205,6 +228,7 @@ enum Event<P: Protocol> {
     Fault(usize),
     Settle,
     Sample,
+    Autoscale,
 }
 
 /// One simulation of protocol `P`, watched by `O`.
@@ -217,6 +241,8 @@ pub struct Sim<P: Protocol, O: Observer = ()> {
     nodes: Vec<Node<P>>,
     network: Network,
     clients_stopped: bool,
+    /// Client operations since the autoscaler last looked.
+    arrivals_seen: u64,
     faults: Vec<TimedFault>,
     effects: Effects<P::Msg, P::Timer, P::Note>,
     /// The event being handled, for violation reports: kind, node, sender.
@@ -258,6 +284,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             nodes,
             network,
             clients_stopped: false,
+            arrivals_seen: 0,
             effects: Effects::default(),
             current: (TraceKind::Fault, None, None),
             next_generation: 0,
@@ -288,6 +315,9 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             // At least one sample, at the end, however long the interval.
             let first = (SimTime::ZERO + self.config.sample_every).min(self.end());
             self.queue.push(first, Event::Sample);
+        }
+        if let Some(a) = &self.config.autoscale {
+            self.queue.push(SimTime::ZERO + a.every, Event::Autoscale);
         }
         for k in 0..self.config.nodes - self.config.spares {
             self.call(NodeId(k), |p, ctx| p.on_start(ctx));
@@ -459,6 +489,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 self.apply_fault(fault);
             }
             Event::Settle => self.settle(),
+            Event::Autoscale => self.autoscale(),
             Event::Sample => {
                 self.core.sample(self.now, &self.network.stats);
                 let next = self.now + self.config.sample_every;
@@ -481,9 +512,10 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         let (node, op) = self.core.clients.next_op(client, id);
         let node = self.route(node);
         self.core.history.call(client, node, op, self.now);
+        self.arrivals_seen += 1;
         self.queue.push(self.now + self.config.workload.timeout, Event::Timeout { id });
         if self.core.clients.open_loop() {
-            let gap = self.core.clients.gap(client);
+            let gap = self.core.clients.gap_at(client, self.now);
             self.queue.push(self.now + gap, Event::Arrival { client });
         }
         self.send_request(id, client);
@@ -598,6 +630,36 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             }
             self.replies = replies;
         }
+    }
+
+    /// The autoscaler looks: one member more above its `up` utilisation, one fewer below
+    /// `down`. It stops with the clients, at the settle phase.
+    fn autoscale(&mut self) {
+        let Some(a) = self.config.autoscale.clone() else { return };
+        if self.clients_stopped {
+            return;
+        }
+        let members =
+            self.nodes.iter().filter(|n| !matches!(n.status, Status::Absent | Status::Leaving)).count() as u32;
+        let rate = mem::take(&mut self.arrivals_seen) as f64 / (a.every.as_nanos() as f64 / 1e9);
+        let utilisation = rate / (f64::from(members.max(1)) * a.capacity);
+        let n = self.config.nodes;
+        if utilisation > a.up && members < a.max {
+            // A fresh node, with an identity never used before (a new pod).
+            let fresh = (0..n).map(NodeId).find(|k| {
+                let node = &self.nodes[k.index()];
+                node.status == Status::Absent && !node.was_member
+            });
+            if let Some(k) = fresh {
+                self.apply_fault(Fault::Join(k));
+            }
+        } else if utilisation < a.down && members > a.min {
+            // The newest member: spares join in id order.
+            if let Some(k) = (0..n).rev().map(NodeId).find(|k| self.nodes[k.index()].status == Status::Up) {
+                self.apply_fault(Fault::Leave(k));
+            }
+        }
+        self.queue.push(self.now + a.every, Event::Autoscale);
     }
 
     /// Node `k` stops for good, out of the cluster: its state and disk are gone.

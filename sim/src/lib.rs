@@ -28,7 +28,7 @@ pub mod workload;
 
 pub use cluster::{Cluster, Ending, Slot, Transport};
 pub use cost::{Cost, Load};
-pub use engine::{RunOutput, Sim, SimConfig, SimError};
+pub use engine::{Autoscale, RunOutput, Sim, SimConfig, SimError};
 pub use family::{Family, Hostable, Launch, Param, ParamError};
 pub use history::{Entry, History, Key, Op, OpKind, Outcome, Output, Value};
 pub use monitor::{Monitor, NoMonitor, ProtocolMetrics, Violation};

@@ -77,6 +77,9 @@ pub struct WorkloadConfig {
     pub client_latency: Latency,
     /// Operations at fixed times.
     pub script: Vec<ScriptedOp>,
+    /// The open-loop rate over time: from each time on, `arrival`'s rate times the factor
+    /// (before the first, times one), in time order. Empty: a steady rate.
+    pub load: Vec<(SimTime, f64)>,
 }
 
 impl Default for WorkloadConfig {
@@ -92,6 +95,7 @@ impl Default for WorkloadConfig {
             target: Target::Sticky,
             client_latency: Latency::Constant(SimDuration::ZERO),
             script: vec![],
+            load: vec![],
         }
     }
 }
@@ -151,12 +155,27 @@ impl Clients {
     /// Delay from one of client `c`'s operations to its next: an exponential gap in open loop,
     /// the think time in closed loop.
     pub fn gap(&mut self, c: u32) -> SimDuration {
-        match self.config.arrival {
-            Arrival::Poisson(_) => {
-                let u = unit_f64(&mut self.rngs[c as usize]);
-                SimDuration((-self.mean_gap_ns * libm::log(1.0 - u)) as u64)
+        self.gap_at(c, SimTime::ZERO)
+    }
+
+    /// [`Clients::gap`] from time `now`, under the load profile: a gap that would cross a
+    /// change of rate is drawn again from the change at the new rate (exact for a Poisson
+    /// process, which has no memory).
+    pub fn gap_at(&mut self, c: u32, now: SimTime) -> SimDuration {
+        let Arrival::Poisson(_) = self.config.arrival else {
+            let Arrival::Closed { think } = self.config.arrival else { unreachable!() };
+            return think;
+        };
+        let mut from = now;
+        loop {
+            let u = unit_f64(&mut self.rngs[c as usize]);
+            let next = self.config.load.partition_point(|(at, _)| *at <= from);
+            let factor = if next == 0 { 1.0 } else { self.config.load[next - 1].1 };
+            let gap = -self.mean_gap_ns / factor * libm::log(1.0 - u);
+            match self.config.load.get(next) {
+                Some(&(change, _)) if from.0 as f64 + gap > change.0 as f64 => from = change,
+                _ => return SimDuration(from.0 - now.0 + gap.min(1e18) as u64),
             }
-            Arrival::Closed { think } => think,
         }
     }
 
@@ -281,6 +300,25 @@ mod tests {
         let total: u64 = (0..10_000).map(|_| c.gap(0).as_nanos()).sum();
         let mean_ms = total as f64 / 10_000.0 / 1e6;
         assert!((mean_ms - 4.0).abs() < 0.2, "4 clients at 1000/s: one every 4 ms each, got {mean_ms}");
+    }
+
+    #[test]
+    fn a_load_profile_scales_the_rate_from_each_step_on() {
+        // 1000/s over four clients; x4 from 1 s, x0.5 from 2 s.
+        let steps = vec![(SimTime(1_000_000_000), 4.0), (SimTime(2_000_000_000), 0.5)];
+        let mut c = Clients::new(&WorkloadConfig { load: steps, ..config(KeyDistribution::Uniform) }, 3, 1);
+        let mut per_second = [0u32; 3];
+        for client in 0..4 {
+            let mut t = SimTime::ZERO + c.gap_at(client, SimTime::ZERO);
+            while t < SimTime(3_000_000_000) {
+                per_second[(t.0 / 1_000_000_000) as usize] += 1;
+                t = t + c.gap_at(client, t);
+            }
+        }
+        let [a, b, d] = per_second.map(f64::from);
+        assert!((a / 1000.0 - 1.0).abs() < 0.1, "{per_second:?}");
+        assert!((b / 4000.0 - 1.0).abs() < 0.1, "{per_second:?}");
+        assert!((d / 500.0 - 1.0).abs() < 0.15, "{per_second:?}");
     }
 
     #[test]

@@ -139,8 +139,13 @@ impl ScenarioFile {
                 Some(format!("two variants are called `{}`", v.name))
             } else if raw.experiment.is_some() {
                 Some("a scenario runs either an experiment or variants, not both".into())
-            } else if v.protocol.is_none() && v.network.is_none() {
-                Some(format!("variant `{}` changes nothing: give it a `protocol` or a `network`", v.name))
+            } else if v.protocol.is_none() && v.network.is_none() && v.autoscale.is_none() {
+                Some(format!(
+                    "variant `{}` changes nothing: give it a `protocol`, a `network` or an `autoscale`",
+                    v.name
+                ))
+            } else if v.autoscale == Some(raw::RawAutoscaleChoice::Off(true)) {
+                Some(format!("variant `{}`: `autoscale: true` says nothing; give its settings, or `false`", v.name))
             } else {
                 None
             };
@@ -154,6 +159,11 @@ impl ScenarioFile {
             }
             if let Some(network) = &v.network {
                 one.network = network.clone();
+            }
+            match &v.autoscale {
+                None => {}
+                Some(raw::RawAutoscaleChoice::Off(_)) => one.autoscale = None,
+                Some(raw::RawAutoscaleChoice::On(a)) => one.autoscale = Some(a.clone()),
             }
             one.variants.clear();
             let resolved = resolve::resolve(&one).map_err(|e| {

@@ -67,6 +67,9 @@ pub struct RawScenario {
     /// Protocol variants to run under the identical workload, faults and seed, and compare.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variants: Vec<RawVariant>,
+    /// An autoscaler that adds and removes members by the client load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscale: Option<RawAutoscale>,
 }
 
 /// One variant of a comparison: `{ name: delta, protocol: { kind: crdt, sync: delta } }`, or a
@@ -82,6 +85,47 @@ pub struct RawVariant {
     /// The network, in place of the scenario's `network` (whole: nothing of it is merged).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<RawNetwork>,
+    /// The autoscaler, in place of the scenario's (`false`: none, a fixed cluster).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscale: Option<RawAutoscaleChoice>,
+}
+
+/// A variant's autoscaler: its own settings, or `false` for none.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RawAutoscaleChoice {
+    /// `false`: no autoscaler (`true` is refused: say how it scales).
+    Off(bool),
+    /// These settings.
+    On(RawAutoscale),
+}
+
+/// `autoscale:` — a horizontal autoscaler (Kubernetes HPA style).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAutoscale {
+    /// How often it looks at the load.
+    pub every: SimDuration,
+    /// What one member serves at full utilisation, e.g. `100/s`.
+    pub capacity: Rate,
+    /// Add a member above this utilisation, e.g. `80%`.
+    pub up: Probability,
+    /// Remove one below this.
+    pub down: Probability,
+    /// The fewest members.
+    pub min: u32,
+    /// The most members.
+    pub max: u32,
+}
+
+/// One step of the load profile: from `at` on, the arrival rate times `x`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLoadStep {
+    /// When it starts.
+    pub at: SimDuration,
+    /// The factor.
+    pub x: f64,
 }
 
 /// Experiments a scenario can run.
@@ -508,6 +552,10 @@ pub struct RawWorkload {
     pub client_latency: Latency,
     /// Operations at fixed times.
     pub script: Vec<RawScriptOp>,
+    /// The open-loop rate over time: `[{ at: 10s, x: 4 }, ...]`, each step multiplying
+    /// `arrival`'s rate from its time on.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub load: Vec<RawLoadStep>,
 }
 
 impl Default for RawWorkload {
@@ -528,6 +576,7 @@ impl Default for RawWorkload {
                 p99: SimDuration::from_micros(500),
             },
             script: vec![],
+            load: vec![],
         }
     }
 }

@@ -11,7 +11,7 @@ use syncsim_sim::history::OpKind;
 use syncsim_sim::network::{LinkChange, LinkOverride, LinkSpec, NetworkConfig, Regions};
 use syncsim_sim::topology::{Disconnected, Topology, TopologySpec};
 use syncsim_sim::workload::{self, Arrival, KeyDistribution, ScriptedOp, WorkloadConfig};
-use syncsim_sim::{Consistency, Cost, NodeId, Op, SimConfig, SimDuration, SimTime};
+use syncsim_sim::{Autoscale, Consistency, Cost, NodeId, Op, SimConfig, SimDuration, SimTime};
 
 use super::error::FieldError;
 use super::raw::*;
@@ -83,6 +83,8 @@ pub fn resolve(raw: &RawScenario) -> Result<Resolved> {
         Some("spares".to_string())
     } else if raw.random_faults.churn.is_some() {
         Some("random_faults.churn".to_string())
+    } else if raw.autoscale.is_some() {
+        Some("autoscale".to_string())
     } else {
         membership.map(|i| format!("faults[{i}]"))
     };
@@ -189,12 +191,45 @@ pub fn resolve(raw: &RawScenario) -> Result<Resolved> {
         record_trace: false,
         max_events: raw.engine.max_events,
         timing: raw.timing.clone(),
+        autoscale: autoscale(raw.autoscale.as_ref(), names.len() as u32, raw.spares)?,
     };
     let cost = Cost::estimate(&sim, &raw.protocol.load(names.len()));
     if let Some((field, message)) = cost.too_big(raw.engine.memory_limit_mb as f64 * (1u64 << 20) as f64) {
         return Err(FieldError::new(field, message));
     }
     Ok(Resolved { node_names: names, sim, expectations })
+}
+
+/// The autoscaler's settings, checked: `nodes` ids in all, the last `spares` of them spares.
+fn autoscale(raw: Option<&RawAutoscale>, nodes: u32, spares: u32) -> Result<Option<Autoscale>> {
+    let Some(a) = raw else { return Ok(None) };
+    let bad = |f: &str, m: String| Err(FieldError::new(format!("autoscale.{f}"), m));
+    if a.every == SimDuration::ZERO {
+        return bad("every", "the autoscaler must look more often than never: longer than 0s".into());
+    }
+    if a.min == 0 || a.min > a.max {
+        return bad("min", format!("between 1 and `max` ({}) members, not {}", a.max, a.min));
+    }
+    if a.max > nodes {
+        return bad("max", format!("{} members is more than the {nodes} nodes there are, spares included", a.max));
+    }
+    if nodes - spares < a.min || nodes - spares > a.max {
+        return bad(
+            "min",
+            format!("the cluster starts with {} members, outside {}..={}", nodes - spares, a.min, a.max),
+        );
+    }
+    if a.down.get() >= a.up.get() {
+        return bad("down", format!("{} must be below `up` ({})", a.down, a.up));
+    }
+    Ok(Some(Autoscale {
+        every: a.every,
+        capacity: a.capacity.get(),
+        up: a.up.get(),
+        down: a.down.get(),
+        min: a.min,
+        max: a.max,
+    }))
 }
 
 /// Whether this run can measure `metric` at all: an expectation on something that never
@@ -769,7 +804,22 @@ fn workload(
         supported(&format!("{path}.{name}"), op.kind())?;
         script.push(ScriptedOp { at: SimTime::ZERO + s.at, node, op });
     }
+    let mut load = Vec::with_capacity(raw.load.len());
+    for (i, step) in raw.load.iter().enumerate() {
+        let field = |f: &str| format!("workload.load[{i}].{f}");
+        if !(step.x.is_finite() && (0.01..=1000.0).contains(&step.x)) {
+            return Err(FieldError::new(field("x"), format!("a factor between 0.01 and 1000, not {}", step.x)));
+        }
+        if !matches!(raw.arrival, RawArrival::Poisson(_)) {
+            return Err(FieldError::new(field("x"), "a load profile needs an open-loop arrival (`poisson:`)"));
+        }
+        if load.last().is_some_and(|&(at, _)| SimTime::ZERO + step.at <= at) {
+            return Err(FieldError::new(field("at"), "steps must be in time order"));
+        }
+        load.push((SimTime::ZERO + step.at, step.x));
+    }
     Ok(WorkloadConfig {
+        load,
         clients: raw.clients,
         arrival,
         keys: raw.keys.count,

@@ -38,6 +38,7 @@ use serde::{Deserialize, Serialize};
 use syncsim_sim::{Family, Launch, Param, ParamError, ProtocolInfo, SimDuration};
 
 use crate::planted::Planted;
+use crate::swim::{Membership, SwimConfig};
 
 pub use counter::{GCounter, PnCounter};
 pub use lww::LwwRegister;
@@ -128,6 +129,11 @@ pub struct CrdtConfig {
     /// Delta mode: how many delta groups a node keeps for peers that have not acknowledged
     /// them; a peer further behind gets the whole state.
     pub delta_buffer: u32,
+    /// Whom a node syncs with: the membership service's list (`oracle`), or the members its
+    /// own SWIM failure detector believes up (`swim`).
+    pub membership: Membership,
+    /// SWIM's parameters (with `membership: swim`).
+    pub swim: SwimConfig,
     /// A planted bug (test builds only).
     #[serde(skip_serializing_if = "Planted::is_none")]
     pub bug: Bug,
@@ -141,6 +147,8 @@ impl Default for CrdtConfig {
             interval: SimDuration::from_millis(100),
             fanout: 1,
             delta_buffer: 1024,
+            membership: Membership::Oracle,
+            swim: SwimConfig::default(),
             bug: Bug::None,
         }
     }
@@ -159,6 +167,9 @@ impl CrdtConfig {
             return Err(("delta_buffer".into(), "the delta buffer must hold at least 1 group".into()));
         }
         self.bug.check()?;
+        if self.membership == Membership::Swim {
+            self.swim.validate()?;
+        }
         match (self.bug, self.datatype) {
             (Bug::LwwTie | Bug::LwwStaleClock, t) if t != CrdtType::LwwMap => {
                 Err(("bug".into(), format!("{} breaks the lww-map merge, not {}", self.bug.name(), t.name())))
@@ -212,6 +223,7 @@ impl Family for CrdtFamily {
             Param::new("delta_buffer", "delta groups kept for unacknowledging peers"),
         ]
         .into_iter()
+        .chain(SwimConfig::params())
         .chain(Bug::param())
         .collect()
     }

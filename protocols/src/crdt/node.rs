@@ -8,12 +8,14 @@ use std::sync::Arc;
 use syncsim_sim::rng::below;
 use syncsim_sim::trace::StableHasher;
 use syncsim_sim::{
-    Consistency, Ctx, Departure, Key, Message, NoMonitor, NodeId, Op, OpKind, Output, Protocol, ProtocolInfo, RequestId,
+    Consistency, Ctx, Departure, Key, Message, NodeId, Op, OpKind, Output, Protocol, ProtocolInfo, RequestId,
 };
 
 use super::types::{Bug, Crdt, Env};
 use super::{CrdtConfig, SyncMode, wire};
 use crate::planted::Planted;
+use crate::swim::monitor::{SwimMonitor, SwimNote};
+use crate::swim::{self, CtxHost, Swim, SwimMsg, SwimTimer};
 
 /// A version vector: per origin node, how many of its operations were delivered.
 type Vv = BTreeMap<u32, u64>;
@@ -91,38 +93,66 @@ pub enum CrdtMsg<C: Crdt> {
     },
     /// A node that joined asks a member for its whole state (answered with `State`).
     Bootstrap,
+    /// SWIM's messages, with `membership: swim`.
+    Swim(SwimMsg),
+    /// A leaving node's whole state, to keep (joined as a `State`) and acknowledge.
+    Handoff(Arc<Vec<(Key, C)>>),
+    /// "I have your handoff": the leaver may go.
+    HandedOff,
+}
+
+impl<C: Crdt> From<SwimMsg> for CrdtMsg<C> {
+    fn from(msg: SwimMsg) -> Self {
+        CrdtMsg::Swim(msg)
+    }
 }
 
 impl<C: Crdt> Message for CrdtMsg<C> {
     fn wire_size(&self) -> usize {
         wire::TAG
             + match self {
-                CrdtMsg::State(parts) => parts_size(parts),
+                CrdtMsg::State(parts) | CrdtMsg::Handoff(parts) => parts_size(parts),
+                CrdtMsg::HandedOff => 0,
                 CrdtMsg::Delta { upto, parts } => wire::varint(*upto) + parts_size(parts),
                 CrdtMsg::Ack(n) => wire::varint(*n),
                 CrdtMsg::Ops(ops) => wire::varint(ops.len() as u64) + ops.iter().map(Envelope::size).sum::<usize>(),
                 CrdtMsg::Have { vc, .. } => 1 + vv_size(vc.iter().copied()),
                 CrdtMsg::Bootstrap => 0,
+                CrdtMsg::Swim(msg) => msg.wire_size() - wire::TAG,
             }
     }
 
     fn kind(&self) -> &'static str {
         match self {
             CrdtMsg::State(_) => "State",
+            CrdtMsg::Handoff(_) => "Handoff",
+            CrdtMsg::HandedOff => "HandedOff",
             CrdtMsg::Delta { .. } => "Delta",
             CrdtMsg::Ack(_) => "Ack",
             CrdtMsg::Ops(_) => "Ops",
             CrdtMsg::Have { .. } => "Have",
             CrdtMsg::Bootstrap => "Bootstrap",
+            CrdtMsg::Swim(msg) => msg.kind(),
         }
     }
 }
+
+/// A leaving node waits this many rounds for a member to acknowledge its handoff.
+const LEAVE_ROUNDS: u32 = 20;
 
 /// CRDT timers.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum CrdtTimer {
     /// The node's synchronisation round.
     Round,
+    /// SWIM's timers.
+    Swim(SwimTimer),
+}
+
+impl From<SwimTimer> for CrdtTimer {
+    fn from(timer: SwimTimer) -> Self {
+        CrdtTimer::Swim(timer)
+    }
 }
 
 /// What survives a crash: the state, the clocks, and in op mode the delivered operations
@@ -165,9 +195,24 @@ pub struct CrdtNode<C: Crdt> {
     /// Joined a running cluster and has no member's state yet (state and delta modes): asks
     /// for one each round and serves no client meanwhile (volatile).
     bootstrapping: bool,
+    /// Started again from a disk (a restart), not fresh.
+    restarted: bool,
+    /// The SWIM failure detector (`membership: swim`).
+    swim: Option<Swim>,
+    /// Leaving: rounds since it first handed off, until a member acknowledges.
+    leaving: Option<u32>,
 }
 
 impl<C: Crdt> CrdtNode<C> {
+    /// Up to `k` distinct random peers: from the membership service, or from those SWIM
+    /// believes up.
+    fn peers(&self, ctx: &mut Ctx<'_, Self>, k: usize) -> Vec<NodeId> {
+        match &self.swim {
+            Some(swim) => swim.random_live(ctx.rng(), k),
+            None => ctx.random_peers(k),
+        }
+    }
+
     /// The replica's state of each key.
     pub fn keys(&self) -> &BTreeMap<Key, C> {
         &self.keys
@@ -276,8 +321,34 @@ impl<C: Crdt> CrdtNode<C> {
         }
     }
 
+    /// Joins a member's whole state (a bootstrap's answer, state sync, or a leaver's handoff).
+    fn take_state(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, parts: &[(Key, C)]) {
+        let mut fresh = Vec::new();
+        for (k, c) in parts.iter() {
+            if self.join_key(ctx, *k, c) {
+                fresh.push((*k, c.clone()));
+            }
+        }
+        // In delta mode what was new travels on as a delta of this node's own: a
+        // leaver's handoff must reach every member, not only the two it was sent to.
+        // A joiner's bootstrap is not news to the others.
+        let forward = !self.config.bug.is(Bug::HandoffNotForwarded);
+        if self.config.sync == SyncMode::Delta && !self.bootstrapping && !fresh.is_empty() && forward {
+            self.keep_delta(Some(from.0), fresh);
+        }
+        self.bootstrapping = false;
+    }
+
+    /// Sends the whole state to two members (at least), for them to keep.
+    fn hand_off(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let state = Arc::new(self.keys.iter().map(|(k, c)| (*k, c.clone())).collect::<Vec<_>>());
+        for peer in self.peers(ctx, self.config.fanout.max(2) as usize) {
+            ctx.send(peer, CrdtMsg::Handoff(Arc::clone(&state)));
+        }
+    }
+
     fn round(&mut self, ctx: &mut Ctx<'_, Self>) {
-        let peers = ctx.random_peers(self.config.fanout as usize);
+        let peers = self.peers(ctx, self.config.fanout as usize);
         match self.config.sync {
             SyncMode::State => {
                 if self.keys.is_empty() {
@@ -344,11 +415,11 @@ impl<C: Crdt> Protocol for CrdtNode<C> {
     type Timer = CrdtTimer;
     type Durable = Durable<C>;
     type Config = CrdtConfig;
-    type Note = ();
-    type Monitor = NoMonitor;
+    type Note = SwimNote;
+    type Monitor = SwimMonitor;
 
-    fn monitor(_: &CrdtConfig, _: u32) -> NoMonitor {
-        NoMonitor
+    fn monitor(config: &CrdtConfig, nodes: u32) -> SwimMonitor {
+        SwimMonitor::new(config.swim.period, nodes)
     }
 
     fn info(config: &CrdtConfig) -> ProtocolInfo {
@@ -365,6 +436,7 @@ impl<C: Crdt> Protocol for CrdtNode<C> {
     }
 
     fn new(id: NodeId, config: &CrdtConfig, durable: Option<Durable<C>>) -> Self {
+        let restarted = durable.is_some();
         let d = durable.unwrap_or_else(|| Durable {
             keys: BTreeMap::new(),
             env: Env { me: id.0, bug: config.bug, ..Env::default() },
@@ -387,6 +459,9 @@ impl<C: Crdt> Protocol for CrdtNode<C> {
             peer_vcs: BTreeMap::new(),
             scratch: Default::default(),
             bootstrapping: false,
+            restarted,
+            swim: None,
+            leaving: None,
         };
         let keys: Vec<Key> = node.keys.keys().copied().collect();
         for key in keys {
@@ -406,6 +481,8 @@ impl<C: Crdt> Protocol for CrdtNode<C> {
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let founding = !self.restarted && !self.bootstrapping;
+        self.swim = swim::start(ctx, self.config.membership, &self.config.swim, founding, false);
         // A random phase, so that nodes' rounds interleave.
         let first = 1 + below(ctx.rng(), self.config.interval.as_nanos());
         ctx.set_timer(CrdtTimer::Round, syncsim_sim::SimDuration(first));
@@ -421,42 +498,44 @@ impl<C: Crdt> Protocol for CrdtNode<C> {
         !self.bootstrapping
     }
 
-    /// Hands the whole state to two members (at least) before leaving: a join is idempotent,
-    /// so whatever they already hold costs only bytes.
+    /// Hands the whole state to two members (at least) before leaving, and drains until one
+    /// acknowledges it (asking two others each round): a member it picked may have left or
+    /// crashed already, which its view may not show yet. A join is idempotent, so whatever
+    /// they already hold costs only bytes.
     fn on_leave(&mut self, ctx: &mut Ctx<'_, Self>) -> Departure {
+        if let Some(swim) = &mut self.swim {
+            swim.leave(&mut CtxHost(ctx), 3);
+        }
         if self.keys.is_empty() {
             return Departure::Now;
         }
-        let state = Arc::new(self.keys.iter().map(|(k, c)| (*k, c.clone())).collect::<Vec<_>>());
-        for peer in ctx.random_peers(self.config.fanout.max(2) as usize) {
-            ctx.send(peer, CrdtMsg::State(Arc::clone(&state)));
-        }
-        Departure::Now
+        self.leaving = Some(0);
+        self.hand_off(ctx);
+        Departure::Drain
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: CrdtMsg<C>) {
         self.clock(ctx);
         match msg {
+            CrdtMsg::Swim(msg) => {
+                if let Some(swim) = &mut self.swim {
+                    swim.on_message(&mut CtxHost(ctx), from, msg);
+                }
+            }
             CrdtMsg::Bootstrap => {
                 let state = self.keys.iter().map(|(k, c)| (*k, c.clone())).collect::<Vec<_>>();
                 ctx.send(from, CrdtMsg::State(Arc::new(state)));
             }
-            CrdtMsg::State(parts) => {
-                let mut fresh = Vec::new();
-                for (k, c) in parts.iter() {
-                    if self.join_key(ctx, *k, c) {
-                        fresh.push((*k, c.clone()));
-                    }
+            CrdtMsg::HandedOff => {
+                if self.leaving.take().is_some() {
+                    ctx.depart();
                 }
-                // In delta mode what was new travels on as a delta of this node's own: a
-                // leaver's handoff must reach every member, not only the two it was sent to.
-                // A joiner's bootstrap is not news to the others.
-                let forward = !self.config.bug.is(Bug::HandoffNotForwarded);
-                if self.config.sync == SyncMode::Delta && !self.bootstrapping && !fresh.is_empty() && forward {
-                    self.keep_delta(Some(from.0), fresh);
-                }
-                self.bootstrapping = false;
             }
+            CrdtMsg::Handoff(parts) => {
+                self.take_state(ctx, from, &parts);
+                ctx.send(from, CrdtMsg::HandedOff);
+            }
+            CrdtMsg::State(parts) => self.take_state(ctx, from, &parts),
             CrdtMsg::Delta { upto, parts } => {
                 // Keep what was new here as a delta of this node's own, so it travels on.
                 let mut fresh = Vec::new();
@@ -507,6 +586,19 @@ impl<C: Crdt> Protocol for CrdtNode<C> {
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: CrdtTimer) {
         self.clock(ctx);
         match timer {
+            CrdtTimer::Round if self.leaving.is_some() => {
+                // No member acknowledged the handoff yet: two others get it. An operator's
+                // shutdown timeout ends the wait.
+                let rounds = self.leaving.map_or(0, |r| r + 1);
+                if rounds >= LEAVE_ROUNDS {
+                    self.leaving = None;
+                    ctx.depart();
+                    return;
+                }
+                self.leaving = Some(rounds);
+                self.hand_off(ctx);
+                ctx.set_timer(CrdtTimer::Round, self.config.interval);
+            }
             CrdtTimer::Round => {
                 if self.bootstrapping {
                     self.bootstrap(ctx); // the request or its answer was lost: ask another
@@ -514,10 +606,20 @@ impl<C: Crdt> Protocol for CrdtNode<C> {
                 self.round(ctx);
                 ctx.set_timer(CrdtTimer::Round, self.config.interval);
             }
+            CrdtTimer::Swim(timer) => {
+                if let Some(swim) = &mut self.swim {
+                    swim.on_timer(&mut CtxHost(ctx), timer);
+                }
+            }
         }
     }
 
     fn on_request(&mut self, ctx: &mut Ctx<'_, Self>, req: RequestId, op: Op) {
+        if self.leaving.is_some() {
+            // What it handed off is all it will pass on: a write now would leave with it.
+            ctx.reply(req, Err("this node is leaving".into()));
+            return;
+        }
         self.clock(ctx);
         let kind = op.kind();
         if !C::OPS.contains(&kind) {
@@ -574,7 +676,7 @@ mod tests {
     use syncsim_sim::{Effects, SimTime};
 
     type Node = CrdtNode<OrSet>;
-    type Out = Effects<CrdtMsg<OrSet>, CrdtTimer>;
+    type Out = Effects<CrdtMsg<OrSet>, CrdtTimer, SwimNote>;
 
     fn node(id: u32, sync: SyncMode) -> Node {
         let config = CrdtConfig { datatype: CrdtType::OrSet, sync, ..CrdtConfig::default() };
@@ -692,7 +794,7 @@ mod tests {
     fn a_type_refuses_operations_it_does_not_serve() {
         let config = CrdtConfig { datatype: CrdtType::LwwMap, ..CrdtConfig::default() };
         let mut n = CrdtNode::<LwwRegister>::new(NodeId(0), &config, None);
-        let mut out = Effects::<CrdtMsg<LwwRegister>, CrdtTimer>::default();
+        let mut out = Effects::<CrdtMsg<LwwRegister>, CrdtTimer, SwimNote>::default();
         let mut rng = Stream::Node(0).rng(1);
         let mut ctx = Ctx::new(SimTime(0), NodeId(0), 3, &mut rng, &mut out);
         n.on_request(&mut ctx, RequestId(1), Op::Add { key: 1, elem: 2 });

@@ -14,7 +14,7 @@
 mod store;
 
 use crate::swim::monitor::{SwimMonitor, SwimNote};
-use crate::swim::{Swim, SwimConfig, SwimHost, SwimMsg, SwimTimer};
+use crate::swim::{self, CtxHost, Membership, Swim, SwimConfig, SwimMsg, SwimTimer};
 use serde::{Deserialize, Serialize};
 use syncsim_sim::history::{OpKind, Output};
 use syncsim_sim::rng::{below, chance};
@@ -122,16 +122,6 @@ impl Default for RumorConfig {
             judge: Judge::Arrival,
         }
     }
-}
-
-/// How a gossip node knows the other members.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Membership {
-    /// From the cluster's membership service (`ctx.peers()`), which is never wrong.
-    Oracle,
-    /// From SWIM ([`crate::swim`]): probes, suspicion, infection-style dissemination.
-    Swim,
 }
 
 /// When each node's first round starts.
@@ -278,15 +268,9 @@ impl Family for GossipNode {
                 "feedback: arrival (the peer's state when the rumor arrives) or round (when its round began)",
             ),
             Param::new("backup", "rumor mode: push-pull anti-entropy every this long (0s: none)"),
-            Param::new("membership", "oracle: the cluster's member list; swim: a SWIM failure detector's view"),
-            Param::new("swim.period", "SWIM: the protocol period T' (one probe per member per period)"),
-            Param::new("swim.ping_timeout", "SWIM: wait this long for an ack before asking others to ping"),
-            Param::new("swim.indirect", "SWIM: members asked to ping an unresponsive target (k)"),
-            Param::new("swim.suspicion_mult", "SWIM: a suspect is declared dead after this x log10(n) periods"),
-            Param::new("swim.lambda", "SWIM: each update is piggybacked this x log2(n + 1) times"),
-            Param::new("swim.max_piggyback", "SWIM: most updates on one message"),
         ]
         .into_iter()
+        .chain(SwimConfig::params())
         .chain(Bug::param())
         .collect()
     }
@@ -334,6 +318,10 @@ pub enum GossipMsg {
     State(Vec<Update>),
     /// SWIM's messages, with `membership: swim`.
     Swim(SwimMsg),
+    /// A leaving node's whole store, to keep and acknowledge.
+    Handoff(Vec<Update>),
+    /// "I have your handoff": the leaver may go.
+    HandedOff,
 }
 
 /// Sizes of the encoded fields: a one-byte tag, four-byte lengths, eight-byte keys, values and
@@ -358,6 +346,8 @@ impl Message for GossipMsg {
             GossipMsg::Bootstrap => 0,
             GossipMsg::State(updates) => LEN + updates.len() * UPDATE,
             GossipMsg::Swim(msg) => msg.wire_size() - TAG,
+            GossipMsg::Handoff(updates) => LEN + updates.len() * UPDATE,
+            GossipMsg::HandedOff => 0,
         }
     }
 
@@ -371,6 +361,8 @@ impl Message for GossipMsg {
             GossipMsg::Bootstrap => "Bootstrap",
             GossipMsg::State(_) => "State",
             GossipMsg::Swim(msg) => msg.kind(),
+            GossipMsg::Handoff(_) => "Handoff",
+            GossipMsg::HandedOff => "HandedOff",
         }
     }
 }
@@ -441,29 +433,22 @@ pub struct GossipNode {
     restarted: bool,
     /// The SWIM failure detector (`membership: swim`).
     swim: Option<Swim>,
+    /// Leaving: rounds since it first handed off, until a member acknowledges.
+    leaving: Option<u32>,
 }
 
-/// SWIM's window on a gossip node's context.
-struct Host<'c, 'a>(&'c mut Ctx<'a, GossipNode>);
+/// A leaving node waits this many rounds for a member to acknowledge its handoff.
+const LEAVE_ROUNDS: u32 = 20;
 
-impl SwimHost for Host<'_, '_> {
-    fn now(&self) -> SimTime {
-        self.0.now()
+impl From<SwimMsg> for GossipMsg {
+    fn from(msg: SwimMsg) -> Self {
+        GossipMsg::Swim(msg)
     }
-    fn rng(&mut self) -> &mut syncsim_sim::SimRng {
-        self.0.rng()
-    }
-    fn send(&mut self, to: NodeId, msg: SwimMsg) {
-        self.0.send(to, GossipMsg::Swim(msg));
-    }
-    fn set_timer(&mut self, timer: SwimTimer, after: SimDuration) {
-        self.0.set_timer(GossipTimer::Swim(timer), after);
-    }
-    fn note(&mut self, note: SwimNote) {
-        self.0.note(note);
-    }
-    fn seed(&mut self) -> Option<NodeId> {
-        self.0.random_peer()
+}
+
+impl From<SwimTimer> for GossipTimer {
+    fn from(timer: SwimTimer) -> Self {
+        GossipTimer::Swim(timer)
     }
 }
 
@@ -505,14 +490,10 @@ impl GossipNode {
     /// Up to `k` distinct random peers: from the membership service, or from those SWIM
     /// believes up.
     fn peers(&self, ctx: &mut Ctx<'_, Self>, k: usize) -> Vec<NodeId> {
-        let Some(swim) = &self.swim else { return ctx.random_peers(k) };
-        let mut live = swim.live();
-        let mut chosen = Vec::with_capacity(k);
-        while chosen.len() < k && !live.is_empty() {
-            let i = below(ctx.rng(), live.len() as u64) as usize;
-            chosen.push(live.swap_remove(i));
+        match &self.swim {
+            Some(swim) => swim.random_live(ctx.rng(), k),
+            None => ctx.random_peers(k),
         }
-        chosen
     }
 
     /// One round: `fanout` distinct random peers.
@@ -524,6 +505,14 @@ impl GossipNode {
                 Mode::PushPull => ctx.send(peer, self.digest_msg(true)),
                 Mode::Rumor => self.spread(ctx, peer),
             }
+        }
+    }
+
+    /// Sends the whole store to `fanout` members (at least two), for them to keep.
+    fn hand_off(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let all: Vec<Update> = self.store.entries().copied().collect();
+        for peer in self.peers(ctx, self.config.fanout.max(2) as usize) {
+            ctx.send(peer, GossipMsg::Handoff(all.clone()));
         }
     }
 
@@ -650,6 +639,7 @@ impl Protocol for GossipNode {
             bootstrapping: false,
             restarted,
             swim: None,
+            leaving: None,
         }
     }
 
@@ -658,21 +648,9 @@ impl Protocol for GossipNode {
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
-        if self.config.membership == Membership::Swim {
-            // A node that starts with the cluster knows its first members; one that joined
-            // or restarted asks a seed (an address it was given, as any SWIM deployment is).
-            let id = ctx.id();
-            let mut swim = if self.restarted || self.bootstrapping {
-                Swim::joining(id, self.config.swim.clone())
-            } else {
-                Swim::founding(id, self.config.swim.clone(), ctx.peers().iter())
-            };
-            if self.config.bug.is(Bug::StaleIncarnation) {
-                swim.plant_stale_incarnation();
-            }
-            swim.start(&mut Host(ctx));
-            self.swim = Some(swim);
-        }
+        let founding = !self.restarted && !self.bootstrapping;
+        let stale = self.config.bug.is(Bug::StaleIncarnation);
+        self.swim = swim::start(ctx, self.config.membership, &self.config.swim, founding, stale);
         let first = self.first_round(ctx, self.config.interval);
         ctx.set_timer(GossipTimer::Round, first);
         if self.config.mode == Mode::Rumor && self.config.backup > SimDuration::ZERO {
@@ -691,27 +669,37 @@ impl Protocol for GossipNode {
         !self.bootstrapping
     }
 
-    /// Hands everything this node holds to `fanout` members (at least two, so that one lost
-    /// message loses nothing) before it leaves.
+    /// Hands everything this node holds to `fanout` members (at least two) before it leaves,
+    /// and drains until one acknowledges it (asking others each round): a member it picked
+    /// may have left or crashed already, which its view may not show yet.
     fn on_leave(&mut self, ctx: &mut Ctx<'_, Self>) -> Departure {
         if let Some(swim) = &mut self.swim {
-            swim.leave(&mut Host(ctx), 3);
+            swim.leave(&mut CtxHost(ctx), 3);
         }
-        let all: Vec<Update> = self.store.entries().copied().collect();
-        if all.is_empty() || self.config.bug.is(Bug::SkipHandoff) {
+        if self.store.is_empty() || self.config.bug.is(Bug::SkipHandoff) {
             return Departure::Now;
         }
-        for peer in self.peers(ctx, self.config.fanout.max(2) as usize) {
-            ctx.send(peer, GossipMsg::Updates { updates: all.clone(), want: Vec::new() });
-        }
-        Departure::Now
+        self.leaving = Some(0);
+        self.hand_off(ctx);
+        Departure::Drain
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: GossipMsg) {
         match msg {
             GossipMsg::Swim(msg) => {
                 if let Some(swim) = &mut self.swim {
-                    swim.on_message(&mut Host(ctx), from, msg);
+                    swim.on_message(&mut CtxHost(ctx), from, msg);
+                }
+            }
+            GossipMsg::Handoff(updates) => {
+                for u in updates {
+                    self.apply(ctx, u);
+                }
+                ctx.send(from, GossipMsg::HandedOff);
+            }
+            GossipMsg::HandedOff => {
+                if self.leaving.take().is_some() {
+                    ctx.depart();
                 }
             }
             GossipMsg::Bootstrap => {
@@ -768,6 +756,19 @@ impl Protocol for GossipNode {
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: GossipTimer) {
         match timer {
+            GossipTimer::Round if self.leaving.is_some() => {
+                // No member acknowledged the handoff yet: others get it. An operator's
+                // shutdown timeout ends the wait.
+                let rounds = self.leaving.map_or(0, |r| r + 1);
+                if rounds >= LEAVE_ROUNDS {
+                    self.leaving = None;
+                    ctx.depart();
+                    return;
+                }
+                self.leaving = Some(rounds);
+                self.hand_off(ctx);
+                ctx.set_timer(GossipTimer::Round, self.config.interval);
+            }
             GossipTimer::Round => {
                 if self.bootstrapping {
                     self.bootstrap(ctx); // the request or its answer was lost: ask another
@@ -790,13 +791,18 @@ impl Protocol for GossipNode {
             }
             GossipTimer::Swim(timer) => {
                 if let Some(swim) = &mut self.swim {
-                    swim.on_timer(&mut Host(ctx), timer);
+                    swim.on_timer(&mut CtxHost(ctx), timer);
                 }
             }
         }
     }
 
     fn on_request(&mut self, ctx: &mut Ctx<'_, Self>, req: RequestId, op: Op) {
+        if self.leaving.is_some() {
+            // What it handed off is all it will pass on: a write now would leave with it.
+            ctx.reply(req, Err("this node is leaving".into()));
+            return;
+        }
         match op {
             Op::Put { key, value } => {
                 if self.config.bug.is(Bug::StaleClock) {

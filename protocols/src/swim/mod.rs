@@ -12,6 +12,9 @@
 //!   `lambda` × log2(n + 1) times, the least-sent first (§4.1).
 //! - Joining: a node that starts without a view (it joined, or restarted after a crash) asks a
 //!   seed for the member list; leaving: it tells a few members it left.
+//! - Repair: every 10 periods a member swaps whole views with another (as memberlist's
+//!   push-pull does), since infection-style dissemination gives up on an update after its
+//!   sends and may miss a member.
 //!
 //! The host gives it its clock, random stream, sends and timers through [`SwimHost`]; it
 //! reports what it decides through [`SwimNote`] to [`monitor::SwimMonitor`], which measures
@@ -23,9 +26,14 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use syncsim_sim::rng::below;
-use syncsim_sim::{NodeId, SimDuration, SimRng, SimTime};
+use syncsim_sim::{Ctx, NodeId, Protocol, SimDuration, SimRng, SimTime};
 
 use self::monitor::SwimNote;
+
+/// Every this many protocol periods a member swaps its whole view with a random member
+/// (memberlist's push-pull): an update whose piggybacked sends all missed a member (it was
+/// not yet known to the senders, or its messages were lost) would otherwise never reach it.
+const SYNC_PERIODS: u64 = 10;
 
 /// What a member is believed to be.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -84,6 +92,8 @@ pub enum SwimMsg {
     },
     /// The seed's answer: its whole view, itself included.
     Members(Vec<Update>),
+    /// Anti-entropy of views: the sender's whole view, answered with `Members`.
+    Sync(Vec<Update>),
 }
 
 impl SwimMsg {
@@ -94,7 +104,7 @@ impl SwimMsg {
             SwimMsg::Ping { updates, .. } | SwimMsg::Ack { updates, .. } => 8 + 4 + updates.len() * UPDATE,
             SwimMsg::PingReq { updates, .. } => 4 + 8 + 4 + updates.len() * UPDATE,
             SwimMsg::Join { .. } => 8,
-            SwimMsg::Members(all) => 4 + all.len() * UPDATE,
+            SwimMsg::Members(all) | SwimMsg::Sync(all) => 4 + all.len() * UPDATE,
         }
     }
 
@@ -106,6 +116,7 @@ impl SwimMsg {
             SwimMsg::PingReq { .. } => "SwimPingReq",
             SwimMsg::Join { .. } => "SwimJoin",
             SwimMsg::Members(_) => "SwimMembers",
+            SwimMsg::Sync(_) => "SwimSync",
         }
     }
 }
@@ -153,6 +164,20 @@ impl Default for SwimConfig {
 }
 
 impl SwimConfig {
+    /// `syncsim list`'s rows for a protocol's `membership` and `swim.*` parameters.
+    pub fn params() -> Vec<syncsim_sim::Param> {
+        use syncsim_sim::Param;
+        vec![
+            Param::new("membership", "oracle: the cluster's member list; swim: a SWIM failure detector's view"),
+            Param::new("swim.period", "SWIM: the protocol period T' (one probe per member per period)"),
+            Param::new("swim.ping_timeout", "SWIM: wait this long for an ack before asking others to ping"),
+            Param::new("swim.indirect", "SWIM: members asked to ping an unresponsive target (k)"),
+            Param::new("swim.suspicion_mult", "SWIM: a suspect is declared dead after this x log10(n) periods"),
+            Param::new("swim.lambda", "SWIM: each update is piggybacked this x log2(n + 1) times"),
+            Param::new("swim.max_piggyback", "SWIM: most updates on one message"),
+        ]
+    }
+
     /// Checks the parameters: `Err((field, message))`, the field under `swim.`.
     pub fn validate(&self) -> Result<(), (String, String)> {
         let bad = |f: &str, m: String| Err((format!("swim.{f}"), m));
@@ -188,6 +213,77 @@ pub trait SwimHost {
     fn seed(&mut self) -> Option<NodeId>;
 }
 
+/// How a node knows the other members (a protocol's `membership:` parameter).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Membership {
+    /// From the cluster's membership service (`ctx.peers()`), which is never wrong.
+    Oracle,
+    /// From its own SWIM failure detector.
+    Swim,
+}
+
+/// SWIM's window on a protocol node's context: its messages, timers and notes wrap SWIM's.
+pub struct CtxHost<'c, 'a, P: Protocol>(pub &'c mut Ctx<'a, P>);
+
+impl<P: Protocol> SwimHost for CtxHost<'_, '_, P>
+where
+    P::Msg: From<SwimMsg>,
+    P::Timer: From<SwimTimer>,
+    P::Note: From<SwimNote>,
+{
+    fn now(&self) -> SimTime {
+        self.0.now()
+    }
+    fn rng(&mut self) -> &mut SimRng {
+        self.0.rng()
+    }
+    fn send(&mut self, to: NodeId, msg: SwimMsg) {
+        self.0.send(to, msg.into());
+    }
+    fn set_timer(&mut self, timer: SwimTimer, after: SimDuration) {
+        self.0.set_timer(timer.into(), after);
+    }
+    fn note(&mut self, note: SwimNote) {
+        self.0.note(note.into());
+    }
+    fn seed(&mut self) -> Option<NodeId> {
+        // An address the node was configured with: any member of the cluster.
+        self.0.random_peer()
+    }
+}
+
+/// Starts SWIM on a node that starts: `None` with `membership: oracle`. A node that starts
+/// with the cluster (`founding`) knows its first members; one that joined or restarted asks
+/// a seed. `stale` plants the stale-incarnation bug.
+pub fn start<P: Protocol>(
+    ctx: &mut Ctx<'_, P>,
+    membership: Membership,
+    config: &SwimConfig,
+    founding: bool,
+    stale: bool,
+) -> Option<Swim>
+where
+    P::Msg: From<SwimMsg>,
+    P::Timer: From<SwimTimer>,
+    P::Note: From<SwimNote>,
+{
+    if membership == Membership::Oracle {
+        return None;
+    }
+    let id = ctx.id();
+    let mut swim = if founding {
+        Swim::founding(id, config.clone(), ctx.peers().iter())
+    } else {
+        Swim::joining(id, config.clone())
+    };
+    if stale {
+        swim.plant_stale_incarnation();
+    }
+    swim.start(&mut CtxHost(ctx));
+    Some(swim)
+}
+
 /// The probe of the current period.
 #[derive(Clone, Debug)]
 struct Probe {
@@ -215,6 +311,8 @@ pub struct Swim {
     relays: BTreeMap<u64, (NodeId, u64)>,
     /// Waiting for a seed's member list.
     joining: bool,
+    /// Protocol periods since it started.
+    periods: u64,
     /// Planted bug: a death notice about itself is not refuted.
     accept_own_death: bool,
 }
@@ -241,6 +339,7 @@ impl Swim {
             probe: None,
             relays: BTreeMap::new(),
             joining: true,
+            periods: 0,
             accept_own_death: false,
         }
     }
@@ -257,6 +356,17 @@ impl Swim {
             .filter(|(_, (s, _))| matches!(s, Status::Alive | Status::Suspect))
             .map(|(k, _)| *k)
             .collect()
+    }
+
+    /// Up to `k` distinct members it believes up, chosen at random.
+    pub fn random_live(&self, rng: &mut SimRng, k: usize) -> Vec<NodeId> {
+        let mut live = self.live();
+        let mut chosen = Vec::with_capacity(k.min(live.len()));
+        while chosen.len() < k && !live.is_empty() {
+            let i = below(rng, live.len() as u64) as usize;
+            chosen.push(live.swap_remove(i));
+        }
+        chosen
     }
 
     /// True while it has no view yet.
@@ -293,12 +403,9 @@ impl Swim {
 
     /// Up to `k` distinct live members, other than `except`, chosen at random.
     fn pick(&self, host: &mut impl SwimHost, k: usize, except: Option<NodeId>) -> Vec<NodeId> {
-        let mut candidates: Vec<NodeId> = self.live().into_iter().filter(|&m| Some(m) != except).collect();
-        let mut chosen = Vec::new();
-        while chosen.len() < k && !candidates.is_empty() {
-            let i = below(host.rng(), candidates.len() as u64) as usize;
-            chosen.push(candidates.swap_remove(i));
-        }
+        let mut chosen = self.random_live(host.rng(), k + 1);
+        chosen.retain(|&m| Some(m) != except);
+        chosen.truncate(k);
         chosen
     }
 
@@ -386,6 +493,12 @@ impl Swim {
             return;
         }
         let live = self.live();
+        self.periods += 1;
+        if self.periods.is_multiple_of(SYNC_PERIODS)
+            && let Some(&peer) = self.random_live(host.rng(), 1).first()
+        {
+            host.send(peer, SwimMsg::Sync(self.view()));
+        }
         if !live.is_empty() {
             let target = live[below(host.rng(), live.len() as u64) as usize];
             self.seq += 1;
@@ -431,6 +544,10 @@ impl Swim {
             SwimMsg::Members(all) => {
                 self.joining = false;
                 self.merge(host, &all);
+            }
+            SwimMsg::Sync(all) => {
+                self.merge(host, &all);
+                host.send(from, SwimMsg::Members(self.view()));
             }
         }
     }
