@@ -21,6 +21,7 @@ pub mod crdt;
 pub mod dynamo;
 pub mod flood;
 pub mod gossip;
+pub mod handoff;
 pub mod planted;
 pub mod raft;
 pub mod swim;

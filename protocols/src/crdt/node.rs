@@ -13,6 +13,7 @@ use syncsim_sim::{
 
 use super::types::{Bug, Crdt, Env};
 use super::{CrdtConfig, SyncMode, wire};
+use crate::handoff::Handoff;
 use crate::planted::Planted;
 use crate::swim::monitor::{SwimMonitor, SwimNote};
 use crate::swim::{self, CtxHost, Swim, SwimMsg, SwimTimer};
@@ -137,9 +138,6 @@ impl<C: Crdt> Message for CrdtMsg<C> {
     }
 }
 
-/// A leaving node waits this many rounds for a member to acknowledge its handoff.
-const LEAVE_ROUNDS: u32 = 20;
-
 /// CRDT timers.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum CrdtTimer {
@@ -199,8 +197,8 @@ pub struct CrdtNode<C: Crdt> {
     restarted: bool,
     /// The SWIM failure detector (`membership: swim`).
     swim: Option<Swim>,
-    /// Leaving: rounds since it first handed off, until a member acknowledges.
-    leaving: Option<u32>,
+    /// Leaving: its handoff, until a member acknowledges it.
+    leaving: Handoff,
 }
 
 impl<C: Crdt> CrdtNode<C> {
@@ -461,7 +459,7 @@ impl<C: Crdt> Protocol for CrdtNode<C> {
             bootstrapping: false,
             restarted,
             swim: None,
-            leaving: None,
+            leaving: Handoff::default(),
         };
         let keys: Vec<Key> = node.keys.keys().copied().collect();
         for key in keys {
@@ -499,9 +497,8 @@ impl<C: Crdt> Protocol for CrdtNode<C> {
     }
 
     /// Hands the whole state to two members (at least) before leaving, and drains until one
-    /// acknowledges it (asking two others each round): a member it picked may have left or
-    /// crashed already, which its view may not show yet. A join is idempotent, so whatever
-    /// they already hold costs only bytes.
+    /// acknowledges it ([`crate::handoff`]). A join is idempotent, so whatever they already
+    /// hold costs only bytes.
     fn on_leave(&mut self, ctx: &mut Ctx<'_, Self>) -> Departure {
         if let Some(swim) = &mut self.swim {
             swim.leave(&mut CtxHost(ctx), 3);
@@ -509,7 +506,7 @@ impl<C: Crdt> Protocol for CrdtNode<C> {
         if self.keys.is_empty() {
             return Departure::Now;
         }
-        self.leaving = Some(0);
+        self.leaving.begin();
         self.hand_off(ctx);
         Departure::Drain
     }
@@ -527,9 +524,7 @@ impl<C: Crdt> Protocol for CrdtNode<C> {
                 ctx.send(from, CrdtMsg::State(Arc::new(state)));
             }
             CrdtMsg::HandedOff => {
-                if self.leaving.take().is_some() {
-                    ctx.depart();
-                }
+                self.leaving.acknowledged(ctx);
             }
             CrdtMsg::Handoff(parts) => {
                 self.take_state(ctx, from, &parts);
@@ -586,18 +581,12 @@ impl<C: Crdt> Protocol for CrdtNode<C> {
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: CrdtTimer) {
         self.clock(ctx);
         match timer {
-            CrdtTimer::Round if self.leaving.is_some() => {
-                // No member acknowledged the handoff yet: two others get it. An operator's
-                // shutdown timeout ends the wait.
-                let rounds = self.leaving.map_or(0, |r| r + 1);
-                if rounds >= LEAVE_ROUNDS {
-                    self.leaving = None;
-                    ctx.depart();
-                    return;
+            CrdtTimer::Round if self.leaving.is_leaving() => {
+                // No member acknowledged the handoff yet: two others get it.
+                if self.leaving.round(ctx) {
+                    self.hand_off(ctx);
+                    ctx.set_timer(CrdtTimer::Round, self.config.interval);
                 }
-                self.leaving = Some(rounds);
-                self.hand_off(ctx);
-                ctx.set_timer(CrdtTimer::Round, self.config.interval);
             }
             CrdtTimer::Round => {
                 if self.bootstrapping {
@@ -615,9 +604,7 @@ impl<C: Crdt> Protocol for CrdtNode<C> {
     }
 
     fn on_request(&mut self, ctx: &mut Ctx<'_, Self>, req: RequestId, op: Op) {
-        if self.leaving.is_some() {
-            // What it handed off is all it will pass on: a write now would leave with it.
-            ctx.reply(req, Err("this node is leaving".into()));
+        if self.leaving.refuse(ctx, req) {
             return;
         }
         self.clock(ctx);

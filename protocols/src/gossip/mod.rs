@@ -13,6 +13,7 @@
 
 mod store;
 
+use crate::handoff::Handoff;
 use crate::swim::monitor::{SwimMonitor, SwimNote};
 use crate::swim::{self, CtxHost, Membership, Swim, SwimConfig, SwimMsg, SwimTimer};
 use serde::{Deserialize, Serialize};
@@ -433,12 +434,9 @@ pub struct GossipNode {
     restarted: bool,
     /// The SWIM failure detector (`membership: swim`).
     swim: Option<Swim>,
-    /// Leaving: rounds since it first handed off, until a member acknowledges.
-    leaving: Option<u32>,
+    /// Leaving: its handoff, until a member acknowledges it.
+    leaving: Handoff,
 }
-
-/// A leaving node waits this many rounds for a member to acknowledge its handoff.
-const LEAVE_ROUNDS: u32 = 20;
 
 impl From<SwimMsg> for GossipMsg {
     fn from(msg: SwimMsg) -> Self {
@@ -639,7 +637,7 @@ impl Protocol for GossipNode {
             bootstrapping: false,
             restarted,
             swim: None,
-            leaving: None,
+            leaving: Handoff::default(),
         }
     }
 
@@ -670,8 +668,7 @@ impl Protocol for GossipNode {
     }
 
     /// Hands everything this node holds to `fanout` members (at least two) before it leaves,
-    /// and drains until one acknowledges it (asking others each round): a member it picked
-    /// may have left or crashed already, which its view may not show yet.
+    /// and drains until one acknowledges it ([`crate::handoff`]).
     fn on_leave(&mut self, ctx: &mut Ctx<'_, Self>) -> Departure {
         if let Some(swim) = &mut self.swim {
             swim.leave(&mut CtxHost(ctx), 3);
@@ -679,7 +676,7 @@ impl Protocol for GossipNode {
         if self.store.is_empty() || self.config.bug.is(Bug::SkipHandoff) {
             return Departure::Now;
         }
-        self.leaving = Some(0);
+        self.leaving.begin();
         self.hand_off(ctx);
         Departure::Drain
     }
@@ -698,9 +695,7 @@ impl Protocol for GossipNode {
                 ctx.send(from, GossipMsg::HandedOff);
             }
             GossipMsg::HandedOff => {
-                if self.leaving.take().is_some() {
-                    ctx.depart();
-                }
+                self.leaving.acknowledged(ctx);
             }
             GossipMsg::Bootstrap => {
                 ctx.send(from, GossipMsg::State(self.store.entries().copied().collect()));
@@ -756,18 +751,12 @@ impl Protocol for GossipNode {
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: GossipTimer) {
         match timer {
-            GossipTimer::Round if self.leaving.is_some() => {
-                // No member acknowledged the handoff yet: others get it. An operator's
-                // shutdown timeout ends the wait.
-                let rounds = self.leaving.map_or(0, |r| r + 1);
-                if rounds >= LEAVE_ROUNDS {
-                    self.leaving = None;
-                    ctx.depart();
-                    return;
+            GossipTimer::Round if self.leaving.is_leaving() => {
+                // No member acknowledged the handoff yet: others get it.
+                if self.leaving.round(ctx) {
+                    self.hand_off(ctx);
+                    ctx.set_timer(GossipTimer::Round, self.config.interval);
                 }
-                self.leaving = Some(rounds);
-                self.hand_off(ctx);
-                ctx.set_timer(GossipTimer::Round, self.config.interval);
             }
             GossipTimer::Round => {
                 if self.bootstrapping {
@@ -798,9 +787,7 @@ impl Protocol for GossipNode {
     }
 
     fn on_request(&mut self, ctx: &mut Ctx<'_, Self>, req: RequestId, op: Op) {
-        if self.leaving.is_some() {
-            // What it handed off is all it will pass on: a write now would leave with it.
-            ctx.reply(req, Err("this node is leaving".into()));
+        if self.leaving.refuse(ctx, req) {
             return;
         }
         match op {
