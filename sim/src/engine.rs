@@ -620,8 +620,12 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         let done = *now + timing.processing();
         let mut wire = Wire { now: done, network, queue, nodes, next_generation, replies, timing };
         core.call(k, *now, local, *current, effects, &mut wire, handler);
-        if mem::take(&mut self.effects.depart) && self.nodes[k.index()].status == Status::Leaving {
-            self.depart(k);
+        // Rare (a draining node that is done): test before touching anything.
+        if self.effects.depart {
+            self.effects.depart = false;
+            if self.nodes[k.index()].status == Status::Leaving {
+                self.depart(k);
+            }
         }
         if !self.replies.is_empty() {
             let mut replies = mem::take(&mut self.replies);
