@@ -369,11 +369,6 @@ impl Swim {
         chosen
     }
 
-    /// True while it has no view yet.
-    pub fn is_joining(&self) -> bool {
-        self.joining
-    }
-
     /// Starts the protocol periods; a node without a view first asks a seed.
     pub fn start(&mut self, host: &mut impl SwimHost) {
         host.note(SwimNote::Up);
@@ -494,9 +489,8 @@ impl Swim {
         }
         let live = self.live();
         self.periods += 1;
-        if self.periods.is_multiple_of(SYNC_PERIODS)
-            && let Some(&peer) = self.random_live(host.rng(), 1).first()
-        {
+        if self.periods.is_multiple_of(SYNC_PERIODS) && !live.is_empty() {
+            let peer = live[below(host.rng(), live.len() as u64) as usize];
             host.send(peer, SwimMsg::Sync(self.view()));
         }
         if !live.is_empty() {
