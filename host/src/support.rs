@@ -73,6 +73,9 @@ pub fn check(config: &SimConfig, mode: Mode) -> Vec<Unsupported> {
     if config.autoscale.is_some() {
         no("autoscale", format!("{who} runs a fixed set of nodes: none joins or leaves"));
     }
+    if config.byzantine.is_some() {
+        no("byzantine", format!("{who} carries messages as sent: only the engine makes nodes lie"));
+    }
     if !config.workload.load.is_empty() {
         no("workload.load", format!("{who} draws its clients' arrivals at one steady rate"));
     }
@@ -139,6 +142,7 @@ fn fault_problem(fault: &Fault, who: &str) -> Option<String> {
         Fault::Link(_) | Fault::RestoreLinks | Fault::LossBurst { .. } => {
             format!("{who} cannot change link behaviour during a run")
         }
+        Fault::Byzantine { .. } => format!("{who} carries messages as sent: only the engine makes nodes lie"),
     })
 }
 

@@ -11,6 +11,7 @@
 //! - [`expect`]: the scenario's expectations;
 //! - [`report`]: the `report.json` model and the verdict; [`summary`]: the terminal rendering.
 
+pub mod audit;
 pub mod charts;
 pub mod convergence;
 pub mod expect;

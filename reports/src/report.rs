@@ -359,6 +359,9 @@ pub struct Report {
     pub linearizability: Option<CheckResult>,
     /// The strong-eventual-consistency check of the final states, for protocols that claim it.
     pub sec: Option<SecCheck>,
+    /// The audit of the honest replicas' committed hash chains, for protocols that keep a log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit: Option<crate::audit::Audit>,
     /// How stale reads were, for eventually consistent protocols.
     pub staleness: Option<StalenessStats>,
     /// Read consistency against time since commit (PBS t-visibility), for eventually
@@ -424,6 +427,13 @@ impl Report {
         let tracker = &out.observer.visibility;
         let sec = (ctx.protocol.consistency == syncsim_sim::Consistency::StrongEventual)
             .then(|| crate::sec::check(&writes, ctx.protocol.datatype, &out.final_reads, node));
+        let mut byzantine = vec![false; live.len()];
+        for (_, f) in &out.faults {
+            if let syncsim_sim::fault::Fault::Byzantine { node, .. } = f {
+                byzantine[node.index()] = true;
+            }
+        }
+        let audit = crate::audit::check(&out.final_ledgers, &byzantine, node);
         let eventual = matches!(
             ctx.protocol.consistency,
             syncsim_sim::Consistency::StrongEventual | syncsim_sim::Consistency::Eventual
@@ -478,6 +488,7 @@ impl Report {
             convergence: out.observer.convergence.finish(),
             linearizability,
             sec,
+            audit,
             staleness,
             t_visibility,
             session,
@@ -560,6 +571,10 @@ impl Report {
                 .as_ref()
                 .map_or(String::new(), |v| format!(": key {} cannot place {}", v.partition, v.stuck));
             self.failures.push(format!("the history is not linearizable{what}"));
+            outcome = Verdict::SafetyViolation;
+        }
+        if let Some(finding) = self.audit.as_ref().and_then(|a| a.describe()) {
+            self.failures.push(finding);
             outcome = Verdict::SafetyViolation;
         }
         if let Some(sec) = self.sec.as_ref().filter(|s| !s.valid) {

@@ -384,6 +384,7 @@ impl<P: Protocol, O: Observer> Cluster<P, O> {
             final_digests: self.state_digests(),
             placement: self.placement.clone(),
             final_reads: self.slots.iter().map(|s| s.state.as_ref().map(|p| p.read_state())).collect(),
+            final_ledgers: self.slots.iter().map(|s| s.state.as_ref().and_then(|p| p.ledger())).collect(),
             faults: std::mem::take(&mut self.applied_faults),
             late_replies: self.late_replies,
             trace: end.trace,

@@ -3,6 +3,7 @@
 
 use std::hash::Hash;
 
+use crate::byzantine::{Liar, Signatures};
 use crate::cluster::{Cluster, Ending, Transport};
 use std::mem;
 
@@ -55,6 +56,10 @@ pub struct SimConfig {
     pub timing: crate::timing::TimingConfig,
     /// An autoscaler that adds and removes members by the client load (`None`: none).
     pub autoscale: Option<Autoscale>,
+    /// Nodes that turn Byzantine (`None`: every node is honest).
+    pub byzantine: Option<crate::byzantine::ByzantineConfig>,
+    /// What a signature costs, on the messages a protocol signs.
+    pub signatures: crate::byzantine::Signatures,
 }
 
 /// An autoscaler, as a Kubernetes horizontal pod autoscaler works: every `every` it divides
@@ -96,6 +101,8 @@ impl Default for SimConfig {
             max_events: None,
             timing: crate::timing::TimingConfig::default(),
             autoscale: None,
+            byzantine: None,
+            signatures: crate::byzantine::Signatures::default(),
         }
     }
 }
@@ -134,6 +141,9 @@ pub struct RunOutput<O> {
     pub final_digests: Vec<Option<u64>>,
     /// Which nodes hold which keys, when the protocol partitions its data.
     pub placement: Option<crate::Placement>,
+    /// Each node's committed log as a hash chain ([`Protocol::ledger`]); `None` for a node
+    /// that ended crashed or keeps no log.
+    pub final_ledgers: Vec<Option<crate::ledger::Ledger>>,
     /// Each node's final readable state, key by key ([`Protocol::read_state`]); `None` for a
     /// node that ended crashed.
     pub final_reads: Vec<Option<Vec<(crate::Key, crate::Output)>>>,
@@ -215,6 +225,8 @@ struct Node<P: Protocol> {
     /// Events that arrived while paused, in arrival order.
     held: Vec<Event<P>>,
     clock: Clock,
+    /// Set once the node turns Byzantine: it rewrites what it sends.
+    liar: Option<Box<Liar<P::Msg>>>,
 }
 
 enum Event<P: Protocol> {
@@ -229,6 +241,7 @@ enum Event<P: Protocol> {
     Settle,
     Sample,
     Autoscale,
+    Byzantine,
 }
 
 /// One simulation of protocol `P`, watched by `O`.
@@ -254,6 +267,8 @@ pub struct Sim<P: Protocol, O: Observer = ()> {
     /// Replies the last handler gave, completed once its other effects are applied
     /// (completing one schedules client events, which needs the whole engine).
     replies: Vec<(RequestId, Reply)>,
+    /// The draws of Byzantine nodes: who turns, their splits, which messages their lies strike.
+    byz_rng: crate::rng::SimRng,
 }
 
 impl<P: Protocol, O: Observer> Sim<P, O> {
@@ -275,6 +290,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 timers: Vec::new(),
                 held: Vec::new(),
                 clock: Clock::running_at(timing.clock_rate()),
+                liar: None,
             })
             .collect();
         let mut sim = Sim {
@@ -291,6 +307,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             records: Vec::new(),
             timing,
             replies: Vec::new(),
+            byz_rng: Stream::Byzantine.rng(seed),
             faults,
             config,
         };
@@ -318,6 +335,9 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
         }
         if let Some(a) = &self.config.autoscale {
             self.queue.push(SimTime::ZERO + a.every, Event::Autoscale);
+        }
+        if let Some(b) = &self.config.byzantine {
+            self.queue.push(b.at, Event::Byzantine);
         }
         for k in 0..self.config.nodes - self.config.spares {
             self.call(NodeId(k), |p, ctx| p.on_start(ctx));
@@ -446,7 +466,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                     node.held.push(Event::Deliver { to, from, incarnation, sent, msg });
                     return;
                 }
-                let size = msg.wire_size() as u64;
+                let size = bytes(&msg, &self.config.signatures);
                 self.network.stats.delivered += 1;
                 self.network.stats.bytes_delivered += size;
                 self.network.traffic.received(to, msg.kind(), size);
@@ -490,6 +510,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             }
             Event::Settle => self.settle(),
             Event::Autoscale => self.autoscale(),
+            Event::Byzantine => self.turn_byzantine(),
             Event::Sample => {
                 self.core.sample(self.now, &self.network.stats);
                 let next = self.now + self.config.sample_every;
@@ -528,7 +549,9 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
     fn route(&self, k: NodeId) -> NodeId {
         let n = self.config.nodes;
         let serves = |m: NodeId| {
-            !matches!(self.nodes[m.index()].status, Status::Absent | Status::Leaving)
+            let node = &self.nodes[m.index()];
+            !matches!(node.status, Status::Absent | Status::Leaving)
+                && node.liar.is_none()
                 && self.node(m).is_none_or(|p| p.ready())
         };
         if serves(k) {
@@ -614,11 +637,26 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
     /// Calls a handler of node `k` (if it is running); the core applies its effects through
     /// the engine's [`Wire`], then the replies it gave are completed.
     fn call(&mut self, k: NodeId, handler: impl FnOnce(&mut P, &mut Ctx<'_, P>)) {
-        let Sim { core, nodes, network, queue, now, next_generation, effects, current, replies, timing, .. } = self;
+        let Sim {
+            core,
+            nodes,
+            network,
+            queue,
+            now,
+            next_generation,
+            effects,
+            current,
+            replies,
+            timing,
+            byz_rng,
+            config,
+            ..
+        } = self;
         let local = nodes[k.index()].clock.local(*now);
         // The handler runs at `now`; its effects take place when it is done.
         let done = *now + timing.processing();
-        let mut wire = Wire { now: done, network, queue, nodes, next_generation, replies, timing };
+        let signatures = config.signatures;
+        let mut wire = Wire { now: done, network, queue, nodes, next_generation, replies, timing, byz_rng, signatures };
         core.call(k, *now, local, *current, effects, &mut wire, handler);
         // Rare (a draining node that is done): test before touching anything.
         if self.effects.depart {
@@ -664,6 +702,39 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             }
         }
         self.queue.push(self.now + a.every, Event::Autoscale);
+    }
+
+    /// The nodes the scenario names (`leader`: whoever leads now) and as many more drawn at
+    /// random from the rest turn Byzantine.
+    fn turn_byzantine(&mut self) {
+        let Some(b) = self.config.byzantine.clone() else { return };
+        let status: Vec<Status> = self.nodes.iter().map(|n| n.status).collect();
+        let leader =
+            crate::fault::leader(self.core.slots.iter().map(|s| s.state.as_ref().and_then(|p| p.leader_term())));
+        let mut chosen: Vec<NodeId> = Vec::new();
+        for t in &b.nodes {
+            let k = match t {
+                Target::Node(k) => Some(*k),
+                Target::Leader => leader,
+                Target::Rest | Target::All => None,
+            };
+            if let Some(k) = k.filter(|k| !chosen.contains(k)) {
+                chosen.push(k);
+            }
+        }
+        for _ in 0..b.random {
+            let rest: Vec<NodeId> = (0..self.config.nodes)
+                .map(NodeId)
+                .filter(|k| !chosen.contains(k) && status[k.index()] != Status::Absent)
+                .collect();
+            if rest.is_empty() {
+                break;
+            }
+            chosen.push(rest[below(&mut self.byz_rng, rest.len() as u64) as usize]);
+        }
+        for k in chosen {
+            self.apply_fault(Fault::Byzantine { node: k, lies: b.lies.clone() });
+        }
     }
 
     /// Node `k` stops for good, out of the cluster: its state and disk are gone.
@@ -784,6 +855,9 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
                 self.network.uncut(&Cut::groups(n, groups));
             }
             Fault::LossBurst { loss, on } => self.network.loss_burst(*loss, *on),
+            Fault::Byzantine { node: k, lies } => {
+                self.nodes[k.index()].liar = Some(Box::new(Liar::new(*k, n, lies.clone(), &mut self.byz_rng)));
+            }
             Fault::Churn { grow, pick, min, max } => {
                 // A join while below the band's top, a leave while above its bottom; the
                 // node it picks is applied (and recorded) instead.
@@ -923,8 +997,24 @@ pub fn validate(config: &SimConfig) -> Result<(), SimError> {
             Ok(())
         }
     };
+    if let Some(b) = &config.byzantine {
+        for t in &b.nodes {
+            if let Target::Node(k) = t {
+                check(*k, "byzantine")?;
+            }
+        }
+        // Random liars are the swarm's: at most f of 3f + 1, the most a BFT protocol tolerates.
+        let f = (n - 1) / 3;
+        if b.random > f {
+            return bad(format!("byzantine.random draws {} liars, but {n} nodes tolerate at most f = {f}", b.random));
+        }
+        if !(b.lies.share > 0.0 && b.lies.share <= 1.0) {
+            return bad(format!("byzantine.share is {}: give a share above 0% and at most 100%", b.lies.share));
+        }
+    }
     for f in &config.faults {
         match &f.fault {
+            Fault::Byzantine { node, .. } => check(*node, "a fault")?,
             Fault::Partition(groups) | Fault::EndPartition(groups) => {
                 groups.iter().flatten().try_for_each(|k| check(*k, "a partition"))?
             }
@@ -992,24 +1082,71 @@ struct Wire<'a, P: Protocol> {
     next_generation: &'a mut u64,
     replies: &'a mut Vec<(RequestId, Reply)>,
     timing: &'a mut crate::timing::Timing,
+    byz_rng: &'a mut crate::rng::SimRng,
+    signatures: Signatures,
+}
+
+/// The bytes `msg` takes on the wire: its own encoding, and a signature if it is signed.
+#[inline(always)]
+fn bytes<M: Message>(msg: &M, signatures: &Signatures) -> u64 {
+    let size = msg.wire_size() as u64;
+    if msg.signed() { size + u64::from(signatures.bytes) } else { size }
+}
+
+impl<P: Protocol> Wire<'_, P> {
+    /// Puts `msg` on the network from `sender` to `to`, claiming to come from `claimed` (the
+    /// sender, unless forged). A signed message leaves once signed and is handled once
+    /// verified: both take `signatures.time`, added to its delay.
+    #[inline(always)]
+    fn transmit(&mut self, sender: NodeId, claimed: NodeId, to: NodeId, msg: P::Msg) {
+        let (mut now, queue) = (self.now, &mut *self.queue);
+        let size = bytes(&msg, &self.signatures);
+        if msg.signed() {
+            now += self.signatures.time;
+        }
+        let kind = msg.kind();
+        self.network.traffic.sent(sender, to, kind, size);
+        let arrivals = self.network.send(now, sender, to, size, kind);
+        let incarnation = self.nodes[to.index()].incarnation;
+        let deliver = |msg| Event::Deliver { to, from: claimed, incarnation, sent: now, msg };
+        if let [first, rest @ ..] = arrivals.as_slice() {
+            for &t in rest {
+                queue.push(t, deliver(msg.clone()));
+            }
+            queue.push(*first, deliver(msg));
+        }
+    }
+
+    /// A Byzantine node sends: its lies go out instead. A forged or altered message that is
+    /// signed costs its bytes but its receiver rejects it, so it is not delivered.
+    #[cold]
+    #[inline(never)]
+    fn lie(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
+        let Some(mut liar) = self.nodes[from.index()].liar.take() else { return };
+        let out = liar.send(from, to, msg, self.byz_rng, &mut self.network.stats.byzantine);
+        self.nodes[from.index()].liar = Some(liar);
+        for o in out {
+            if !o.authentic && o.msg.signed() {
+                let size = bytes(&o.msg, &self.signatures);
+                self.network.stats.sent += 1;
+                self.network.stats.bytes_sent += size;
+                self.network.traffic.sent(from, to, o.msg.kind(), size);
+                self.network.stats.byzantine.rejected += 1;
+                continue;
+            }
+            self.transmit(from, o.from, to, o.msg);
+        }
+    }
 }
 
 // Inlined by force into `Cluster::call` (see there why).
 impl<P: Protocol> Transport<P> for Wire<'_, P> {
     #[inline(always)]
     fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
-        let (now, queue) = (self.now, &mut *self.queue);
-        let size = msg.wire_size() as u64;
-        let kind = msg.kind();
-        self.network.traffic.sent(from, to, kind, size);
-        let arrivals = self.network.send(now, from, to, size, kind);
-        let incarnation = self.nodes[to.index()].incarnation;
-        let deliver = |msg| Event::Deliver { to, from, incarnation, sent: now, msg };
-        if let [first, rest @ ..] = arrivals.as_slice() {
-            for &t in rest {
-                queue.push(t, deliver(msg.clone()));
-            }
-            queue.push(*first, deliver(msg));
+        if self.nodes[from.index()].liar.is_some() {
+            self.lie(from, to, msg);
+        } else {
+            self.transmit(from, from, to, msg);
         }
     }
 

@@ -97,6 +97,15 @@ pub enum Fault {
         /// Start or end of the drift.
         on: bool,
     },
+    /// The node turns Byzantine for the rest of the run: what it sends lies as `lies` says
+    /// ([`crate::byzantine`]), and clients no longer reach it (a client accepts an answer
+    /// only from a replica it trusts, as a BFT client's f + 1 matching replies ensure).
+    Byzantine {
+        /// Who.
+        node: NodeId,
+        /// How it lies.
+        lies: crate::byzantine::Lies,
+    },
 }
 
 impl Fault {
@@ -149,6 +158,7 @@ impl Fault {
                 s
             }
             Fault::RestoreLinks => "restore links".into(),
+            Fault::Byzantine { node, lies } => format!("{} turns byzantine: {lies}", name(*node)),
             Fault::LossBurst { loss, on } => format!("loss burst {loss} {}", state(*on)),
             Fault::Targeted(t) => {
                 let one = |t: &Target| t.describe(&name);

@@ -5,6 +5,7 @@
 //! operations ([`history`]), driving protocols through the sans-IO contract of [`protocol`].
 //! It knows no protocol and no report, prints nothing and reads no file.
 
+pub mod byzantine;
 pub mod cluster;
 pub mod cost;
 pub mod dist;
@@ -12,6 +13,7 @@ pub mod engine;
 pub mod family;
 pub mod fault;
 pub mod history;
+pub mod ledger;
 pub mod monitor;
 pub mod network;
 pub mod observe;
@@ -26,11 +28,13 @@ pub mod traffic;
 pub mod units;
 pub mod workload;
 
+pub use byzantine::{ByzantineConfig, ByzantineStats, Lie, Lies, Signatures};
 pub use cluster::{Cluster, Ending, Slot, Transport};
 pub use cost::{Cost, Load};
 pub use engine::{Autoscale, RunOutput, Sim, SimConfig, SimError};
 pub use family::{Family, Hostable, Launch, Param, ParamError};
 pub use history::{Entry, History, Key, Op, OpKind, Outcome, Output, Value};
+pub use ledger::Ledger;
 pub use monitor::{Monitor, NoMonitor, ProtocolMetrics, Violation};
 pub use observe::{Observer, Sample};
 pub use protocol::{

@@ -177,6 +177,9 @@ pub struct NetStats {
     pub dropped_down: u64,
     /// Extra copies made by duplication.
     pub duplicated: u64,
+    /// What Byzantine nodes did, and what authentication rejected.
+    #[serde(skip_serializing_if = "crate::byzantine::ByzantineStats::is_quiet")]
+    pub byzantine: crate::byzantine::ByzantineStats,
 }
 
 #[derive(Clone, Debug)]

@@ -51,6 +51,21 @@ pub trait Message: Clone + Debug + Hash {
     fn kind(&self) -> &'static str {
         "message"
     }
+
+    /// Whether the sender signs it: a receiver then rejects it when it was forged in another
+    /// node's name or altered on the way, and the run pays a signature's bytes and time for it
+    /// ([`crate::Signatures`]). Unsigned by default, as Raft's and gossip's messages are.
+    fn signed(&self) -> bool {
+        false
+    }
+
+    /// Another well-formed message of the same kind, with other content, that the sender could
+    /// have sent instead: what a Byzantine node tells the far side of its split, or what an
+    /// alteration on the way leaves. A function of the message alone, so that a liar's story
+    /// stays the same each time it is told; `None` when there is nothing to vary.
+    fn tamper(&self) -> Option<Self> {
+        None
+    }
 }
 
 /// The consistency model a protocol claims, which decides the checkers that judge it.
@@ -198,6 +213,12 @@ pub trait Protocol: Sized {
     /// The term (epoch, ballot) this node leads, if it believes it leads; faults aimed at
     /// `leader` pick the node leading the highest term.
     fn leader_term(&self) -> Option<u64> {
+        None
+    }
+
+    /// The committed part of the replica's log as a hash chain, for the audit checker; `None`
+    /// (the default) for a protocol that keeps no log.
+    fn ledger(&self) -> Option<crate::ledger::Ledger> {
         None
     }
 }

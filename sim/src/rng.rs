@@ -24,6 +24,8 @@ pub enum Stream {
     Settle,
     /// The node timing model's draws: timer jitter and clock rates (`timing:`).
     Timing,
+    /// Byzantine faults: which nodes turn, their splits, and which messages their lies strike.
+    Byzantine,
     /// Node `k`'s own stream, handed to its protocol through `Ctx::rng`.
     Node(u32),
     /// Client `k`'s arrivals, keys and operation choices.
@@ -42,6 +44,7 @@ impl Stream {
             Stream::Swarm => 4,
             Stream::Settle => 5,
             Stream::Timing => 6,
+            Stream::Byzantine => 7,
             Stream::Node(k) => (1 << 32) | u64::from(k),
             Stream::Client(k) => (2 << 32) | u64::from(k),
             Stream::Trial(i) => (3 << 40) | (i & ((1 << 40) - 1)),

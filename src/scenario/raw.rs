@@ -70,6 +70,47 @@ pub struct RawScenario {
     /// An autoscaler that adds and removes members by the client load.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscale: Option<RawAutoscale>,
+    /// Nodes that lie to their peers, and what a signature costs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub byzantine: Option<RawByzantine>,
+}
+
+/// `byzantine:` — nodes that turn liar: `{ nodes: [leader], at: 1s, lies: [equivocate] }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawByzantine {
+    /// Nodes by name, or `leader`: whoever leads at `at`.
+    #[serde(default)]
+    pub nodes: Vec<String>,
+    /// How many more to draw at random per seed (at most f = (n - 1) / 3).
+    #[serde(default)]
+    pub random: u32,
+    /// When they turn (default: from the start).
+    #[serde(default)]
+    pub at: SimDuration,
+    /// What they do: equivocate, forge, replay, withhold, corrupt.
+    pub lies: Vec<syncsim_sim::Lie>,
+    /// The share of messages forge, replay, withhold and corrupt strike (default 100%).
+    #[serde(default = "all_messages")]
+    pub share: Probability,
+    /// What a signature costs on the messages a protocol signs (default Ed25519's: 64 bytes,
+    /// 60us to sign and verify).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signatures: Option<RawSignatures>,
+}
+
+fn all_messages() -> Probability {
+    Probability::new(1.0).expect("1 is a probability")
+}
+
+/// `signatures: { bytes: 64, time: 60us }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSignatures {
+    /// Bytes a signature adds to a message.
+    pub bytes: u32,
+    /// Time to sign and to verify one, together.
+    pub time: SimDuration,
 }
 
 /// One variant of a comparison: `{ name: delta, protocol: { kind: crdt, sync: delta } }`, or a

@@ -11,7 +11,7 @@ use syncsim_sim::history::OpKind;
 use syncsim_sim::network::{LinkChange, LinkOverride, LinkSpec, NetworkConfig, Regions};
 use syncsim_sim::topology::{Disconnected, Topology, TopologySpec};
 use syncsim_sim::workload::{self, Arrival, KeyDistribution, ScriptedOp, WorkloadConfig};
-use syncsim_sim::{Autoscale, Consistency, Cost, NodeId, Op, SimConfig, SimDuration, SimTime};
+use syncsim_sim::{Autoscale, ByzantineConfig, Consistency, Cost, Lies, NodeId, Op, SimConfig, SimDuration, SimTime};
 
 use super::error::FieldError;
 use super::raw::*;
@@ -192,12 +192,62 @@ pub fn resolve(raw: &RawScenario) -> Result<Resolved> {
         max_events: raw.engine.max_events,
         timing: raw.timing.clone(),
         autoscale: autoscale(raw.autoscale.as_ref(), names.len() as u32, raw.spares)?,
+        byzantine: byzantine(raw.byzantine.as_ref(), &nodes, raw.protocol.info().leaders)?,
+        signatures: raw
+            .byzantine
+            .as_ref()
+            .and_then(|b| b.signatures.as_ref())
+            .map_or_else(Default::default, |s| syncsim_sim::Signatures { bytes: s.bytes, time: s.time }),
     };
     let cost = Cost::estimate(&sim, &raw.protocol.load(names.len()));
     if let Some((field, message)) = cost.too_big(raw.engine.memory_limit_mb as f64 * (1u64 << 20) as f64) {
         return Err(FieldError::new(field, message));
     }
     Ok(Resolved { node_names: names, sim, expectations })
+}
+
+/// The Byzantine nodes, checked: named nodes exist, `leader` only for a protocol that elects
+/// one, at most f random ones (the engine checks that), and some lie to tell.
+fn byzantine(raw: Option<&RawByzantine>, nodes: &Names, leaders: bool) -> Result<Option<ByzantineConfig>> {
+    let Some(b) = raw else { return Ok(None) };
+    let mut targets = Vec::new();
+    for (i, name) in b.nodes.iter().enumerate() {
+        let path = format!("byzantine.nodes[{i}]");
+        targets.push(match name.as_str() {
+            "leader" if !leaders => {
+                return Err(FieldError::new(path, "this protocol elects no leader: name a node"));
+            }
+            "leader" => Target::Leader,
+            _ => Target::Node(nodes.id(&path, name)?),
+        });
+        if targets[..i].contains(&targets[i]) {
+            return Err(FieldError::new(path, format!("`{name}` is listed twice")));
+        }
+    }
+    if targets.is_empty() && b.random == 0 {
+        return Err(FieldError::new("byzantine.nodes", "name the nodes that lie, or draw some with `random: 1`"));
+    }
+    if b.lies.is_empty() {
+        return Err(FieldError::new(
+            "byzantine.lies",
+            "give at least one lie: equivocate, forge, replay, withhold or corrupt",
+        ));
+    }
+    if b.share.get() == 0.0 {
+        return Err(FieldError::new("byzantine.share", "a share of 0% tells no lie: give more than 0%"));
+    }
+    if let Some(s) = &b.signatures
+        && s.time == SimDuration::ZERO
+        && s.bytes == 0
+    {
+        return Err(FieldError::new("byzantine.signatures", "a signature that costs nothing: give its bytes or time"));
+    }
+    Ok(Some(ByzantineConfig {
+        nodes: targets,
+        random: b.random,
+        at: SimTime::ZERO + b.at,
+        lies: Lies { lies: b.lies.iter().copied().collect(), share: b.share.get() },
+    }))
 }
 
 /// The autoscaler's settings, checked: `nodes` ids in all, the last `spares` of them spares.

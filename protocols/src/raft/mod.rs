@@ -1461,6 +1461,18 @@ impl Protocol for RaftNode {
     fn leader_term(&self) -> Option<u64> {
         (self.role == Role::Leader).then_some(self.term)
     }
+
+    fn ledger(&self) -> Option<syncsim_sim::Ledger> {
+        let base = self.log.base();
+        let last = self.commit.min(self.log.last_index());
+        let entries = (base.index + 1..=last)
+            .map(|i| {
+                let entry = self.log.get(i).expect("committed entries after the snapshot are in the log");
+                (syncsim_sim::ledger::digest(&**entry), self.log.chain_at(i).expect("in the log"))
+            })
+            .collect();
+        Some(syncsim_sim::Ledger { base: base.index, base_chain: base.chain, entries })
+    }
 }
 
 #[cfg(test)]
