@@ -187,6 +187,14 @@ pub const CATALOGUE: &[Bug] = &[
         variant: None,
     },
     Bug {
+        name: "weak-quorum",
+        family: "pbft",
+        class: "byzantine quorums: f + 1 matching votes taken for a quorum of 2f + 1",
+        reference: "Castro and Liskov, PBFT (OSDI 1999), §4.2: prepared and committed need 2f + 1 so that any two quorums share an honest replica",
+        scenario: "scenarios/byzantine-equivocation.yaml",
+        variant: Some("pbft"),
+    },
+    Bug {
         name: "first-reply",
         family: "dynamo",
         class: "quorums: a read answered before its read quorum replied",

@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use syncsim_protocols::{CrdtFamily, DynamoNode, FloodNode, GossipNode, RaftNode, SchedNode};
+use syncsim_protocols::{CrdtFamily, DynamoNode, FloodNode, GossipNode, PbftNode, RaftNode, SchedNode};
 use syncsim_sim::{Family, Load, Param, ParamError, ProtocolInfo};
 
 use crate::runner::{RunError, RunResult, Runner};
@@ -64,6 +64,7 @@ impl Registry {
             .with::<GossipNode>()
             .with::<SchedNode>()
             .with::<RaftNode>()
+            .with::<PbftNode>()
             .with::<CrdtFamily>()
             .with::<DynamoNode>()
             .with::<FloodNode>()

@@ -27,6 +27,12 @@ fn shipped() -> Vec<Scenario> {
 fn every_shipped_scenario_passes_its_expectations() {
     for s in shipped() {
         let r = runner::run(&s, s.raw.seed, false).unwrap();
+        // The Raft side of the Byzantine comparison is there to break: an equivocating leader
+        // forks its log (tests/byzantine.rs pins how).
+        if s.file.ends_with("byzantine-equivocation.yaml") && s.variant.as_deref() == Some("raft") {
+            assert_eq!(r.report.exit_code, 1, "Raft under an equivocating leader kept safety?");
+            continue;
+        }
         assert_eq!(r.report.exit_code, 0, "{} failed: {:?}", s.file, r.report.failures);
         assert!(!s.expectations.is_empty(), "{} should state what it expects", s.file);
     }

@@ -9,6 +9,7 @@
 //! - [`dynamo`]: a Dynamo-style partitioned store: consistent hashing, N/R/W quorums, sloppy
 //!   quorums with hinted handoff, read repair and Merkle-tree anti-entropy.
 //! - [`raft`]: Raft consensus over a replicated key-value store.
+//! - [`pbft`]: PBFT, Byzantine fault-tolerant replication of the same store (f of 3f + 1).
 //! - [`flood`]: tokens passed between random peers, to load the engine in benchmarks.
 //! - [`planted`]: the deliberate bugs tests switch on (test builds only).
 //!
@@ -22,6 +23,7 @@ pub mod dynamo;
 pub mod flood;
 pub mod gossip;
 pub mod handoff;
+pub mod pbft;
 pub mod planted;
 pub mod raft;
 pub mod swim;
@@ -31,4 +33,5 @@ pub use crdt::{CrdtConfig, CrdtFamily, CrdtNode, CrdtType, SyncMode};
 pub use dynamo::{DynamoConfig, DynamoNode};
 pub use flood::{FloodConfig, FloodNode};
 pub use gossip::{GossipConfig, GossipNode};
+pub use pbft::{PbftConfig, PbftNode};
 pub use raft::{RaftConfig, RaftNode};

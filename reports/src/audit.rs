@@ -23,7 +23,8 @@ pub enum AuditVerdict {
 /// Where two groups of honest replicas part ways.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Fork {
-    /// The first index at which their committed entries differ.
+    /// The first index at which their committed entries differ, among the indexes both sides
+    /// still hold (a snapshot drops the hashes before it, so a fork may be older).
     pub index: u64,
     /// The replicas on one side (those that agree with the lowest-numbered one there).
     pub left: Vec<String>,

@@ -231,6 +231,12 @@ pub const METRICS: &[MetricSpec] = {
         spec("rounds.<p50|p99|max|mean>", Number, Liveness, "rounds until a write reached every live replica"),
         spec("writes.lost", Number, Safety, "acknowledged writes that no live replica holds at the end"),
         spec("linearizable", Bool, Safety, "the history is linearizable (checked for protocols that claim it)"),
+        spec(
+            "audit.consistent",
+            Bool,
+            Safety,
+            "the honest replicas' committed hash chains are prefixes of one another (protocols that keep a log)",
+        ),
         spec("messages_per_op", Number, Liveness, "messages sent per client operation"),
         spec("bytes_per_op", Number, Liveness, "bytes sent per client operation"),
         spec("bytes_per_write", Number, Liveness, "bytes sent per write: what spreading one update cost"),

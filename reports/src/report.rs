@@ -762,6 +762,10 @@ impl Report {
                 }
             }
             ["writes", "lost"] => v.lost as f64,
+            ["audit", "consistent"] => match &self.audit {
+                None => return Err("the protocol keeps no log to audit".into()),
+                Some(a) => f64::from(u8::from(a.describe().is_none())),
+            },
             ["linearizable"] => match &self.linearizability {
                 None if self.protocol.consistency == syncsim_sim::Consistency::Linearizable => {
                     return Err("the history holds operations no linearizability model covers (decr, add, remove, insert or delete)".into());
@@ -810,7 +814,10 @@ impl Report {
 pub fn higher_is_better(metric: &str) -> bool {
     metric == "availability"
         || metric.starts_with("availability.")
-        || matches!(metric, "converged" | "sec" | "sec.converged" | "linearizable" | "visibility.everywhere")
+        || matches!(
+            metric,
+            "converged" | "sec" | "sec.converged" | "linearizable" | "audit.consistent" | "visibility.everywhere"
+        )
 }
 
 /// A metric value in words: `12.345ms`, `99.50%`, `3`.

@@ -198,6 +198,31 @@ pub fn render(report: &Report) -> String {
             }
         };
     }
+    if let Some(a) = &report.audit {
+        let excluded = if a.excluded.is_empty() {
+            String::new()
+        } else {
+            format!(", byzantine left out: {}", a.excluded.join(", "))
+        };
+        let _ = match a.describe() {
+            None => writeln!(
+                s,
+                "audit: CONSISTENT ({} honest replicas' committed chains are prefixes of one another, {}..{} entries{excluded})",
+                a.replicas, a.shortest, a.longest
+            ),
+            Some(finding) => {
+                writeln!(s, "audit: {}: {finding}", if a.tampered.is_some() { "TAMPERED" } else { "FORKED" })
+            }
+        };
+    }
+    let b = &report.network.stats.byzantine;
+    if !b.is_quiet() {
+        let _ = writeln!(
+            s,
+            "byzantine: {} equivocated, {} forged, {} replayed, {} withheld, {} corrupted; {} rejected as unauthentic",
+            b.equivocated, b.forged, b.replayed, b.withheld, b.corrupted, b.rejected
+        );
+    }
     if let Some(v) = &report.invariant_violation {
         let _ = writeln!(s, "INVARIANT BROKEN at {} on {}: {}", format_ns(v.time_ns), v.node, v.message);
         let _ = writeln!(s, "  while handling: {}", v.event);

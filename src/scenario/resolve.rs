@@ -224,6 +224,18 @@ fn byzantine(raw: Option<&RawByzantine>, nodes: &Names, leaders: bool) -> Result
             return Err(FieldError::new(path, format!("`{name}` is listed twice")));
         }
     }
+    let f = (nodes.names.len().max(1) as u32 - 1) / 3;
+    if b.random > f {
+        return Err(FieldError::new(
+            "byzantine.random",
+            format!(
+                "{} random liars among {} nodes is more than f = {f}, the most a BFT protocol tolerates (n >= 3f + 1): \
+                 name the nodes to go beyond",
+                b.random,
+                nodes.names.len()
+            ),
+        ));
+    }
     if targets.is_empty() && b.random == 0 {
         return Err(FieldError::new("byzantine.nodes", "name the nodes that lie, or draw some with `random: 1`"));
     }

@@ -284,8 +284,8 @@ pub struct StateMachine {
 
 impl StateMachine {
     /// Applies `op` for request `req`, the entry at `index` (once: a request seen before gets
-    /// its first result).
-    fn apply(&mut self, index: u64, req: RequestId, op: &Op) -> Output {
+    /// its first result). PBFT's replicas run the same machine.
+    pub(crate) fn apply(&mut self, index: u64, req: RequestId, op: &Op) -> Output {
         if let Some((done, _)) = self.results.get(&req) {
             return done.clone();
         }
@@ -324,8 +324,28 @@ impl StateMachine {
         self.fingerprint ^= h(key, value);
     }
 
-    fn read(&self, key: Key) -> Output {
+    pub(crate) fn read(&self, key: Key) -> Output {
         Output::Value(self.values.get(&key).map(|v| v.0))
+    }
+
+    /// Whether `key` holds the value written at `index` (the write took effect).
+    pub(crate) fn wrote(&self, key: Key, index: u64) -> bool {
+        self.values.get(&key).is_some_and(|v| v.1 == index)
+    }
+
+    /// A digest of the values and results: equal machines, equal digests.
+    pub(crate) fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
+    /// How many keys hold a value.
+    pub(crate) fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// The keys that hold a value, in order.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = Key> + '_ {
+        self.values.keys().copied()
     }
 }
 
@@ -465,6 +485,52 @@ impl Message for RaftMsg {
             RaftMsg::Reconfigure { .. } => 5,
             RaftMsg::Removed => 0,
             RaftMsg::Resigned { .. } => 12,
+        }
+    }
+
+    /// What a Byzantine Raft node can tell instead (Raft authenticates nothing, so anything
+    /// goes): entries whose writes carry other values, a vote granted where it was refused (or
+    /// the reverse), a client's answer with another value or swap result.
+    fn tamper(&self) -> Option<Self> {
+        // A value no client writes: clients draw theirs far below 2^62.
+        const FLIP: u64 = 1 << 62;
+        match self {
+            RaftMsg::Append { term, prev_index, prev_term, entries, commit, round } => {
+                let mut changed = false;
+                let entries = entries
+                    .iter()
+                    .map(|e| {
+                        let op = match &e.command.op {
+                            Some(Op::Put { key, value }) => Some(Op::Put { key: *key, value: value ^ FLIP }),
+                            Some(Op::Cas { key, expect, new }) => {
+                                Some(Op::Cas { key: *key, expect: *expect, new: new ^ FLIP })
+                            }
+                            _ => return e.clone(),
+                        };
+                        changed = true;
+                        Arc::new(Entry { term: e.term, command: Command { op, ..e.command.clone() } })
+                    })
+                    .collect();
+                changed.then_some(RaftMsg::Append {
+                    term: *term,
+                    prev_index: *prev_index,
+                    prev_term: *prev_term,
+                    entries,
+                    commit: *commit,
+                    round: *round,
+                })
+            }
+            RaftMsg::Vote { term, granted } => Some(RaftMsg::Vote { term: *term, granted: !granted }),
+            RaftMsg::ForwardReply { req, reply: Ok(out) } => {
+                let out = match out {
+                    Output::Value(Some(v)) => Output::Value(Some(v ^ FLIP)),
+                    Output::Value(None) => Output::Value(Some(FLIP)),
+                    Output::Swapped(b) => Output::Swapped(!b),
+                    _ => return None,
+                };
+                Some(RaftMsg::ForwardReply { req: *req, reply: Ok(out) })
+            }
+            _ => None,
         }
     }
 
