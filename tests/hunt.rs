@@ -28,8 +28,8 @@ fn every_catalogued_bug_plants_into_a_shipped_scenario_of_its_family() {
         assert!(b.scenario.starts_with("scenarios/"), "{}: not a shipped scenario", b.name);
         let text = std::fs::read_to_string(b.scenario).unwrap();
         let planted = hunt::plant(&text, b.scenario, b.name, b.variant).unwrap();
-        let file = syncsim::scenario::ScenarioFile::parse(&planted, b.scenario)
-            .unwrap_or_else(|e| panic!("{}: {e}", b.name));
+        let file =
+            syncsim::scenario::ScenarioFile::parse(&planted, b.scenario).unwrap_or_else(|e| panic!("{}: {e}", b.name));
         let s = file.pick(b.variant).unwrap_or_else(|e| panic!("{}: {e}", b.name));
         let protocol = serde_json::to_value(s.protocol()).unwrap();
         assert_eq!(protocol["kind"], b.family, "{}", b.name);
