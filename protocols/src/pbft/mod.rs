@@ -465,10 +465,6 @@ impl PbftNode {
         !self.changing && self.primary(self.view) == self.id
     }
 
-    fn broadcast(&self, ctx: &mut Ctx<'_, Self>, msg: PbftMsg) {
-        ctx.broadcast(msg);
-    }
-
     fn wait(&self) -> SimDuration {
         SimDuration(self.config.view_timeout.0 << self.failed_changes.min(6))
     }
@@ -521,7 +517,7 @@ impl PbftNode {
             let seq = self.next_seq;
             self.next_seq += 1;
             let batch = Arc::new(batch);
-            self.broadcast(ctx, PbftMsg::PrePrepare { view: self.view, seq, batch: batch.clone() });
+            ctx.broadcast(PbftMsg::PrePrepare { view: self.view, seq, batch: batch.clone() });
             self.accept_pre_prepare(ctx, self.view, seq, batch, false);
         }
     }
@@ -538,7 +534,7 @@ impl PbftNode {
         slot.prepares.entry((view, d)).or_default().insert(primary);
         if vote {
             slot.prepares.entry((view, d)).or_default().insert(self.id);
-            self.broadcast(ctx, PbftMsg::Prepare { view, seq, digest: d });
+            ctx.broadcast(PbftMsg::Prepare { view, seq, digest: d });
         }
         self.check(ctx, seq);
     }
@@ -708,7 +704,7 @@ impl PbftNode {
         let vc = ViewChange { view, stable: self.stable, prepared };
         self.asked = Some(vc.clone());
         ctx.note(PbftNote::ViewChange { view });
-        self.broadcast(ctx, PbftMsg::ViewChange(vc.clone()));
+        ctx.broadcast(PbftMsg::ViewChange(vc.clone()));
         self.timer_armed = false;
         self.arm(ctx, true);
         self.on_view_change(ctx, self.id, vc);
@@ -745,7 +741,7 @@ impl PbftNode {
             let batches = new_view_batches(&proof);
             let nv = PbftMsg::NewView { view, proof: proof.clone(), batches: batches.clone() };
             self.started = Some(nv.clone());
-            self.broadcast(ctx, nv);
+            ctx.broadcast(nv);
             self.enter_view(ctx, view, &proof, batches);
         }
     }
@@ -1015,7 +1011,7 @@ impl Protocol for PbftNode {
     fn on_request(&mut self, ctx: &mut Ctx<'_, Self>, req: RequestId, op: Op) {
         let request = Request { req, origin: self.id, op };
         self.waiting.insert(req, Waiting { request: Some(request.clone()), ..Waiting::default() });
-        self.broadcast(ctx, PbftMsg::Request(request.clone()));
+        ctx.broadcast(PbftMsg::Request(request.clone()));
         self.on_client_request(ctx, request);
     }
 
