@@ -227,6 +227,12 @@ impl ProtocolConfig {
         self.0.load(nodes)
     }
 
+    /// Whether the protocol is an oracle that reads the future workload
+    /// ([`syncsim_sim::Protocol::foresight`]).
+    pub fn foresight(&self) -> bool {
+        self.0.foresight()
+    }
+
     /// The parameters, if they are family `F`'s.
     pub fn get<F: Family>(&self) -> Option<&F::Config> {
         self.0.as_any().downcast_ref::<Typed<F>>().map(|t| &t.0)
@@ -243,6 +249,16 @@ impl ProtocolConfig {
     }
 }
 
+/// The launcher that runs nothing: it asks the chosen protocol whether it reads the future.
+struct Foresees;
+
+impl syncsim_sim::Launch for Foresees {
+    type Output = bool;
+    fn launch<P: syncsim_sim::Hostable>(self, config: P::Config) -> bool {
+        <P as syncsim_sim::Protocol>::foresight(&config)
+    }
+}
+
 /// A family's configuration behind [`ProtocolConfig`].
 trait AnyConfig: Send + Sync {
     fn kind(&self) -> &'static str;
@@ -251,6 +267,7 @@ trait AnyConfig: Send + Sync {
     fn validate(&self, nodes: &[String]) -> Result<(), ParamError>;
     fn elastic(&self) -> Result<(), ParamError>;
     fn load(&self, nodes: usize) -> Load;
+    fn foresight(&self) -> bool;
     /// The parameters as a YAML mapping, enums as single-key maps (as scenarios write them).
     fn fields(&self) -> serde_yaml::Value;
     fn clone_box(&self) -> Box<dyn AnyConfig>;
@@ -282,6 +299,9 @@ impl<F: Family> AnyConfig for Typed<F> {
     }
     fn load(&self, nodes: usize) -> Load {
         F::load(&self.0, nodes)
+    }
+    fn foresight(&self) -> bool {
+        F::launch(&self.0, &[], Foresees)
     }
     fn fields(&self) -> serde_yaml::Value {
         serde_yaml::with::singleton_map_recursive::serialize(&self.0, serde_yaml::value::Serializer)

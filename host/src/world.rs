@@ -509,7 +509,7 @@ async fn client<P: Hostable, O: Observer + Send + 'static>(world: Arc<World<P, O
                 return;
             }
             let id = RequestId(s.core.history.len() as u64);
-            let (node, op) = s.core.clients.next_op(c, id);
+            let (node, op) = s.core.clients.next_op_at(c, id, now);
             let recorded = s.core.history.call(c, node, op.clone(), now);
             debug_assert_eq!(recorded, id);
             (id, node, op, s.core.clients.open_loop())
@@ -520,7 +520,7 @@ async fn client<P: Hostable, O: Observer + Send + 'static>(world: Arc<World<P, O
         } else {
             request(world.clone(), c, id, node, op, deadline).await;
         }
-        let gap = world.lock().core.clients.gap(c);
+        let gap = world.lock().core.clients.gap_at(c, world.now());
         sleep(nanos(gap)).await;
     }
 }

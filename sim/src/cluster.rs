@@ -83,6 +83,8 @@ pub struct Cluster<P: Protocol, O> {
     /// In an elastic cluster (one with spares), its members in id order: every node that
     /// joined and has not left. `None` for a fixed cluster, whose members are every node.
     members: Option<Arc<[NodeId]>>,
+    /// The run's future workload, for an oracle protocol ([`Protocol::foresight`]).
+    foresight: Option<crate::Foresight>,
 }
 
 impl<P: Protocol, O: Observer> Cluster<P, O> {
@@ -92,7 +94,10 @@ impl<P: Protocol, O: Observer> Cluster<P, O> {
         let n = config.nodes;
         let members = n - config.spares;
         let seed = config.seed;
+        let mut clients = Clients::new(&config.workload, n, seed);
+        let foresight = P::foresight(&protocol).then(|| clients.plan(SimTime::ZERO + config.duration));
         Cluster {
+            foresight,
             slots: (0..n)
                 .map(|k| Slot {
                     state: (k < members).then(|| P::new(NodeId(k), &protocol, None)),
@@ -101,7 +106,7 @@ impl<P: Protocol, O: Observer> Cluster<P, O> {
                 })
                 .collect(),
             history: History::new(),
-            clients: Clients::new(&config.workload, n, seed),
+            clients,
             monitor: P::monitor(&protocol, n),
             violation: None,
             trace: StableHasher::default(),
@@ -178,6 +183,9 @@ impl<P: Protocol, O: Observer> Cluster<P, O> {
         let mut ctx = Ctx::new(local, k, n, &mut slot.rng, effects);
         if let Some(members) = &self.members {
             ctx = ctx.with_members(members.clone());
+        }
+        if let Some(foresight) = &self.foresight {
+            ctx = ctx.with_foresight(foresight);
         }
         handler(state, &mut ctx);
         self.handler_calls += 1;

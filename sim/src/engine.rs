@@ -530,7 +530,7 @@ impl<P: Protocol, O: Observer> Sim<P, O> {
             return;
         }
         let id = RequestId(self.core.history.len() as u64);
-        let (node, op) = self.core.clients.next_op(client, id);
+        let (node, op) = self.core.clients.next_op_at(client, id, self.now);
         let node = self.route(node);
         self.core.history.call(client, node, op, self.now);
         self.arrivals_seen += 1;

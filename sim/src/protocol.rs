@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::foresight::Foresight;
 use crate::history::{Key, Op, OpKind, Output};
 use crate::monitor::Monitor;
 use crate::rng::{SimRng, below};
@@ -210,6 +211,14 @@ pub trait Protocol: Sized {
         None
     }
 
+    /// Whether the protocol under `config` is an oracle that reads the run's future workload
+    /// ([`Ctx::foresight`]); the host then draws the workload ahead of time. Only baselines
+    /// that bound what any real policy could do should say yes.
+    fn foresight(config: &Self::Config) -> bool {
+        let _ = config;
+        false
+    }
+
     /// The term (epoch, ballot) this node leads, if it believes it leads; faults aimed at
     /// `leader` pick the node leading the highest term.
     fn leader_term(&self) -> Option<u64> {
@@ -373,6 +382,7 @@ pub struct Ctx<'a, P: Protocol> {
     members: Option<Arc<[NodeId]>>,
     rng: &'a mut SimRng,
     out: &'a mut Effects<P::Msg, P::Timer, P::Note>,
+    foresight: Option<&'a Foresight>,
 }
 
 impl<'a, P: Protocol> Ctx<'a, P> {
@@ -385,7 +395,19 @@ impl<'a, P: Protocol> Ctx<'a, P> {
         rng: &'a mut SimRng,
         out: &'a mut Effects<P::Msg, P::Timer, P::Note>,
     ) -> Self {
-        Ctx { now, id, nodes, members: None, rng, out }
+        Ctx { now, id, nodes, members: None, rng, out, foresight: None }
+    }
+
+    /// The same context for an oracle, which sees the run's future workload.
+    pub fn with_foresight(mut self, foresight: &'a Foresight) -> Self {
+        self.foresight = Some(foresight);
+        self
+    }
+
+    /// Every operation the run's clients will call, for a protocol that declared
+    /// [`Protocol::foresight`] (an oracle); `None` for every other.
+    pub fn foresight(&self) -> Option<&Foresight> {
+        self.foresight
     }
 
     /// The same context in an elastic cluster whose members are now `members` (in id order):

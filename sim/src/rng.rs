@@ -26,6 +26,8 @@ pub enum Stream {
     Timing,
     /// Byzantine faults: which nodes turn, their splits, and which messages their lies strike.
     Byzantine,
+    /// The workload's bursts: when they start and which key each strikes.
+    Bursts,
     /// Node `k`'s own stream, handed to its protocol through `Ctx::rng`.
     Node(u32),
     /// Client `k`'s arrivals, keys and operation choices.
@@ -45,6 +47,7 @@ impl Stream {
             Stream::Settle => 5,
             Stream::Timing => 6,
             Stream::Byzantine => 7,
+            Stream::Bursts => 8,
             Stream::Node(k) => (1 << 32) | u64::from(k),
             Stream::Client(k) => (2 << 32) | u64::from(k),
             Stream::Trial(i) => (3 << 40) | (i & ((1 << 40) - 1)),

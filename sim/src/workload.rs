@@ -1,10 +1,16 @@
 //! Clients: open-loop Poisson or closed-loop arrivals, uniform or Zipf keys, an operation mix,
-//! and scripted operations at fixed times.
+//! and scripted operations at fixed times; for realistic access patterns, a rate that follows a
+//! daily cycle or bursts, hot keys that drift, reads aimed at other keys than writes, and reads
+//! that follow a client's own writes. [`Clients::plan`] draws an open-loop workload ahead of
+//! time, for an oracle's [`Foresight`].
+
+use std::collections::VecDeque;
 
 use crate::dist::{Latency, Sampler};
+use crate::foresight::Foresight;
 use crate::history::{Key, Op, OpKind, Value};
 use crate::protocol::{NodeId, RequestId};
-use crate::rng::{SimRng, Stream, below, unit_f64};
+use crate::rng::{SimRng, Stream, below, chance, unit_f64};
 use crate::time::{SimDuration, SimTime};
 use crate::units::Rate;
 
@@ -54,6 +60,51 @@ pub struct ScriptedOp {
     pub op: Op,
 }
 
+/// A daily cycle of the open-loop rate: the rate times `1 - swing * cos(2 pi t / period)`, so a
+/// run starts at the trough ("night") and peaks half a period in.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct Diurnal {
+    /// The length of one cycle.
+    pub period: SimDuration,
+    /// How far the rate swings either side of its mean, as a share of it (below 1).
+    pub swing: f64,
+}
+
+/// Bursts on single keys: windows that start as a Poisson process, each of which picks one key
+/// at random and adds `x - 1` times the usual rate of operations, all on that key (a post gone
+/// viral, a flash sale).
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct Bursts {
+    /// The mean time between the starts of bursts.
+    pub every: SimDuration,
+    /// How long each burst lasts.
+    pub length: SimDuration,
+    /// The rate during a burst, as a multiple of the rate outside one.
+    pub x: f64,
+}
+
+/// Hot keys that drift: every `every`, the key that each rank of the key distribution names
+/// moves `by` keys on (modulo the key count), so yesterday's hot keys cool down.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct Drift {
+    /// How often the hot set moves.
+    pub every: SimDuration,
+    /// How many keys it moves each time.
+    pub by: u64,
+}
+
+/// A read that follows a client's own write: after a put, with chance `chance`, the client's
+/// next operation reads the same key back, `after` later, through another node than the one it
+/// wrote to (the user who posts on one server and reloads the page through another).
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct ReadAfterWrite {
+    /// The share of puts that are read back.
+    pub chance: f64,
+    /// The delay between the put's call and the read's call (open loop; closed-loop clients
+    /// wait their think time).
+    pub after: SimDuration,
+}
+
 /// The clients of a run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WorkloadConfig {
@@ -80,6 +131,21 @@ pub struct WorkloadConfig {
     /// The open-loop rate over time: from each time on, `arrival`'s rate times the factor
     /// (before the first, times one), in time order. Empty: a steady rate.
     pub load: Vec<(SimTime, f64)>,
+    /// A daily cycle of the open-loop rate, on top of `load`.
+    pub diurnal: Option<Diurnal>,
+    /// Bursts on single keys (open loop).
+    pub bursts: Option<Bursts>,
+    /// Hot keys that move over time.
+    pub drift: Option<Drift>,
+    /// Reads (`get`, `read`) aim this many keys past the key the distribution draws, so the
+    /// keys read most are not those written most (0: the same keys).
+    pub read_shift: u64,
+    /// Reads that follow a client's own writes.
+    pub read_after_write: Option<ReadAfterWrite>,
+    /// Each key's operations go through only this many nodes, its homes (key k's are nodes
+    /// k, k+1, ... modulo the cluster), whatever `target` says: data shared by a few users near
+    /// a few replicas. 0: every node.
+    pub key_homes: u32,
 }
 
 impl Default for WorkloadConfig {
@@ -96,8 +162,40 @@ impl Default for WorkloadConfig {
             client_latency: Latency::Constant(SimDuration::ZERO),
             script: vec![],
             load: vec![],
+            diurnal: None,
+            bursts: None,
+            drift: None,
+            read_shift: 0,
+            read_after_write: None,
+            key_homes: 0,
         }
     }
+}
+
+impl WorkloadConfig {
+    /// Whether the rate varies continuously (a cycle or bursts), so arrivals are drawn by
+    /// thinning rather than step by step.
+    fn thinned(&self) -> bool {
+        self.diurnal.is_some() || self.bursts.is_some()
+    }
+}
+
+/// One operation of a workload drawn ahead of time ([`Clients::plan`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlannedOp {
+    /// When the client calls it.
+    pub at: SimTime,
+    /// The node it is sent to (before the engine routes around absent nodes).
+    pub node: NodeId,
+    /// What it asks (put values and inserted elements are made unique when it is issued).
+    pub op: Op,
+}
+
+/// A client's operations drawn ahead of time, and when its first arrival past them would be.
+#[derive(Clone, Debug, Default)]
+struct Planned {
+    ops: VecDeque<PlannedOp>,
+    beyond: SimTime,
 }
 
 /// The random clients' generators: each client draws from its own stream.
@@ -116,6 +214,16 @@ pub struct Clients {
     nodes: u32,
     /// The last value each client saw at each key, which its compare-and-sets expect.
     seen: Vec<std::collections::BTreeMap<Key, Value>>,
+    /// Per client, the key of a put it will read back next, and the node it wrote through.
+    follow: Vec<Option<(Key, NodeId)>>,
+    /// Bursts drawn so far, in time order: start, end, key.
+    bursts: Vec<(SimTime, SimTime, Key)>,
+    /// Draws the bursts' times and keys.
+    burst_rng: SimRng,
+    /// The largest factor the rate reaches, the bound that thinning draws at.
+    peak: f64,
+    /// Per client, its operations drawn ahead ([`Clients::plan`]).
+    planned: Option<Vec<Planned>>,
 }
 
 impl Clients {
@@ -139,7 +247,14 @@ impl Clients {
             Arrival::Poisson(rate) => rate.mean_gap_ns() * f64::from(config.clients.max(1)),
             Arrival::Closed { .. } => 0.0,
         };
+        let steps = config.load.iter().map(|s| s.1).fold(1.0, f64::max);
+        let peak = steps * config.diurnal.map_or(1.0, |d| 1.0 + d.swing) * config.bursts.map_or(1.0, |b| b.x.max(1.0));
         Clients {
+            follow: vec![None; config.clients as usize],
+            bursts: Vec::new(),
+            burst_rng: Stream::Bursts.rng(seed),
+            peak,
+            planned: None,
             rngs: (0..config.clients).map(|c| Stream::Client(c).rng(seed)).collect(),
             script_rng: Stream::Workload.rng(seed),
             link: config.client_latency.sampler(),
@@ -162,10 +277,22 @@ impl Clients {
     /// change of rate is drawn again from the change at the new rate (exact for a Poisson
     /// process, which has no memory).
     pub fn gap_at(&mut self, c: u32, now: SimTime) -> SimDuration {
+        if let Some(planned) = &self.planned {
+            let p = &planned[c as usize];
+            return p.ops.front().map_or(p.beyond, |o| o.at) - now;
+        }
         let Arrival::Poisson(_) = self.config.arrival else {
             let Arrival::Closed { think } = self.config.arrival else { unreachable!() };
             return think;
         };
+        if let Some(raw) = self.config.read_after_write
+            && self.follow[c as usize].is_some()
+        {
+            return raw.after;
+        }
+        if self.config.thinned() {
+            return self.thinned_gap(c, now);
+        }
         let mut from = now;
         loop {
             let u = unit_f64(&mut self.rngs[c as usize]);
@@ -177,6 +304,57 @@ impl Clients {
                 _ => return SimDuration(from.0 - now.0 + gap.min(1e18) as u64),
             }
         }
+    }
+
+    /// A gap under a rate that varies continuously, by thinning (Lewis and Shedler): candidates
+    /// arrive at the peak rate and each is kept with chance rate(t) / peak, exact for any
+    /// bounded rate.
+    fn thinned_gap(&mut self, c: u32, now: SimTime) -> SimDuration {
+        let mean_ns = self.mean_gap_ns / self.peak;
+        let mut t = now.0 as f64;
+        loop {
+            let u = unit_f64(&mut self.rngs[c as usize]);
+            t += -mean_ns * libm::log(1.0 - u);
+            if t >= 1e18 {
+                return SimDuration(1e18 as u64 - now.0);
+            }
+            let at = SimTime(t as u64);
+            let keep = self.factor(at) / self.peak;
+            if unit_f64(&mut self.rngs[c as usize]) < keep {
+                return at - now;
+            }
+        }
+    }
+
+    /// The rate at `at` as a multiple of `arrival`'s: the load step, the daily cycle and any
+    /// burst.
+    fn factor(&mut self, at: SimTime) -> f64 {
+        let next = self.config.load.partition_point(|(t, _)| *t <= at);
+        let step = if next == 0 { 1.0 } else { self.config.load[next - 1].1 };
+        let cycle = self.config.diurnal.map_or(1.0, |d| {
+            let phase = at.0 as f64 / d.period.0 as f64;
+            1.0 - d.swing * libm::cos(2.0 * std::f64::consts::PI * phase)
+        });
+        let burst = match (self.config.bursts, self.burst_at(at)) {
+            (Some(b), Some(_)) => b.x,
+            _ => 1.0,
+        };
+        step * cycle * burst
+    }
+
+    /// The key under a burst at `at`, if one is on; draws bursts up to `at` first.
+    fn burst_at(&mut self, at: SimTime) -> Option<Key> {
+        let b = self.config.bursts?;
+        while self.bursts.last().is_none_or(|&(start, _, _)| start <= at) {
+            let from = self.bursts.last().map_or(SimTime::ZERO, |w| w.0);
+            let u = unit_f64(&mut self.burst_rng);
+            let gap = (-(b.every.0 as f64) * libm::log(1.0 - u)).min(1e18) as u64;
+            let start = SimTime(from.0.saturating_add(gap.max(1)));
+            let key = below(&mut self.burst_rng, self.config.keys);
+            self.bursts.push((start, start + b.length, key));
+        }
+        // Bursts may overlap; the latest one that started decides.
+        self.bursts.iter().rev().find(|&&(start, end, _)| start <= at && at < end).map(|w| w.2)
     }
 
     /// The first arrival of client `c`: one gap in, exponential in open loop, the think time in
@@ -222,13 +400,45 @@ impl Clients {
     /// Client `c`'s next operation and the node it goes to; `id` is its request id (put values
     /// are made unique from it).
     pub fn next_op(&mut self, c: u32, id: RequestId) -> (NodeId, Op) {
+        self.next_op_at(c, id, SimTime::ZERO)
+    }
+
+    /// [`Clients::next_op`] for an operation called at `now`, under the drift and bursts of
+    /// that time.
+    pub fn next_op_at(&mut self, c: u32, id: RequestId, now: SimTime) -> (NodeId, Op) {
+        if let Some(planned) = &mut self.planned {
+            let next = planned[c as usize].ops.pop_front().expect("an arrival for every planned operation");
+            let op = match next.op {
+                Op::Put { key, .. } => Op::Put { key, value: id.0 + 1 },
+                Op::Insert { key, pos, .. } => Op::Insert { key, pos, elem: id.0 + 1 },
+                Op::Cas { key, .. } => {
+                    let expect = self.seen[c as usize].get(&key).copied().unwrap_or(0);
+                    Op::Cas { key, expect, new: id.0 + 1 }
+                }
+                op => op,
+            };
+            return (next.node, op);
+        }
+        self.draw_op(c, id, now)
+    }
+
+    fn draw_op(&mut self, c: u32, id: RequestId, now: SimTime) -> (NodeId, Op) {
+        if let Some((key, wrote_to)) = self.follow[c as usize].take() {
+            let rng = &mut self.rngs[c as usize];
+            // Another node than the write's, when there is one.
+            let node = match self.nodes {
+                1 => wrote_to,
+                n => NodeId((wrote_to.0 + 1 + below(rng, u64::from(n - 1)) as u32) % n),
+            };
+            return (node, Op::Get { key });
+        }
         let rng = &mut self.rngs[c as usize];
         let node = match &self.config.target {
             Target::Sticky => NodeId(c % self.nodes),
             Target::Random => NodeId(below(rng, u64::from(self.nodes)) as u32),
             Target::Nodes(nodes) => nodes[c as usize % nodes.len()],
         };
-        let key = if self.zipf_cdf.is_empty() {
+        let rank = if self.zipf_cdf.is_empty() {
             below(rng, self.config.keys)
         } else {
             let u = unit_f64(rng);
@@ -243,6 +453,12 @@ impl Clients {
             }
             pick -= u64::from(w);
         }
+        let key = self.key_for(c, rank, kind, now);
+        let rng = &mut self.rngs[c as usize];
+        let node = match self.config.key_homes {
+            0 => node,
+            homes => NodeId(((key + below(rng, u64::from(homes))) % u64::from(self.nodes)) as u32),
+        };
         let op = match kind {
             OpKind::Put => Op::Put { key, value: id.0 + 1 },
             OpKind::Get => Op::Get { key },
@@ -259,7 +475,63 @@ impl Clients {
                 Op::Cas { key, expect, new: id.0 + 1 }
             }
         };
+        if let (Some(raw), Op::Put { key, .. }) = (self.config.read_after_write, &op)
+            && chance(&mut self.rngs[c as usize], raw.chance)
+        {
+            self.follow[c as usize] = Some((*key, node));
+        }
         (node, op)
+    }
+
+    /// The key that rank `rank` of the distribution names for an operation of `kind` at `now`:
+    /// reads shifted, the hot set drifted, or a burst's key.
+    fn key_for(&mut self, c: u32, rank: Key, kind: OpKind, now: SimTime) -> Key {
+        let keys = self.config.keys;
+        let mut key = rank;
+        if matches!(kind, OpKind::Get | OpKind::Read) {
+            key = (key + self.config.read_shift % keys) % keys;
+        }
+        if let Some(d) = self.config.drift {
+            let moves = now.0 / d.every.0.max(1);
+            key = ((u128::from(key) + u128::from(moves) * u128::from(d.by)) % u128::from(keys)) as Key;
+        }
+        if let (Some(b), Some(hot)) = (self.config.bursts, self.burst_at(now)) {
+            // Of the rate x times the usual, the extra x - 1 falls on the burst's key.
+            if chance(&mut self.rngs[c as usize], 1.0 - 1.0 / b.x) {
+                key = hot;
+            }
+        }
+        key
+    }
+
+    /// Draws every random client's operations up to `until` ahead of time and from then on
+    /// issues them as drawn; returns what an oracle may know: every planned and scripted
+    /// operation. In open loop arrivals do not depend on replies, so the plan is the workload
+    /// (drawn on a copy of the generators, because the draws of a non-constant client link share
+    /// the clients' streams and would come between them in a live run). In closed loop only the
+    /// script is known ahead.
+    pub fn plan(&mut self, until: SimTime) -> Foresight {
+        let mut known: Vec<(SimTime, NodeId, Op)> =
+            self.config.script.iter().map(|s| (s.at, s.node, s.op.clone())).collect();
+        if self.open_loop() {
+            let mut ahead = self.clone();
+            let mut planned = Vec::with_capacity(self.config.clients as usize);
+            for c in 0..self.config.clients {
+                let mut p = Planned::default();
+                let mut t = SimTime::ZERO + ahead.gap_at(c, SimTime::ZERO);
+                while t < until {
+                    let (node, op) = ahead.draw_op(c, RequestId(0), t);
+                    known.push((t, node, op.clone()));
+                    p.ops.push_back(PlannedOp { at: t, node, op });
+                    t = t + ahead.gap_at(c, t);
+                }
+                p.beyond = t;
+                planned.push(p);
+            }
+            self.planned = Some(planned);
+        }
+        known.sort_by_key(|k| k.0);
+        Foresight::new(known.iter().map(|(at, node, op)| (*at, *node, op)))
     }
 }
 

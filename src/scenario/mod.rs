@@ -10,6 +10,7 @@ pub mod locate;
 pub mod raw;
 pub mod resolve;
 pub mod swarm;
+pub mod trace;
 
 use std::path::Path;
 
@@ -111,7 +112,7 @@ impl ScenarioFile {
             return Err(at(None, None, "the file is empty".into()));
         }
         let de = serde_yaml::Deserializer::from_str(text);
-        let raw: RawScenario = registry
+        let mut raw: RawScenario = registry
             .scoped(|| serde_path_to_error::deserialize::<_, EnumsAsMaps<RawScenario>>(de))
             .map(|r| r.0)
             .map_err(|e| {
@@ -123,6 +124,8 @@ impl ScenarioFile {
                 let position = locations.find(&path).filter(|_| !path.is_empty()).or(fallback);
                 at(position, Some(path), message)
             })?;
+        // A trace is read relative to the scenario's folder.
+        raw.workload.base = Some(Path::new(file).parent().map(Path::to_path_buf).unwrap_or_default());
         let resolved = resolve::resolve(&raw).map_err(|e| {
             let position = locations.find(&e.path);
             at(position, Some(e.path), e.message)

@@ -597,6 +597,63 @@ pub struct RawWorkload {
     /// `arrival`'s rate from its time on.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub load: Vec<RawLoadStep>,
+    /// A daily cycle of the open-loop rate: `{ period: 30s, swing: 0.6 }`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diurnal: Option<RawDiurnal>,
+    /// Bursts on single keys: `{ every: 5s, length: 1s, x: 4 }`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bursts: Option<RawBursts>,
+    /// Reads that follow a client's own puts: `{ chance: 30%, after: 50ms }`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_after_write: Option<RawReadAfterWrite>,
+    /// Operations replayed from a file (CSV or JSON lines), relative to the scenario's folder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
+    /// The folder that `trace` is relative to: the scenario file's.
+    #[serde(skip)]
+    pub base: Option<std::path::PathBuf>,
+}
+
+/// `diurnal:`, a daily cycle of the rate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDiurnal {
+    /// One cycle's length.
+    pub period: SimDuration,
+    /// How far the rate swings either side of its mean, as a share of it.
+    pub swing: Probability,
+}
+
+/// `bursts:`, windows in which one key takes extra operations.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBursts {
+    /// Mean time between burst starts.
+    pub every: SimDuration,
+    /// Each burst's length.
+    pub length: SimDuration,
+    /// The rate during a burst, as a multiple of the usual one.
+    pub x: f64,
+}
+
+/// `read_after_write:`, a put read back through another node.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReadAfterWrite {
+    /// The share of puts read back.
+    pub chance: Probability,
+    /// How long after the put the read is called.
+    pub after: SimDuration,
+}
+
+/// `keys.drift:`, hot keys that move.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKeyDrift {
+    /// How often the hot set moves.
+    pub every: SimDuration,
+    /// How many keys it moves each time.
+    pub by: u64,
 }
 
 impl Default for RawWorkload {
@@ -618,6 +675,11 @@ impl Default for RawWorkload {
             },
             script: vec![],
             load: vec![],
+            diurnal: None,
+            bursts: None,
+            read_after_write: None,
+            trace: None,
+            base: None,
         }
     }
 }
@@ -643,11 +705,25 @@ pub struct RawKeys {
     pub count: u64,
     /// `uniform` or `{ zipf: 0.99 }`.
     pub distribution: RawKeyDistribution,
+    /// Hot keys that move: `{ every: 10s, by: 40 }`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<RawKeyDrift>,
+    /// Reads aim this many keys past the drawn key, so reads and writes favour other keys.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub read_shift: u64,
+    /// Each key's operations go through only this many nodes (its homes), whatever `target`
+    /// says.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub homes: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Default for RawKeys {
     fn default() -> Self {
-        RawKeys { count: 100, distribution: RawKeyDistribution::Uniform }
+        RawKeys { count: 100, distribution: RawKeyDistribution::Uniform, drift: None, read_shift: 0, homes: 0 }
     }
 }
 

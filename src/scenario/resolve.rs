@@ -866,6 +866,84 @@ fn workload(
         supported(&format!("{path}.{name}"), op.kind())?;
         script.push(ScriptedOp { at: SimTime::ZERO + s.at, node, op });
     }
+    if let Some(file) = &raw.trace {
+        let path = raw.base.clone().unwrap_or_default().join(file);
+        let node = |name: &str| nodes.id("", name).ok();
+        let served = |kind: OpKind| supported("", kind).map_err(|e| e.message);
+        let checks = super::trace::Checks { duration, node: &node, supported: &served };
+        let ops = super::trace::load(&path, &checks)
+            .map_err(|e| FieldError::new("workload.trace", format!("{}: {e}", path.display())))?;
+        script.extend(ops);
+    }
+    let open_loop = matches!(raw.arrival, RawArrival::Poisson(_));
+    let need_open = |field: &str| {
+        if open_loop { Ok(()) } else { Err(FieldError::new(field, "this needs an open-loop arrival (`poisson:`)")) }
+    };
+    let diurnal = match &raw.diurnal {
+        None => None,
+        Some(d) => {
+            need_open("workload.diurnal")?;
+            if d.period == SimDuration::ZERO {
+                return Err(FieldError::new("workload.diurnal.period", "the period must be longer than 0s"));
+            }
+            if d.swing.get() >= 1.0 {
+                return Err(FieldError::new(
+                    "workload.diurnal.swing",
+                    "the swing must be below 100%: the rate cannot fall to nothing or below",
+                ));
+            }
+            Some(workload::Diurnal { period: d.period, swing: d.swing.get() })
+        }
+    };
+    let bursts = match &raw.bursts {
+        None => None,
+        Some(b) => {
+            need_open("workload.bursts")?;
+            if b.every == SimDuration::ZERO {
+                return Err(FieldError::new("workload.bursts.every", "the mean gap must be longer than 0s"));
+            }
+            if b.length == SimDuration::ZERO {
+                return Err(FieldError::new("workload.bursts.length", "a burst must last longer than 0s"));
+            }
+            if !(b.x.is_finite() && (1.0..=1000.0).contains(&b.x)) {
+                return Err(FieldError::new("workload.bursts.x", format!("a factor between 1 and 1000, not {}", b.x)));
+            }
+            Some(workload::Bursts { every: b.every, length: b.length, x: b.x })
+        }
+    };
+    let drift = match &raw.keys.drift {
+        None => None,
+        Some(d) => {
+            if d.every == SimDuration::ZERO {
+                return Err(FieldError::new(
+                    "workload.keys.drift.every",
+                    "the hot set's moves must be longer than 0s apart",
+                ));
+            }
+            Some(workload::Drift { every: d.every, by: d.by })
+        }
+    };
+    let read_after_write =
+        raw.read_after_write.as_ref().map(|r| workload::ReadAfterWrite { chance: r.chance.get(), after: r.after });
+    if read_after_write.is_some() {
+        supported("workload.read_after_write", OpKind::Get)?;
+    }
+    let node_count = nodes.names.len() as u64;
+    if raw.keys.homes > node_count {
+        return Err(FieldError::new(
+            "workload.keys.homes",
+            format!("{} homes per key, but the cluster has {node_count} nodes", raw.keys.homes),
+        ));
+    }
+    if protocol.foresight() && raw.clients > 0 && !open_loop {
+        return Err(FieldError::new(
+            "workload.arrival",
+            format!(
+                "{} reads the future workload, which only an open-loop arrival (`poisson:`) fixes in advance",
+                info.variant
+            ),
+        ));
+    }
     let mut load = Vec::with_capacity(raw.load.len());
     for (i, step) in raw.load.iter().enumerate() {
         let field = |f: &str| format!("workload.load[{i}].{f}");
@@ -906,6 +984,12 @@ fn workload(
         },
         client_latency: raw.client_latency.clone(),
         script,
+        diurnal,
+        bursts,
+        drift,
+        read_shift: raw.keys.read_shift,
+        read_after_write,
+        key_homes: raw.keys.homes as u32,
     })
 }
 

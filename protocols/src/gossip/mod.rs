@@ -10,7 +10,13 @@
 //!   chance 1/k after each (`coin`), or counting every contact (`blind`) — or never (`never`,
 //!   the classic push gossip). Rumors can leave a residue of nodes that never hear them;
 //!   `backup` adds a slow push-pull anti-entropy that cleans it up.
+//! - **predictive**: learns each key's read and write rates and pushes a write to every peer
+//!   at once only when reads are expected before the next write; `backup` anti-entropy carries
+//!   the rest ([`predict`]).
+//! - **oracle**: knows the run's future workload and pushes each write to exactly the nodes
+//!   that will read it before the next write: the bound no real policy can beat.
 
+pub mod predict;
 mod store;
 
 use crate::handoff::Handoff;
@@ -24,6 +30,8 @@ use syncsim_sim::{
     ProtocolInfo, RequestId, SimDuration, SimTime,
 };
 
+pub use predict::PredictConfig;
+use predict::{Interest, Outbox, Rates};
 pub use store::{Digest, Store, Update, Version, ahead};
 pub(crate) use store::{entry_hash, mix64};
 
@@ -41,6 +49,12 @@ pub enum Mode {
     PushPull,
     /// Rumor mongering of new updates.
     Rumor,
+    /// Pushes the writes that learned rates say will be read soon; anti-entropy for the rest.
+    Predictive,
+    /// Pushes each write to the nodes that will read it (knows the future: a bound).
+    Oracle,
+    /// Direct mail (Demers et al.): pushes every write to every peer.
+    DirectMail,
 }
 
 impl Mode {
@@ -50,7 +64,20 @@ impl Mode {
             Mode::Pull => "pull",
             Mode::PushPull => "push-pull",
             Mode::Rumor => "rumor",
+            Mode::Predictive => "predictive",
+            Mode::Oracle => "oracle",
+            Mode::DirectMail => "direct-mail",
         }
+    }
+
+    /// Whether a write may be pushed at once, with `backup` anti-entropy behind it.
+    fn pushes(self) -> bool {
+        matches!(self, Mode::Rumor | Mode::Predictive | Mode::Oracle | Mode::DirectMail)
+    }
+
+    /// Whether each round pushes the writes queued since the last, rather than gossiping.
+    fn mails(self) -> bool {
+        matches!(self, Mode::Predictive | Mode::Oracle | Mode::DirectMail)
     }
 }
 
@@ -150,8 +177,11 @@ pub struct GossipConfig {
     /// Rumor-mongering rules.
     pub rumor: RumorConfig,
     /// In rumor mode, also run push-pull anti-entropy this often (a backup that removes the
-    /// residue); `0s` turns it off.
+    /// residue); `0s` turns it off. Predictive and oracle modes need it: it carries every write
+    /// they do not push.
     pub backup: SimDuration,
+    /// Predictive mode's learning.
+    pub predict: PredictConfig,
     /// Whom a node gossips with: the membership service's list (`oracle`), or the members its
     /// own SWIM failure detector believes up (`swim`).
     pub membership: Membership,
@@ -193,6 +223,7 @@ impl Default for GossipConfig {
             phase: Phase::Random,
             rumor: RumorConfig::default(),
             backup: SimDuration::ZERO,
+            predict: PredictConfig::default(),
             membership: Membership::Oracle,
             swim: SwimConfig::default(),
             bug: Bug::None,
@@ -216,7 +247,16 @@ impl GossipConfig {
         if self.rumor.k == 0 && self.rumor.stop != Stop::Never {
             return Err(("rumor.k".into(), "k must be at least 1".into()));
         }
-        Ok(())
+        if self.mode.mails() && self.backup == SimDuration::ZERO {
+            return Err((
+                "backup".into(),
+                format!(
+                    "mode {} needs a backup anti-entropy (e.g. `backup: 1s`): it carries every write not pushed",
+                    self.mode.name()
+                ),
+            ));
+        }
+        self.predict.validate()
     }
 }
 
@@ -241,16 +281,19 @@ impl Family for GossipNode {
         load.calls_per_node_second = per_round(config.interval);
         if config.mode == Mode::Rumor {
             load.per_op_per_node = 2.0 + 2.0 * f64::from(config.fanout) * (f64::from(config.rumor.k) + 1.0);
-            if config.backup > SimDuration::ZERO {
-                load.calls_per_node_second += per_round(config.backup);
-            }
+        }
+        if config.mode.pushes() && config.backup > SimDuration::ZERO {
+            load.calls_per_node_second += per_round(config.backup);
         }
         load
     }
 
     fn params() -> Vec<Param> {
         vec![
-            Param::new("mode", "push | pull | push-pull (anti-entropy) or rumor (rumor mongering)"),
+            Param::new(
+                "mode",
+                "push | pull | push-pull (anti-entropy), rumor (rumor mongering), predictive (learned pushes) or oracle (knows the future workload)",
+            ),
             Param::new("interval", "time between a node's gossip rounds"),
             Param::new("fanout", "peers contacted per round"),
             Param::new("phase", "random: rounds start at random offsets; aligned: synchronous rounds"),
@@ -268,7 +311,12 @@ impl Family for GossipNode {
                 "rumor.judge",
                 "feedback: arrival (the peer's state when the rumor arrives) or round (when its round began)",
             ),
-            Param::new("backup", "rumor mode: push-pull anti-entropy every this long (0s: none)"),
+            Param::new("backup", "rumor, predictive, oracle: push-pull anti-entropy every this long (0s: none)"),
+            Param::new("predict.half_life", "predictive: the rate estimates lose half their weight in this time"),
+            Param::new(
+                "predict.threshold",
+                "predictive: push a write when it is expected to keep this many reads from being stale",
+            ),
         ]
         .into_iter()
         .chain(SwimConfig::params())
@@ -311,6 +359,11 @@ pub enum GossipMsg {
     },
     /// Hot rumors.
     Rumors(Vec<Update>),
+    /// Writes pushed by the predictive policy, direct mail or the oracle: merged, not answered.
+    Push(Vec<Update>),
+    /// Predictive mode: how many times the sender's clients read each key since its last
+    /// report, so that its peers learn whom a write interests.
+    Interest(Vec<(Key, u32)>),
     /// Feedback: for each rumor of the last `Rumors`, whether it was already known.
     Known(Vec<(Key, Version, bool)>),
     /// A node that joined asks a member for its whole state.
@@ -342,8 +395,9 @@ impl Message for GossipMsg {
             GossipMsg::Offer { .. } => 8,
             GossipMsg::Digest { digest, .. } => 1 + 8 + LEN + digest.len() * (KEY + VERSION),
             GossipMsg::Updates { updates, want } => 2 * LEN + updates.len() * UPDATE + want.len() * KEY,
-            GossipMsg::Rumors(updates) => LEN + updates.len() * UPDATE,
+            GossipMsg::Rumors(updates) | GossipMsg::Push(updates) => LEN + updates.len() * UPDATE,
             GossipMsg::Known(known) => LEN + known.len() * (KEY + VERSION + 1),
+            GossipMsg::Interest(counts) => LEN + counts.len() * (KEY + 4),
             GossipMsg::Bootstrap => 0,
             GossipMsg::State(updates) => LEN + updates.len() * UPDATE,
             GossipMsg::Swim(msg) => msg.wire_size() - TAG,
@@ -358,6 +412,8 @@ impl Message for GossipMsg {
             GossipMsg::Digest { .. } => "Digest",
             GossipMsg::Updates { .. } => "Updates",
             GossipMsg::Rumors(_) => "Rumors",
+            GossipMsg::Push(_) => "Push",
+            GossipMsg::Interest(_) => "Interest",
             GossipMsg::Known(_) => "Known",
             GossipMsg::Bootstrap => "Bootstrap",
             GossipMsg::State(_) => "State",
@@ -436,6 +492,13 @@ pub struct GossipNode {
     swim: Option<Swim>,
     /// Leaving: its handoff, until a member acknowledges it.
     leaving: Handoff,
+    /// Predictive mode: the keys' learned write rates, and this node's own reads.
+    rates: Rates,
+    /// Predictive mode: the peers' read rates per key, from their reports, and this node's
+    /// reads since its last report.
+    interest: Interest,
+    /// Predictive and oracle modes: writes to push at the next round.
+    outbox: Outbox,
 }
 
 impl From<SwimMsg> for GossipMsg {
@@ -459,12 +522,51 @@ impl GossipNode {
     fn apply(&mut self, ctx: &mut Ctx<'_, Self>, update: Update) -> bool {
         let newer = self.store.merge(update);
         if newer {
-            ctx.expose(update.key, update.write, update.version.stamp());
-            if self.config.mode == Mode::Rumor {
-                self.make_hot(update, ctx.now());
-            }
+            self.learned(ctx, update);
         }
         newer
+    }
+
+    /// This replica just merged `update`, newer than what it had.
+    fn learned(&mut self, ctx: &mut Ctx<'_, Self>, update: Update) {
+        ctx.expose(update.key, update.write, update.version.stamp());
+        match self.config.mode {
+            Mode::Rumor => self.make_hot(update, ctx.now()),
+            Mode::Predictive => self.rates.observe(update.key, ctx.now(), false),
+            _ => {}
+        }
+    }
+
+    /// A client wrote `update` through this node: rumor mode makes it a hot rumor, predictive
+    /// mode pushes it to every peer if reads are expected before it is superseded, the oracle
+    /// pushes it to the nodes that will read it.
+    fn wrote(&mut self, ctx: &mut Ctx<'_, Self>, update: Update) {
+        let now = ctx.now();
+        match self.config.mode {
+            Mode::Rumor => self.make_hot(update, now),
+            Mode::Predictive => {
+                self.rates.observe(update.key, now, false);
+                let peers = ctx.peers();
+                let spread = predict::spread_time(self.config.backup, peers.len() as u32 + 1);
+                for peer in
+                    self.interest.worth_pushing(&self.rates, update.key, now, spread, self.config.predict.threshold)
+                {
+                    self.outbox.queue(peer, update);
+                }
+            }
+            Mode::DirectMail => {
+                for peer in ctx.peers().iter() {
+                    self.outbox.queue(peer, update);
+                }
+            }
+            Mode::Oracle => {
+                let readers = ctx.foresight().map(|f| f.audience(update.key, now)).unwrap_or_default();
+                for (reader, _) in readers.into_iter().filter(|(r, _)| *r != ctx.id()) {
+                    self.outbox.queue(reader, update);
+                }
+            }
+            Mode::Push | Mode::Pull | Mode::PushPull => {}
+        }
     }
 
     fn make_hot(&mut self, update: Update, now: SimTime) {
@@ -494,14 +596,22 @@ impl GossipNode {
         }
     }
 
-    /// One round: `fanout` distinct random peers.
+    /// One round: `fanout` distinct random peers; in predictive and oracle modes, the writes
+    /// queued for a push since the last round.
     fn round(&mut self, ctx: &mut Ctx<'_, Self>) {
+        if self.config.mode.mails() {
+            for (peer, updates) in self.outbox.drain() {
+                ctx.send(peer, GossipMsg::Push(updates));
+            }
+            return;
+        }
         for peer in self.peers(ctx, self.config.fanout as usize) {
             match self.config.mode {
                 Mode::Push => ctx.send(peer, GossipMsg::Offer { fingerprint: self.store.fingerprint() }),
                 Mode::Pull => ctx.send(peer, self.digest_msg(false)),
                 Mode::PushPull => ctx.send(peer, self.digest_msg(true)),
                 Mode::Rumor => self.spread(ctx, peer),
+                Mode::Predictive | Mode::Oracle | Mode::DirectMail => {} // they push their outbox (above)
             }
         }
     }
@@ -585,6 +695,10 @@ impl Protocol for GossipNode {
         SwimMonitor::new(config.swim.period, nodes)
     }
 
+    fn foresight(config: &GossipConfig) -> bool {
+        config.mode == Mode::Oracle
+    }
+
     fn info(config: &GossipConfig) -> ProtocolInfo {
         let variant = match config.mode {
             Mode::Rumor => {
@@ -607,6 +721,12 @@ impl Protocol for GossipNode {
                     (Count::Consecutive, Judge::Round) => ", consecutive, judged at round start",
                 }
             }
+            Mode::Predictive => format!(
+                "predictive (half-life {}, threshold {}, backup {})",
+                config.predict.half_life, config.predict.threshold, config.backup
+            ),
+            Mode::Oracle => format!("oracle (backup {})", config.backup),
+            Mode::DirectMail => format!("direct mail (backup {})", config.backup),
             m => m.name().to_string(),
         } + if config.membership == Membership::Swim { ", SWIM membership" } else { "" };
         ProtocolInfo {
@@ -638,6 +758,9 @@ impl Protocol for GossipNode {
             restarted,
             swim: None,
             leaving: Handoff::default(),
+            rates: Rates::new(config.predict.half_life),
+            interest: Interest::new(config.predict.half_life),
+            outbox: Outbox::default(),
         }
     }
 
@@ -651,7 +774,7 @@ impl Protocol for GossipNode {
         self.swim = swim::start(ctx, self.config.membership, &self.config.swim, founding, stale);
         let first = self.first_round(ctx, self.config.interval);
         ctx.set_timer(GossipTimer::Round, first);
-        if self.config.mode == Mode::Rumor && self.config.backup > SimDuration::ZERO {
+        if self.config.mode.pushes() && self.config.backup > SimDuration::ZERO {
             let first = self.first_round(ctx, self.config.backup);
             ctx.set_timer(GossipTimer::Backup, first);
         }
@@ -714,15 +837,18 @@ impl Protocol for GossipNode {
             msg @ (GossipMsg::Digest { .. } | GossipMsg::Updates { .. }) => {
                 let (reply, newer) = anti_entropy(&mut self.store, msg);
                 for u in newer {
-                    ctx.expose(u.key, u.write, u.version.stamp());
-                    if self.config.mode == Mode::Rumor {
-                        self.make_hot(u, ctx.now());
-                    }
+                    self.learned(ctx, u);
                 }
                 if let Some(reply) = reply {
                     ctx.send(from, reply);
                 }
             }
+            GossipMsg::Push(updates) => {
+                for u in updates {
+                    self.apply(ctx, u);
+                }
+            }
+            GossipMsg::Interest(counts) => self.interest.learn(from, &counts, ctx.now()),
             GossipMsg::Rumors(rumors) => {
                 let mut known = Vec::with_capacity(rumors.len());
                 for u in rumors {
@@ -776,6 +902,9 @@ impl Protocol for GossipNode {
                 if let Some(&peer) = self.peers(ctx, 1).first() {
                     ctx.send(peer, self.digest_msg(true));
                 }
+                if let Some(report) = self.interest.report() {
+                    ctx.broadcast(GossipMsg::Interest(report));
+                }
                 ctx.set_timer(GossipTimer::Backup, self.config.backup);
             }
             GossipTimer::Swim(timer) => {
@@ -799,12 +928,15 @@ impl Protocol for GossipNode {
                 let update = self.store.write(ctx.id(), key, value, req);
                 self.own_clock = update.version.lamport;
                 ctx.expose(key, req, update.version.stamp());
-                if self.config.mode == Mode::Rumor {
-                    self.make_hot(update, ctx.now());
-                }
+                self.wrote(ctx, update);
                 ctx.reply(req, Ok(Output::Done));
             }
-            Op::Get { key } => ctx.reply(req, Ok(Output::Value(self.store.get(key)))),
+            Op::Get { key } => {
+                if self.config.mode == Mode::Predictive {
+                    self.interest.read(key);
+                }
+                ctx.reply(req, Ok(Output::Value(self.store.get(key))))
+            }
             other => ctx.reply(req, Err(format!("gossip does not support {}", other.kind()))),
         }
     }
