@@ -603,4 +603,129 @@ mod tests {
             }
         }
     }
+
+    fn open(extra: impl FnOnce(&mut WorkloadConfig)) -> Clients {
+        let mut c = config(KeyDistribution::Zipf(2.0));
+        extra(&mut c);
+        Clients::new(&c, 4, 7)
+    }
+
+    /// Client 0's operations up to `until`, drawn live as the engine draws them.
+    fn live(c: &mut Clients, until: SimTime) -> Vec<(SimTime, NodeId, Op)> {
+        let mut out = Vec::new();
+        let mut t = SimTime::ZERO + c.gap_at(0, SimTime::ZERO);
+        let mut id = 0;
+        while t < until {
+            let (node, op) = c.next_op_at(0, RequestId(id), t);
+            out.push((t, node, op));
+            id += 1;
+            t = t + c.gap_at(0, t);
+        }
+        out
+    }
+
+    #[test]
+    fn the_hot_keys_drift_and_reads_aim_past_the_written_ones() {
+        let mut c = open(|w| {
+            w.drift = Some(Drift { every: SimDuration::from_secs(1), by: 10 });
+            w.read_shift = 50;
+        });
+        let ops = live(&mut c, SimTime(3_000_000_000));
+        let share = |from: u64, to: u64, key: Key, read: bool| {
+            let window: Vec<_> = ops
+                .iter()
+                .filter(|(t, _, op)| (from..to).contains(&(t.0 / 1_000_000_000)) && op.is_update() != read)
+                .collect();
+            window.iter().filter(|(_, _, op)| op.key() == key).count() as f64 / window.len() as f64
+        };
+        // Zipf(2): rank 0 takes about 60% of the draws.
+        assert!(share(0, 1, 0, false) > 0.5, "writes favour key 0 in the first second");
+        assert!(share(2, 3, 20, false) > 0.5, "and key 20 after two moves of 10");
+        assert!(share(0, 1, 50, true) > 0.5, "reads favour key 50, 50 keys on");
+        assert!(share(2, 3, 70, true) > 0.5);
+    }
+
+    #[test]
+    fn a_put_is_read_back_after_the_delay_through_another_node() {
+        let after = SimDuration::from_millis(30);
+        let mut c = open(|w| w.read_after_write = Some(ReadAfterWrite { chance: 1.0, after }));
+        let ops = live(&mut c, SimTime(2_000_000_000));
+        let mut followed = 0;
+        for pair in ops.windows(2) {
+            if let [(t, node, Op::Put { key, .. }), (u, other, next)] = pair {
+                assert_eq!(*next, Op::Get { key: *key });
+                assert_ne!(node, other, "another node");
+                assert_eq!(*u - *t, after);
+                followed += 1;
+            }
+        }
+        assert!(followed > 20, "{followed}");
+    }
+
+    #[test]
+    fn each_key_goes_through_its_homes_only() {
+        let mut c = open(|w| {
+            w.key_distribution = KeyDistribution::Uniform;
+            w.key_homes = 2;
+        });
+        for (_, node, op) in live(&mut c, SimTime(1_000_000_000)) {
+            let home = op.key() % 4;
+            assert!(u64::from(node.0) == home || u64::from(node.0) == (home + 1) % 4, "{op:?} via {node}");
+        }
+    }
+
+    #[test]
+    fn a_daily_cycle_moves_the_rate_between_trough_and_peak() {
+        let period = SimDuration::from_secs(4);
+        let mut c = open(|w| w.diurnal = Some(Diurnal { period, swing: 0.5 }));
+        let mut per_quarter = [0u32; 4];
+        for client in 0..4 {
+            let mut t = SimTime::ZERO + c.gap_at(client, SimTime::ZERO);
+            while t < SimTime(40_000_000_000) {
+                per_quarter[((t.0 % period.0) * 4 / period.0) as usize] += 1;
+                t = t + c.gap_at(client, t);
+            }
+        }
+        // 1 - 0.5 cos: the middle quarters average about 1.32, the outer ones about 0.68.
+        let middle = f64::from(per_quarter[1] + per_quarter[2]);
+        let outer = f64::from(per_quarter[0] + per_quarter[3]);
+        assert!((middle / outer - 1.32 / 0.68).abs() < 0.15, "{per_quarter:?}");
+        let total: u32 = per_quarter.iter().sum();
+        assert!((f64::from(total) / 40_000.0 - 1.0).abs() < 0.05, "the mean rate is kept: {total}");
+    }
+
+    #[test]
+    fn a_burst_puts_its_extra_rate_on_one_key() {
+        let bursts = Bursts { every: SimDuration::from_secs(2), length: SimDuration::from_millis(500), x: 5.0 };
+        let mut c = open(|w| {
+            w.key_distribution = KeyDistribution::Uniform;
+            w.bursts = Some(bursts);
+        });
+        let ops = live(&mut c, SimTime(20_000_000_000));
+        let windows = c.bursts.clone();
+        let during: Vec<_> = ops
+            .iter()
+            .filter_map(|(t, _, op)| windows.iter().rev().find(|w| w.0 <= *t && *t < w.1).map(|w| (w.2, op.key())))
+            .collect();
+        let on_key = during.iter().filter(|(hot, key)| hot == key).count() as f64 / during.len() as f64;
+        assert!((on_key - 0.8).abs() < 0.05, "of x = 5 times the rate, 4/5 on the burst's key: {on_key}");
+        let rate_in = during.len() as f64 / windows.iter().filter(|w| w.0 < SimTime(20_000_000_000)).count() as f64;
+        assert!(rate_in > 3.0 * 0.5 * 250.0, "client 0 runs at 250/s, five times that in a burst: {rate_in}");
+    }
+
+    #[test]
+    fn a_plan_is_the_workload_the_live_draws_give() {
+        let shape = |w: &mut WorkloadConfig| {
+            w.diurnal = Some(Diurnal { period: SimDuration::from_secs(3), swing: 0.4 });
+            w.bursts = Some(Bursts { every: SimDuration::from_secs(1), length: SimDuration::from_millis(200), x: 3.0 });
+            w.drift = Some(Drift { every: SimDuration::from_millis(700), by: 3 });
+            w.read_after_write = Some(ReadAfterWrite { chance: 0.5, after: SimDuration::from_millis(20) });
+        };
+        let until = SimTime(5_000_000_000);
+        let drawn = live(&mut open(shape), until);
+        let mut planned = open(shape);
+        let foresight = planned.plan(until);
+        assert_eq!(live(&mut planned, until), drawn);
+        assert!(foresight.len() >= drawn.len(), "every client's operations are foreseen");
+    }
 }

@@ -10,9 +10,11 @@
 //!   chance 1/k after each (`coin`), or counting every contact (`blind`) — or never (`never`,
 //!   the classic push gossip). Rumors can leave a residue of nodes that never hear them;
 //!   `backup` adds a slow push-pull anti-entropy that cleans it up.
-//! - **predictive**: learns each key's read and write rates and pushes a write to every peer
-//!   at once only when reads are expected before the next write; `backup` anti-entropy carries
-//!   the rest ([`predict`]).
+//! - **predictive**: learns each key's write rate and each peer's interest in it (its reports
+//!   of the keys its clients read, and its own writes) and pushes a write at once only to the
+//!   peers expected to read it before the next write; `backup` anti-entropy carries the rest
+//!   ([`predict`]).
+//! - **direct mail** (Demers et al.): every write pushed to every peer at the next round.
 //! - **oracle**: knows the run's future workload and pushes each write to exactly the nodes
 //!   that will read it before the next write: the bound no real policy can beat.
 
@@ -232,9 +234,15 @@ impl Default for GossipConfig {
 }
 
 impl GossipConfig {
+    /// The period of the node's round timer: `interval`, or for a mode that pushes at once
+    /// (`interval: 0s`) the backup's, for its upkeep (a joiner's retries, a leaver's handoff).
+    fn round(&self) -> SimDuration {
+        if self.interval > SimDuration::ZERO { self.interval } else { self.backup }
+    }
+
     /// Checks the parameters; the message names the field.
     pub fn validate(&self) -> Result<(), (String, String)> {
-        if self.interval == SimDuration::ZERO {
+        if self.interval == SimDuration::ZERO && !self.mode.mails() {
             return Err(("interval".into(), "the round interval must be positive".into()));
         }
         if self.fanout == 0 {
@@ -277,8 +285,8 @@ impl Family for GossipNode {
     fn load(config: &GossipConfig, _: usize) -> Load {
         let per_round =
             |interval: SimDuration| (1.0 + 3.0 * f64::from(config.fanout)) / (interval.0 as f64 / 1e9).max(1e-9);
-        let mut load = Load::typical(Some(config.interval));
-        load.calls_per_node_second = per_round(config.interval);
+        let mut load = Load::typical(Some(config.round()));
+        load.calls_per_node_second = per_round(config.round());
         if config.mode == Mode::Rumor {
             load.per_op_per_node = 2.0 + 2.0 * f64::from(config.fanout) * (f64::from(config.rumor.k) + 1.0);
         }
@@ -311,12 +319,16 @@ impl Family for GossipNode {
                 "rumor.judge",
                 "feedback: arrival (the peer's state when the rumor arrives) or round (when its round began)",
             ),
-            Param::new("backup", "rumor, predictive, oracle: push-pull anti-entropy every this long (0s: none)"),
+            Param::new(
+                "backup",
+                "rumor, predictive, direct-mail, oracle: push-pull anti-entropy every this long (0s: none)",
+            ),
             Param::new("predict.half_life", "predictive: the rate estimates lose half their weight in this time"),
             Param::new(
                 "predict.threshold",
                 "predictive: push a write when it is expected to keep this many reads from being stale",
             ),
+            Param::new("predict.report", "predictive: how often a node tells its peers which keys it read"),
         ]
         .into_iter()
         .chain(SwimConfig::params())
@@ -453,8 +465,10 @@ pub fn anti_entropy(store: &mut Store, msg: GossipMsg) -> (Option<GossipMsg>, Ve
 pub enum GossipTimer {
     /// The node's gossip round.
     Round,
-    /// The backup anti-entropy round (rumor mode).
+    /// The backup anti-entropy round (rumor, predictive, direct-mail and oracle modes).
     Backup,
+    /// Predictive mode: this node reports its reads to its peers.
+    Report,
     /// SWIM's timers.
     Swim(SwimTimer),
 }
@@ -532,40 +546,55 @@ impl GossipNode {
         ctx.expose(update.key, update.write, update.version.stamp());
         match self.config.mode {
             Mode::Rumor => self.make_hot(update, ctx.now()),
-            Mode::Predictive => self.rates.observe(update.key, ctx.now(), false),
+            Mode::Predictive => {
+                self.rates.observe(update.key, ctx.now(), false);
+                // Whoever writes a key tends to read it too: a write counts as its writer's interest.
+                if update.version.node != ctx.id().0 {
+                    self.interest.learn(NodeId(update.version.node), &[(update.key, 1)], ctx.now());
+                }
+            }
             _ => {}
         }
     }
 
     /// A client wrote `update` through this node: rumor mode makes it a hot rumor, predictive
-    /// mode pushes it to every peer if reads are expected before it is superseded, the oracle
-    /// pushes it to the nodes that will read it.
+    /// mode pushes it to the peers expected to read it before it is superseded, direct mail to
+    /// every peer, the oracle to the nodes that will read it.
     fn wrote(&mut self, ctx: &mut Ctx<'_, Self>, update: Update) {
         let now = ctx.now();
         match self.config.mode {
             Mode::Rumor => self.make_hot(update, now),
             Mode::Predictive => {
                 self.rates.observe(update.key, now, false);
-                let peers = ctx.peers();
-                let spread = predict::spread_time(self.config.backup, peers.len() as u32 + 1);
-                for peer in
-                    self.interest.worth_pushing(&self.rates, update.key, now, spread, self.config.predict.threshold)
-                {
-                    self.outbox.queue(peer, update);
+                let spread = predict::spread_time(self.config.backup, ctx.peers().len() as u32 + 1);
+                let threshold = self.config.predict.threshold;
+                for peer in self.interest.worth_pushing(&self.rates, update.key, now, spread, threshold) {
+                    self.push(ctx, peer, update);
                 }
             }
             Mode::DirectMail => {
                 for peer in ctx.peers().iter() {
-                    self.outbox.queue(peer, update);
+                    self.push(ctx, peer, update);
                 }
             }
             Mode::Oracle => {
-                let readers = ctx.foresight().map(|f| f.audience(update.key, now)).unwrap_or_default();
-                for (reader, _) in readers.into_iter().filter(|(r, _)| *r != ctx.id()) {
-                    self.outbox.queue(reader, update);
+                let audience = ctx.foresight().map(|f| f.audience(update.key, now)).unwrap_or_default();
+                let me = ctx.id();
+                for (peer, _) in audience.into_iter().filter(|(p, _)| *p != me) {
+                    self.push(ctx, peer, update);
                 }
             }
             Mode::Push | Mode::Pull | Mode::PushPull => {}
+        }
+    }
+
+    /// Pushes `update` to `peer`: at once with `interval: 0s`, else with the next round's
+    /// batch.
+    fn push(&mut self, ctx: &mut Ctx<'_, Self>, peer: NodeId, update: Update) {
+        if self.config.interval == SimDuration::ZERO {
+            ctx.send(peer, GossipMsg::Push(vec![update]));
+        } else {
+            self.outbox.queue(peer, update);
         }
     }
 
@@ -734,7 +763,7 @@ impl Protocol for GossipNode {
             variant,
             ops: vec![OpKind::Put, OpKind::Get],
             consistency: Consistency::Eventual,
-            round: Some(config.interval),
+            round: Some(config.round()),
             datatype: syncsim_sim::Datatype::KeyValue,
             reads_state: true,
             leaders: false,
@@ -772,11 +801,15 @@ impl Protocol for GossipNode {
         let founding = !self.restarted && !self.bootstrapping;
         let stale = self.config.bug.is(Bug::StaleIncarnation);
         self.swim = swim::start(ctx, self.config.membership, &self.config.swim, founding, stale);
-        let first = self.first_round(ctx, self.config.interval);
+        let first = self.first_round(ctx, self.config.round());
         ctx.set_timer(GossipTimer::Round, first);
         if self.config.mode.pushes() && self.config.backup > SimDuration::ZERO {
             let first = self.first_round(ctx, self.config.backup);
             ctx.set_timer(GossipTimer::Backup, first);
+        }
+        if self.config.mode == Mode::Predictive {
+            let first = self.first_round(ctx, self.config.predict.report);
+            ctx.set_timer(GossipTimer::Report, first);
         }
     }
 
@@ -881,7 +914,7 @@ impl Protocol for GossipNode {
                 // No member acknowledged the handoff yet: others get it.
                 if self.leaving.round(ctx) {
                     self.hand_off(ctx);
-                    ctx.set_timer(GossipTimer::Round, self.config.interval);
+                    ctx.set_timer(GossipTimer::Round, self.config.round());
                 }
             }
             GossipTimer::Round => {
@@ -896,16 +929,19 @@ impl Protocol for GossipNode {
                 if !self.config.bug.is(Bug::Slowdown) || self.rounds.is_multiple_of(2) {
                     self.round(ctx);
                 }
-                ctx.set_timer(GossipTimer::Round, self.config.interval);
+                ctx.set_timer(GossipTimer::Round, self.config.round());
             }
             GossipTimer::Backup => {
                 if let Some(&peer) = self.peers(ctx, 1).first() {
                     ctx.send(peer, self.digest_msg(true));
                 }
+                ctx.set_timer(GossipTimer::Backup, self.config.backup);
+            }
+            GossipTimer::Report => {
                 if let Some(report) = self.interest.report() {
                     ctx.broadcast(GossipMsg::Interest(report));
                 }
-                ctx.set_timer(GossipTimer::Backup, self.config.backup);
+                ctx.set_timer(GossipTimer::Report, self.config.predict.report);
             }
             GossipTimer::Swim(timer) => {
                 if let Some(swim) = &mut self.swim {

@@ -1,18 +1,20 @@
-//! Predictive synchronisation: learn each key's read and write rates online and push a write
-//! at once only where reads are likely to come before the next write; leave the rest to a slow
-//! anti-entropy. And its upper bound, the oracle, which knows the future workload and pushes
-//! each write to exactly the nodes that will read it.
+//! Predictive synchronisation: learn online who reads which key and how often each key is
+//! written, and push a write at once only to the peers likely to read it before the next write;
+//! leave the rest to a slow anti-entropy. (Its bound, the oracle, knows the future workload.)
 //!
-//! The estimator is an exponentially decayed count per key (a half-life, not a window: cheap,
-//! deterministic, and it forgets yesterday's hot keys at a rate the scenario sets). A write is
-//! worth pushing when the reads it would save from staleness are worth its bytes:
+//! The estimators are exponentially decayed counts per key (a half-life, not a window: cheap,
+//! deterministic, and they forget yesterday's hot keys at a rate the scenario sets). Every
+//! `report` interval a node tells its peers how often its clients read each key since its last
+//! report; a write a node learns of counts as its writer's interest too (whoever writes a key
+//! tends to read it). A write is worth pushing to peer `p` when the reads it would save from
+//! staleness there reach `threshold`:
 //!
-//!   expected stale reads without a push = r * min(W, 1 / w)
+//!   expected stale reads at p without a push = r_p * min(W, 1 / w)
 //!
-//! where `r` and `w` are the key's cluster-wide read and write rates and `W` is how long the
-//! write would take to reach every replica by anti-entropy alone (`backup` times the log2 of the
+//! where `r_p` is p's interest in the key, `w` the key's write rate, and `W` how long the write
+//! would take to reach every replica by anti-entropy alone (`backup` times the log2 of the
 //! cluster size, the rounds an epidemic needs). Past `1 / w` the next write supersedes this one
-//! anyway. The write is pushed to every peer when that expectation reaches `threshold`.
+//! anyway.
 
 use std::collections::BTreeMap;
 
@@ -29,11 +31,13 @@ pub struct PredictConfig {
     pub half_life: SimDuration,
     /// Push a write when the reads it is expected to keep from being stale reach this many.
     pub threshold: f64,
+    /// How often a node tells its peers which keys its clients read.
+    pub report: SimDuration,
 }
 
 impl Default for PredictConfig {
     fn default() -> Self {
-        PredictConfig { half_life: SimDuration::from_secs(5), threshold: 0.2 }
+        PredictConfig { half_life: SimDuration::from_secs(5), threshold: 0.2, report: SimDuration::from_secs(1) }
     }
 }
 
@@ -42,6 +46,9 @@ impl PredictConfig {
     pub fn validate(&self) -> Result<(), (String, String)> {
         if self.half_life == SimDuration::ZERO {
             return Err(("predict.half_life".into(), "the half-life must be longer than 0s".into()));
+        }
+        if self.report == SimDuration::ZERO {
+            return Err(("predict.report".into(), "the report interval must be longer than 0s".into()));
         }
         if !(self.threshold.is_finite() && self.threshold >= 0.0) {
             return Err(("predict.threshold".into(), format!("a number of reads, 0 or more, not {}", self.threshold)));
@@ -104,8 +111,8 @@ impl Rates {
     }
 }
 
-/// Who reads what: each peer's read rates per key, learned from the reports it sends every
-/// `backup` round, and this node's own reads since its last report.
+/// Who reads what: each peer's interest per key, learned from the reports it sends every
+/// `report` interval and from its writes, and this node's own reads since its last report.
 #[derive(Clone, Debug)]
 pub struct Interest {
     half_life: SimDuration,
