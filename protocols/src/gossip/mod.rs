@@ -14,7 +14,10 @@
 //!   of the keys its clients read, and its own writes) and pushes a write at once only to the
 //!   peers expected to read it before the next write; `backup` anti-entropy carries the rest
 //!   ([`predict`]).
-//! - **direct mail** (Demers et al.): every write pushed to every peer at the next round.
+//! - **direct mail** (Demers et al.): every write pushed to every peer.
+//!
+//! The pushing modes (predictive, direct mail, oracle) send at once with `interval: 0s`, or
+//! batch until the next round.
 //! - **oracle**: knows the run's future workload and pushes each write to exactly the nodes
 //!   that will read it before the next write: the bound no real policy can beat.
 
@@ -51,7 +54,8 @@ pub enum Mode {
     PushPull,
     /// Rumor mongering of new updates.
     Rumor,
-    /// Pushes the writes that learned rates say will be read soon; anti-entropy for the rest.
+    /// Pushes each write to the peers whose learned interest says they will read it soon;
+    /// anti-entropy for the rest.
     Predictive,
     /// Pushes each write to the nodes that will read it (knows the future: a bound).
     Oracle,
@@ -77,7 +81,8 @@ impl Mode {
         matches!(self, Mode::Rumor | Mode::Predictive | Mode::Oracle | Mode::DirectMail)
     }
 
-    /// Whether each round pushes the writes queued since the last, rather than gossiping.
+    /// Whether the mode pushes writes to peers it chooses (predictive, oracle, direct mail)
+    /// rather than gossiping with random ones.
     fn mails(self) -> bool {
         matches!(self, Mode::Predictive | Mode::Oracle | Mode::DirectMail)
     }
@@ -179,8 +184,8 @@ pub struct GossipConfig {
     /// Rumor-mongering rules.
     pub rumor: RumorConfig,
     /// In rumor mode, also run push-pull anti-entropy this often (a backup that removes the
-    /// residue); `0s` turns it off. Predictive and oracle modes need it: it carries every write
-    /// they do not push.
+    /// residue); `0s` turns it off. The predictive, direct-mail and oracle modes need it: it
+    /// carries every write they do not push.
     pub backup: SimDuration,
     /// Predictive mode's learning.
     pub predict: PredictConfig,
@@ -300,7 +305,7 @@ impl Family for GossipNode {
         vec![
             Param::new(
                 "mode",
-                "push | pull | push-pull (anti-entropy), rumor (rumor mongering), predictive (learned pushes) or oracle (knows the future workload)",
+                "push | pull | push-pull (anti-entropy), rumor (rumor mongering), predictive (learned pushes), direct-mail (every write to every peer) or oracle (knows the future workload)",
             ),
             Param::new("interval", "time between a node's gossip rounds"),
             Param::new("fanout", "peers contacted per round"),
@@ -506,12 +511,12 @@ pub struct GossipNode {
     swim: Option<Swim>,
     /// Leaving: its handoff, until a member acknowledges it.
     leaving: Handoff,
-    /// Predictive mode: the keys' learned write rates, and this node's own reads.
+    /// Predictive mode: the keys' learned write rates.
     rates: Rates,
-    /// Predictive mode: the peers' read rates per key, from their reports, and this node's
-    /// reads since its last report.
+    /// Predictive mode: the peers' interest per key, from their reports and writes, and this
+    /// node's reads since its last report.
     interest: Interest,
-    /// Predictive and oracle modes: writes to push at the next round.
+    /// The pushing modes with a positive `interval`: writes to push at the next round.
     outbox: Outbox,
 }
 

@@ -65,8 +65,8 @@ struct Counts {
     at: SimTime,
 }
 
-/// Per-key read and write rates, learned from what a node sees: its own clients' reads and
-/// writes, and every write it learns from its peers.
+/// Per-key read and write rates as decayed counts: a node's estimate of each key's write
+/// rate, or of one peer's interest in each key.
 #[derive(Clone, Debug)]
 pub struct Rates {
     half_life_ns: f64,
