@@ -47,7 +47,7 @@ fn medians(file: &str) -> BTreeMap<String, (f64, f64)> {
 fn with_learnable_interest_prediction_beats_the_named_baselines_on_staleness_and_bytes() {
     let m = medians("scenarios/predictive-sync.yaml");
     let (consistent, bytes) = m["predictive"];
-    for baseline in ["anti-entropy", "rumor", "anneal"] {
+    for baseline in ["anti-entropy", "rumor", "anneal", "anneal-reads"] {
         let (c, b) = m[baseline];
         assert!(consistent > c, "consistent reads: predictive {consistent:.4}, {baseline} {c:.4}");
         assert!(bytes < b, "bytes per write: predictive {bytes:.0}, {baseline} {b:.0}");

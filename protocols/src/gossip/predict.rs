@@ -91,6 +91,13 @@ impl Rates {
         self.observe_many(key, now, read, 1.0);
     }
 
+    /// Counts a report of reads per key, received at `now`.
+    pub fn observe_reads(&mut self, counts: &[(Key, u32)], now: SimTime) {
+        for &(key, n) in counts {
+            self.observe_many(key, now, true, f64::from(n));
+        }
+    }
+
     /// Counts `n` reads (`read`) or writes of `key` at `now`.
     pub fn observe_many(&mut self, key: Key, now: SimTime, read: bool, n: f64) {
         let mut c = self.decayed(key, now);
@@ -140,9 +147,7 @@ impl Interest {
     /// Folds in `peer`'s report, received at `now`.
     pub fn learn(&mut self, peer: NodeId, counts: &[(Key, u32)], now: SimTime) {
         let rates = self.peers.entry(peer).or_insert_with(|| Rates::new(self.half_life));
-        for &(key, n) in counts {
-            rates.observe_many(key, now, true, f64::from(n));
-        }
+        rates.observe_reads(counts, now);
     }
 
     /// The peers a write of `key` at `now` is worth pushing to: those whose reads it is

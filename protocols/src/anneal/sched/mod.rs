@@ -30,6 +30,7 @@ use syncsim_sim::{
 };
 
 use crate::anneal::Solver;
+use crate::gossip::predict::{Rates, spread_time};
 use crate::gossip::{Digest, GossipMsg, Store, Version, ahead, anti_entropy};
 use crate::planted::{Planted, planted_bugs};
 pub use plan::{Limits, Policy, Prices};
@@ -64,6 +65,12 @@ pub struct SchedConfig {
     pub fanout: u32,
     /// Rounds without an assignment before a node falls back to random push-pull.
     pub fallback: u32,
+    /// What an update is worth to the scheduler: `updates` (each the same) or `reads` (the
+    /// reads its receiver is expected to make of the key soon, learned from the nodes' reports,
+    /// plus one: the predictive policy's estimate as weights).
+    pub weights: Weights,
+    /// With `weights: reads`: the half-life of the read-rate estimates.
+    pub half_life: SimDuration,
     /// A planted bug (test builds only).
     #[serde(skip_serializing_if = "Planted::is_none")]
     pub bug: Bug,
@@ -96,6 +103,8 @@ impl Default for SchedConfig {
             candidates: 4,
             fanout: 1,
             fallback: 2,
+            weights: Weights::Updates,
+            half_life: SimDuration::from_secs(5),
             bug: Bug::None,
         }
     }
@@ -118,6 +127,9 @@ impl SchedConfig {
         if self.interval == SimDuration::ZERO {
             return Err(("interval".into(), "the round interval must be positive".into()));
         }
+        if self.half_life == SimDuration::ZERO {
+            return Err(("half_life".into(), "the half-life must be longer than 0s".into()));
+        }
         self.bug.check()
     }
 
@@ -138,6 +150,17 @@ impl SchedConfig {
         };
         (prices, Limits { degree: self.degree, bytes: bandwidth * self.interval.as_secs_f64() })
     }
+}
+
+/// What the scheduler values an update at.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Weights {
+    /// Every update alike.
+    Updates,
+    /// One plus the reads its receiver is expected to make of the key before anti-entropy would
+    /// bring it anyway.
+    Reads,
 }
 
 /// Sizes of the encoded fields: gossip's, plus node ids and 8-byte words.
@@ -178,6 +201,9 @@ pub enum SchedMsg {
         /// Peers the node opens a push-pull exchange with.
         peers: Vec<NodeId>,
     },
+    /// Node to scheduler, with `weights: reads`: how often its clients read each key since its
+    /// last round.
+    Reads(Vec<(Key, u32)>),
     /// A round-trip probe, carrying the sender's clock.
     Ping(SimTime),
     /// The probe's echo.
@@ -193,6 +219,7 @@ impl Message for SchedMsg {
                 TAG + 3 * WORD + 2 * LEN + changes.len() * (KEY + VERSION) + rtts.len() * (NODE + 4)
             }
             SchedMsg::Assign { peers, .. } => TAG + 2 * WORD + LEN + peers.len() * NODE,
+            SchedMsg::Reads(counts) => TAG + LEN + counts.len() * (KEY + 4),
             SchedMsg::Ping(_) | SchedMsg::Pong(_) => TAG + WORD,
         }
     }
@@ -202,6 +229,7 @@ impl Message for SchedMsg {
             SchedMsg::Exchange(m) => m.kind(),
             SchedMsg::Report(_) => "Report",
             SchedMsg::Assign { .. } => "Assign",
+            SchedMsg::Reads(_) => "Reads",
             SchedMsg::Ping(_) => "Ping",
             SchedMsg::Pong(_) => "Pong",
         }
@@ -253,6 +281,8 @@ struct View {
 struct Scheduler {
     epoch: u64,
     views: Vec<View>,
+    /// With `weights: reads`: each node's read rates per key.
+    interest: Vec<Rates>,
 }
 
 /// One node of `anneal-sync`.
@@ -275,6 +305,8 @@ pub struct SchedNode {
     fresh_rtts: Vec<u32>,
     next_ping: u32,
     scheduler: Option<Scheduler>,
+    /// With `weights: reads`: this node's reads per key since its last report.
+    reads: BTreeMap<Key, u32>,
 }
 
 /// Weight of a new round-trip sample in the smoothed estimate (TCP's SRTT uses 1/8; links here
@@ -352,6 +384,10 @@ impl SchedNode {
         }
         let msg = SchedMsg::Report(Report { epoch: self.epoch, seq, base: self.acked.0, changes, rtts });
         ctx.send(NodeId(self.config.scheduler_id), msg);
+        if !self.reads.is_empty() {
+            let reads = std::mem::take(&mut self.reads).into_iter().collect();
+            ctx.send(NodeId(self.config.scheduler_id), SchedMsg::Reads(reads));
+        }
     }
 
     fn on_assign(&mut self, ctx: &mut Ctx<'_, Self>, epoch: u64, ack: u64, peers: Vec<NodeId>) {
@@ -402,8 +438,11 @@ impl SchedNode {
             (self.config.solver, self.config.reads, self.config.sweeps, self.config.candidates as usize);
         let me = self.id.index();
         let seed = below(ctx.rng(), u64::MAX);
+        let my_reads: Vec<(Key, u32)> = std::mem::take(&mut self.reads).into_iter().collect();
+        let weights = self.config.weights;
         let Some(s) = self.scheduler.as_mut() else { return };
         s.views[me] = View { digest: own.to_vec(), complete: 0, heard: Some(now), rtts: my_rtts };
+        s.interest[me].observe_reads(&my_reads, now);
         let live: Vec<usize> = (0..s.views.len())
             .filter(|&i| s.views[i].heard.is_some_and(|t| now.as_nanos().saturating_sub(t.as_nanos()) <= recent))
             .collect();
@@ -421,7 +460,15 @@ impl SchedNode {
                 (None, None) => unknown,
             }
         };
-        let round = plan::build(&digests, rtt, prices, limits, per_node);
+        // An update is worth one, plus with `weights: reads` the reads its receiver is expected
+        // to make of the key over the time random anti-entropy would take to bring it.
+        let horizon = spread_time(self.config.interval, live.len() as u32).as_secs_f64();
+        let interest = &s.interest;
+        let value = |b: usize, key: Key| match weights {
+            Weights::Updates => 1.0,
+            Weights::Reads => 1.0 + interest[live[b]].rates(key, now).0 * horizon,
+        };
+        let round = plan::build_weighted(&digests, rtt, value, prices, limits, per_node);
         let choice = round.choose(policy, solver, reads, sweeps, seed);
         ctx.note(SchedNote::Planned {
             replicas: live.len() as u32,
@@ -510,6 +557,7 @@ impl Protocol for SchedNode {
             fresh_rtts: Vec::new(),
             next_ping: id.0 + 1,
             scheduler: None,
+            reads: BTreeMap::new(),
         }
     }
 
@@ -522,7 +570,8 @@ impl Protocol for SchedNode {
             // A fresh epoch tells the nodes that this scheduler holds nothing yet.
             let epoch = below(ctx.rng(), u64::MAX) | 1;
             let views = vec![View::default(); ctx.cluster_size() as usize];
-            self.scheduler = Some(Scheduler { epoch, views });
+            let interest = vec![Rates::new(self.config.half_life); views.len()];
+            self.scheduler = Some(Scheduler { epoch, views, interest });
         }
         // Report numbers start at random per incarnation, so a restarted node's new reports
         // never match acknowledgements the scheduler still holds from its old ones.
@@ -543,6 +592,11 @@ impl Protocol for SchedNode {
                 }
             }
             SchedMsg::Report(report) => self.on_report(ctx.now(), from, report),
+            SchedMsg::Reads(counts) => {
+                if let Some(s) = self.scheduler.as_mut() {
+                    s.interest[from.index()].observe_reads(&counts, ctx.now());
+                }
+            }
             SchedMsg::Assign { epoch, ack, peers } => self.on_assign(ctx, epoch, ack, peers),
             SchedMsg::Ping(sent) => ctx.send(from, SchedMsg::Pong(sent)),
             SchedMsg::Pong(sent) => {
@@ -575,7 +629,12 @@ impl Protocol for SchedNode {
                 ctx.expose(key, req, update.version.stamp());
                 ctx.reply(req, Ok(Output::Done));
             }
-            Op::Get { key } => ctx.reply(req, Ok(Output::Value(self.store.get(key)))),
+            Op::Get { key } => {
+                if self.config.weights == Weights::Reads {
+                    *self.reads.entry(key).or_default() += 1;
+                }
+                ctx.reply(req, Ok(Output::Value(self.store.get(key))))
+            }
             other => ctx.reply(req, Err(format!("anneal-sync does not support {}", other.kind()))),
         }
     }
@@ -654,6 +713,11 @@ impl Family for SchedNode {
             Param::new("candidates", "candidate partners per node (its best pairs by weight)"),
             Param::new("fanout", "random push-pull peers per round (policy random, and the fallback)"),
             Param::new("fallback", "rounds without an assignment before a node push-pulls at random"),
+            Param::new(
+                "weights",
+                "updates: every update alike; reads: each worth one plus its receiver's expected reads of the key (learned)",
+            ),
+            Param::new("half_life", "weights reads: the read-rate estimates lose half their weight in this time"),
         ]
         .into_iter()
         .chain(Bug::param())

@@ -93,7 +93,8 @@ pub struct Pair {
     pub bytes: f64,
     /// Seconds the exchange would take: 1.5 round trips plus bytes over bandwidth.
     pub seconds: f64,
-    /// Updates per second: what the pair is worth.
+    /// What the pair is worth: the updates it delivers per second, each valued by
+    /// [`build_weighted`]'s `value` (1 by default).
     pub weight: f64,
 }
 
@@ -132,6 +133,20 @@ pub fn build(
     limits: Limits,
     per_node: usize,
 ) -> Round {
+    build_weighted(digests, rtt, |_, _| 1.0, prices, limits, per_node)
+}
+
+/// [`build`] with each update valued by `value(receiver, key)` instead of 1: a pair's weight is
+/// then the value it delivers per second. A predictor's expected reads make the scheduler favour
+/// the updates that will be read soon.
+pub fn build_weighted(
+    digests: &[&[(Key, Version)]],
+    rtt: impl Fn(usize, usize) -> f64,
+    value: impl Fn(usize, Key) -> f64,
+    prices: Prices,
+    limits: Limits,
+    per_node: usize,
+) -> Round {
     let n = digests.len();
     // gives[a][b]: keys on which replica a is ahead of replica b.
     let gives: Vec<Vec<Vec<Key>>> = (0..n)
@@ -155,7 +170,9 @@ pub fn build(
                 let updates = (gives[lo][hi].len() + gives[hi][lo].len()) as u32;
                 (updates > 0).then(|| {
                     let (bytes, seconds) = price(lo, hi);
-                    Pair { a: lo, b: hi, updates, bytes, seconds, weight: f64::from(updates) / seconds }
+                    let delivered: f64 = gives[lo][hi].iter().map(|&k| value(hi, k)).sum::<f64>()
+                        + gives[hi][lo].iter().map(|&k| value(lo, k)).sum::<f64>();
+                    Pair { a: lo, b: hi, updates, bytes, seconds, weight: delivered / seconds }
                 })
             })
             .collect();
@@ -179,32 +196,32 @@ pub fn build(
                     } else {
                         return None;
                     };
-                    Some(common(&gives[other][node], &gives[third][node]))
+                    Some(common(&gives[other][node], &gives[third][node], |k| value(node, k)))
                 })
-                .unwrap_or(0);
-            if shared > 0 {
-                overlaps.push((p, q, shared as f64 / x.seconds.max(y.seconds)));
+                .unwrap_or(0.0);
+            if shared > 0.0 {
+                overlaps.push((p, q, shared / x.seconds.max(y.seconds)));
             }
         }
     }
     Round { replicas: n, pairs, overlaps, limits }
 }
 
-/// Elements two sorted lists share.
-fn common(x: &[Key], y: &[Key]) -> usize {
-    let (mut i, mut j, mut count) = (0, 0, 0);
+/// The value of the keys two sorted lists share.
+fn common(x: &[Key], y: &[Key], value: impl Fn(Key) -> f64) -> f64 {
+    let (mut i, mut j, mut total) = (0, 0, 0.0);
     while i < x.len() && j < y.len() {
         match x[i].cmp(&y[j]) {
             std::cmp::Ordering::Less => i += 1,
             std::cmp::Ordering::Greater => j += 1,
             std::cmp::Ordering::Equal => {
-                count += 1;
+                total += value(x[i]);
                 i += 1;
                 j += 1;
             }
         }
     }
-    count
+    total
 }
 
 impl Round {
@@ -430,6 +447,25 @@ mod tests {
         // Both pairs would bring b the same two keys.
         assert_eq!(r.overlaps.len(), 1);
         assert!((r.overlaps[0].2 - 2.0 / r.pairs[1].seconds).abs() < 1e-9);
+    }
+
+    #[test]
+    fn weighted_updates_favour_the_pair_whose_receiver_reads_them() {
+        // a is ahead of b on key 1 and of c on key 2, over equal fast links (b and c are far
+        // apart); c reads key 2 often.
+        let (a, b, c): (Vec<_>, Vec<_>, Vec<_>) =
+            (vec![(1, v(2)), (2, v(2))], vec![(1, v(1)), (2, v(2))], vec![(1, v(2)), (2, v(1))]);
+        let limits = Limits { degree: 1, bytes: 1e9 };
+        let rtt = |x: usize, y: usize| if x == 0 || y == 0 { 0.010 } else { 0.100 };
+        let plain = build(&[&a, &b, &c], rtt, PRICES, limits, 2);
+        let weight = |r: &Round, x, y| r.pairs.iter().find(|p| (p.a, p.b) == (x, y)).unwrap().weight;
+        assert_eq!(weight(&plain, 0, 1), weight(&plain, 0, 2), "one update each: worth the same");
+        let reads = |receiver: usize, key: Key| if (receiver, key) == (2, 2) { 5.0 } else { 1.0 };
+        let weighted = build_weighted(&[&a, &b, &c], rtt, reads, PRICES, limits, 2);
+        assert!((weight(&weighted, 0, 2) / weight(&weighted, 0, 1) - 5.0).abs() < 1e-9);
+        let choice = weighted.choose(Policy::Exact, Solver::Sa, 0, 0, 0);
+        let ends: Vec<_> = choice.pairs.iter().map(|&p| (weighted.pairs[p].a, weighted.pairs[p].b)).collect();
+        assert_eq!(ends, vec![(0, 2)], "a's one exchange goes where its update will be read");
     }
 
     #[test]
