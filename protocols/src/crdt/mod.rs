@@ -35,7 +35,7 @@ pub mod wire;
 mod laws;
 
 use serde::{Deserialize, Serialize};
-use syncsim_sim::{Family, Launch, Param, ParamError, ProtocolInfo, SimDuration};
+use syncsim_sim::{Family, Launch, Load, Param, ParamError, ProtocolInfo, SimDuration};
 
 use crate::planted::Planted;
 use crate::swim::{Membership, SwimConfig};
@@ -230,6 +230,13 @@ impl Family for CrdtFamily {
 
     fn validate(config: &CrdtConfig, _: &[String]) -> Result<(), ParamError> {
         config.validate()
+    }
+
+    /// The default estimate, plus the SWIM failure detector's traffic with `membership: swim`.
+    fn load(config: &CrdtConfig, _: usize) -> Load {
+        let mut load = Load::typical(info(config).round);
+        load.calls_per_node_second += config.swim.calls_per_node_second(config.membership);
+        load
     }
 
     /// A CRDT serves its data type's operations.

@@ -298,6 +298,7 @@ impl Family for GossipNode {
         if config.mode.pushes() && config.backup > SimDuration::ZERO {
             load.calls_per_node_second += per_round(config.backup);
         }
+        load.calls_per_node_second += config.swim.calls_per_node_second(config.membership);
         load
     }
 

@@ -164,6 +164,16 @@ impl Default for SwimConfig {
 }
 
 impl SwimConfig {
+    /// Handler calls per node per second that the failure detector adds under `membership`,
+    /// for the cost estimate: each period a timer, a ping and its ack, a ping timeout, and up
+    /// to `indirect` probes when an ack is missing (none with the membership service).
+    pub fn calls_per_node_second(&self, membership: Membership) -> f64 {
+        match membership {
+            Membership::Oracle => 0.0,
+            Membership::Swim => (4.0 + f64::from(self.indirect)) / self.period.as_secs_f64().max(1e-9),
+        }
+    }
+
     /// `syncsim list`'s rows for a protocol's `membership` and `swim.*` parameters.
     pub fn params() -> Vec<syncsim_sim::Param> {
         use syncsim_sim::Param;
