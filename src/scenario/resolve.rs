@@ -876,13 +876,18 @@ fn workload(
         script.extend(ops);
     }
     let open_loop = matches!(raw.arrival, RawArrival::Poisson(_));
-    let need_open = |field: &str| {
-        if open_loop { Ok(()) } else { Err(FieldError::new(field, "this needs an open-loop arrival (`poisson:`)")) }
+    // Rates that change over time scale the open-loop rate; a closed loop has none.
+    let need_open = |field: &str, what: &str| {
+        if open_loop {
+            Ok(())
+        } else {
+            Err(FieldError::new(field, format!("{what} needs an open-loop arrival (`poisson:`)")))
+        }
     };
     let diurnal = match &raw.diurnal {
         None => None,
         Some(d) => {
-            need_open("workload.diurnal")?;
+            need_open("workload.diurnal", "a daily cycle")?;
             if d.period == SimDuration::ZERO {
                 return Err(FieldError::new("workload.diurnal.period", "the period must be longer than 0s"));
             }
@@ -898,7 +903,7 @@ fn workload(
     let bursts = match &raw.bursts {
         None => None,
         Some(b) => {
-            need_open("workload.bursts")?;
+            need_open("workload.bursts", "bursts")?;
             if b.every == SimDuration::ZERO {
                 return Err(FieldError::new("workload.bursts.every", "the mean gap must be longer than 0s"));
             }
@@ -950,9 +955,7 @@ fn workload(
         if !(step.x.is_finite() && (0.01..=1000.0).contains(&step.x)) {
             return Err(FieldError::new(field("x"), format!("a factor between 0.01 and 1000, not {}", step.x)));
         }
-        if !matches!(raw.arrival, RawArrival::Poisson(_)) {
-            return Err(FieldError::new(field("x"), "a load profile needs an open-loop arrival (`poisson:`)"));
-        }
+        need_open(&field("x"), "a load profile")?;
         if load.last().is_some_and(|&(at, _)| SimTime::ZERO + step.at <= at) {
             return Err(FieldError::new(field("at"), "steps must be in time order"));
         }

@@ -78,7 +78,7 @@ impl Mode {
 
     /// Whether a write may be pushed at once, with `backup` anti-entropy behind it.
     fn pushes(self) -> bool {
-        matches!(self, Mode::Rumor | Mode::Predictive | Mode::Oracle | Mode::DirectMail)
+        self == Mode::Rumor || self.mails()
     }
 
     /// Whether the mode pushes writes to peers it chooses (predictive, oracle, direct mail)
